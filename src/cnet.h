@@ -36,6 +36,10 @@ const char *cnet_simd_path(void);
 /* Forces a path ("portable", "avx2", "avx512"); returns 0 on success, -1 if the CPU lacks it. */
 int cnet_set_simd_path(const char *name);
 
+/* omp_get_max_threads() (1 without OpenMP), and omp_set_num_threads(n) (no-op without OpenMP). */
+int cnet_omp_max_threads(void);
+void cnet_omp_set_num_threads(int n);
+
 /* ---- GEMM (gemm.c, gemm_avx2.c, gemm_avx512.c) ----------------------------------------------
  * C = alpha * op(A) . op(B) + beta * C, then the epilogue (row-major, all matrices).
  *   op(A) is (M, K): A is (M, K) with row stride lda, or (K, M) when trans_a.
@@ -70,6 +74,16 @@ double cnet_softmax_xent_forward_f32(float *probs, float *row_loss, const float 
                                      const int64_t *labels, int64_t N, int64_t L, int n_threads);
 double cnet_softmax_xent_forward_f64(double *probs, double *row_loss, const double *logits,
                                      const int64_t *labels, int64_t N, int64_t L, int n_threads);
+/* The same with dense targets (N, L) (one-hot or soft): row_loss = -sum_j t_j log p_j. */
+double cnet_softmax_xent_dense_forward_f32(float *probs, float *row_loss, const float *logits,
+                                           const float *targets, int64_t N, int64_t L, int n_threads);
+double cnet_softmax_xent_dense_forward_f64(double *probs, double *row_loss, const double *logits,
+                                           const double *targets, int64_t N, int64_t L, int n_threads);
+/* dlogits (N, L) = (probs * sum_j t_j - t) / N, overwritten; may alias probs (not targets). */
+void cnet_softmax_xent_dense_backward_f32(float *dlogits, const float *probs, const float *targets,
+                                          int64_t N, int64_t L, int n_threads);
+void cnet_softmax_xent_dense_backward_f64(double *dlogits, const double *probs, const double *targets,
+                                          int64_t N, int64_t L, int n_threads);
 /* dlogits (N, L) = (probs - onehot(labels)) / N. Overwrites dlogits; may alias probs. */
 void cnet_softmax_xent_backward_f32(float *dlogits, const float *probs, const int64_t *labels,
                                     int64_t N, int64_t L, int n_threads);

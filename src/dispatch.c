@@ -70,3 +70,19 @@ const char *cnet_openmp_runtime(void) {
     return "none";
 #endif
 }
+
+int cnet_omp_max_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+void cnet_omp_set_num_threads(int n) {
+#ifdef _OPENMP
+    if (n > 0) omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}

@@ -1,0 +1,19 @@
+"""cnet: fast neural-network training on the CPU (C kernels with OpenMP, NumPy reference)."""
+__version__ = "0.1.0"
+
+try:
+    from . import _kernels  # noqa: F401
+except ImportError as exc:  # pragma: no cover - only when the extension was not built
+    raise ImportError(
+        "cnet's compiled extension (cnet._kernels) could not be imported: " + str(exc) + ".\n"
+        "If you are in a source checkout, build it with `pip install -e .` (see README.md)."
+    ) from exc
+
+from ._config import cpu_count, get_num_threads, set_num_threads, show_config  # noqa: E402
+from . import ops  # noqa: E402
+from .ops import get_backend, set_backend, use_backend  # noqa: E402
+
+__all__ = [
+    "__version__", "cpu_count", "get_num_threads", "set_num_threads", "show_config",
+    "ops", "get_backend", "set_backend", "use_backend",
+]

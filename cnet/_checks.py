@@ -1,0 +1,67 @@
+"""Argument checks with messages a user can act on: what was wrong, what was received, what was expected."""
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _describe(x):
+    return f"array of shape {x.shape} and dtype {x.dtype}"
+
+
+def float_array(x, name, ndim=None, min_ndim=None, dtype=None):
+    """x as a C-contiguous float32/float64 ndarray (non-contiguous inputs are copied).
+
+    Raises TypeError for a non-array or a dtype other than float32/float64 (or other than `dtype`),
+    ValueError for a wrong number of dimensions or an empty batch (first axis of length 0).
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy.ndarray of float32 or float64, got {type(x).__name__}")
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected dtype float32 or float64, got {_describe(x)}")
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {np.dtype(dtype)} (the dtype of the other operands), "
+                        f"got {_describe(x)}")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim} dimensions, got {_describe(x)}")
+    if min_ndim is not None and x.ndim < min_ndim:
+        raise ValueError(f"{name}: expected at least {min_ndim} dimensions, got {_describe(x)}")
+    if x.ndim >= 1 and x.shape[0] == 0:
+        raise ValueError(f"{name}: empty batch, got {_describe(x)}; expected at least one sample")
+    return np.ascontiguousarray(x)
+
+
+def same_shape(a, b, name_a, name_b):
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
+
+
+def output(out, name, shape, dtype):
+    """Allocate an output, or check a caller-supplied one: right shape and dtype, C-contiguous, writable."""
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy.ndarray, got {type(out).__name__}")
+    if out.shape != tuple(shape) or out.dtype != dtype:
+        raise ValueError(f"{name}: expected shape {tuple(shape)} and dtype {np.dtype(dtype)}, got {_describe(out)}")
+    if not out.flags.c_contiguous:
+        raise ValueError(f"{name}: an output must be C-contiguous, got a non-contiguous {_describe(out)}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name}: an output must be writable, got a read-only {_describe(out)}")
+    return out
+
+
+def class_labels(labels, n_rows, n_classes, name="labels"):
+    """Integer class indices (N,) as int64 in [0, n_classes), or raise with the offending value."""
+    if not isinstance(labels, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy.ndarray, got {type(labels).__name__}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected integer class indices or float targets, got {_describe(labels)}")
+    if labels.shape != (n_rows,):
+        raise ValueError(f"{name}: expected shape ({n_rows},) (one class index per row of the logits), "
+                         f"got {_describe(labels)}")
+    labels = np.ascontiguousarray(labels, dtype=np.int64)
+    bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name}[{i}] = {labels[i]} is out of range: expected 0 <= label < {n_classes}")
+    return labels

@@ -1,0 +1,104 @@
+"""Threads and build configuration: get/set_num_threads, show_config."""
+import math
+import os
+import sys
+
+from . import _kernels
+
+_explicit_threads = None
+
+
+def _cgroup_cpu_limit():
+    """CPUs allowed by a cgroup v2 (cpu.max) or v1 (cfs quota) limit, or None when unlimited."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            return max(1, math.ceil(int(quota) / int(period)))
+        return None
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as f:
+            quota = int(f.read())
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as f:
+            period = int(f.read())
+        if quota > 0 and period > 0:
+            return max(1, math.ceil(quota / period))
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def cpu_count():
+    """The CPUs this process may use: its affinity mask, capped by a cgroup CPU quota."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    limit = _cgroup_cpu_limit()
+    return min(n, limit) if limit else n
+
+
+def get_num_threads():
+    """The number of threads cnet's kernels use.
+
+    cnet.set_num_threads(n) if it was called, else OMP_NUM_THREADS if set, else the CPUs this process
+    may use. The OpenMP runtime's own limit is honoured too, so threadpoolctl.threadpool_limits(1)
+    around a call takes effect.
+    """
+    omp_max = _kernels.omp_max_threads()
+    if _explicit_threads is not None or os.environ.get("OMP_NUM_THREADS"):
+        return max(1, omp_max)
+    return max(1, min(omp_max, cpu_count()))
+
+
+def set_num_threads(n):
+    """Use n threads in every kernel from now on (n >= 1); None returns to the default."""
+    global _explicit_threads
+    if n is None:
+        _explicit_threads = None
+        _kernels.omp_set_num_threads(cpu_count())
+        return
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    _explicit_threads = n
+    _kernels.omp_set_num_threads(n)
+
+
+def config():
+    """The build and run-time configuration as a dict (what show_config prints)."""
+    from . import __version__, ops
+    import numpy
+    return {
+        "cnet": __version__,
+        "python": sys.version.split()[0],
+        "numpy": numpy.__version__,
+        "openmp": _kernels.have_openmp(),
+        "openmp_runtime": _kernels.openmp_runtime(),
+        "threads": get_num_threads(),
+        "cpus": cpu_count(),
+        "simd": _kernels.simd_path(),
+        "backend": ops.get_backend(),
+        "ops": ops.op_backends(),
+    }
+
+
+def show_config(file=None):
+    """Print version, OpenMP runtime, threads, SIMD path and which implementation each op uses."""
+    c = config()
+    out = file or sys.stdout
+    omp = f"yes ({c['openmp_runtime']})" if c["openmp"] else "NO - kernels run serially"
+    lines = [
+        f"cnet {c['cnet']}  (python {c['python']}, numpy {c['numpy']})",
+        f"  OpenMP:   {omp}",
+        f"  threads:  {c['threads']}  (CPUs available: {c['cpus']})",
+        f"  SIMD:     {c['simd']}",
+        f"  backend:  {c['backend']}",
+        "  ops:",
+    ]
+    ops = c["ops"]
+    width = max((len(k) for k in ops), default=0)
+    for name, impl in ops.items():
+        lines.append(f"    {name:<{width}}  {impl}")
+    print("\n".join(lines), file=out)

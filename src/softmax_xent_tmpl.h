@@ -1,0 +1,107 @@
+/* Template body of softmax_xent.c (REAL, SFX, EXP defined by the includer).
+ * Labels are either class indices (int64) or dense targets (one-hot or soft, one row per sample). */
+
+/* One row: p = softmax(z); returns log(sum exp(z - max)), so that -log p_j = lse - (z_j - max).
+ * The exponent sum is accumulated in double, so no finite logits give inf or NaN. */
+static double SFX(softmax_row)(REAL *p, const REAL *z, int64_t L, REAL *zmax_out) {
+    REAL zmax = z[0];
+    for (int64_t j = 1; j < L; j++) zmax = z[j] > zmax ? z[j] : zmax;
+    double sum = 0.0;
+    for (int64_t j = 0; j < L; j++) {
+        REAL e = EXP(z[j] - zmax);
+        p[j] = e;
+        sum += (double)e;
+    }
+    REAL inv = (REAL)(1.0 / sum);
+    for (int64_t j = 0; j < L; j++) p[j] *= inv;
+    *zmax_out = zmax;
+    return log(sum);
+}
+
+/* One row's cross-entropy after p = softmax(z): -log p[label], or -sum_j t_j log p_j for dense targets. */
+static double SFX(row_xent)(const REAL *z, double lse, REAL zmax, const int64_t *label, const REAL *t,
+                            int64_t L) {
+    if (label != NULL) return lse - (double)(z[*label] - zmax);
+    double li = 0.0;
+    for (int64_t j = 0; j < L; j++)
+        if (t[j] != (REAL)0) li += (double)t[j] * (lse - (double)(z[j] - zmax));
+    return li;
+}
+
+/* Shared body of both forwards (exactly one of labels / targets is non-NULL). Row losses are summed in
+ * fixed chunks of CNET_REDUCE_CHUNK rows, then the chunk sums in order: the mean is the same for every
+ * n_threads. */
+static double SFX(xent_forward)(REAL *probs, REAL *row_loss, const REAL *logits, const int64_t *labels,
+                                const REAL *targets, int64_t N, int64_t L, int n_threads) {
+    if (N <= 0) return 0.0;
+    int64_t n_chunks = (N + CNET_REDUCE_CHUNK - 1) / CNET_REDUCE_CHUNK;
+    double chunk_stack[64];
+    double *chunk_sum = n_chunks <= 64 ? chunk_stack : (double *)malloc((size_t)n_chunks * sizeof(double));
+    if (chunk_sum == NULL) return NAN;
+    int nt = cnet_threads_for(N * L, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t c = 0; c < n_chunks; c++) {
+        int64_t end = (c + 1) * CNET_REDUCE_CHUNK < N ? (c + 1) * CNET_REDUCE_CHUNK : N;
+        double s = 0.0;
+        for (int64_t i = c * CNET_REDUCE_CHUNK; i < end; i++) {
+            const REAL *z = logits + i * L;
+            REAL zmax;
+            double lse = SFX(softmax_row)(probs + i * L, z, L, &zmax);
+            double li = SFX(row_xent)(z, lse, zmax, labels ? labels + i : NULL,
+                                      targets ? targets + i * L : NULL, L);
+            row_loss[i] = (REAL)li;
+            s += li;
+        }
+        chunk_sum[c] = s;
+    }
+    double total = 0.0;
+    for (int64_t c = 0; c < n_chunks; c++) total += chunk_sum[c];
+    if (chunk_sum != chunk_stack) free(chunk_sum);
+    return total / (double)N;
+}
+
+/* logits, probs are (N, L); labels, row_loss are (N,). Overwrites probs and row_loss; returns the
+ * mean of row_loss. */
+double SFX(cnet_softmax_xent_forward)(REAL *probs, REAL *row_loss, const REAL *logits,
+                                      const int64_t *labels, int64_t N, int64_t L, int n_threads) {
+    return SFX(xent_forward)(probs, row_loss, logits, labels, NULL, N, L, n_threads);
+}
+
+/* logits, probs, targets are (N, L); row_loss is (N,). Overwrites probs and row_loss. */
+double SFX(cnet_softmax_xent_dense_forward)(REAL *probs, REAL *row_loss, const REAL *logits,
+                                            const REAL *targets, int64_t N, int64_t L, int n_threads) {
+    return SFX(xent_forward)(probs, row_loss, logits, NULL, targets, N, L, n_threads);
+}
+
+/* probs, dlogits are (N, L); labels (N,). dlogits = (probs - onehot(labels)) / N, overwritten;
+ * dlogits may alias probs. */
+void SFX(cnet_softmax_xent_backward)(REAL *dlogits, const REAL *probs, const int64_t *labels,
+                                     int64_t N, int64_t L, int n_threads) {
+    REAL scale = (REAL)(1.0 / (double)N);
+    int nt = cnet_threads_for(N * L, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t i = 0; i < N; i++) {
+        const REAL *p = probs + i * L;
+        REAL *d = dlogits + i * L;
+        int64_t t = labels[i];
+        REAL pt = p[t]; /* read before the loop: dlogits may alias probs */
+        for (int64_t j = 0; j < L; j++) d[j] = p[j] * scale;
+        d[t] = (pt - (REAL)1) * scale; /* not p*scale - scale: that cancels when p is near 1 */
+    }
+}
+
+/* probs, targets, dlogits are (N, L). dlogits = (probs * sum(t) - t) / N, overwritten; may alias
+ * probs. */
+void SFX(cnet_softmax_xent_dense_backward)(REAL *dlogits, const REAL *probs, const REAL *targets,
+                                           int64_t N, int64_t L, int n_threads) {
+    REAL scale = (REAL)(1.0 / (double)N);
+    int nt = cnet_threads_for(N * L, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t i = 0; i < N; i++) {
+        const REAL *p = probs + i * L, *t = targets + i * L;
+        REAL *d = dlogits + i * L;
+        REAL tsum = 0;
+        for (int64_t j = 0; j < L; j++) tsum += t[j];
+        for (int64_t j = 0; j < L; j++) d[j] = (p[j] * tsum - t[j]) * scale;
+    }
+}
