@@ -56,6 +56,15 @@ void cnet_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
 void cnet_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                    double alpha, const double *A, int64_t lda, const double *B, int64_t ldb,
                    double beta, double *C, int64_t ldc, const double *bias, int epilogue, int n_threads);
+/* The reference triple loop, same contract and arguments (one sequential sum per element, threads over
+ * rows): the oracle in tests and a fallback for odd shapes. */
+void cnet_gemm_naive_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                         float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                         float beta, float *C, int64_t ldc, const float *bias, int epilogue, int n_threads);
+void cnet_gemm_naive_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                         double alpha, const double *A, int64_t lda, const double *B, int64_t ldb,
+                         double beta, double *C, int64_t ldc, const double *bias, int epilogue,
+                         int n_threads);
 
 /* ---- activations (activation.c) ---------------------------------------------------------------- */
 

@@ -1,0 +1,410 @@
+/* gemm.c -- cnet's GEMM driver: C = alpha * op(A) . op(B) + beta * C (+ bias, ReLU); see cnet.h.
+ *
+ * BLIS-style: op(B) is packed in KC x NC blocks into NR-wide panels, op(A) in MC x KC blocks into
+ * MR-high panels (the packing absorbs the transposes and folds alpha in), and a register-blocked
+ * micro-kernel (gemm_internal.h) updates one MR x NR tile of C per call. beta is applied with the first
+ * K block, bias and ReLU with the last one, so C is touched once per K block and never in an extra pass.
+ *
+ * Threads: C is cut into a grid of MR/NR-aligned rectangles, one per thread, and every thread runs the
+ * serial blocked loop on its own rectangle with its own packing buffers. When C is small and K large
+ * (weight gradients), K is cut instead into chunks whose size depends on the shape only; each chunk's
+ * product goes to its own scratch matrix and the chunks are added in chunk order. Either way an
+ * element of C is computed by the same operations in the same order for every n_threads.
+ *
+ * The body is written once, below the #else, and instantiated for float and double by including this
+ * file into itself. */
+#ifndef CNET_GEMM_TEMPLATE
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm_internal.h"
+
+/* Fixed K chunk bounds of the split-K path and when it is used (shape-only rules). */
+#define SPLITK_MAX_MN 32768      /* C at most this many elements */
+#define SPLITK_MIN_CHUNK 512     /* K per chunk at least this */
+#define SPLITK_MAX_CHUNKS 48
+#define SPLITK_MAX_PARTIAL (1 << 19) /* chunks * M * N elements of scratch at most */
+/* Below this many multiply-adds a GEMM runs on one thread. */
+#define GEMM_MIN_PARALLEL_FMAS (1 << 18)
+
+static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
+static inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+static void *scratch_alloc(size_t bytes) {
+    bytes = (bytes + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+/* Number of K chunks of the split-K path (0: do not split). Depends on the shape only. */
+static int64_t splitk_chunks(int64_t M, int64_t N, int64_t K) {
+    int64_t mn = M * N;
+    if (mn > SPLITK_MAX_MN) return 0;
+    int64_t n = imin(imin(K / SPLITK_MIN_CHUNK, SPLITK_MAX_CHUNKS), SPLITK_MAX_PARTIAL / mn);
+    if (n >= 12) n -= n % 12; /* divisible by 1, 2, 3, 4, 6 threads */
+    else if (n >= 4) n -= n % 2;
+    else n = 0;
+    return n;
+}
+
+/* Threads for a grid of pm x pn micro-tiles: picks tm x tn = nt minimizing the largest per-thread cost
+ * (multiply-adds / 16 + elements packed). */
+static void thread_grid(int64_t pm, int64_t pn, int64_t mr, int64_t nr, int64_t K, int64_t nc, int nt,
+                        int *tm_out, int *tn_out) {
+    double best = -1;
+    for (int tm = 1; tm <= nt; ++tm) {
+        if (nt % tm) continue;
+        int tn = nt / tm;
+        if (tm > pm || tn > pn) continue;
+        double mt = (double)cdiv(pm, tm) * mr, ntl = (double)cdiv(pn, tn) * nr;
+        double cost = mt * ntl * K / 16.0 + mt * K * (double)cdiv((int64_t)ntl, nc) + ntl * K;
+        if (best < 0 || cost < best) {
+            best = cost;
+            *tm_out = tm;
+            *tn_out = tn;
+        }
+    }
+}
+
+#define CNET_GEMM_TEMPLATE
+#define T float
+#define SFX(name) name##_f32
+#define PMR 4
+#define PNR 8
+#define KERNEL_AVX512 {cnet_gemm_ukr_avx512_f32, CNET_AVX512_MR_F32, CNET_AVX512_NR_F32, 144, 384, 3072}
+#define KERNEL_AVX2 {cnet_gemm_ukr_avx2_f32, CNET_AVX2_MR_F32, CNET_AVX2_NR_F32, 144, 256, 3072}
+#include "gemm.c"
+#undef T
+#undef SFX
+#undef PMR
+#undef PNR
+#undef KERNEL_AVX512
+#undef KERNEL_AVX2
+
+#define T double
+#define SFX(name) name##_f64
+#define PMR 4
+#define PNR 4
+#define KERNEL_AVX512 {cnet_gemm_ukr_avx512_f64, CNET_AVX512_MR_F64, CNET_AVX512_NR_F64, 96, 256, 2048}
+#define KERNEL_AVX2 {cnet_gemm_ukr_avx2_f64, CNET_AVX2_MR_F64, CNET_AVX2_NR_F64, 96, 256, 2048}
+#include "gemm.c"
+#undef T
+#undef SFX
+#undef PMR
+#undef PNR
+#undef KERNEL_AVX512
+#undef KERNEL_AVX2
+#undef CNET_GEMM_TEMPLATE
+
+#else /* ---- the body, instantiated for T = float and T = double ------------------------------- */
+
+typedef void (*SFX(ukr_fn))(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int64_t m,
+                            int64_t n, T beta, const T *bias, int relu);
+
+/* c (m x n, row stride ldc) = update(ab (row stride nr)); the tile update of gemm_internal.h. */
+static void SFX(tile_update)(T *c, int64_t ldc, const T *ab, int64_t nr, int64_t m, int64_t n, T beta,
+                             const T *bias, int relu) {
+    for (int64_t i = 0; i < m; ++i) {
+        T *ci = c + i * ldc;
+        const T *abi = ab + i * nr;
+        for (int64_t j = 0; j < n; ++j) {
+            T v = abi[j];
+            if (beta == (T)1) v = ci[j] + v;
+            else if (beta != (T)0) v = beta * ci[j] + v;
+            if (bias) v += bias[j];
+            if (relu) v = v < (T)0 ? (T)0 : v;
+            ci[j] = v;
+        }
+    }
+}
+
+/* Portable micro-kernel (PMR x PNR), plain C that compilers vectorize for the baseline ISA. */
+static void SFX(ukr_portable)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int64_t m,
+                              int64_t n, T beta, const T *bias, int relu) {
+    T ab[PMR * PNR];
+    for (int i = 0; i < PMR * PNR; ++i) ab[i] = 0;
+    for (int64_t p = 0; p < kc; ++p) {
+        const T *ap = a + p * PMR, *bp = b + p * PNR;
+        for (int i = 0; i < PMR; ++i)
+            for (int j = 0; j < PNR; ++j) ab[i * PNR + j] += ap[i] * bp[j];
+    }
+    SFX(tile_update)(c, ldc, ab, PNR, m, n, beta, bias, relu);
+}
+
+typedef struct {
+    SFX(ukr_fn) ukr;
+    int64_t mr, nr, mc, kc, nc; /* register block and cache block sizes */
+} SFX(kernel_t);
+
+static SFX(kernel_t) SFX(pick_kernel)(void) {
+    SFX(kernel_t) k = {SFX(ukr_portable), PMR, PNR, 96, 256, 2048};
+#if defined(__x86_64__)
+    int level = cnet_simd_level();
+    if (level >= CNET_SIMD_AVX512) k = (SFX(kernel_t))KERNEL_AVX512;
+    else if (level >= CNET_SIMD_AVX2) k = (SFX(kernel_t))KERNEL_AVX2;
+#endif
+    return k;
+}
+
+typedef struct {
+    int trans_a, trans_b;
+    const T *A, *B;
+    int64_t lda, ldb;
+    T alpha;
+    SFX(kernel_t) k;
+} SFX(gemm_t);
+
+/* Packs op(A)[i0 : i0+mc, p0 : p0+kc] * alpha into MR-high panels: dst[panel][p][i]. */
+static void SFX(pack_a)(T *restrict dst, const SFX(gemm_t) *g, int64_t i0, int64_t mc, int64_t p0,
+                        int64_t kc) {
+    const int64_t mr = g->k.mr, lda = g->lda;
+    const T alpha = g->alpha;
+    for (int64_t ir = 0; ir < mc; ir += mr) {
+        const int64_t m = imin(mr, mc - ir);
+        T *restrict d = dst + ir * kc;
+        if (!g->trans_a) { /* op(A)[i][p] = A[i*lda + p] */
+            const T *src = g->A + (i0 + ir) * lda + p0;
+            for (int64_t i = 0; i < m; ++i)
+                for (int64_t p = 0; p < kc; ++p) d[p * mr + i] = alpha * src[i * lda + p];
+        } else { /* op(A)[i][p] = A[p*lda + i] */
+            const T *src = g->A + p0 * lda + i0 + ir;
+            for (int64_t p = 0; p < kc; ++p)
+                for (int64_t i = 0; i < m; ++i) d[p * mr + i] = alpha * src[p * lda + i];
+        }
+        if (m < mr)
+            for (int64_t p = 0; p < kc; ++p)
+                for (int64_t i = m; i < mr; ++i) d[p * mr + i] = 0;
+    }
+}
+
+/* Packs op(B)[p0 : p0+kc, j0 : j0+nc] into NR-wide panels: dst[panel][p][j]. */
+static void SFX(pack_b)(T *restrict dst, const SFX(gemm_t) *g, int64_t p0, int64_t kc, int64_t j0,
+                        int64_t nc) {
+    const int64_t nr = g->k.nr, ldb = g->ldb;
+    for (int64_t jr = 0; jr < nc; jr += nr) {
+        const int64_t n = imin(nr, nc - jr);
+        T *restrict d = dst + jr * kc;
+        if (!g->trans_b) { /* op(B)[p][j] = B[p*ldb + j] */
+            const T *src = g->B + p0 * ldb + j0 + jr;
+            if (n == nr)
+                for (int64_t p = 0; p < kc; ++p) memcpy(d + p * nr, src + p * ldb, nr * sizeof(T));
+            else
+                for (int64_t p = 0; p < kc; ++p)
+                    for (int64_t j = 0; j < nr; ++j) d[p * nr + j] = j < n ? src[p * ldb + j] : 0;
+        } else { /* op(B)[p][j] = B[j*ldb + p] */
+            const T *src = g->B + (j0 + jr) * ldb + p0;
+            for (int64_t j = 0; j < n; ++j)
+                for (int64_t p = 0; p < kc; ++p) d[p * nr + j] = src[j * ldb + p];
+            if (n < nr)
+                for (int64_t p = 0; p < kc; ++p)
+                    for (int64_t j = n; j < nr; ++j) d[p * nr + j] = 0;
+        }
+    }
+}
+
+/* K block size for a K range of length k: at most kc_max, blocks of (nearly) equal length. */
+static inline int64_t SFX(kc_for)(const SFX(gemm_t) *g, int64_t k) {
+    int64_t nb = cdiv(k, g->k.kc);
+    return cdiv(k, nb);
+}
+
+/* The serial blocked loop on C[m0:m1, n0:n1] over K range [k0, k1). abuf holds mc x kc, bbuf kc x nc
+ * (rounded up to MR / NR). beta applies with the first K block, bias/relu with the last. */
+static void SFX(gemm_rect)(const SFX(gemm_t) *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                           int64_t k0, int64_t k1, T *C, int64_t ldc, T beta, const T *bias, int relu,
+                           T *abuf, T *bbuf) {
+    const SFX(kernel_t) *k = &g->k;
+    const int64_t kcb = SFX(kc_for)(g, k1 - k0);
+    for (int64_t jc = n0; jc < n1; jc += k->nc) {
+        const int64_t nc = imin(k->nc, n1 - jc);
+        for (int64_t pc = k0; pc < k1; pc += kcb) {
+            const int64_t kc = imin(kcb, k1 - pc);
+            const T beta_k = pc == k0 ? beta : (T)1;
+            const int last = pc + kc == k1;
+            SFX(pack_b)(bbuf, g, pc, kc, jc, nc);
+            for (int64_t ic = m0; ic < m1; ic += k->mc) {
+                const int64_t mc = imin(k->mc, m1 - ic);
+                SFX(pack_a)(abuf, g, ic, mc, pc, kc);
+                for (int64_t jr = 0; jr < nc; jr += k->nr) {
+                    const int64_t n = imin(k->nr, nc - jr);
+                    const T *bias_t = last && bias ? bias + jc + jr : NULL;
+                    for (int64_t ir = 0; ir < mc; ir += k->mr) {
+                        k->ukr(kc, abuf + ir * kc, bbuf + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc,
+                               imin(k->mr, mc - ir), n, beta_k, bias_t, last && relu);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Scratch sizes (elements) for gemm_rect on an m x n rectangle with K range length k. */
+static void SFX(rect_buffers)(const SFX(gemm_t) *g, int64_t m, int64_t n, int64_t k, T **abuf,
+                              T **bbuf) {
+    const int64_t kc = SFX(kc_for)(g, k);
+    const int64_t mc = cdiv(imin(g->k.mc, m), g->k.mr) * g->k.mr;
+    const int64_t nc = cdiv(imin(g->k.nc, n), g->k.nr) * g->k.nr;
+    *abuf = scratch_alloc(sizeof(T) * mc * kc);
+    *bbuf = scratch_alloc(sizeof(T) * kc * nc);
+}
+
+/* C = beta * C (+ bias, relu): the K == 0 case. */
+static void SFX(scale_c)(T *C, int64_t ldc, int64_t M, int64_t N, T beta, const T *bias, int relu) {
+    for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+            T v = beta == (T)0 ? (T)0 : beta * C[i * ldc + j];
+            if (bias) v += bias[j];
+            if (relu) v = v < (T)0 ? (T)0 : v;
+            C[i * ldc + j] = v;
+        }
+}
+
+static void SFX(naive_rows)(int trans_a, int trans_b, int64_t i0, int64_t i1, int64_t N, int64_t K,
+                            T alpha, const T *A, int64_t lda, const T *B, int64_t ldb, T beta, T *C,
+                            int64_t ldc, const T *bias, int relu) {
+    for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+            T s = 0;
+            for (int64_t p = 0; p < K; ++p)
+                s += (trans_a ? A[p * lda + i] : A[i * lda + p]) *
+                     (trans_b ? B[j * ldb + p] : B[p * ldb + j]);
+            T v = alpha * s;
+            if (beta != (T)0) v += beta * C[i * ldc + j];
+            if (bias) v += bias[j];
+            if (relu) v = v < (T)0 ? (T)0 : v;
+            C[i * ldc + j] = v;
+        }
+}
+
+/* The reference triple loop (same contract as cnet_gemm_*): one sequential sum per element. */
+void SFX(cnet_gemm_naive)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T alpha,
+                          const T *A, int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc,
+                          const T *bias, int epilogue, int n_threads) {
+    const int relu = epilogue == CNET_EPI_RELU;
+    if (n_threads <= 1 || M < 2) {
+        SFX(naive_rows)(trans_a, trans_b, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(n_threads)
+    for (int64_t i = 0; i < M; ++i)
+        SFX(naive_rows)(trans_a, trans_b, i, i + 1, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
+}
+
+/* Split-K, part 1 on thread t of nt: chunk c of K (static blocks of chunks) goes to part[c]
+ * (M x N, beta 0, no epilogue). */
+static void SFX(splitk_products)(const SFX(gemm_t) *g, int64_t M, int64_t N, int64_t K, int64_t chunk,
+                                 int64_t nch, T *part, int t, int nt) {
+    const int64_t c0 = nch * t / nt, c1 = nch * (t + 1) / nt;
+    if (c1 <= c0) return;
+    T *abuf, *bbuf;
+    SFX(rect_buffers)(g, M, N, chunk, &abuf, &bbuf);
+    if (abuf && bbuf)
+        for (int64_t c = c0; c < c1; ++c)
+            SFX(gemm_rect)(g, 0, M, 0, N, c * chunk, imin(K, (c + 1) * chunk), part + c * M * N, N,
+                           (T)0, NULL, 0, abuf, bbuf);
+    free(abuf);
+    free(bbuf);
+}
+
+/* Split-K, part 2: rows [i0, i1) of C = sum_c part[c] in chunk order, then beta, bias, relu. */
+static void SFX(splitk_sum)(const T *part, int64_t nch, int64_t M, int64_t N, int64_t i0, int64_t i1,
+                            T beta, T *C, int64_t ldc, const T *bias, int relu) {
+    const int64_t mn = M * N;
+    for (int64_t i = i0; i < i1; ++i) {
+        T *ci = C + i * ldc;
+        for (int64_t j = 0; j < N; ++j) {
+            T s = part[i * N + j];
+            for (int64_t c = 1; c < nch; ++c) s += part[c * mn + i * N + j];
+            T v = beta == (T)0 ? s : beta * ci[j] + s;
+            if (bias) v += bias[j];
+            if (relu) v = v < (T)0 ? (T)0 : v;
+            ci[j] = v;
+        }
+    }
+}
+
+static void SFX(gemm_splitk)(const SFX(gemm_t) *g, int64_t M, int64_t N, int64_t K, int64_t nch,
+                             T beta, T *C, int64_t ldc, const T *bias, int relu, int nt) {
+    const int64_t chunk = cdiv(K, nch);
+    nch = cdiv(K, chunk);
+    T *part = scratch_alloc(sizeof(T) * nch * M * N);
+    if (!part) return;
+    if (nt <= 1) {
+        SFX(splitk_products)(g, M, N, K, chunk, nch, part, 0, 1);
+        SFX(splitk_sum)(part, nch, M, N, 0, M, beta, C, ldc, bias, relu);
+    } else {
+#pragma omp parallel num_threads(nt)
+        {
+#ifdef _OPENMP
+            const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+#else
+            const int t = 0, nth = 1;
+#endif
+            SFX(splitk_products)(g, M, N, K, chunk, nch, part, t, nth);
+#pragma omp barrier
+            SFX(splitk_sum)(part, nch, M, N, M * t / nth, M * (t + 1) / nth, beta, C, ldc, bias, relu);
+        }
+    }
+    free(part);
+}
+
+void SFX(cnet_gemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T *A,
+                    int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc, const T *bias,
+                    int epilogue, int n_threads) {
+    const int relu = epilogue == CNET_EPI_RELU;
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == (T)0) {
+        SFX(scale_c)(C, ldc, M, N, beta, bias, relu);
+        return;
+    }
+    SFX(gemm_t) g = {trans_a, trans_b, A, B, lda, ldb, alpha, SFX(pick_kernel)()};
+    int nt = n_threads;
+#ifndef _OPENMP
+    nt = 1;
+#endif
+    if ((double)M * N * K < GEMM_MIN_PARALLEL_FMAS) nt = 1;
+
+    const int64_t nch = splitk_chunks(M, N, K);
+    if (nch > 0) {
+        SFX(gemm_splitk)(&g, M, N, K, nch, beta, C, ldc, bias, relu, (int)imin(nt, nch));
+        return;
+    }
+    const int64_t pm = cdiv(M, g.k.mr), pn = cdiv(N, g.k.nr);
+    if (nt > pm * pn) nt = (int)(pm * pn);
+    if (nt <= 1) {
+        T *abuf, *bbuf;
+        SFX(rect_buffers)(&g, M, N, K, &abuf, &bbuf);
+        if (abuf && bbuf) SFX(gemm_rect)(&g, 0, M, 0, N, 0, K, C, ldc, beta, bias, relu, abuf, bbuf);
+        free(abuf);
+        free(bbuf);
+        return;
+    }
+    int tm = 1, tn = nt;
+    thread_grid(pm, pn, g.k.mr, g.k.nr, K, g.k.nc, nt, &tm, &tn);
+#pragma omp parallel num_threads(tm * tn)
+    {
+#ifdef _OPENMP
+        const int t0 = omp_get_thread_num(), nth = omp_get_num_threads();
+#else
+        const int t0 = 0, nth = 1;
+#endif
+        /* rectangle t of the tm x tn grid; a runtime that grants fewer threads gets several each */
+        for (int t = t0; t < tm * tn; t += nth) {
+            const int64_t ti = t / tn, tj = t % tn;
+            const int64_t m0 = imin(M, pm * ti / tm * g.k.mr);
+            const int64_t m1 = imin(M, pm * (ti + 1) / tm * g.k.mr);
+            const int64_t n0 = imin(N, pn * tj / tn * g.k.nr);
+            const int64_t n1 = imin(N, pn * (tj + 1) / tn * g.k.nr);
+            if (m1 <= m0 || n1 <= n0) continue;
+            T *abuf, *bbuf;
+            SFX(rect_buffers)(&g, m1 - m0, n1 - n0, K, &abuf, &bbuf);
+            if (abuf && bbuf)
+                SFX(gemm_rect)(&g, m0, m1, n0, n1, 0, K, C, ldc, beta, bias, relu, abuf, bbuf);
+            free(abuf);
+            free(bbuf);
+        }
+    }
+}
+
+#endif /* CNET_GEMM_TEMPLATE */
