@@ -175,3 +175,9 @@ def softmax_xent_dense_backward(floating[:, ::1] dlogits, const floating[:, ::1]
             cnet_softmax_xent_dense_backward_f32(&dlogits[0, 0], &probs[0, 0], &targets[0, 0], N, L, n_threads)
         else:
             cnet_softmax_xent_dense_backward_f64(&dlogits[0, 0], &probs[0, 0], &targets[0, 0], N, L, n_threads)
+
+
+# ---- the other op families, one include file each ------------------------------------------------
+include "_kernels_gemm.pxi"
+include "_kernels_conv.pxi"
+include "_kernels_elementwise.pxi"

@@ -18,13 +18,14 @@ static double SFX(softmax_row)(REAL *p, const REAL *z, int64_t L, REAL *zmax_out
     return log(sum);
 }
 
-/* One row's cross-entropy after p = softmax(z): -log p[label], or -sum_j t_j log p_j for dense targets. */
+/* One row's cross-entropy after p = softmax(z): -log p[label], or -sum_j t_j log p_j for dense targets.
+ * z - zmax is taken in double here: in float it can overflow (logits 3e38 apart) and make the loss inf. */
 static double SFX(row_xent)(const REAL *z, double lse, REAL zmax, const int64_t *label, const REAL *t,
                             int64_t L) {
-    if (label != NULL) return lse - (double)(z[*label] - zmax);
+    if (label != NULL) return lse - ((double)z[*label] - (double)zmax);
     double li = 0.0;
     for (int64_t j = 0; j < L; j++)
-        if (t[j] != (REAL)0) li += (double)t[j] * (lse - (double)(z[j] - zmax));
+        if (t[j] != (REAL)0) li += (double)t[j] * (lse - ((double)z[j] - (double)zmax));
     return li;
 }
 

@@ -1,0 +1,1 @@
+# Bindings of the conv kernels; included by _kernels.pyx (same directives, same cimports).

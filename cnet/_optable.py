@@ -1,0 +1,89 @@
+"""The machinery of the operation table (cnet.ops): backend state, the C kernel registry, dispatch."""
+import contextlib
+import threading
+
+from . import _checks, reference
+
+BACKENDS = ("c", "numpy")
+_state = {"backend": "c"}
+_lock = threading.Lock()
+
+# op name -> C implementation (same signature as the reference function of that name)
+_C_IMPLS = {}
+
+
+def get_backend():
+    """The backend in force: 'c' (C kernels where they exist) or 'numpy' (the reference everywhere)."""
+    return _state["backend"]
+
+
+def set_backend(name):
+    """Switch every op to the 'c' or the 'numpy' backend."""
+    if name not in BACKENDS:
+        raise ValueError(f"set_backend: unknown backend {name!r}; expected one of {BACKENDS}")
+    with _lock:
+        _state["backend"] = name
+
+
+@contextlib.contextmanager
+def use_backend(name):
+    """Context manager: run the block with the given backend, then restore the previous one."""
+    previous = get_backend()
+    set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
+
+
+def op_backends():
+    """{op name: 'c' or 'numpy'} -- which implementation each op runs under the current backend."""
+    c = get_backend() == "c"
+    names = [n for n in reference.__all__ if n != "counter_uniform"]
+    names += [n for n in _C_IMPLS if n not in names]
+    return {name: ("c" if c and name in _C_IMPLS else "numpy") for name in names}
+
+
+def implementation(name):
+    """The function that op `name` runs under the current backend."""
+    if get_backend() == "c":
+        impl = _C_IMPLS.get(name)
+        if impl is not None:
+            return impl
+    return getattr(reference, name)
+
+
+def c_kernel(name):
+    """Decorator: register fn as the C implementation of op `name`."""
+    def register(fn):
+        _C_IMPLS[name] = fn
+        return fn
+    return register
+
+
+def numpy_into(out, result, name="out"):
+    """Copy a reference result into a caller-supplied output (or return it when there is none)."""
+    if out is None:
+        return result
+    out = _checks.output(out, name, result.shape, result.dtype)
+    out[...] = result
+    return out
+
+
+def run_into(name, out, shape, dtype, *args):
+    """Run an op whose C implementation takes an `out=` argument; the reference's result is copied."""
+    if out is not None:
+        out = _checks.output(out, "out", shape, dtype)
+    impl = implementation(name)
+    if impl is getattr(reference, name):
+        return numpy_into(out, impl(*args))
+    return impl(*args, out=out)
+
+
+def passthrough(name):
+    """An op with no checks of its own: the reference's checks apply on both backends."""
+    def op(*args, **kwargs):
+        return implementation(name)(*args, **kwargs)
+    op.__name__ = name
+    op.__doc__ = getattr(reference, name).__doc__
+    return op

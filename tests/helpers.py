@@ -1,0 +1,57 @@
+"""Shared test helpers: compare a C result with the NumPy reference and say where they differ."""
+import numpy as np
+
+import cnet
+
+THREAD_COUNTS = (1, 2, 3)
+DTYPES = (np.float32, np.float64)
+# Relative tolerances (of the expected output's scale) for C kernels against the reference.
+RTOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
+
+
+def assert_close(actual, expected, rtol=None, name="result"):
+    """Assert |actual - expected| <= rtol * max(1, max|expected|), elementwise; on failure, report the
+    largest difference, where it is, and both values there."""
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != expected {expected.shape}"
+    if rtol is None:
+        rtol = RTOL[np.dtype(expected.dtype)] if expected.dtype.kind == "f" else 0
+    if actual.size == 0:
+        return
+    scale = max(1.0, float(np.max(np.abs(expected))))
+    diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    i = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    worst = float(diff[i])
+    assert worst <= rtol * scale, (
+        f"{name}: max |difference| {worst:.3e} > {rtol:.1e} * scale {scale:.3e} at index {tuple(map(int, i))}: "
+        f"got {actual[i]!r}, expected {expected[i]!r}")
+
+
+def run_c(fn, *args, threads=None, **kwargs):
+    """Run fn under the C backend with a given thread count."""
+    previous = cnet.get_num_threads()
+    with cnet.use_backend("c"):
+        try:
+            if threads is not None:
+                cnet.set_num_threads(threads)
+            return fn(*args, **kwargs)
+        finally:
+            cnet.set_num_threads(previous)
+
+
+def run_numpy(fn, *args, **kwargs):
+    with cnet.use_backend("numpy"):
+        return fn(*args, **kwargs)
+
+
+def assert_bit_identical(results, name="result"):
+    """Results (a list of arrays or tuples of arrays/floats) computed with different thread counts
+    must be equal to the bit."""
+    first = results[0]
+    for k, other in enumerate(results[1:], 1):
+        a_parts = first if isinstance(first, tuple) else (first,)
+        b_parts = other if isinstance(other, tuple) else (other,)
+        for j, (a, b) in enumerate(zip(a_parts, b_parts)):
+            a, b = np.asarray(a), np.asarray(b)
+            assert a.tobytes() == b.tobytes(), f"{name}[{j}]: run {k} differs from run 0 (thread counts differ)"
