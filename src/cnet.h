@@ -66,6 +66,23 @@ void cnet_gemm_naive_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
                          double beta, double *C, int64_t ldc, const double *bias, int epilogue,
                          int n_threads);
 
+/* ---- dense layer (affine.c) ------------------------------------------------------------------- */
+
+/* x (N, D), w (D, U), b (U,) or NULL -> y (N, U) = x . w + b, then max(., 0) when relu. Overwrites y. */
+void cnet_affine_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
+                             int64_t D, int64_t U, int relu, int n_threads);
+void cnet_affine_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
+                             int64_t D, int64_t U, int relu, int n_threads);
+/* dy (N, U), x (N, D), w (D, U) -> dx (N, D) = dy . wT, dw (D, U) = xT . dy, db (U,) = column sums of
+ * dy. All overwritten; dx and db may be NULL (not computed). */
+void cnet_affine_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
+                              const float *w, int64_t N, int64_t D, int64_t U, int n_threads);
+void cnet_affine_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
+                              const double *w, int64_t N, int64_t D, int64_t U, int n_threads);
+/* x (N, D) -> out (D,) = column sums, in fixed row chunks (thread-count independent). Overwrites out. */
+void cnet_colsum_f32(float *out, const float *x, int64_t N, int64_t D, int n_threads);
+void cnet_colsum_f64(double *out, const double *x, int64_t N, int64_t D, int n_threads);
+
 /* ---- activations (activation.c) ---------------------------------------------------------------- */
 
 /* y (n,) = max(x, 0). Overwrites y; y may alias x. */

@@ -10,6 +10,7 @@ from .activations import (relu_backward, relu_forward, sigmoid_backward, sigmoid
                           softmax_backward, softmax_forward, tanh_backward, tanh_forward)
 from .conv import col2im, conv2d_backward, conv2d_forward, im2col
 from .dense import affine_backward, affine_forward
+from .gemm import gemm
 from .losses import mse_backward, mse_forward, softmax_xent_backward, softmax_xent_forward
 from .optim import (adadelta_update, adagrad_update, adam_update, momentum_update,
                     nesterov_update, rmsprop_update, sgd_update)
@@ -23,6 +24,8 @@ __all__ = [
     "im2col", "col2im", "conv2d_forward", "conv2d_backward",
     # pool.py
     "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
+    # gemm.py
+    "gemm",
     # dense.py
     "affine_forward", "affine_backward",
     # activations.py
