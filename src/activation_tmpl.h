@@ -17,3 +17,74 @@ void SFX(cnet_relu_backward)(REAL *dx, const REAL *dy, const REAL *y, int64_t n,
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t i = 0; i < n; i++) dx[i] = y[i] > (REAL)0 ? dy[i] : (REAL)0;
 }
+
+/* x, y are (n,). y = 1/(1 + exp(-x)), evaluated as the reference does through e = exp(-|x|) so that no
+ * exp overflows: y = 1/(1 + e) for x >= 0, e/(1 + e) otherwise. Overwrites y (may alias x). */
+void SFX(cnet_sigmoid_forward)(REAL *y, const REAL *x, int64_t n, int n_threads) {
+    int nt = cnet_threads_for(n, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t i = 0; i < n; i++) {
+        REAL v = x[i];
+        REAL e = EXP(-FABS(v));
+        REAL d = (REAL)1 + e;
+        y[i] = v >= (REAL)0 ? (REAL)1 / d : e / d;
+    }
+}
+
+/* dy, y, dx are (n,); y is the forward output. dx = dy * y * (1 - y). Overwrites dx (may alias dy). */
+void SFX(cnet_sigmoid_backward)(REAL *dx, const REAL *dy, const REAL *y, int64_t n, int n_threads) {
+    int nt = cnet_threads_for(n, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * y[i] * ((REAL)1 - y[i]);
+}
+
+/* x, y are (n,). y = tanh(x). Overwrites y (may alias x). */
+void SFX(cnet_tanh_forward)(REAL *y, const REAL *x, int64_t n, int n_threads) {
+    int nt = cnet_threads_for(n, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t i = 0; i < n; i++) y[i] = TANH(x[i]);
+}
+
+/* dy, y, dx are (n,); y is the forward output. dx = dy * (1 - y*y). Overwrites dx (may alias dy). */
+void SFX(cnet_tanh_backward)(REAL *dx, const REAL *dy, const REAL *y, int64_t n, int n_threads) {
+    int nt = cnet_threads_for(n, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * ((REAL)1 - y[i] * y[i]);
+}
+
+/* x, y are (rows, L): softmax of each row, exp(x - max) / sum(exp(x - max)). The sum is accumulated in
+ * double (in index order, so the result does not depend on n_threads). Overwrites y (may alias x). */
+void SFX(cnet_softmax_forward)(REAL *y, const REAL *x, int64_t rows, int64_t L, int n_threads) {
+    int nt = cnet_threads_for(rows * L, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t r = 0; r < rows; r++) {
+        const REAL *xr = x + r * L;
+        REAL *yr = y + r * L;
+        REAL m = xr[0];
+        for (int64_t j = 1; j < L; j++) m = xr[j] > m ? xr[j] : m;
+        double s = 0.0;
+        for (int64_t j = 0; j < L; j++) {
+            REAL e = EXP(xr[j] - m);
+            yr[j] = e;
+            s += (double)e;
+        }
+        REAL sr = (REAL)s;
+        for (int64_t j = 0; j < L; j++) yr[j] = yr[j] / sr;
+    }
+}
+
+/* dy, y, dx are (rows, L); y is the forward output. dx = y * (dy - sum_j dy_j y_j) per row, the sum
+ * accumulated in double. Overwrites dx (may alias dy). */
+void SFX(cnet_softmax_backward)(REAL *dx, const REAL *dy, const REAL *y, int64_t rows, int64_t L,
+                                int n_threads) {
+    int nt = cnet_threads_for(rows * L, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t r = 0; r < rows; r++) {
+        const REAL *dyr = dy + r * L, *yr = y + r * L;
+        REAL *dxr = dx + r * L;
+        double s = 0.0;
+        for (int64_t j = 0; j < L; j++) s += (double)dyr[j] * (double)yr[j];
+        REAL sr = (REAL)s;
+        for (int64_t j = 0; j < L; j++) dxr[j] = yr[j] * (dyr[j] - sr);
+    }
+}

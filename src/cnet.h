@@ -91,6 +91,27 @@ void cnet_relu_forward_f64(double *y, const double *x, int64_t n, int n_threads)
 /* dx (n,) = dy where y > 0, else 0 (y is the forward output). Overwrites dx; dx may alias dy. */
 void cnet_relu_backward_f32(float *dx, const float *dy, const float *y, int64_t n, int n_threads);
 void cnet_relu_backward_f64(double *dx, const double *dy, const double *y, int64_t n, int n_threads);
+/* y (n,) = 1/(1 + exp(-x)), through exp(-|x|) so no exp overflows. Overwrites y; y may alias x. */
+void cnet_sigmoid_forward_f32(float *y, const float *x, int64_t n, int n_threads);
+void cnet_sigmoid_forward_f64(double *y, const double *x, int64_t n, int n_threads);
+/* dx (n,) = dy * y * (1 - y) (y is the forward output). Overwrites dx; dx may alias dy. */
+void cnet_sigmoid_backward_f32(float *dx, const float *dy, const float *y, int64_t n, int n_threads);
+void cnet_sigmoid_backward_f64(double *dx, const double *dy, const double *y, int64_t n, int n_threads);
+/* y (n,) = tanh(x). Overwrites y; y may alias x. */
+void cnet_tanh_forward_f32(float *y, const float *x, int64_t n, int n_threads);
+void cnet_tanh_forward_f64(double *y, const double *x, int64_t n, int n_threads);
+/* dx (n,) = dy * (1 - y*y) (y is the forward output). Overwrites dx; dx may alias dy. */
+void cnet_tanh_backward_f32(float *dx, const float *dy, const float *y, int64_t n, int n_threads);
+void cnet_tanh_backward_f64(double *dx, const double *dy, const double *y, int64_t n, int n_threads);
+/* x, y (rows, L): softmax of each row (over the last axis), the exp sum in double. Overwrites y; may
+ * alias x. */
+void cnet_softmax_forward_f32(float *y, const float *x, int64_t rows, int64_t L, int n_threads);
+void cnet_softmax_forward_f64(double *y, const double *x, int64_t rows, int64_t L, int n_threads);
+/* dy, y, dx (rows, L): dx = y * (dy - sum_j dy_j y_j) per row. Overwrites dx; may alias dy. */
+void cnet_softmax_backward_f32(float *dx, const float *dy, const float *y, int64_t rows, int64_t L,
+                               int n_threads);
+void cnet_softmax_backward_f64(double *dx, const double *dy, const double *y, int64_t rows, int64_t L,
+                               int n_threads);
 
 /* ---- fused softmax + cross-entropy (softmax_xent.c) ------------------------------------------- */
 
@@ -115,6 +136,188 @@ void cnet_softmax_xent_backward_f32(float *dlogits, const float *probs, const in
                                     int64_t N, int64_t L, int n_threads);
 void cnet_softmax_xent_backward_f64(double *dlogits, const double *probs, const int64_t *labels,
                                     int64_t N, int64_t L, int n_threads);
+
+/* ---- mean squared error (loss.c) ------------------------------------------------------------- */
+
+/* y, t (n,). Returns mean((y - t)^2), computed in double over fixed chunks (thread-count independent). */
+double cnet_mse_forward_f32(const float *y, const float *t, int64_t n, int n_threads);
+double cnet_mse_forward_f64(const double *y, const double *t, int64_t n, int n_threads);
+/* dy (n,) = (y - t) * (2/n rounded to the dtype). Overwrites dy; may alias y or t. */
+void cnet_mse_backward_f32(float *dy, const float *y, const float *t, int64_t n, int n_threads);
+void cnet_mse_backward_f64(double *dy, const double *y, const double *t, int64_t n, int n_threads);
+
+/* ---- inverted dropout (dropout.c) --------------------------------------------------------------
+ * Element i (flat) is kept when u_i >= rate, u_i the counter-based uniform of (seed, i) (splitmix64
+ * finaliser, see cnet/reference/rng.py), compared in double; kept elements are scaled by 1/(1 - rate)
+ * (double, rounded to the dtype). The same mask for every n_threads. 0 <= rate < 1 (not checked). */
+/* mask (n,) = scale where kept, else 0. Overwrites mask. */
+void cnet_dropout_mask_f32(float *mask, int64_t n, double rate, uint64_t seed, int n_threads);
+void cnet_dropout_mask_f64(double *mask, int64_t n, double rate, uint64_t seed, int n_threads);
+/* x, y, mask (n,): mask as above and y = x * mask, in one pass. Overwrites y and mask; y may alias x. */
+void cnet_dropout_forward_f32(float *y, float *mask, const float *x, int64_t n, double rate, uint64_t seed,
+                              int n_threads);
+void cnet_dropout_forward_f64(double *y, double *mask, const double *x, int64_t n, double rate,
+                              uint64_t seed, int n_threads);
+/* dx (n,) = dy * mask. Overwrites dx; may alias dy. */
+void cnet_dropout_backward_f32(float *dx, const float *dy, const float *mask, int64_t n, int n_threads);
+void cnet_dropout_backward_f64(double *dx, const double *dy, const double *mask, int64_t n, int n_threads);
+
+/* ---- batch normalisation (batchnorm.c) ----------------------------------------------------------
+ * x, y, dy, dx are (N, C, S): (N, D) is C = D, S = 1; (N, C, H, W) is S = H*W. Per-channel arrays are
+ * (C,). Statistics are reductions over N and S in double, in fixed chunks (thread-count independent).
+ * Each returns 0, or -1 when its small scratch buffers cannot be allocated. */
+/* Training mode: mean = E[x], inv_std = 1/sqrt(E[(x - mean)^2] + eps), y = (x - mean)*gamma*inv_std + beta.
+ * Overwrites y, mean, inv_std (y may alias x). */
+int cnet_batchnorm_forward_f32(float *y, float *mean, float *inv_std, const float *x, const float *gamma,
+                               const float *beta, double eps, int64_t N, int64_t C, int64_t S, int n_threads);
+int cnet_batchnorm_forward_f64(double *y, double *mean, double *inv_std, const double *x,
+                               const double *gamma, const double *beta, double eps, int64_t N, int64_t C,
+                               int64_t S, int n_threads);
+/* xhat = (x - mean)*inv_std, M = N*S: dbeta = sum dy, dgamma = sum dy*xhat,
+ * dx = gamma*inv_std/M * (M*dy - dbeta - xhat*dgamma). Overwrites dx, dgamma, dbeta (dx may alias dy). */
+int cnet_batchnorm_backward_f32(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                const float *gamma, const float *mean, const float *inv_std,
+                                int64_t N, int64_t C, int64_t S, int n_threads);
+int cnet_batchnorm_backward_f64(double *dx, double *dgamma, double *dbeta, const double *dy,
+                                const double *x, const double *gamma, const double *mean,
+                                const double *inv_std, int64_t N, int64_t C, int64_t S, int n_threads);
+/* y = (x - running_mean) * gamma/sqrt(running_var + eps) + beta. Overwrites y (may alias x). */
+int cnet_batchnorm_inference_f32(float *y, const float *x, const float *gamma, const float *beta,
+                                 const float *running_mean, const float *running_var, double eps,
+                                 int64_t N, int64_t C, int64_t S, int n_threads);
+int cnet_batchnorm_inference_f64(double *y, const double *x, const double *gamma, const double *beta,
+                                 const double *running_mean, const double *running_var, double eps,
+                                 int64_t N, int64_t C, int64_t S, int n_threads);
+
+/* ---- optimizer updates (optim.c) ----------------------------------------------------------------
+ * p, g and the state arrays (v, h, m, d) are (n,). p and the state are updated in place in one pass;
+ * g is read only. The effective gradient is g + weight_decay*p (p before the update) when weight_decay
+ * != 0. Formulas and rounding as cnet/reference/optim.py: coefficients in double, rounded to the dtype. */
+/* p -= lr*g */
+void cnet_sgd_update_f32(float *p, const float *g, int64_t n, double lr, double weight_decay, int n_threads);
+void cnet_sgd_update_f64(double *p, const double *g, int64_t n, double lr, double weight_decay,
+                         int n_threads);
+/* v = momentum*v - lr*g; p += v */
+void cnet_momentum_update_f32(float *p, float *v, const float *g, int64_t n, double lr, double momentum,
+                              double weight_decay, int n_threads);
+void cnet_momentum_update_f64(double *p, double *v, const double *g, int64_t n, double lr, double momentum,
+                              double weight_decay, int n_threads);
+/* v = momentum*v - lr*g; p += momentum*v - lr*g */
+void cnet_nesterov_update_f32(float *p, float *v, const float *g, int64_t n, double lr, double momentum,
+                              double weight_decay, int n_threads);
+void cnet_nesterov_update_f64(double *p, double *v, const double *g, int64_t n, double lr, double momentum,
+                              double weight_decay, int n_threads);
+/* h += g*g; p -= lr*g/(sqrt(h) + eps) */
+void cnet_adagrad_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double eps,
+                             double weight_decay, int n_threads);
+void cnet_adagrad_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double eps,
+                             double weight_decay, int n_threads);
+/* h = rho*h + (1 - rho)*g*g; p -= lr*g/(sqrt(h) + eps) */
+void cnet_rmsprop_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double rho,
+                             double eps, double weight_decay, int n_threads);
+void cnet_rmsprop_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double rho,
+                             double eps, double weight_decay, int n_threads);
+/* Keras 2.1 Adam, t >= 1: lr_t = lr*sqrt(1 - beta2^t)/(1 - beta1^t); m = beta1*m + (1 - beta1)*g;
+ * v = beta2*v + (1 - beta2)*g*g; p -= lr_t*m/(sqrt(v) + eps) */
+void cnet_adam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr, double beta1,
+                          double beta2, double eps, int64_t t, double weight_decay, int n_threads);
+void cnet_adam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
+                          double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                          int n_threads);
+/* Keras 2.1 Adadelta: h = rho*h + (1 - rho)*g*g; upd = g*sqrt(d + eps)/sqrt(h + eps); p -= lr*upd;
+ * d = rho*d + (1 - rho)*upd*upd */
+void cnet_adadelta_update_f32(float *p, float *h, float *d, const float *g, int64_t n, double lr,
+                              double rho, double eps, double weight_decay, int n_threads);
+void cnet_adadelta_update_f64(double *p, double *h, double *d, const double *g, int64_t n, double lr,
+                              double rho, double eps, double weight_decay, int n_threads);
+
+/* ---- im2col / col2im (im2col.c) ------------------------------------------------------------------
+ * Geometry of im2col, conv2d and pooling: x is (N, C, H, W); windows KH x KW; stride (SH, SW) >= 1;
+ * padding (PH, PW) >= 0; OH = (H + 2*PH - KH)/SH + 1 >= 1, OW = (W + 2*PW - KW)/SW + 1 >= 1.
+ * im2col and conv2d pad with zeros. */
+
+/* The book's layout: col (N*OH*OW, C*KH*KW), row (n, oh, ow), column (c, i, j), from x (N, C, H, W).
+ * Overwrites col. */
+void cnet_im2col_f32(float *col, const float *x, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH,
+                     int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
+void cnet_im2col_f64(double *col, const double *x, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH,
+                     int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
+/* Its adjoint: x (N, C, H, W) = sum of the col entries (book layout) landing on each element; entries
+ * in the padding are dropped. Overwrites x. */
+void cnet_col2im_f32(float *x, const float *col, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH,
+                     int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
+void cnet_col2im_f64(double *x, const double *col, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH,
+                     int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
+/* One image, Caffe's layout: col (C*KH*KW, OH*OW), row (c, i, j), column (oh, ow), from x (C, H, W), so
+ * that W (K, C*KH*KW) . col is the image's (K, OH*OW) output. Overwrites col. n_threads <= 1 runs on the
+ * calling thread (safe inside a parallel region). */
+void cnet_im2col_image_f32(float *col, const float *x, int64_t C, int64_t H, int64_t W, int64_t KH,
+                           int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
+void cnet_im2col_image_f64(double *col, const double *x, int64_t C, int64_t H, int64_t W, int64_t KH,
+                           int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
+/* Its adjoint: x (C, H, W) = sum of the col entries (Caffe layout) landing on each element. Overwrites x. */
+void cnet_col2im_image_f32(float *x, const float *col, int64_t C, int64_t H, int64_t W, int64_t KH,
+                           int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
+void cnet_col2im_image_f64(double *x, const double *col, int64_t C, int64_t H, int64_t W, int64_t KH,
+                           int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
+
+/* ---- 2-D convolution (conv2d.c) -------------------------------------------------------------------
+ * Cross-correlation (the kernel is not flipped), zero padding, geometry as for im2col.
+ * Scratch: one C*KH*KW x OH*OW im2col buffer per thread (none for 1x1, stride 1, no padding). */
+
+/* x (N, C, H, W), w (K, C, KH, KW), b (K,) or NULL. Overwrites y (N, K, OH, OW) with
+ * y[n, k] = sum_{c,i,j} x_padded[n, c, oh*SH + i, ow*SW + j] * w[k, c, i, j] + b[k]. */
+void cnet_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
+                             int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
+                             int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
+void cnet_conv2d_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
+                             int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
+                             int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
+/* dy (N, K, OH, OW), x (N, C, H, W), w (K, C, KH, KW). Overwrites dx (N, C, H, W) (skipped when NULL),
+ * dw (K, C, KH, KW) and db (K,). The batch sums of dw and db run over chunks of images fixed by the
+ * shape, added in chunk order: bit-identical for every n_threads. */
+void cnet_conv2d_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
+                              const float *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
+                              int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                              int n_threads);
+void cnet_conv2d_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
+                              const double *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
+                              int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                              int n_threads);
+
+/* ---- 2-D pooling (pool2d.c) -----------------------------------------------------------------------
+ * Window KH x KW, stride (SH, SW), padding (PH, PW) < (KH, KW); geometry as for im2col. */
+
+/* Overwrites y (N, C, OH, OW) with the window maxima (padding never wins; ties: the first element in
+ * row-major window order; a NaN wins, the first one) and argmax (N, C, OH, OW) with each maximum's flat
+ * index h*W + w in its unpadded (H, W) plane. */
+void cnet_maxpool2d_forward_f32(float *y, int64_t *argmax, const float *x, int64_t N, int64_t C,
+                                int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                                int64_t PH, int64_t PW, int n_threads);
+void cnet_maxpool2d_forward_f64(double *y, int64_t *argmax, const double *x, int64_t N, int64_t C,
+                                int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                                int64_t PH, int64_t PW, int n_threads);
+/* dy, argmax (N, C, OH, OW), argmax in [0, H*W). Overwrites dx (N, C, H, W) with the scatter-add
+ * dx[n, c].flat[argmax[n, c, oh, ow]] += dy[n, c, oh, ow]. */
+void cnet_maxpool2d_backward_f32(float *dx, const float *dy, const int64_t *argmax, int64_t N, int64_t C,
+                                 int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads);
+void cnet_maxpool2d_backward_f64(double *dx, const double *dy, const int64_t *argmax, int64_t N,
+                                 int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads);
+/* Overwrites y (N, C, OH, OW) with the window sums / (KH*KW) (zero padding counts in the divisor). */
+void cnet_avgpool2d_forward_f32(float *y, const float *x, int64_t N, int64_t C, int64_t H, int64_t W,
+                                int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                int n_threads);
+void cnet_avgpool2d_forward_f64(double *y, const double *x, int64_t N, int64_t C, int64_t H, int64_t W,
+                                int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                int n_threads);
+/* dy (N, C, OH, OW). Overwrites dx (N, C, H, W): each element gets dy/(KH*KW) from every window
+ * covering it. */
+void cnet_avgpool2d_backward_f32(float *dx, const float *dy, int64_t N, int64_t C, int64_t H, int64_t W,
+                                 int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                 int n_threads);
+void cnet_avgpool2d_backward_f64(double *dx, const double *dy, int64_t N, int64_t C, int64_t H,
+                                 int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH,
+                                 int64_t PW, int n_threads);
 
 #ifdef __cplusplus
 }

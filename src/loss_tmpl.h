@@ -1,0 +1,48 @@
+/* Template body of loss.c: REAL is the element type, SFX(name) appends the dtype suffix. */
+
+/* Sum of (y - t)^2 over [begin, end), in double, with 8 independent accumulators added in a fixed order
+ * (keeps the adds from being one long dependency chain; the order depends only on the indices). */
+static double SFX(sq_diff_sum)(const REAL *y, const REAL *t, int64_t begin, int64_t end) {
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = begin;
+    for (; i + 8 <= end; i += 8)
+        for (int k = 0; k < 8; k++) {
+            double d = (double)y[i + k] - (double)t[i + k];
+            acc[k] += d * d;
+        }
+    double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; i < end; i++) {
+        double d = (double)y[i] - (double)t[i];
+        s += d * d;
+    }
+    return s;
+}
+
+/* y, t are (n,). Returns mean((y - t)^2) computed in double: fixed chunks of LOSS_CHUNK elements are
+ * summed (in parallel), then the chunk sums in order, so the result is the same for every n_threads. */
+double SFX(cnet_mse_forward)(const REAL *y, const REAL *t, int64_t n, int n_threads) {
+    if (n <= 0) return 0.0;
+    int64_t n_chunks = (n + LOSS_CHUNK - 1) / LOSS_CHUNK;
+    double chunk_stack[64];
+    double *chunk_sum = n_chunks <= 64 ? chunk_stack : (double *)malloc((size_t)n_chunks * sizeof(double));
+    if (chunk_sum == NULL) return NAN;
+    int nt = cnet_threads_for(n, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t c = 0; c < n_chunks; c++) {
+        int64_t end = (c + 1) * LOSS_CHUNK < n ? (c + 1) * LOSS_CHUNK : n;
+        chunk_sum[c] = SFX(sq_diff_sum)(y, t, c * LOSS_CHUNK, end);
+    }
+    double total = 0.0;
+    for (int64_t c = 0; c < n_chunks; c++) total += chunk_sum[c];
+    if (chunk_sum != chunk_stack) free(chunk_sum);
+    return total / (double)n;
+}
+
+/* y, t, dy are (n,). dy = (y - t) * s with s = 2/n rounded to REAL (as the reference). Overwrites dy
+ * (may alias y or t). */
+void SFX(cnet_mse_backward)(REAL *dy, const REAL *y, const REAL *t, int64_t n, int n_threads) {
+    REAL s = (REAL)(2.0 / (double)n);
+    int nt = cnet_threads_for(n, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t i = 0; i < n; i++) dy[i] = (y[i] - t[i]) * s;
+}

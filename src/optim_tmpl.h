@@ -1,0 +1,64 @@
+/* Template body of optim.c: REAL is the element type, SFX(name) appends the dtype suffix.
+ *
+ * Every array is (n,) -- p the parameter, g its gradient, then the state (v, h, m, d) -- and every
+ * function overwrites p and its state in place, reading g only. The formulas, and the order of the
+ * operations within them, are the reference's (cnet/reference/optim.py): scalar coefficients are
+ * computed in double and rounded to REAL, then the arithmetic is done in REAL. */
+
+/* p -= lr * g */
+void SFX(cnet_sgd_update)(REAL *p, const REAL *g, int64_t n, double lr, double weight_decay,
+                          int n_threads) {
+    const REAL lr_ = (REAL)lr;
+    OPT_LOOP(p[i] = p[i] - lr_ * gi;);
+}
+
+/* v = momentum*v - lr*g; p += v */
+void SFX(cnet_momentum_update)(REAL *p, REAL *v, const REAL *g, int64_t n, double lr, double momentum,
+                               double weight_decay, int n_threads) {
+    const REAL lr_ = (REAL)lr, mom = (REAL)momentum;
+    OPT_LOOP(REAL vi = v[i] * mom - lr_ * gi; v[i] = vi; p[i] = p[i] + vi;);
+}
+
+/* v = momentum*v - lr*g; p += momentum*v - lr*g */
+void SFX(cnet_nesterov_update)(REAL *p, REAL *v, const REAL *g, int64_t n, double lr, double momentum,
+                               double weight_decay, int n_threads) {
+    const REAL lr_ = (REAL)lr, mom = (REAL)momentum;
+    OPT_LOOP(REAL lg = lr_ * gi; REAL vi = v[i] * mom - lg; v[i] = vi; p[i] = p[i] + (mom * vi - lg););
+}
+
+/* h += g*g; p -= lr*g/(sqrt(h) + eps) */
+void SFX(cnet_adagrad_update)(REAL *p, REAL *h, const REAL *g, int64_t n, double lr, double eps,
+                              double weight_decay, int n_threads) {
+    const REAL lr_ = (REAL)lr, eps_ = (REAL)eps;
+    OPT_LOOP(REAL hi = h[i] + gi * gi; h[i] = hi; p[i] = p[i] - lr_ * gi / (SQRT(hi) + eps_););
+}
+
+/* h = rho*h + (1 - rho)*g*g; p -= lr*g/(sqrt(h) + eps) */
+void SFX(cnet_rmsprop_update)(REAL *p, REAL *h, const REAL *g, int64_t n, double lr, double rho,
+                              double eps, double weight_decay, int n_threads) {
+    const REAL lr_ = (REAL)lr, rho_ = (REAL)rho, omr = (REAL)(1.0 - rho), eps_ = (REAL)eps;
+    OPT_LOOP(REAL hi = h[i] * rho_ + omr * gi * gi; h[i] = hi;
+             p[i] = p[i] - lr_ * gi / (SQRT(hi) + eps_););
+}
+
+/* Keras 2.1 Adam, t >= 1 the step count: lr_t = lr*sqrt(1 - beta2^t)/(1 - beta1^t) (double);
+ * m = beta1*m + (1 - beta1)*g; v = beta2*v + (1 - beta2)*g*g; p -= lr_t*m/(sqrt(v) + eps) */
+void SFX(cnet_adam_update)(REAL *p, REAL *m, REAL *v, const REAL *g, int64_t n, double lr, double beta1,
+                           double beta2, double eps, int64_t t, double weight_decay, int n_threads) {
+    const double lr_t = lr * sqrt(1.0 - pow(beta2, (double)t)) / (1.0 - pow(beta1, (double)t));
+    const REAL lrt = (REAL)lr_t, b1 = (REAL)beta1, b2 = (REAL)beta2;
+    const REAL omb1 = (REAL)(1.0 - beta1), omb2 = (REAL)(1.0 - beta2), eps_ = (REAL)eps;
+    OPT_LOOP(REAL mi = m[i] * b1 + omb1 * gi; REAL vi = v[i] * b2 + omb2 * gi * gi;
+             m[i] = mi; v[i] = vi; p[i] = p[i] - lrt * mi / (SQRT(vi) + eps_););
+}
+
+/* Keras 2.1 Adadelta (h: accumulated g^2, d: accumulated update^2):
+ * h = rho*h + (1 - rho)*g*g; upd = g*sqrt(d + eps)/sqrt(h + eps); p -= lr*upd;
+ * d = rho*d + (1 - rho)*upd*upd */
+void SFX(cnet_adadelta_update)(REAL *p, REAL *h, REAL *d, const REAL *g, int64_t n, double lr, double rho,
+                               double eps, double weight_decay, int n_threads) {
+    const REAL lr_ = (REAL)lr, rho_ = (REAL)rho, omr = (REAL)(1.0 - rho), eps_ = (REAL)eps;
+    OPT_LOOP(REAL hi = h[i] * rho_ + omr * gi * gi; h[i] = hi;
+             REAL upd = gi * SQRT(d[i] + eps_) / SQRT(hi + eps_);
+             p[i] = p[i] - lr_ * upd; d[i] = d[i] * rho_ + omr * upd * upd;);
+}
