@@ -12,8 +12,12 @@ except ImportError as exc:  # pragma: no cover - only when the extension was not
 from ._config import cpu_count, get_num_threads, set_num_threads, show_config  # noqa: E402
 from . import ops  # noqa: E402
 from .ops import get_backend, set_backend, use_backend  # noqa: E402
+from . import activations, backend, initializers, layers, losses, optimizers  # noqa: E402
+from .gradcheck import gradcheck  # noqa: E402
+from .initializers import set_seed  # noqa: E402
 
 __all__ = [
     "__version__", "cpu_count", "get_num_threads", "set_num_threads", "show_config",
     "ops", "get_backend", "set_backend", "use_backend",
+    "activations", "backend", "initializers", "layers", "losses", "optimizers", "gradcheck", "set_seed",
 ]

@@ -1,0 +1,110 @@
+"""Activation functions on arrays (Keras names), computed by cnet.ops.
+
+``relu``, ``sigmoid``, ``tanh``, ``softmax(x, axis=-1)``, ``linear``; ``get(name_or_callable)``
+returns the function (None -> linear).
+
+Layers fuse an activation into their output: they need its derivative too, expressed through the
+forward output y (``backward(dy, y) -> dx``). The functions above carry one; a custom callable can
+be used as a layer activation if it has a ``backward(dy, y)`` attribute of the same meaning.
+"""
+import numpy as np
+
+from . import ops
+
+__all__ = ["relu", "sigmoid", "tanh", "softmax", "linear", "get", "serialize"]
+
+
+def _float(x):
+    x = np.asarray(x)
+    return x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
+
+
+def relu(x):
+    """max(x, 0)"""
+    return ops.relu_forward(_float(x))
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x))"""
+    return ops.sigmoid_forward(_float(x))
+
+
+def tanh(x):
+    return ops.tanh_forward(_float(x))
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along axis (max-shifted, so it never overflows)."""
+    return ops.softmax_forward(_float(x), axis=axis)
+
+
+def linear(x):
+    """The identity."""
+    return x
+
+
+relu.backward = lambda dy, y: ops.relu_backward(dy, y)
+sigmoid.backward = lambda dy, y: ops.sigmoid_backward(dy, y)
+tanh.backward = lambda dy, y: ops.tanh_backward(dy, y)
+softmax.backward = lambda dy, y: ops.softmax_backward(dy, y)
+linear.backward = lambda dy, y: dy
+
+_BY_NAME = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax, "linear": linear}
+
+
+def get(identifier):
+    """The activation function for a name ('relu', 'sigmoid', 'tanh', 'softmax', 'linear'), None
+    (linear) or a callable (returned as is)."""
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        fn = _BY_NAME.get(identifier.lower())
+        if fn is None:
+            raise ValueError(f"unknown activation {identifier!r}; known: {sorted(_BY_NAME)}")
+        return fn
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"an activation must be a name or a callable, got {identifier!r}")
+
+
+def serialize(fn):
+    """The name under which ``get`` finds fn ('linear' for None)."""
+    if fn is None:
+        return "linear"
+    for name, f in _BY_NAME.items():
+        if f is fn:
+            return name
+    return getattr(fn, "__name__", repr(fn))
+
+
+class Fused:
+    """An activation applied to a buffer the layer owns: ``forward(z)`` may overwrite z;
+    ``backward(dy, y)`` gives dz from the output y. Used by Dense, Conv2D and Activation."""
+
+    def __init__(self, identifier, axis=-1):
+        fn = get(identifier)
+        self.axis = axis
+        self.fn = fn
+        self.name = serialize(fn)
+        if fn is not linear and not callable(getattr(fn, "backward", None)):
+            raise ValueError(
+                f"activation {self.name!r} has no derivative: a custom activation used in a layer needs "
+                f"a backward(dy, y) attribute giving dx from the output y; built-in: {sorted(_BY_NAME)}")
+        self.is_linear = fn is linear
+        self.is_softmax = fn is softmax
+
+    def forward(self, z, inplace=True):
+        if self.fn is relu:
+            return ops.relu_forward(z, out=z) if inplace else ops.relu_forward(z)
+        if self.is_linear:
+            return z
+        if self.is_softmax:
+            return ops.softmax_forward(z, axis=self.axis)
+        return self.fn(z)
+
+    def backward(self, dy, y):
+        if self.is_linear:
+            return dy
+        if self.is_softmax:
+            return ops.softmax_backward(dy, y, axis=self.axis)
+        return self.fn.backward(dy, y)

@@ -1,0 +1,277 @@
+"""Losses: Keras functions on (y_true, y_pred) and the objects a model trains with.
+
+Keras functions (per-sample losses, shape (N,), like Keras; y_pred are probabilities for the
+cross-entropies, clipped to [epsilon, 1 - epsilon] after normalizing each row to sum 1):
+``categorical_crossentropy``, ``sparse_categorical_crossentropy``, ``binary_crossentropy``,
+``mean_squared_error`` (alias ``mse``).
+
+Training interface: ``get(name_or_fn)`` returns a ``Loss`` object with
+
+- ``forward(y_pred, y_true, from_logits=None) -> float``: the mean loss over the batch;
+- ``backward() -> dy``: the gradient of that mean with respect to what forward received;
+- ``fuses_softmax``: True for the cross-entropies. A model whose last layer ends in a softmax then
+  runs that layer with ``forward(x, train, logits=True)`` and calls ``loss.forward(logits, y_true,
+  from_logits=True)``: softmax and cross-entropy run as one numerically stable op
+  (ops.softmax_xent_forward), and backward() returns d loss / d logits = (probs - targets)/N.
+  After such a forward, ``loss.probs`` holds the softmax output.
+
+Targets: categorical_crossentropy takes one-hot (or soft) rows (N, L); sparse_categorical_crossentropy
+takes class indices (N,) or (N, 1), integer or float.
+"""
+import numpy as np
+
+from . import backend, ops
+
+__all__ = ["Loss", "SoftmaxCrossEntropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+           "BinaryCrossentropy", "MeanSquaredError", "categorical_crossentropy",
+           "sparse_categorical_crossentropy", "binary_crossentropy", "mean_squared_error", "mse", "get"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _float(a, like=None):
+    a = np.asarray(a)
+    dtype = like.dtype if like is not None else (a.dtype if a.dtype in _FLOATS else np.float32)
+    return a if a.dtype == dtype else a.astype(dtype)
+
+
+def _class_indices(y_true, n):
+    t = np.asarray(y_true)
+    if t.ndim == 2 and t.shape[1] == 1:
+        t = t[:, 0]
+    if t.shape != (n,):
+        raise ValueError(f"sparse targets must be class indices of shape ({n},) or ({n}, 1), got {t.shape}"
+                         + (" (one-hot targets go with categorical_crossentropy)" if t.ndim == 2 else ""))
+    if t.dtype.kind == "f":
+        if np.any(t != np.floor(t)):
+            raise ValueError("sparse targets must be integer class indices")
+    return t.astype(np.int64, copy=False)
+
+
+def _onehot(labels, n_classes, dtype):
+    out = np.zeros((labels.shape[0], n_classes), dtype=dtype)
+    out[np.arange(labels.shape[0]), labels] = 1
+    return out
+
+
+def _dense_targets(y_true, y_pred):
+    t = _float(y_true, like=y_pred)
+    if t.shape != y_pred.shape:
+        hint = (" (class indices go with sparse_categorical_crossentropy, or use "
+                "cnet.utils.to_categorical)" if t.ndim == 1 else "")
+        raise ValueError(f"targets have shape {t.shape} but predictions have shape {y_pred.shape}{hint}")
+    return t
+
+
+def _clipped_probs(y_pred):
+    """Rows normalized to sum 1 then clipped to [eps, 1 - eps] (Keras), in float64; and the mask of
+    unclipped entries."""
+    p = np.asarray(y_pred, dtype=np.float64)
+    s = p.sum(axis=-1, keepdims=True)
+    q = p / s
+    eps = backend.epsilon()
+    clipped = np.clip(q, eps, 1.0 - eps)
+    return q, clipped, s, (q >= eps) & (q <= 1.0 - eps)
+
+
+# ---- Keras functions ----------------------------------------------------------------------
+
+def categorical_crossentropy(y_true, y_pred):
+    """-sum(y_true * log(y_pred)) per sample, y_pred probabilities (N, L)."""
+    y_pred = _float(y_pred)
+    t = _dense_targets(y_true, y_pred).astype(np.float64)
+    _, p, _, _ = _clipped_probs(y_pred)
+    return (-(t * np.log(p)).sum(axis=-1)).astype(y_pred.dtype)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred):
+    """-log(y_pred[n, y_true[n]]) per sample, y_true class indices (N,) or (N, 1)."""
+    y_pred = _float(y_pred)
+    labels = _class_indices(y_true, y_pred.shape[0])
+    _, p, _, _ = _clipped_probs(y_pred)
+    return (-np.log(p[np.arange(p.shape[0]), labels])).astype(y_pred.dtype)
+
+
+def binary_crossentropy(y_true, y_pred):
+    """mean over the last axis of -(t log p + (1 - t) log(1 - p)), p clipped to [eps, 1 - eps]."""
+    y_pred = _float(y_pred)
+    t = _dense_targets(y_true, y_pred).astype(np.float64)
+    eps = backend.epsilon()
+    p = np.clip(y_pred.astype(np.float64), eps, 1.0 - eps)
+    return (-(t * np.log(p) + (1 - t) * np.log(1 - p)).mean(axis=-1)).astype(y_pred.dtype)
+
+
+def mean_squared_error(y_true, y_pred):
+    """mean((y_pred - y_true)**2) over the last axis, per sample."""
+    y_pred = _float(y_pred)
+    d = y_pred.astype(np.float64) - _dense_targets(y_true, y_pred)
+    return (d * d).mean(axis=-1).astype(y_pred.dtype)
+
+
+mse = MSE = mean_squared_error
+
+
+# ---- training objects ---------------------------------------------------------------------
+
+class Loss:
+    """Base class: forward(y_pred, y_true) -> mean loss; backward() -> gradient of forward's input."""
+
+    name = "loss"
+    fuses_softmax = False
+
+    def __init__(self, from_logits=False):
+        self.from_logits = bool(from_logits)
+        self.probs = None
+
+    def __call__(self, y_true, y_pred):
+        """The Keras function: per-sample losses."""
+        return self.fn(y_true, y_pred)
+
+    def get_config(self):
+        return {"from_logits": self.from_logits} if self.fuses_softmax else {}
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax of logits + cross-entropy with targets given as class indices (N,) or rows (N, L)."""
+
+    name = "softmax_crossentropy"
+    fuses_softmax = True
+
+    def __init__(self):
+        super().__init__(from_logits=True)
+
+    def _labels(self, y_true, logits):
+        t = np.asarray(y_true)
+        if t.ndim == 2 and t.shape == logits.shape:
+            return t.astype(logits.dtype, copy=False)
+        return _class_indices(t, logits.shape[0])
+
+    def forward(self, logits, y_true, from_logits=True):
+        logits = _float(logits)
+        self._t = self._labels(y_true, logits)
+        loss, self.probs = ops.softmax_xent_forward(logits, self._t)
+        return float(loss)
+
+    def backward(self):
+        return ops.softmax_xent_backward(self.probs, self._t)
+
+
+class _CrossEntropy(Loss):
+    fuses_softmax = True
+
+    def forward(self, y_pred, y_true, from_logits=None):
+        from_logits = self.from_logits if from_logits is None else from_logits
+        y_pred = _float(y_pred)
+        if y_pred.ndim != 2:
+            raise ValueError(f"{self.name}: predictions must be (N, classes), got shape {y_pred.shape}")
+        t = self._targets(y_true, y_pred)
+        self._fused = bool(from_logits)
+        if self._fused:
+            self._t = t
+            loss, self.probs = ops.softmax_xent_forward(y_pred, t)
+            return float(loss)
+        if t.ndim == 1:
+            t = _onehot(t, y_pred.shape[1], np.float64)
+        self._y, self._tt = y_pred, t.astype(np.float64, copy=False)
+        self.probs = y_pred
+        q, p, self._s, self._mask = _clipped_probs(y_pred)
+        self._q, self._p = q, p
+        return float(-(self._tt * np.log(p)).sum() / y_pred.shape[0])
+
+    def backward(self):
+        if self._fused:
+            return ops.softmax_xent_backward(self.probs, self._t)
+        n = self._y.shape[0]
+        g = np.where(self._mask, -self._tt / self._p, 0.0)           # d loss / d q (per sample)
+        dy = (g - (g * self._q).sum(axis=-1, keepdims=True)) / self._s   # through q = y / sum(y)
+        return (dy / n).astype(self._y.dtype)
+
+
+class CategoricalCrossentropy(_CrossEntropy):
+    name = "categorical_crossentropy"
+    fn = staticmethod(categorical_crossentropy)
+
+    def _targets(self, y_true, y_pred):
+        return _dense_targets(y_true, y_pred)
+
+
+class SparseCategoricalCrossentropy(_CrossEntropy):
+    name = "sparse_categorical_crossentropy"
+    fn = staticmethod(sparse_categorical_crossentropy)
+
+    def _targets(self, y_true, y_pred):
+        labels = _class_indices(y_true, y_pred.shape[0])
+        if labels.size and (labels.min() < 0 or labels.max() >= y_pred.shape[1]):
+            raise ValueError(f"class indices must be in [0, {y_pred.shape[1]}), "
+                             f"got values in [{labels.min()}, {labels.max()}]")
+        return labels
+
+
+class BinaryCrossentropy(Loss):
+    name = "binary_crossentropy"
+    fn = staticmethod(binary_crossentropy)
+
+    def forward(self, y_pred, y_true, from_logits=None):
+        y_pred = _float(y_pred)
+        self._y = y_pred
+        self._t = _dense_targets(y_true, y_pred).astype(np.float64)
+        eps = backend.epsilon()
+        p = y_pred.astype(np.float64)
+        self._p = np.clip(p, eps, 1.0 - eps)
+        self._mask = (p >= eps) & (p <= 1.0 - eps)
+        t, q = self._t, self._p
+        return float(-(t * np.log(q) + (1 - t) * np.log(1 - q)).mean())
+
+    def backward(self):
+        t, q = self._t, self._p
+        d = np.where(self._mask, (q - t) / (q * (1 - q)), 0.0) / self._y.size
+        return d.astype(self._y.dtype)
+
+
+class MeanSquaredError(Loss):
+    """mean((y_pred - y_true)**2) over every element: Keras's per-sample mean, averaged over the batch."""
+
+    name = "mean_squared_error"
+    fn = staticmethod(mean_squared_error)
+
+    def forward(self, y_pred, y_true, from_logits=None):
+        self._y = _float(y_pred)
+        self._t = _dense_targets(y_true, self._y)
+        return float(ops.mse_forward(self._y, self._t))
+
+    def backward(self):
+        return ops.mse_backward(self._y, self._t)
+
+
+_BY_NAME = {
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+}
+_BY_FN = {categorical_crossentropy: CategoricalCrossentropy,
+          sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+          binary_crossentropy: BinaryCrossentropy, mean_squared_error: MeanSquaredError}
+
+
+def get(identifier):
+    """A Loss object from a name, a Keras loss function of this module, a Loss class or instance."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError(f"unknown loss {identifier!r}; known: {sorted(_BY_NAME)}")
+        return cls()
+    if identifier in _BY_FN:
+        return _BY_FN[identifier]()
+    if callable(identifier):
+        raise ValueError(f"custom loss functions need a gradient: subclass cnet.losses.Loss with "
+                         f"forward(y_pred, y_true) and backward(); known names: {sorted(_BY_NAME)}")
+    raise ValueError(f"unknown loss {identifier!r}; known: {sorted(_BY_NAME)}")
