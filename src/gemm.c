@@ -25,6 +25,12 @@
 #define SPLITK_MIN_CHUNK 512     /* K per chunk at least this */
 #define SPLITK_MAX_CHUNKS 48
 #define SPLITK_MAX_PARTIAL (1 << 19) /* chunks * M * N elements of scratch at most */
+/* op(A) not transposed and N at most this: A is read in place, not packed -- unless its row stride is
+ * a multiple of 2 KiB, when the MR rows fall into a few L1 sets and evict each other (measured: square
+ * 1024 lost 25 %). */
+#ifndef DIRECT_A_MAX_N
+#define DIRECT_A_MAX_N 512
+#endif
 /* Below this many multiply-adds a GEMM runs on one thread. */
 #define GEMM_MIN_PARALLEL_FMAS (1 << 18)
 
@@ -73,43 +79,55 @@ static void thread_grid(int64_t pm, int64_t pn, int64_t mr, int64_t nr, int64_t 
 #define PMR 4
 #define PNR 8
 #define KERNEL_AVX512 {cnet_gemm_ukr_avx512_f32, CNET_AVX512_MR_F32, CNET_AVX512_NR_F32, 144, 384, 3072}
+#define KERNEL_AVX512_NARROW                                                                        \
+    {cnet_gemm_ukr_avx512_narrow_f32, CNET_AVX512_NARROW_MR_F32, CNET_AVX512_NARROW_NR_F32, 240, 384, 16}
 #define KERNEL_AVX2 {cnet_gemm_ukr_avx2_f32, CNET_AVX2_MR_F32, CNET_AVX2_NR_F32, 144, 256, 3072}
+#define KERNEL_AVX2_NARROW                                                                          \
+    {cnet_gemm_ukr_avx2_narrow_f32, CNET_AVX2_NARROW_MR_F32, CNET_AVX2_NARROW_NR_F32, 240, 256, 8}
 #include "gemm.c"
 #undef T
 #undef SFX
 #undef PMR
 #undef PNR
 #undef KERNEL_AVX512
+#undef KERNEL_AVX512_NARROW
 #undef KERNEL_AVX2
+#undef KERNEL_AVX2_NARROW
 
 #define T double
 #define SFX(name) name##_f64
 #define PMR 4
 #define PNR 4
 #define KERNEL_AVX512 {cnet_gemm_ukr_avx512_f64, CNET_AVX512_MR_F64, CNET_AVX512_NR_F64, 96, 256, 2048}
+#define KERNEL_AVX512_NARROW                                                                        \
+    {cnet_gemm_ukr_avx512_narrow_f64, CNET_AVX512_NARROW_MR_F64, CNET_AVX512_NARROW_NR_F64, 240, 256, 8}
 #define KERNEL_AVX2 {cnet_gemm_ukr_avx2_f64, CNET_AVX2_MR_F64, CNET_AVX2_NR_F64, 96, 256, 2048}
+#define KERNEL_AVX2_NARROW                                                                          \
+    {cnet_gemm_ukr_avx2_narrow_f64, CNET_AVX2_NARROW_MR_F64, CNET_AVX2_NARROW_NR_F64, 240, 256, 4}
 #include "gemm.c"
 #undef T
 #undef SFX
 #undef PMR
 #undef PNR
 #undef KERNEL_AVX512
+#undef KERNEL_AVX512_NARROW
 #undef KERNEL_AVX2
+#undef KERNEL_AVX2_NARROW
 #undef CNET_GEMM_TEMPLATE
 
 #else /* ---- the body, instantiated for T = float and T = double ------------------------------- */
 
-typedef void (*SFX(ukr_fn))(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int64_t m,
-                            int64_t n, T beta, const T *bias, int relu);
+typedef void (*SFX(ukr_fn))(CNET_UKR_ARGS(T));
 
 /* c (m x n, row stride ldc) = update(ab (row stride nr)); the tile update of gemm_internal.h. */
-static void SFX(tile_update)(T *c, int64_t ldc, const T *ab, int64_t nr, int64_t m, int64_t n, T beta,
-                             const T *bias, int relu) {
+static void SFX(tile_update)(T *c, int64_t ldc, const T *ab, int64_t nr, int64_t m, int64_t n,
+                             T alpha, T beta, const T *bias, int relu) {
     for (int64_t i = 0; i < m; ++i) {
         T *ci = c + i * ldc;
         const T *abi = ab + i * nr;
         for (int64_t j = 0; j < n; ++j) {
             T v = abi[j];
+            if (alpha != (T)1) v = v * alpha;
             if (beta == (T)1) v = ci[j] + v;
             else if (beta != (T)0) v = beta * ci[j] + v;
             if (bias) v += bias[j];
@@ -120,16 +138,17 @@ static void SFX(tile_update)(T *c, int64_t ldc, const T *ab, int64_t nr, int64_t
 }
 
 /* Portable micro-kernel (PMR x PNR), plain C that compilers vectorize for the baseline ISA. */
-static void SFX(ukr_portable)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int64_t m,
-                              int64_t n, T beta, const T *bias, int relu) {
+static void SFX(ukr_portable)(CNET_UKR_ARGS(T)) {
     T ab[PMR * PNR];
     for (int i = 0; i < PMR * PNR; ++i) ab[i] = 0;
     for (int64_t p = 0; p < kc; ++p) {
-        const T *ap = a + p * PMR, *bp = b + p * PNR;
-        for (int i = 0; i < PMR; ++i)
-            for (int j = 0; j < PNR; ++j) ab[i * PNR + j] += ap[i] * bp[j];
+        const T *ap = a + p * cs_a, *bp = b + p * PNR;
+        for (int i = 0; i < PMR; ++i) {
+            const T ai = ap[i * rs_a];
+            for (int j = 0; j < PNR; ++j) ab[i * PNR + j] += ai * bp[j];
+        }
     }
-    SFX(tile_update)(c, ldc, ab, PNR, m, n, beta, bias, relu);
+    SFX(tile_update)(c, ldc, ab, PNR, m, n, alpha, beta, bias, relu);
 }
 
 typedef struct {
@@ -137,12 +156,18 @@ typedef struct {
     int64_t mr, nr, mc, kc, nc; /* register block and cache block sizes */
 } SFX(kernel_t);
 
-static SFX(kernel_t) SFX(pick_kernel)(void) {
+/* The kernel for this CPU; the narrow one when N fits in its width. Depends on N only. */
+static SFX(kernel_t) SFX(pick_kernel)(int64_t N) {
     SFX(kernel_t) k = {SFX(ukr_portable), PMR, PNR, 96, 256, 2048};
 #if defined(__x86_64__)
-    int level = cnet_simd_level();
-    if (level >= CNET_SIMD_AVX512) k = (SFX(kernel_t))KERNEL_AVX512;
-    else if (level >= CNET_SIMD_AVX2) k = (SFX(kernel_t))KERNEL_AVX2;
+    const int level = cnet_simd_level();
+    if (level >= CNET_SIMD_AVX512) {
+        k = (SFX(kernel_t))KERNEL_AVX512;
+        if (N <= ((SFX(kernel_t))KERNEL_AVX512_NARROW).nr) k = (SFX(kernel_t))KERNEL_AVX512_NARROW;
+    } else if (level >= CNET_SIMD_AVX2) {
+        k = (SFX(kernel_t))KERNEL_AVX2;
+        if (N <= ((SFX(kernel_t))KERNEL_AVX2_NARROW).nr) k = (SFX(kernel_t))KERNEL_AVX2_NARROW;
+    }
 #endif
     return k;
 }
@@ -153,29 +178,49 @@ typedef struct {
     int64_t lda, ldb;
     T alpha;
     SFX(kernel_t) k;
+    int direct_a; /* read a row-major op(A) in place instead of packing it */
 } SFX(gemm_t);
 
-/* Packs op(A)[i0 : i0+mc, p0 : p0+kc] * alpha into MR-high panels: dst[panel][p][i]. */
+/* Packs op(A)[i0 : i0+mc, p0 : p0+kc] into MR-high panels: dst[panel][p][i]. */
 static void SFX(pack_a)(T *restrict dst, const SFX(gemm_t) *g, int64_t i0, int64_t mc, int64_t p0,
                         int64_t kc) {
     const int64_t mr = g->k.mr, lda = g->lda;
-    const T alpha = g->alpha;
     for (int64_t ir = 0; ir < mc; ir += mr) {
         const int64_t m = imin(mr, mc - ir);
         T *restrict d = dst + ir * kc;
         if (!g->trans_a) { /* op(A)[i][p] = A[i*lda + p] */
             const T *src = g->A + (i0 + ir) * lda + p0;
             for (int64_t i = 0; i < m; ++i)
-                for (int64_t p = 0; p < kc; ++p) d[p * mr + i] = alpha * src[i * lda + p];
-        } else { /* op(A)[i][p] = A[p*lda + i] */
+                for (int64_t p = 0; p < kc; ++p) d[p * mr + i] = src[i * lda + p];
+        } else if (m == mr) { /* op(A)[i][p] = A[p*lda + i]: rows of mr contiguous elements */
+            const T *src = g->A + p0 * lda + i0 + ir;
+            for (int64_t p = 0; p < kc; ++p) memcpy(d + p * mr, src + p * lda, sizeof(T) * mr);
+        } else {
             const T *src = g->A + p0 * lda + i0 + ir;
             for (int64_t p = 0; p < kc; ++p)
-                for (int64_t i = 0; i < m; ++i) d[p * mr + i] = alpha * src[p * lda + i];
+                for (int64_t i = 0; i < m; ++i) d[p * mr + i] = src[p * lda + i];
         }
         if (m < mr)
             for (int64_t p = 0; p < kc; ++p)
                 for (int64_t i = m; i < mr; ++i) d[p * mr + i] = 0;
     }
+}
+
+/* Row stride of A rows copied by pack_a_rows: kc rounded up to a cache line, and not a multiple of
+ * 2 KiB (see DIRECT_A_MAX_N). */
+static inline int64_t SFX(rows_ld)(int64_t kc) {
+    int64_t ld = cdiv(kc, 64 / (int64_t)sizeof(T)) * (64 / (int64_t)sizeof(T));
+    if ((ld * (int64_t)sizeof(T)) % 2048 == 0) ld += 64 / (int64_t)sizeof(T);
+    return ld;
+}
+
+/* Copies rows i0 : i0+mc of a row-major op(A), columns p0 : p0+kc, to dst with row stride ld (a
+ * plain copy, much cheaper than packing panels), and zero rows up to a multiple of MR. */
+static void SFX(pack_a_rows)(T *restrict dst, const SFX(gemm_t) *g, int64_t i0, int64_t mc, int64_t p0,
+                             int64_t kc, int64_t ld) {
+    const int64_t mr = g->k.mr;
+    for (int64_t i = 0; i < mc; ++i) memcpy(dst + i * ld, g->A + (i0 + i) * g->lda + p0, sizeof(T) * kc);
+    for (int64_t i = mc; i < cdiv(mc, mr) * mr; ++i) memset(dst + i * ld, 0, sizeof(T) * kc);
 }
 
 /* Packs op(B)[p0 : p0+kc, j0 : j0+nc] into NR-wide panels: dst[panel][p][j]. */
@@ -193,12 +238,12 @@ static void SFX(pack_b)(T *restrict dst, const SFX(gemm_t) *g, int64_t p0, int64
                 for (int64_t p = 0; p < kc; ++p)
                     for (int64_t j = 0; j < nr; ++j) d[p * nr + j] = j < n ? src[p * ldb + j] : 0;
         } else { /* op(B)[p][j] = B[j*ldb + p] */
+            /* p outer: the panel is written contiguously, the n rows of B are read as n streams */
             const T *src = g->B + (j0 + jr) * ldb + p0;
-            for (int64_t j = 0; j < n; ++j)
-                for (int64_t p = 0; p < kc; ++p) d[p * nr + j] = src[j * ldb + p];
-            if (n < nr)
-                for (int64_t p = 0; p < kc; ++p)
-                    for (int64_t j = n; j < nr; ++j) d[p * nr + j] = 0;
+            for (int64_t p = 0; p < kc; ++p) {
+                for (int64_t j = 0; j < n; ++j) d[p * nr + j] = src[j * ldb + p];
+                for (int64_t j = n; j < nr; ++j) d[p * nr + j] = 0;
+            }
         }
     }
 }
@@ -225,14 +270,29 @@ static void SFX(gemm_rect)(const SFX(gemm_t) *g, int64_t m0, int64_t m1, int64_t
             SFX(pack_b)(bbuf, g, pc, kc, jc, nc);
             for (int64_t ic = m0; ic < m1; ic += k->mc) {
                 const int64_t mc = imin(k->mc, m1 - ic);
-                SFX(pack_a)(abuf, g, ic, mc, pc, kc);
+                /* op(A) transposed: packed into MR-high panels. Row-major: read in place (a partial
+                 * last panel copied), or copied rows, see DIRECT_A_MAX_N. */
+                int64_t mfull = 0; /* rows read in place */
+                const int64_t ld = SFX(rows_ld)(kc);
+                if (g->trans_a) SFX(pack_a)(abuf, g, ic, mc, pc, kc);
+                else {
+                    if (g->direct_a) mfull = mc / k->mr * k->mr;
+                    if (mfull < mc) SFX(pack_a_rows)(abuf, g, ic + mfull, mc - mfull, pc, kc, ld);
+                }
+                const int64_t rs = g->trans_a ? 1 : ld, cs = g->trans_a ? k->mr : 1;
+                const int64_t pstride = g->trans_a ? kc : ld;
                 for (int64_t jr = 0; jr < nc; jr += k->nr) {
                     const int64_t n = imin(k->nr, nc - jr);
                     const T *bias_t = last && bias ? bias + jc + jr : NULL;
-                    for (int64_t ir = 0; ir < mc; ir += k->mr) {
-                        k->ukr(kc, abuf + ir * kc, bbuf + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc,
-                               imin(k->mr, mc - ir), n, beta_k, bias_t, last && relu);
-                    }
+                    const T *bp = bbuf + jr * kc;
+                    for (int64_t ir = 0; ir < mfull; ir += k->mr)
+                        k->ukr(kc, g->A + (ic + ir) * g->lda + pc, g->lda, 1, bp,
+                               C + (ic + ir) * ldc + jc + jr, ldc, k->mr, n, g->alpha, beta_k, bias_t,
+                               last && relu);
+                    for (int64_t ir = mfull; ir < mc; ir += k->mr)
+                        k->ukr(kc, abuf + (ir - mfull) * pstride, rs, cs, bp,
+                               C + (ic + ir) * ldc + jc + jr, ldc, imin(k->mr, mc - ir), n, g->alpha,
+                               beta_k, bias_t, last && relu);
                 }
             }
         }
@@ -245,7 +305,7 @@ static void SFX(rect_buffers)(const SFX(gemm_t) *g, int64_t m, int64_t n, int64_
     const int64_t kc = SFX(kc_for)(g, k);
     const int64_t mc = cdiv(imin(g->k.mc, m), g->k.mr) * g->k.mr;
     const int64_t nc = cdiv(imin(g->k.nc, n), g->k.nr) * g->k.nr;
-    *abuf = scratch_alloc(sizeof(T) * mc * kc);
+    *abuf = scratch_alloc(sizeof(T) * mc * SFX(rows_ld)(kc));
     *bbuf = scratch_alloc(sizeof(T) * kc * nc);
 }
 
@@ -358,7 +418,9 @@ void SFX(cnet_gemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T
         SFX(scale_c)(C, ldc, M, N, beta, bias, relu);
         return;
     }
-    SFX(gemm_t) g = {trans_a, trans_b, A, B, lda, ldb, alpha, SFX(pick_kernel)()};
+    SFX(gemm_t) g = {trans_a, trans_b, A, B, lda, ldb, alpha, SFX(pick_kernel)(N), 0};
+    /* Packing A pays when a packed panel serves many tiles of N; otherwise read A in place. */
+    g.direct_a = N <= DIRECT_A_MAX_N && (lda * (int64_t)sizeof(T)) % 2048 != 0;
     int nt = n_threads;
 #ifndef _OPENMP
     nt = 1;

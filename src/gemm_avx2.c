@@ -1,7 +1,7 @@
 /* gemm_avx2.c -- AVX2+FMA GEMM micro-kernels (contract in gemm_internal.h).
  *
- * 6 rows x 2 vectors: f32 6x16, f64 6x8. 12 accumulators + 2 B vectors + 1 broadcast fit the 16 ymm
- * registers. Full tiles update C with vector loads/stores; edge tiles go through a small buffer
+ * Wide: 6 rows x 2 vectors (f32 6x16, f64 6x8); narrow, for N <= one vector: 12 rows x 1 vector.
+ * Either way 12 accumulators + the B vectors + 1 broadcast fit the 16 ymm registers. Full tiles update C with vector loads/stores; edge tiles go through a small buffer
  * (AVX2 masked stores are slow on AMD). Accumulators are named variables (GCC 12 spilled an array).
  * The body is written once and instantiated for float and double by including this file into itself. */
 #if defined(__x86_64__)
@@ -17,6 +17,8 @@
 #define VL 8
 #define OP(name) name##_ps
 #define NAME cnet_gemm_ukr_avx2_f32
+#define NAME_NARROW cnet_gemm_ukr_avx2_narrow_f32
+#define BODY body_f32
 #define EDGE avx2_edge_f32
 #define BCAST _mm256_broadcast_ss
 #include "gemm_avx2.c"
@@ -25,6 +27,8 @@
 #undef VL
 #undef OP
 #undef NAME
+#undef NAME_NARROW
+#undef BODY
 #undef EDGE
 #undef BCAST
 
@@ -33,6 +37,8 @@
 #define VL 4
 #define OP(name) name##_pd
 #define NAME cnet_gemm_ukr_avx2_f64
+#define NAME_NARROW cnet_gemm_ukr_avx2_narrow_f64
+#define BODY body_f64
 #define EDGE avx2_edge_f64
 #define BCAST _mm256_broadcast_sd
 #include "gemm_avx2.c"
@@ -41,18 +47,21 @@
 #undef VL
 #undef OP
 #undef NAME
+#undef NAME_NARROW
+#undef BODY
 #undef EDGE
 #undef BCAST
 #undef CNET_GEMM256_TEMPLATE
 
 #else /* ---- the body ------------------------------------------------------------------------ */
 
-/* c (m x n) = update(ab (6 x 2*VL)) for edge tiles. */
-static void EDGE(T *c, int64_t ldc, const T *ab, int64_t m, int64_t n, T beta, const T *bias,
-                 int relu) {
+/* c (m x n) = update(ab (MRC x NV*VL)) for edge tiles. */
+static void EDGE(T *c, int64_t ldc, const T *ab, int64_t nr, int64_t m, int64_t n, T alpha, T beta,
+                 const T *bias, int relu) {
     for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
-            T v = ab[i * 2 * VL + j];
+            T v = ab[i * nr + j];
+            if (alpha != (T)1) v = v * alpha;
             if (beta == (T)1) v = c[i * ldc + j] + v;
             else if (beta != (T)0) v = beta * c[i * ldc + j] + v;
             if (bias) v += bias[j];
@@ -62,15 +71,16 @@ static void EDGE(T *c, int64_t ldc, const T *ab, int64_t m, int64_t n, T beta, c
 }
 
 #define ROW_FMA(i)                                                                                 \
-    {                                                                                              \
-        const V ai = BCAST(a + i);                                                \
+    if (i < MRC) {                                                                                 \
+        const V ai = BCAST(ap + (int64_t)i * rs_a);                                                \
         c##i##a = OP(_mm256_fmadd)(ai, b0, c##i##a);                                               \
-        c##i##b = OP(_mm256_fmadd)(ai, b1, c##i##b);                                               \
+        if (NV > 1) c##i##b = OP(_mm256_fmadd)(ai, b1, c##i##b);                                   \
     }
 
 #define UPD(ptr, acc, bv)                                                                          \
     {                                                                                              \
         V v_ = (acc);                                                                              \
+        if (alpha != (T)1) v_ = OP(_mm256_mul)(v_, valpha);                                        \
         if (beta != (T)0) {                                                                        \
             const V old_ = OP(_mm256_loadu)(ptr);                                                  \
             v_ = beta == (T)1 ? OP(_mm256_add)(old_, v_) : OP(_mm256_fmadd)(vbeta, old_, v_);      \
@@ -81,46 +91,66 @@ static void EDGE(T *c, int64_t ldc, const T *ab, int64_t m, int64_t n, T beta, c
     }
 
 #define ROW_STORE(i)                                                                               \
-    if (i < m) {                                                                                   \
+    if (i < MRC && i < m) {                                                                        \
         T *ci = c + (int64_t)i * ldc;                                                              \
         UPD(ci, c##i##a, bias0);                                                                   \
-        UPD(ci + VL, c##i##b, bias1);                                                              \
+        if (NV > 1) UPD(ci + VL, c##i##b, bias1);                                                  \
     }
 
 #define ROW_SAVE(i)                                                                                \
-    OP(_mm256_storeu)(ab + i * 2 * VL, c##i##a);                                                   \
-    OP(_mm256_storeu)(ab + i * 2 * VL + VL, c##i##b);
-
-void NAME(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int64_t m, int64_t n, T beta,
-          const T *bias, int relu) {
-    const V zero = OP(_mm256_setzero)();
-    V c0a = zero, c0b = zero, c1a = zero, c1b = zero, c2a = zero, c2b = zero;
-    V c3a = zero, c3b = zero, c4a = zero, c4b = zero, c5a = zero, c5b = zero;
-    for (int64_t p = 0; p < kc; ++p) {
-        const V b0 = OP(_mm256_load)(b), b1 = OP(_mm256_load)(b + VL);
-        ROW_FMA(0) ROW_FMA(1) ROW_FMA(2) ROW_FMA(3) ROW_FMA(4) ROW_FMA(5)
-        a += 6;
-        b += 2 * VL;
+    if (i < MRC) {                                                                                 \
+        OP(_mm256_storeu)(ab + i * NV * VL, c##i##a);                                              \
+        if (NV > 1) OP(_mm256_storeu)(ab + i * NV * VL + VL, c##i##b);                             \
     }
-    if (n == 2 * VL) {
-        const V vbeta = OP(_mm256_set1)(beta);
+
+#define ALL_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define DECL_ACC(i) V c##i##a = zero, c##i##b = zero;
+
+static inline __attribute__((always_inline)) void BODY(const int MRC, const int NV, int64_t kc,
+                                                       const T *a, int64_t rs_a, int64_t cs_a,
+                                                       const T *b, T *c, int64_t ldc, int64_t m,
+                                                       int64_t n, T alpha, T beta, const T *bias,
+                                                       int relu) {
+    const V zero = OP(_mm256_setzero)();
+    ALL_ROWS(DECL_ACC)
+    for (int64_t p = 0; p < kc; ++p) {
+        const T *ap = a + p * cs_a;
+        const V b0 = OP(_mm256_load)(b);
+        const V b1 = NV > 1 ? OP(_mm256_load)(b + VL) : zero;
+        ALL_ROWS(ROW_FMA)
+        b += NV * VL;
+    }
+    if (n == NV * VL) {
+        const V valpha = OP(_mm256_set1)(alpha), vbeta = OP(_mm256_set1)(beta);
         V bias0 = zero, bias1 = zero;
         if (bias) {
             bias0 = OP(_mm256_loadu)(bias);
-            bias1 = OP(_mm256_loadu)(bias + VL);
+            if (NV > 1) bias1 = OP(_mm256_loadu)(bias + VL);
         }
-        ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
+        ALL_ROWS(ROW_STORE)
     } else {
-        T ab[6 * 2 * VL];
-        ROW_SAVE(0) ROW_SAVE(1) ROW_SAVE(2) ROW_SAVE(3) ROW_SAVE(4) ROW_SAVE(5)
-        EDGE(c, ldc, ab, m, n, beta, bias, relu);
+        T ab[12 * VL];
+        ALL_ROWS(ROW_SAVE)
+        EDGE(c, ldc, ab, NV * VL, m, n, alpha, beta, bias, relu);
     }
+}
+
+void NAME(CNET_UKR_ARGS(T)) {
+    if (rs_a == 1 && cs_a == 6) BODY(6, 2, kc, a, 1, 6, b, c, ldc, m, n, alpha, beta, bias, relu);
+    else BODY(6, 2, kc, a, rs_a, cs_a, b, c, ldc, m, n, alpha, beta, bias, relu);
+}
+
+void NAME_NARROW(CNET_UKR_ARGS(T)) {
+    if (rs_a == 1 && cs_a == 12) BODY(12, 1, kc, a, 1, 12, b, c, ldc, m, n, alpha, beta, bias, relu);
+    else BODY(12, 1, kc, a, rs_a, cs_a, b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
 #undef ROW_FMA
 #undef UPD
 #undef ROW_STORE
 #undef ROW_SAVE
+#undef ALL_ROWS
+#undef DECL_ACC
 
 #endif /* CNET_GEMM256_TEMPLATE */
 #endif /* __x86_64__ */
