@@ -1,0 +1,56 @@
+/* conv2d.c -- 2-D convolution (cross-correlation) forward and backward by im2col + GEMM.
+ *
+ * Caffe's layout per image: col_n (C*KH*KW, OH*OW) = im2col(x_n), so that y_n (K, OH*OW) = W . col_n
+ * is already the image's NCHW output. One image at a time per thread keeps the scratch at
+ * n_threads * C*KH*KW*OH*OW elements whatever the batch (the book's whole-batch im2col is N times that).
+ * A 1x1 kernel with stride 1 and no padding needs no im2col: col_n is x_n.
+ * The bodies are in conv2d_tmpl.h, instantiated for float and double. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnet_internal.h"
+
+typedef struct {
+    int64_t N, C, H, W, K, KH, KW, SH, SW, PH, PW, OH, OW;
+    int direct; /* 1x1, stride 1, no padding: col_n is x_n */
+} conv_geom;
+
+static conv_geom make_geom(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
+                           int64_t SH, int64_t SW, int64_t PH, int64_t PW) {
+    conv_geom g = {N, C, H, W, K, KH, KW, SH, SW, PH, PW, (H + 2 * PH - KH) / SH + 1,
+                   (W + 2 * PW - KW) / SW + 1, 0};
+    g.direct = KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0;
+    return g;
+}
+
+/* Images per chunk of the weight-gradient sum. Depends on the shape only (never on n_threads), so the
+ * sum's order is fixed. Each chunk costs one extra pass over a (K, CKK) partial: chunks of at least
+ * ~256 output pixels keep that pass small beside the chunk's GEMMs. */
+static int64_t grad_chunk(const conv_geom *g) {
+    const int64_t ohw = g->OH * g->OW;
+    int64_t c = (256 + ohw - 1) / ohw;
+    if (c < 2) c = 2;
+    if (c > 16) c = 16;
+    return c;
+}
+
+static void *scratch_alloc(size_t bytes) {
+    bytes = (bytes + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+#define REAL float
+#define SFX(name) name##_f32
+#define GEMM cnet_gemm_f32
+#include "conv2d_tmpl.h"
+#undef REAL
+#undef SFX
+#undef GEMM
+
+#define REAL double
+#define SFX(name) name##_f64
+#define GEMM cnet_gemm_f64
+#include "conv2d_tmpl.h"
+#undef REAL
+#undef SFX
+#undef GEMM

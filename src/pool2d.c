@@ -1,0 +1,30 @@
+/* pool2d.c -- 2-D max and average pooling over each (H, W) plane, forward and backward.
+ * Pooling is bound by memory bandwidth: one pass over the input, threads over the N*C planes, and a
+ * fast path for the common 2x2 window with stride 2 and no padding. The bodies are in pool2d_tmpl.h,
+ * instantiated for float and double. */
+#include <string.h>
+
+#include "cnet_internal.h"
+
+/* Outputs o in [0, O) whose input index o*S + off lies in [0, L): the range [*lo, *hi). */
+static inline void valid_range(int64_t O, int64_t S, int64_t off, int64_t L, int64_t *lo, int64_t *hi) {
+    int64_t a = off >= 0 ? 0 : (-off + S - 1) / S;
+    int64_t b = L - 1 - off < 0 ? 0 : (L - 1 - off) / S + 1;
+    if (a > O) a = O;
+    if (b > O) b = O;
+    if (b < a) b = a;
+    *lo = a;
+    *hi = b;
+}
+
+#define REAL float
+#define SFX(name) name##_f32
+#include "pool2d_tmpl.h"
+#undef REAL
+#undef SFX
+
+#define REAL double
+#define SFX(name) name##_f64
+#include "pool2d_tmpl.h"
+#undef REAL
+#undef SFX

@@ -1,0 +1,146 @@
+"""C max/average pooling kernels against the NumPy reference: dtypes x thread counts x awkward shapes,
+NaN and tie semantics, bit-identical results across thread counts, and the argument checks."""
+import numpy as np
+import pytest
+
+import cnet
+from cnet import ops
+from helpers import DTYPES, THREAD_COUNTS, assert_bit_identical, assert_close, run_c, run_numpy
+
+# (N, C, H, W), (PH, PW), stride, pad
+POOL_CASES = [
+    ((1, 1, 4, 4), (2, 2), None, 0),            # batch 1, the 2x2 stride-2 fast path
+    ((2, 3, 7, 9), (2, 2), 2, 0),               # fast path, odd H/W (last row/column unused)
+    ((3, 17, 6, 5), (3, 3), 1, 1),              # overlapping windows, pad 1, C = 17
+    ((2, 3, 5, 4), (5, 4), None, 0),            # window equal to the input
+    ((2, 2, 11, 10), (2, 2), 3, 0),             # stride larger than the window
+    ((2, 3, 9, 8), (3, 2), (2, 1), (1, 1)),     # non-square window and stride, padding
+    ((3, 5, 10, 9), (5, 5), 2, 2),              # pad 2
+    ((2, 2, 6, 6), (1, 1), 1, 0),               # 1x1 window
+    ((4, 64, 24, 24), (2, 2), 2, 0),            # large enough to be threaded
+    ((2, 48, 25, 23), (3, 3), 2, 1),            # large, general path, threaded
+]
+
+
+def _case_id(case):
+    return "x{}-k{}-s{}-p{}".format(*case)
+
+
+def _x(case, dtype, seed=0):
+    return np.random.default_rng(seed).standard_normal(case[0]).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", THREAD_COUNTS)
+@pytest.mark.parametrize("case", POOL_CASES, ids=_case_id)
+def test_maxpool_matches_reference(case, threads, dtype):
+    x = _x(case, dtype)
+    _, (ph, pw), stride, pad = case
+    y, argmax = run_c(ops.maxpool2d_forward, x, ph, pw, stride, pad, threads=threads)
+    y_ref, argmax_ref = run_numpy(ops.maxpool2d_forward, x, ph, pw, stride, pad)
+    assert y.dtype == dtype and argmax.dtype == np.int64
+    assert_close(y, y_ref, rtol=0, name="maxpool y")
+    assert_close(argmax, argmax_ref, rtol=0, name="maxpool argmax")
+    dy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+    dx = run_c(ops.maxpool2d_backward, dy, argmax, x.shape, threads=threads)
+    # the same additions in the same order (output order) as the reference's np.add.at
+    assert_close(dx, run_numpy(ops.maxpool2d_backward, dy, argmax_ref, x.shape), rtol=0, name="maxpool dx")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", THREAD_COUNTS)
+@pytest.mark.parametrize("case", POOL_CASES, ids=_case_id)
+def test_avgpool_matches_reference(case, threads, dtype):
+    x = _x(case, dtype)
+    shape, (ph, pw), stride, pad = case
+    y = run_c(ops.avgpool2d_forward, x, ph, pw, stride, pad, threads=threads)
+    assert y.dtype == dtype
+    assert_close(y, run_numpy(ops.avgpool2d_forward, x, ph, pw, stride, pad), rtol=0, name="avgpool y")
+    dy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+    dx = run_c(ops.avgpool2d_backward, dy, shape, ph, pw, stride, pad, threads=threads)
+    assert_close(dx, run_numpy(ops.avgpool2d_backward, dy, shape, ph, pw, stride, pad), rtol=0,
+                 name="avgpool dx")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", POOL_CASES, ids=_case_id)
+def test_pool_bit_identical_across_threads(case, dtype):
+    x = _x(case, dtype, seed=2)
+    shape, (ph, pw), stride, pad = case
+    counts = (1, 2, 3, 7)
+    fwd = [run_c(ops.maxpool2d_forward, x, ph, pw, stride, pad, threads=t) for t in counts]
+    assert_bit_identical(fwd, "maxpool forward")
+    y, argmax = fwd[0]
+    assert_bit_identical([run_c(ops.maxpool2d_backward, y, argmax, shape, threads=t) for t in counts],
+                         "maxpool backward")
+    y = run_c(ops.avgpool2d_forward, x, ph, pw, stride, pad)
+    assert_bit_identical([run_c(ops.avgpool2d_forward, x, ph, pw, stride, pad, threads=t) for t in counts],
+                         "avgpool forward")
+    assert_bit_identical([run_c(ops.avgpool2d_backward, y, shape, ph, pw, stride, pad, threads=t)
+                          for t in counts], "avgpool backward")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [((2, 3, 8, 8), (2, 2), 2, 0), ((2, 3, 7, 8), (3, 3), 2, 1)], ids=_case_id)
+def test_maxpool_ties_nan_and_inf_like_reference(case, dtype):
+    rng = np.random.default_rng(4)
+    x = rng.integers(-2, 3, size=case[0]).astype(dtype)     # many ties
+    x.flat[rng.choice(x.size, 12, replace=False)] = np.nan  # NaN wins, the first one
+    x[0, 0] = -np.inf                                       # a plane of -inf: padding must never win
+    x[1, 1, :3, :3] = np.nan
+    _, (ph, pw), stride, pad = case
+    y, argmax = run_c(ops.maxpool2d_forward, x, ph, pw, stride, pad)
+    y_ref, argmax_ref = run_numpy(ops.maxpool2d_forward, x, ph, pw, stride, pad)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(argmax, argmax_ref)
+    assert np.isnan(y).any() and np.isneginf(y[0, 0]).all()
+
+
+def test_pool_ops_run_in_c():
+    backends = cnet.ops.op_backends()
+    for name in ("maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward"):
+        assert backends[name] == "c", name
+
+
+# ---- bad input: the exception type and the message, on both backends --------------------------------
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+def test_pool_bad_input(backend):
+    x = np.ones((2, 3, 6, 6), np.float32)
+    y, argmax = run_numpy(ops.maxpool2d_forward, x, 2, 2)
+    with cnet.use_backend(backend):
+        with pytest.raises(ValueError, match=r"x: expected 4 dimensions, got array of shape \(3, 6, 6\)"):
+            ops.maxpool2d_forward(x[0], 2, 2)
+        with pytest.raises(ValueError, match=r"pad \(2, 2\) must be smaller than the pool window \(2, 2\)"):
+            ops.maxpool2d_forward(x, 2, 2, pad=2)
+        with pytest.raises(ValueError, match=r"pad \(0, 1\) must be smaller than the pool window \(3, 1\)"):
+            ops.maxpool2d_forward(x, 3, 1, pad=(0, 1))
+        with pytest.raises(ValueError, match=r"pool window \(7, 2\) is larger than the padded input"):
+            ops.maxpool2d_forward(x, 7, 2)
+        with pytest.raises(ValueError, match=r"pool window \(2, 9\) is larger than the padded input"):
+            ops.avgpool2d_forward(x, 2, 9, pad=1)
+        with pytest.raises(ValueError, match=r"stride must be positive, got \(0, 0\)"):
+            ops.maxpool2d_forward(x, 2, 2, stride=0)
+        with pytest.raises(ValueError, match=r"stride must be positive, got \(-1, 2\)"):
+            ops.avgpool2d_forward(x, 2, 2, stride=(-1, 2))
+        with pytest.raises(ValueError, match=r"pool window size must be positive, got \(0, 2\)"):
+            ops.avgpool2d_forward(x, 0, 2)
+        with pytest.raises(TypeError, match="x: expected dtype float32 or float64, got .* int32"):
+            ops.avgpool2d_forward(x.astype(np.int32), 2, 2)
+        with pytest.raises(TypeError, match="argmax: expected integer indices"):
+            ops.maxpool2d_backward(y, argmax.astype(np.float32), x.shape)
+        with pytest.raises(ValueError, match=r"argmax: expected shape \(2, 3, 3, 3\)"):
+            ops.maxpool2d_backward(y, argmax[:, :, :2], x.shape)
+        with pytest.raises(ValueError, match=r"dy: expected N, C = \(2, 4\)"):
+            ops.maxpool2d_backward(y, argmax, (2, 4, 6, 6))
+        bad = argmax.copy()
+        bad[1, 2, 0, 1] = 36
+        with pytest.raises(ValueError, match=r"argmax holds indices outside \[0, 36\)"):
+            ops.maxpool2d_backward(y, bad, x.shape)
+        bad[1, 2, 0, 1] = -1
+        with pytest.raises(ValueError, match=r"argmax holds indices outside \[0, 36\)"):
+            ops.maxpool2d_backward(y, bad, x.shape)
+        with pytest.raises(ValueError, match=r"dy: expected shape \(2, 3, 3, 3\) .* got \(2, 3, 2, 3\)"):
+            ops.avgpool2d_backward(y[:, :, :2], x.shape, 2, 2)
+        with pytest.raises(ValueError, match=r"x_shape: expected \(N, C, H, W\)"):
+            ops.avgpool2d_backward(y, (3, 6, 6), 2, 2)
