@@ -21,3 +21,6 @@ __all__ = [
     "ops", "get_backend", "set_backend", "use_backend",
     "activations", "backend", "initializers", "layers", "losses", "optimizers", "gradcheck", "set_seed",
 ]
+from . import callbacks; __all__ += ["callbacks"]  # noqa: E402,E702
+from . import models; __all__ += ["models"]  # noqa: E402,E702
+from . import nets; __all__ += ["nets"]  # noqa: E402,E702
