@@ -35,7 +35,7 @@ def tanh(x):
 
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along axis (max-shifted, so it never overflows)."""
-    return ops.softmax_forward(_float(x), axis=axis)
+    return _along(ops.softmax_forward, axis, _float(x))
 
 
 def linear(x):
@@ -46,7 +46,7 @@ def linear(x):
 relu.backward = lambda dy, y: ops.relu_backward(dy, y)
 sigmoid.backward = lambda dy, y: ops.sigmoid_backward(dy, y)
 tanh.backward = lambda dy, y: ops.tanh_backward(dy, y)
-softmax.backward = lambda dy, y: ops.softmax_backward(dy, y)
+softmax.backward = lambda dy, y: _along(ops.softmax_backward, -1, dy, y)
 linear.backward = lambda dy, y: dy
 
 _BY_NAME = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax, "linear": linear}
@@ -77,6 +77,18 @@ def serialize(fn):
     return getattr(fn, "__name__", repr(fn))
 
 
+_INPLACE = {relu: ops.relu_forward, sigmoid: ops.sigmoid_forward, tanh: ops.tanh_forward}
+
+
+def _along(op, axis, *arrays):
+    """Run a last-axis op along another axis: move that axis last (a copy), run, move it back."""
+    ndim = arrays[0].ndim
+    if axis in (-1, ndim - 1):
+        return op(*arrays)
+    moved = [np.ascontiguousarray(np.moveaxis(a, axis, -1)) for a in arrays]
+    return np.ascontiguousarray(np.moveaxis(op(*moved), -1, axis))
+
+
 class Fused:
     """An activation applied to a buffer the layer owns: ``forward(z)`` may overwrite z;
     ``backward(dy, y)`` gives dz from the output y. Used by Dense, Conv2D and Activation."""
@@ -94,17 +106,18 @@ class Fused:
         self.is_softmax = fn is softmax
 
     def forward(self, z, inplace=True):
-        if self.fn is relu:
-            return ops.relu_forward(z, out=z) if inplace else ops.relu_forward(z)
         if self.is_linear:
             return z
         if self.is_softmax:
-            return ops.softmax_forward(z, axis=self.axis)
+            return _along(ops.softmax_forward, self.axis, z)
+        op = _INPLACE.get(self.fn)
+        if op is not None:
+            return op(z, out=z) if inplace else op(z)
         return self.fn(z)
 
     def backward(self, dy, y):
         if self.is_linear:
             return dy
         if self.is_softmax:
-            return ops.softmax_backward(dy, y, axis=self.axis)
+            return _along(ops.softmax_backward, self.axis, dy, y)
         return self.fn.backward(dy, y)

@@ -190,7 +190,8 @@ class Layer:
         if not self.built:
             if x.ndim < 1:
                 raise ValueError(f"{self.name}: expected a batch of inputs (N, ...), got a scalar")
-            self.build(x.shape[1:], x.dtype if (self.dtype is None and not self._has_weights
+            shape = self._declared_input_shape if self._declared_input_shape is not None else x.shape[1:]
+            self.build(shape, x.dtype if (self.dtype is None and not self._has_weights
                                                 and x.dtype in _FLOATS) else None)
         if x.dtype != self.dtype and (self._has_weights or x.dtype not in _FLOATS):
             x = x.astype(self.dtype)
