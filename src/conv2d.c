@@ -23,15 +23,23 @@ static conv_geom make_geom(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K
     return g;
 }
 
-/* Images per chunk of the weight-gradient sum. Depends on the shape only (never on n_threads), so the
- * sum's order is fixed. Each chunk costs one extra pass over a (K, CKK) partial: chunks of at least
- * ~256 output pixels keep that pass small beside the chunk's GEMMs. */
-static int64_t grad_chunk(const conv_geom *g) {
-    const int64_t ohw = g->OH * g->OW;
+/* Images per chunk of the weight-gradient sum, and the number of chunks. Both depend on the shape only
+ * (never on n_threads), so the order of the sum is fixed. A chunk costs one extra pass over a (K, CKK)
+ * partial: chunks of at least ~256 output pixels keep that pass small beside the chunk's GEMMs, and the
+ * partials of all chunks together stay within PART_BUDGET elements (a layer whose weights alone exceed
+ * it runs as one chunk, the threads going to the GEMMs). */
+#define PART_BUDGET ((int64_t)1 << 21)
+static void grad_chunks(const conv_geom *g, int64_t *chunk, int64_t *n_chunks) {
+    const int64_t ohw = g->OH * g->OW, plen = (g->C * g->KH * g->KW + 1) * g->K;
     int64_t c = (256 + ohw - 1) / ohw;
     if (c < 2) c = 2;
-    if (c > 16) c = 16;
-    return c;
+    int64_t max_chunks = PART_BUDGET / plen;
+    if (max_chunks < 1) max_chunks = 1;
+    if (max_chunks > 64) max_chunks = 64;
+    const int64_t c_budget = (g->N + max_chunks - 1) / max_chunks;
+    if (c < c_budget) c = c_budget;
+    *chunk = c;
+    *n_chunks = (g->N + c - 1) / c;
 }
 
 static void *scratch_alloc(size_t bytes) {

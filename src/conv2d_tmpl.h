@@ -29,9 +29,11 @@ static void SFX(forward_image)(REAL *yn, const REAL *xn, const REAL *w, const RE
 }
 
 /* x is (N, C, H, W), w is (K, C, KH, KW), b is (K,) or NULL; y is (N, K, OH, OW), overwritten.
- * Per image: im2col into a per-thread buffer, then one GEMM. Threads over images (a static share each,
- * and each thread allocates its own col buffer once); images left over after the last full round of
- * n_threads, and batches smaller than n_threads, give their threads to im2col and the GEMM instead. */
+ * Per image: im2col into a per-thread buffer, then one GEMM. Threads over images, each thread allocating
+ * its col buffer once; the schedule is dynamic (an image's result does not depend on the thread that
+ * computes it, and a core busy with another process then does not hold the others up). Images left
+ * over after the last full round of n_threads, and batches smaller than n_threads, give their threads
+ * to im2col and the GEMM instead. */
 void SFX(cnet_conv2d_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *b, int64_t N, int64_t C,
                               int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW, int64_t SH,
                               int64_t SW, int64_t PH, int64_t PW, int n_threads) {
@@ -48,11 +50,9 @@ void SFX(cnet_conv2d_forward)(REAL *y, const REAL *x, const REAL *w, const REAL 
         #pragma omp parallel num_threads(nt)
         {
             REAL *col = g.direct ? NULL : (REAL *)scratch_alloc(col_bytes);
-            if (g.direct || col) {
-                #pragma omp for schedule(static)
-                for (int64_t n = 0; n < n_outer; n++)
-                    SFX(forward_image)(y + n * ys, x + n * xs, w, b, col, &g, 1);
-            }
+            #pragma omp for schedule(dynamic, 1)
+            for (int64_t n = 0; n < n_outer; n++)
+                if (g.direct || col) SFX(forward_image)(y + n * ys, x + n * xs, w, b, col, &g, 1);
             free(col);
         }
     }
@@ -65,15 +65,16 @@ void SFX(cnet_conv2d_forward)(REAL *y, const REAL *x, const REAL *w, const REAL 
     }
 }
 
-/* The weight and bias gradients of chunk `ch` (images [ch*chunk, min(N, (ch+1)*chunk))) into dw_part
- * (K, CKK) and db_part (K,), overwritten; the data gradient of those images into dx (unless NULL).
- * col: a CKK x OHW buffer (NULL for a direct 1x1 convolution). */
-static void SFX(backward_chunk)(REAL *dx, REAL *dw_part, REAL *db_part, const REAL *dy, const REAL *x,
-                                const REAL *w, REAL *col, const conv_geom *g, int64_t chunk, int64_t ch,
-                                int nt) {
-    const int64_t ckk = g->C * g->KH * g->KW, ohw = g->OH * g->OW;
-    const int64_t xs = g->C * g->H * g->W, ys = g->K * ohw;
+/* The weight and bias gradients of chunk `ch` (images [ch*chunk, min(N, (ch+1)*chunk))) into part,
+ * overwritten: part is (CKK + 1, K), rows 0..CKK-1 the transposed weight gradient dw^T, row CKK the bias
+ * gradient. The data gradient of those images goes to dx (unless NULL). col: a CKK x OHW buffer (NULL
+ * for a direct 1x1 convolution). */
+static void SFX(backward_chunk)(REAL *dx, REAL *part, const REAL *dy, const REAL *x, const REAL *w,
+                                REAL *col, const conv_geom *g, int64_t chunk, int64_t ch, int nt) {
+    const int64_t K = g->K, ckk = g->C * g->KH * g->KW, ohw = g->OH * g->OW;
+    const int64_t xs = g->C * g->H * g->W, ys = K * ohw;
     const int64_t n0 = ch * chunk, n1 = n0 + chunk < g->N ? n0 + chunk : g->N;
+    REAL *db_part = part + ckk * K;
     for (int64_t n = n0; n < n1; n++) {
         const REAL *xn = x + n * xs, *dyn = dy + n * ys;
         const REAL *B = xn;
@@ -82,17 +83,18 @@ static void SFX(backward_chunk)(REAL *dx, REAL *dw_part, REAL *db_part, const RE
                                    nt);
             B = col;
         }
-        /* dw_part (K, CKK) (+)= dy_n (K, OHW) . col^T */
-        GEMM(0, 1, g->K, ckk, ohw, (REAL)1, dyn, ohw, B, ohw, n == n0 ? (REAL)0 : (REAL)1, dw_part, ckk,
-             NULL, CNET_EPI_NONE, nt);
-        for (int64_t k = 0; k < g->K; k++) {
+        /* dw^T (CKK, K) (+)= col (CKK, OHW) . dy_n^T: cheaper to pack than dy_n . col^T (the small dy_n
+         * is the transposed operand) */
+        GEMM(0, 1, ckk, K, ohw, (REAL)1, B, ohw, dyn, ohw, n == n0 ? (REAL)0 : (REAL)1, part, K, NULL,
+             CNET_EPI_NONE, nt);
+        for (int64_t k = 0; k < K; k++) {
             const REAL s = SFX(row_sum)(dyn + k * ohw, ohw);
             db_part[k] = n == n0 ? s : db_part[k] + s;
         }
         if (dx) {
             /* dcol (CKK, OHW) = W^T . dy_n, then dx_n = col2im(dcol); a direct 1x1 writes dx_n itself */
             REAL *dxn = dx + n * xs;
-            GEMM(1, 0, ckk, ohw, g->K, (REAL)1, w, ckk, dyn, ohw, (REAL)0, col ? col : dxn, ohw, NULL,
+            GEMM(1, 0, ckk, ohw, K, (REAL)1, w, ckk, dyn, ohw, (REAL)0, col ? col : dxn, ohw, NULL,
                  CNET_EPI_NONE, nt);
             if (col)
                 SFX(cnet_col2im_image)(dxn, col, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->PH,
@@ -101,72 +103,68 @@ static void SFX(backward_chunk)(REAL *dx, REAL *dw_part, REAL *db_part, const RE
     }
 }
 
-/* acc[e] = (first ? 0 + : acc[e] +) part[0][e] + part[1][e] + ... in order, for e in [e0, e1). */
-static void SFX(add_parts)(REAL *acc, const REAL *part, int64_t n_parts, int64_t stride, int first,
-                           int64_t e0, int64_t e1) {
-    for (int64_t p = 0; p < n_parts; p++) {
-        const REAL *src = part + p * stride;
-        if (first && p == 0) memcpy(acc + e0, src + e0, (size_t)(e1 - e0) * sizeof(REAL));
-        else for (int64_t e = e0; e < e1; e++) acc[e] += src[e];
-    }
+/* Rows [r0, r1) of the (CKK + 1, K) chunk partials summed in chunk order (s = p0; s += p1; ...), written
+ * transposed to dw (K, CKK) (rows < CKK) and to db (row CKK). */
+static void SFX(sum_parts)(REAL *dw, REAL *db, const REAL *part, int64_t n_parts, int64_t ckk, int64_t K,
+                           int64_t r0, int64_t r1) {
+    const int64_t plen = (ckk + 1) * K;
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t k = 0; k < K; k++) {
+            REAL s = part[r * K + k];
+            for (int64_t c = 1; c < n_parts; c++) s += part[c * plen + r * K + k];
+            if (r < ckk) dw[k * ckk + r] = s;
+            else db[k] = s;
+        }
 }
 
 /* dy is (N, K, OH, OW), x (N, C, H, W), w (K, C, KH, KW). Overwrites dx (N, C, H, W) (skipped when
  * dx is NULL), dw (K, C, KH, KW) and db (K,).
- * dw and db are sums over the batch: the batch is cut into chunks of a size that depends on the shape
- * only; each chunk's gradient is computed on one thread into its own partial buffer and the partials are
- * added in chunk order, in rounds of n_threads chunks (so the scratch is n_threads partials, never the
- * batch). The result is the same for every n_threads. */
+ * dw and db are sums over the batch. The batch is cut into chunks whose size depends on the shape only;
+ * each chunk's gradient is computed by one thread (any thread: a dynamic schedule keeps busy cores from
+ * stalling the others) into its own partial, then the partials are added in chunk order. The result is
+ * the same for every n_threads. Scratch: the partials (bounded by grad_chunks) and one col per thread.
+ * A batch of one chunk (or one thread) runs chunk by chunk and gives the threads to im2col and GEMM. */
 void SFX(cnet_conv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy, const REAL *x, const REAL *w,
                                int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH,
                                int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads) {
     const conv_geom g = make_geom(N, C, H, W, K, KH, KW, SH, SW, PH, PW);
-    const int64_t ckk = C * KH * KW;
-    const int64_t chunk = grad_chunk(&g), n_chunks = (N + chunk - 1) / chunk;
-    const int64_t part_len = K * ckk + K; /* dw then db */
+    const int64_t ckk = C * KH * KW, plen = (ckk + 1) * K;
+    int64_t chunk, n_chunks;
+    grad_chunks(&g, &chunk, &n_chunks);
     const size_t col_bytes = g.direct ? 0 : (size_t)ckk * (size_t)(g.OH * g.OW) * sizeof(REAL);
     int nt = n_threads < 1 ? 1 : n_threads;
 #ifndef _OPENMP
     nt = 1;
 #endif
     if (nt > n_chunks) nt = (int)n_chunks;
-    REAL *part = (REAL *)scratch_alloc((size_t)(nt > 1 ? nt : 1) * (size_t)part_len * sizeof(REAL));
-    if (!part) return;
-    if (nt <= 1) { /* chunk by chunk on the calling thread; im2col and the GEMMs get the threads */
+    if (nt <= 1) { /* chunk by chunk on the calling thread: part[0] the running sum, part[1] the chunk */
+        REAL *part = (REAL *)scratch_alloc(2 * (size_t)plen * sizeof(REAL));
         REAL *col = g.direct ? NULL : (REAL *)scratch_alloc(col_bytes);
-        if (g.direct || col)
+        if (part && (g.direct || col)) {
             for (int64_t ch = 0; ch < n_chunks; ch++) {
-                SFX(backward_chunk)(dx, part, part + K * ckk, dy, x, w, col, &g, chunk, ch, n_threads);
-                SFX(add_parts)(dw, part, 1, part_len, ch == 0, 0, K * ckk);
-                SFX(add_parts)(db, part + K * ckk, 1, part_len, ch == 0, 0, K);
+                SFX(backward_chunk)(dx, ch == 0 ? part : part + plen, dy, x, w, col, &g, chunk, ch,
+                                    n_threads);
+                if (ch > 0)
+                    for (int64_t e = 0; e < plen; e++) part[e] += part[plen + e];
             }
+            SFX(sum_parts)(dw, db, part, 1, ckk, K, 0, ckk + 1);
+        }
         free(col);
         free(part);
         return;
     }
+    REAL *part = (REAL *)scratch_alloc((size_t)n_chunks * (size_t)plen * sizeof(REAL));
+    if (!part) return;
     #pragma omp parallel num_threads(nt)
     {
-#ifdef _OPENMP
-        const int t = omp_get_thread_num(), nth = omp_get_num_threads();
-#else
-        const int t = 0, nth = 1;
-#endif
-        REAL *col = g.direct ? NULL : (REAL *)scratch_alloc(col_bytes); /* on failure: chunk skipped */
-        for (int64_t r0 = 0; r0 < n_chunks; r0 += nth) {
-            const int64_t ch = r0 + t, n_round = n_chunks - r0 < nth ? n_chunks - r0 : nth;
-            if (ch < n_chunks && (g.direct || col))
-                SFX(backward_chunk)(dx, part + t * part_len, part + t * part_len + K * ckk, dy, x, w, col,
-                                    &g, chunk, ch, 1);
-            #pragma omp barrier
-            /* add this round's partials, in chunk order, element ranges split over the threads */
-            const int64_t e0 = part_len * t / nth, e1 = part_len * (t + 1) / nth;
-            const int64_t d0 = e0 < K * ckk ? e0 : K * ckk, d1 = e1 < K * ckk ? e1 : K * ckk;
-            if (d1 > d0) SFX(add_parts)(dw, part, n_round, part_len, r0 == 0, d0, d1);
-            const int64_t b0 = (e0 > K * ckk ? e0 : K * ckk) - K * ckk, b1 = (e1 > K * ckk ? e1 : K * ckk) - K * ckk;
-            if (b1 > b0) SFX(add_parts)(db, part + K * ckk, n_round, part_len, r0 == 0, b0, b1);
-            #pragma omp barrier
-        }
+        REAL *col = g.direct ? NULL : (REAL *)scratch_alloc(col_bytes);
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t ch = 0; ch < n_chunks; ch++)
+            if (g.direct || col)
+                SFX(backward_chunk)(dx, part + ch * plen, dy, x, w, col, &g, chunk, ch, 1);
         free(col);
+        #pragma omp for schedule(static)
+        for (int64_t r = 0; r <= ckk; r++) SFX(sum_parts)(dw, db, part, n_chunks, ckk, K, r, r + 1);
     }
     free(part);
 }

@@ -62,66 +62,143 @@ void SFX(cnet_col2im_image)(REAL *x, const REAL *col, int64_t C, int64_t H, int6
 
 /* ---- the book's layout: col (N*OH*OW, C*KH*KW), row (n, oh, ow), column (c, i, j) --------------- */
 
+/* One window that lies inside the image: d[(c*KH + i)*KW + j] = s[(c*H + i)*W + j*SW]. Inlined with a
+ * constant KW (and SW) by the switch below, so the short rows become straight-line moves. */
+static inline __attribute__((always_inline)) void SFX(copy_window)(REAL *restrict d, const REAL *restrict s,
+                                                                  int64_t C, int64_t H, int64_t W,
+                                                                  int64_t KH, int64_t KW, int64_t SW) {
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t i = 0; i < KH; i++, d += KW) {
+            const REAL *si = s + (c * H + i) * W;
+            for (int64_t j = 0; j < KW; j++) d[j] = si[j * SW];
+        }
+}
+
+/* A window that may overlap the padding: rows [i0, i1) and columns [j0, j1) of it are inside. */
+static void SFX(copy_window_edge)(REAL *d, const REAL *s, int64_t C, int64_t H, int64_t W, int64_t KH,
+                                  int64_t KW, int64_t SW, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t i = 0; i < KH; i++, d += KW) {
+            const REAL *si = s + (c * H + i) * W;
+            for (int64_t j = 0; j < KW; j++)
+                d[j] = (i >= i0 && i < i1 && j >= j0 && j < j1) ? si[j * SW] : (REAL)0;
+        }
+}
+
 /* x is (N, C, H, W). Overwrites col. Threads over (n, oh) row blocks. */
 void SFX(cnet_im2col)(REAL *col, const REAL *x, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH,
                       int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads) {
     const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1;
     const int64_t ckk = C * KH * KW;
     const int nt = cnet_threads_for(N * OH * OW * ckk, n_threads);
+    /* windows ow in [ow0, ow1) lie inside the image horizontally */
+    int64_t ow0, ow1;
+    valid_range(OW, SW, -PW, W - KW + 1, &ow0, &ow1);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t r = 0; r < N * OH; r++) {
         const int64_t n = r / OH, oh = r % OH;
-        const REAL *xn = x + n * C * H * W;
+        /* s[(c*H + i)*W + j*SW] below is x[n, c, oh*SH - PH + i, ow*SW - PW + j*SW / SW] */
+        const REAL *xr = x + n * C * H * W + (oh * SH - PH) * W - PW;
         REAL *dst = col + r * OW * ckk;
         int64_t i0, i1; /* kernel rows i that land inside the image */
         valid_range(KH, 1, oh * SH - PH, H, &i0, &i1);
-        for (int64_t ow = 0; ow < OW; ow++, dst += ckk) {
-            const int64_t w0 = ow * SW - PW;
-            int64_t j0, j1;
-            valid_range(KW, 1, w0, W, &j0, &j1);
-            for (int64_t c = 0; c < C; c++) {
-                REAL *d = dst + c * KH * KW;
-                const REAL *s = xn + (c * H + oh * SH - PH) * W + w0; /* s[i*W + j] is x[n, c, h, w] */
-                if (i0 == 0 && i1 == KH && j0 == 0 && j1 == KW) { /* the window is inside the image */
-                    for (int64_t i = 0; i < KH; i++, d += KW)
-                        for (int64_t j = 0; j < KW; j++) d[j] = s[i * W + j];
-                    continue;
-                }
-                for (int64_t i = 0; i < KH; i++, d += KW) {
-                    if (i < i0 || i >= i1) {
-                        for (int64_t j = 0; j < KW; j++) d[j] = 0;
-                        continue;
-                    }
-                    for (int64_t j = 0; j < KW; j++) d[j] = (j >= j0 && j < j1) ? s[i * W + j] : (REAL)0;
-                }
+        const int rows_inside = i0 == 0 && i1 == KH;
+        for (int64_t ow = 0; ow < OW; ow++) {
+            REAL *d = dst + ow * ckk;
+            const REAL *s = xr + ow * SW;
+            if (!rows_inside || ow < ow0 || ow >= ow1) {
+                int64_t j0, j1;
+                valid_range(KW, 1, ow * SW - PW, W, &j0, &j1);
+                SFX(copy_window_edge)(d, s, C, H, W, KH, KW, 1, i0, i1, j0, j1);
+                continue;
+            }
+            switch (KW) { /* the common kernel widths get constant-length inner loops */
+            case 1: SFX(copy_window)(d, s, C, H, W, KH, 1, 1); break;
+            case 2: SFX(copy_window)(d, s, C, H, W, KH, 2, 1); break;
+            case 3: SFX(copy_window)(d, s, C, H, W, KH, 3, 1); break;
+            case 5: SFX(copy_window)(d, s, C, H, W, KH, 5, 1); break;
+            default: SFX(copy_window)(d, s, C, H, W, KH, KW, 1); break;
             }
         }
     }
 }
 
 /* The adjoint of cnet_im2col: x (N, C, H, W) = sum of the col entries that land on each element
- * (padding dropped), added in (i, j) order like the reference. Overwrites x. Threads over (n, c). */
+ * (padding dropped), added in (oh, ow) order. Overwrites x. Threads over images, reading col once in
+ * order; a batch smaller than the threads is split over (n, c) planes instead (same sums, same order). */
+static void SFX(col2im_plane)(REAL *xc, const REAL *colc, int64_t H, int64_t W, int64_t KH, int64_t KW,
+                              int64_t SH, int64_t SW, int64_t PH, int64_t PW, int64_t OH, int64_t OW,
+                              int64_t ckk) {
+    for (int64_t oh = 0; oh < OH; oh++) {
+        int64_t i0, i1;
+        valid_range(KH, 1, oh * SH - PH, H, &i0, &i1);
+        for (int64_t ow = 0; ow < OW; ow++) {
+            int64_t j0, j1;
+            valid_range(KW, 1, ow * SW - PW, W, &j0, &j1);
+            const REAL *s = colc + (oh * OW + ow) * ckk;
+            REAL *d = xc + (oh * SH - PH) * W + ow * SW - PW;
+            for (int64_t i = i0; i < i1; i++)
+                for (int64_t j = j0; j < j1; j++) d[i * W + j] += s[i * KW + j];
+        }
+    }
+}
+
+/* The adjoint of copy_window: x[(c*H + i)*W + j] += d[(c*KH + i)*KW + j], window inside the image. */
+static inline __attribute__((always_inline)) void SFX(add_window)(REAL *restrict x, const REAL *restrict s,
+                                                                 int64_t C, int64_t H, int64_t W,
+                                                                 int64_t KH, int64_t KW) {
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t i = 0; i < KH; i++, s += KW) {
+            REAL *xi = x + (c * H + i) * W;
+            for (int64_t j = 0; j < KW; j++) xi[j] += s[j];
+        }
+}
+
 void SFX(cnet_col2im)(REAL *x, const REAL *col, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH,
                       int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads) {
     const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1;
-    const int64_t ckk = C * KH * KW;
-    const int nt = cnet_threads_for(N * OH * OW * ckk, n_threads);
-    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    const int64_t ckk = C * KH * KW, kk = KH * KW;
+    int nt = cnet_threads_for(N * OH * OW * ckk, n_threads);
+    if (N >= nt) {
+        int64_t ow0, ow1;
+        valid_range(OW, SW, -PW, W - KW + 1, &ow0, &ow1);
+        #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+        for (int64_t n = 0; n < N; n++) {
+            REAL *xn = x + n * C * H * W;
+            const REAL *coln = col + n * OH * OW * ckk;
+            memset(xn, 0, (size_t)(C * H * W) * sizeof(REAL));
+            for (int64_t oh = 0; oh < OH; oh++) {
+                int64_t i0, i1;
+                valid_range(KH, 1, oh * SH - PH, H, &i0, &i1);
+                const int rows_inside = i0 == 0 && i1 == KH;
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    const REAL *s = coln + (oh * OW + ow) * ckk;
+                    REAL *d = xn + (oh * SH - PH) * W + ow * SW - PW;
+                    if (rows_inside && ow >= ow0 && ow < ow1) {
+                        switch (KW) {
+                        case 1: SFX(add_window)(d, s, C, H, W, KH, 1); break;
+                        case 2: SFX(add_window)(d, s, C, H, W, KH, 2); break;
+                        case 3: SFX(add_window)(d, s, C, H, W, KH, 3); break;
+                        case 5: SFX(add_window)(d, s, C, H, W, KH, 5); break;
+                        default: SFX(add_window)(d, s, C, H, W, KH, KW); break;
+                        }
+                        continue;
+                    }
+                    int64_t j0, j1;
+                    valid_range(KW, 1, ow * SW - PW, W, &j0, &j1);
+                    for (int64_t c = 0; c < C; c++, s += kk, d += H * W)
+                        for (int64_t i = i0; i < i1; i++)
+                            for (int64_t j = j0; j < j1; j++) d[i * W + j] += s[i * KW + j];
+                }
+            }
+        }
+        return;
+    }
+    #pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t p = 0; p < N * C; p++) {
         const int64_t n = p / C, c = p % C;
         REAL *xc = x + p * H * W;
         memset(xc, 0, (size_t)(H * W) * sizeof(REAL));
-        const REAL *colc = col + n * OH * OW * ckk + c * KH * KW;
-        for (int64_t i = 0; i < KH; i++)
-            for (int64_t j = 0; j < KW; j++) {
-                int64_t lo, hi, oh0, oh1;
-                valid_range(OW, SW, j - PW, W, &lo, &hi);
-                valid_range(OH, SH, i - PH, H, &oh0, &oh1);
-                for (int64_t oh = oh0; oh < oh1; oh++) {
-                    REAL *d = xc + (oh * SH + i - PH) * W + j - PW;
-                    const REAL *s = colc + oh * OW * ckk + i * KW + j;
-                    for (int64_t ow = lo; ow < hi; ow++) d[ow * SW] += s[ow * ckk];
-                }
-            }
+        SFX(col2im_plane)(xc, col + n * OH * OW * ckk + c * kk, H, W, KH, KW, SH, SW, PH, PW, OH, OW, ckk);
     }
 }
