@@ -298,6 +298,8 @@ class _KernelBias:
         if old is not None and old.shape != value.shape:
             raise ValueError(f"{self.name}: {key} must have shape {old.shape}, got {value.shape}")
         self.params[key] = value
+        if key == "W":
+            self.dtype = value.dtype    # a book network may rebind W in another dtype
         if self.built and (key not in self.grads or self.grads[key].dtype != value.dtype):
             self.grads[key] = np.zeros_like(value)
 

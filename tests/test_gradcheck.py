@@ -48,6 +48,17 @@ def test_book_network(backend_name, dropout):
         np.testing.assert_array_equal(net.params[k], before[k])
 
 
+def test_float32_network_warns():
+    rng = np.random.default_rng(2)
+    net = BookNet(rng)
+    for k in net.params:
+        net.params[k] = net.params[k].astype(np.float32)
+    net.layers[0].W, net.layers[0].b = net.params["W1"], net.params["b1"]
+    net.layers[-1].W, net.layers[-1].b = net.params["W2"], net.params["b2"]
+    with pytest.warns(UserWarning, match="float64"):
+        cnet.gradcheck(net, rng.standard_normal((3, 4)), rng.integers(0, 3, 3), keys=["b2"])
+
+
 def test_model_with_loss_and_grads():
     rng = np.random.default_rng(1)
     net = BookNet(rng)

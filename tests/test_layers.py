@@ -100,6 +100,17 @@ def test_grads_are_overwritten_in_place(backend_name):
     np.testing.assert_allclose(gw, first, rtol=1e-6)   # not accumulated
 
 
+def test_conv_and_pool_defaults():
+    c = L.Conv2D(32, 3)
+    assert (c.filters, c.kernel_size, c.strides, c.padding, c.use_bias) == (32, (3, 3), (1, 1), "valid", True)
+    assert c.activation is cnet.activations.linear and c.kernel_initializer == "glorot_uniform"
+    assert c.build((1, 28, 28)) == (32, 26, 26) and c.params["W"].shape == (32, 1, 3, 3)
+    p = L.MaxPooling2D()
+    assert (p.pool_size, p.strides, p.padding) == ((2, 2), (2, 2), "valid")
+    assert p.build((32, 26, 26)) == (32, 13, 13)
+    assert L.AveragePooling2D(3).strides == (3, 3)
+
+
 def test_default_names_and_clear_session():
     backend.clear_session()
     assert [L.Dense(1).name, L.Dense(1).name, L.Conv2D(1, 1).name] == ["dense", "dense_1", "conv2d"]
@@ -313,6 +324,20 @@ def test_dropout_determinism_and_inference():
     layer = L.Dropout(0.3)
     assert layer.forward(x, train=False) is x
     assert layer.forward(x, train_flg=False) is x
+
+
+def test_dropout_mask_independent_of_threads():
+    x = np.ones((32, 300), np.float32)
+    previous = cnet.get_num_threads()
+    try:
+        out = []
+        for n in (1, 2, 3):
+            cnet.set_num_threads(n)
+            out.append(L.Dropout(0.5, seed=9).forward(x))
+    finally:
+        cnet.set_num_threads(previous)
+    np.testing.assert_array_equal(out[0], out[1])
+    np.testing.assert_array_equal(out[0], out[2])
 
 
 def test_dropout_default_seed_follows_cnet_seed():
