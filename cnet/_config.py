@@ -1,4 +1,5 @@
 """Threads and build configuration: get/set_num_threads, show_config."""
+import functools
 import math
 import os
 import sys
@@ -8,8 +9,10 @@ from . import _kernels
 _explicit_threads = None
 
 
+@functools.lru_cache(maxsize=None)
 def _cgroup_cpu_limit():
-    """CPUs allowed by a cgroup v2 (cpu.max) or v1 (cfs quota) limit, or None when unlimited."""
+    """CPUs allowed by a cgroup v2 (cpu.max) or v1 (cfs quota) limit, or None when unlimited.
+    Read once: get_num_threads() runs before every kernel call."""
     try:
         with open("/sys/fs/cgroup/cpu.max") as f:
             quota, period = f.read().split()[:2]
