@@ -15,7 +15,10 @@ void SFX(cnet_relu_forward)(REAL *y, const REAL *x, int64_t n, int n_threads) {
 void SFX(cnet_relu_backward)(REAL *dx, const REAL *dy, const REAL *y, int64_t n, int n_threads) {
     int nt = cnet_threads_for(n, n_threads);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-    for (int64_t i = 0; i < n; i++) dx[i] = y[i] > (REAL)0 ? dy[i] : (REAL)0;
+    for (int64_t i = 0; i < n; i++) {
+        REAL g = dy[i]; /* loaded unconditionally: lets gcc turn the select into vector code */
+        dx[i] = y[i] > (REAL)0 ? g : (REAL)0;
+    }
 }
 
 /* x, y are (n,). y = 1/(1 + exp(-x)), evaluated as the reference does through e = exp(-|x|) so that no

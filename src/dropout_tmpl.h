@@ -4,9 +4,10 @@
 /* mask is (n,), element i of the flat array: scale where kept, 0 where dropped. Overwrites mask. */
 void SFX(cnet_dropout_mask)(REAL *mask, int64_t n, double rate, uint64_t seed, int n_threads) {
     REAL scale = (REAL)(1.0 / (1.0 - rate));
+    uint64_t threshold = dropout_threshold(rate);
     int nt = cnet_threads_for(n, n_threads);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
-    for (int64_t i = 0; i < n; i++) mask[i] = dropout_keep(seed, i, rate) ? scale : (REAL)0;
+    for (int64_t i = 0; i < n; i++) mask[i] = dropout_keep(seed, i, threshold) ? scale : (REAL)0;
 }
 
 /* x, y, mask are (n,). mask as cnet_dropout_mask, y = x * mask, both written in one pass. Overwrites y
@@ -14,10 +15,11 @@ void SFX(cnet_dropout_mask)(REAL *mask, int64_t n, double rate, uint64_t seed, i
 void SFX(cnet_dropout_forward)(REAL *y, REAL *mask, const REAL *x, int64_t n, double rate, uint64_t seed,
                                int n_threads) {
     REAL scale = (REAL)(1.0 / (1.0 - rate));
+    uint64_t threshold = dropout_threshold(rate);
     int nt = cnet_threads_for(n, n_threads);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t i = 0; i < n; i++) {
-        REAL m = dropout_keep(seed, i, rate) ? scale : (REAL)0;
+        REAL m = dropout_keep(seed, i, threshold) ? scale : (REAL)0;
         mask[i] = m;
         y[i] = x[i] * m;
     }

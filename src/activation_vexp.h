@@ -1,0 +1,52 @@
+/* Template (REAL, SFX, UINT, MANT_BITS, EXP_BIAS, MAGIC, POLY_EXP, POLY_TANH defined by activation.c):
+ * exp and tanh written with arithmetic, selects and bit operations only, so that gcc vectorizes the
+ * loops that call them (glibc's expf/tanhf are scalar calls without -ffast-math; tanhf is slow).
+ *
+ * exp(x): n = round(x / ln2) by the add-and-subtract-1.5*2^p trick; r = x - n*ln2 with ln2 split in a
+ * high part with trailing zero bits (n*LN2_HI is exact) and a low part; exp(r) by its Taylor polynomial
+ * (|r| <= ln2/2: degree 7 for float, 13 for double, truncation below an ulp); 2^n built in the exponent
+ * bits as two factors 2^k1 * 2^k2, k1 + k2 = n, so that neither overflows before the product and results
+ * that are subnormal or infinite come out right. Inputs are clamped to a range where the result is
+ * already 0 or inf; NaN is passed through. Accuracy: a few ulp (tests compare with NumPy). */
+
+static inline REAL SFX(bits_to_real)(UINT u) {
+    REAL r;
+    memcpy(&r, &u, sizeof r);
+    return r;
+}
+
+static inline UINT SFX(real_to_bits)(REAL r) {
+    UINT u;
+    memcpy(&u, &r, sizeof u);
+    return u;
+}
+
+/* 2^k for an integer-valued k (|k| < 2^(MANT_BITS-1)), read from the bits of k + MAGIC. */
+static inline REAL SFX(pow2i)(REAL k) {
+    UINT u = SFX(real_to_bits)(k + MAGIC) - SFX(real_to_bits)(MAGIC) + (UINT)EXP_BIAS;
+    return SFX(bits_to_real)(u << MANT_BITS);
+}
+
+static inline REAL SFX(vexp)(REAL x) {
+    REAL xc = x > EXP_HI ? EXP_HI : x;
+    xc = xc < EXP_LO ? EXP_LO : xc;
+    REAL n = (xc * (REAL)1.4426950408889634 + MAGIC) - MAGIC;
+    REAL r = (xc - n * LN2_HI) - n * LN2_LO;
+    REAL p = POLY_EXP(r);
+    REAL k1 = (n * (REAL)0.5 + MAGIC) - MAGIC;
+    REAL y = p * SFX(pow2i)(k1) * SFX(pow2i)(n - k1);
+    return x != x ? x : y;
+}
+
+/* tanh(x): the odd Taylor polynomial for |x| < 0.3 (no cancellation there), else
+ * sign(x) * (1 - 2/(exp(2|x|) + 1)), which loses at most two bits for |x| >= 0.3 and is exactly +-1
+ * once exp overflows. */
+static inline REAL SFX(vtanh)(REAL x) {
+    REAL a = x < (REAL)0 ? -x : x;
+    REAL x2 = x * x;
+    REAL small = x * POLY_TANH(x2);
+    REAL big = (REAL)1 - (REAL)2 / (SFX(vexp)((REAL)2 * a) + (REAL)1);
+    big = x < (REAL)0 ? -big : big;
+    REAL y = a < (REAL)0.3 ? small : big;
+    return x != x ? x : y;
+}
