@@ -715,6 +715,8 @@ class Suite:
                      if r["gflops"] else f"    matmul {r['size']} failed")
         c_ops = [k for k, v in info["op_backends"].items() if v == "c"]
         ref_ops = [k for k, v in info["op_backends"].items() if v != "c"]
+        if info.get("threads_note"):
+            self.out(f"  NOTE: {info['threads_note']} (the NumPy columns' thread counts are not enforced)")
         self.out(f"  ops with a C kernel: {', '.join(c_ops) or 'none'}")
         self.out(f"  ops on the NumPy reference under the C backend: {', '.join(ref_ops) or 'none'}")
 
