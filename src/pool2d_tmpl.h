@@ -4,7 +4,7 @@
 
 /* Max of one window of plane xc over rows [h0+i0, h0+i1), columns [w0+j0, w0+j1), all inside the plane:
  * the first element in row-major order that is the maximum, a NaN winning (the first NaN). */
-static inline void SFX(window_max)(const REAL *xc, int64_t W, int64_t h0, int64_t i0, int64_t i1,
+static inline __attribute__((always_inline)) void SFX(window_max)(const REAL *xc, int64_t W, int64_t h0, int64_t i0, int64_t i1,
                                    int64_t w0, int64_t j0, int64_t j1, REAL *y, int64_t *arg) {
     int64_t best_i = (h0 + i0) * W + w0 + j0;
     REAL best = xc[best_i];
@@ -12,10 +12,9 @@ static inline void SFX(window_max)(const REAL *xc, int64_t W, int64_t h0, int64_
         for (int64_t j = j0; j < j1; j++) {
             const int64_t idx = (h0 + i) * W + w0 + j;
             const REAL v = xc[idx];
-            if (v > best || (v != v && best == best)) {
-                best = v;
-                best_i = idx;
-            }
+            const int take = (v > best) | ((v != v) & (best == best));
+            best = take ? v : best;
+            best_i = take ? idx : best_i;
         }
     *y = best;
     *arg = best_i;
@@ -38,18 +37,27 @@ void SFX(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int64_
         if (fast2x2) {
             for (int64_t oh = 0; oh < OH; oh++) {
                 const REAL *r0 = xc + 2 * oh * W, *r1 = r0 + W;
+                const int64_t row = 2 * oh * W;
+                REAL *yr = yc + oh * OW;
+                int64_t *ar = ac + oh * OW;
+                /* branch-free (random data would mispredict every comparison), so it vectorizes */
                 for (int64_t ow = 0; ow < OW; ow++) {
-                    const int64_t base = 2 * oh * W + 2 * ow;
-                    REAL best = r0[2 * ow];
-                    int64_t bi = base;
-                    REAL v = r0[2 * ow + 1];
-                    if (v > best || (v != v && best == best)) { best = v; bi = base + 1; }
+                    REAL best = r0[2 * ow], v;
+                    int64_t off = 0, take;
+                    v = r0[2 * ow + 1];
+                    take = (v > best) | ((v != v) & (best == best));
+                    best = take ? v : best;
+                    off = take ? 1 : off;
                     v = r1[2 * ow];
-                    if (v > best || (v != v && best == best)) { best = v; bi = base + W; }
+                    take = (v > best) | ((v != v) & (best == best));
+                    best = take ? v : best;
+                    off = take ? W : off;
                     v = r1[2 * ow + 1];
-                    if (v > best || (v != v && best == best)) { best = v; bi = base + W + 1; }
-                    yc[oh * OW + ow] = best;
-                    ac[oh * OW + ow] = bi;
+                    take = (v > best) | ((v != v) & (best == best));
+                    best = take ? v : best;
+                    off = take ? W + 1 : off;
+                    yr[ow] = best;
+                    ar[ow] = row + 2 * ow + off;
                 }
             }
             continue;
@@ -62,7 +70,10 @@ void SFX(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int64_
                 const int64_t w0 = ow * SW - PW;
                 int64_t j0, j1;
                 valid_range(KW, 1, w0, W, &j0, &j1);
-                SFX(window_max)(xc, W, h0, i0, i1, w0, j0, j1, yc + oh * OW + ow, ac + oh * OW + ow);
+                if (KH == 3 && KW == 3 && i1 - i0 == 3 && j1 - j0 == 3) /* constant bounds: unrolled */
+                    SFX(window_max)(xc, W, h0, 0, 3, w0, 0, 3, yc + oh * OW + ow, ac + oh * OW + ow);
+                else
+                    SFX(window_max)(xc, W, h0, i0, i1, w0, j0, j1, yc + oh * OW + ow, ac + oh * OW + ow);
             }
         }
     }
@@ -130,10 +141,28 @@ void SFX(cnet_avgpool2d_backward)(REAL *dx, const REAL *dy, int64_t N, int64_t C
     const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1;
     const int nt = cnet_threads_for(N * C * H * W, n_threads);
     const REAL div = (REAL)(KH * KW);
+    const int fast2x2 = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0;
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t p = 0; p < N * C; p++) {
         REAL *dxc = dx + p * H * W;
         const REAL *dyc = dy + p * OH * OW;
+        if (fast2x2) { /* windows tile the plane: one contribution per element (0 + g, as the reference) */
+            for (int64_t h = 0; h < H; h++) {
+                REAL *d = dxc + h * W;
+                if (h >= 2 * OH) {
+                    memset(d, 0, (size_t)W * sizeof(REAL));
+                    continue;
+                }
+                const REAL *g = dyc + (h / 2) * OW;
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    const REAL v = (REAL)0 + g[ow] / div;
+                    d[2 * ow] = v;
+                    d[2 * ow + 1] = v;
+                }
+                for (int64_t w = 2 * OW; w < W; w++) d[w] = 0;
+            }
+            continue;
+        }
         memset(dxc, 0, (size_t)(H * W) * sizeof(REAL));
         for (int64_t i = 0; i < KH; i++)
             for (int64_t j = 0; j < KW; j++) {
