@@ -428,3 +428,20 @@ def test_book_batchnorm_and_dropout():
     assert cnet.gradcheck(L.BatchNormalization(np.ones(12), np.zeros(12)), _x(4, 3, 2, 2))["x"] < 1e-6
     drop = L.Dropout(dropout_ratio=0.5)
     assert drop.rate == 0.5 and drop.forward(x, False) is x
+
+
+def test_activation_callables(backend_name):
+    d = L.Dense(3, activation=cnet.activations.tanh)
+    assert d.get_config()["activation"] == "tanh"
+    assert cnet.gradcheck(d, _x(2, 4))["W"] < 1e-6
+
+    def cube(x):
+        return x ** 3
+    cube.backward = lambda dy, y: dy * 3 * np.cbrt(y) ** 2
+    assert cnet.gradcheck(L.Dense(3, activation=cube), _x(2, 4))["W"] < 1e-6
+    with pytest.raises(ValueError, match="no derivative"):
+        L.Dense(3, activation=lambda x: x)
+    x = _x(3, 4)
+    np.testing.assert_allclose(cnet.activations.softmax(x).sum(-1), 1.0)
+    np.testing.assert_array_equal(cnet.activations.relu(x), np.maximum(x, 0))
+    assert cnet.activations.get(None) is cnet.activations.linear
