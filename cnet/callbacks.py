@@ -174,7 +174,8 @@ def _monitored(logs, monitor, who):
 
 
 class EarlyStopping(Callback):
-    """Stop when `monitor` has not improved by more than `min_delta` for `patience` epochs.
+    """Stop when `monitor` has not improved by more than `min_delta` for `patience` epochs (Keras 2's
+    counting: the epoch in which the number of epochs without improvement reaches max(patience, 1)).
 
     mode: 'min', 'max' or 'auto' (max for accuracies, min otherwise). restore_best_weights: put back the
     weights of the best epoch when stopping. `stopped_epoch` is the (0-based) epoch that stopped, or 0.
@@ -208,7 +209,7 @@ class EarlyStopping(Callback):
                 self.best_weights = [w.copy() for w in self.model.get_weights()]
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:   # Keras 2.2+: patience 0 and 1 both stop at the first miss
             self.stopped_epoch = epoch
             self.model.stop_training = True
             if self.restore_best_weights and self.best_weights is not None:

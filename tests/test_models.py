@@ -1,0 +1,418 @@
+"""Sequential, callbacks and the progress bar: the Keras 2 surface on tiny synthetic data."""
+import io
+import math
+import os
+import re
+
+import numpy as np
+import pytest
+
+import cnet
+from cnet import callbacks as cbs
+from cnet.layers import Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from cnet.models import Sequential
+from cnet.progbar import Progbar
+
+
+def _blobs(n=240, d=20, classes=3, seed=0):
+    """Linearly separable-ish data: class c shifts feature c."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    x = rng.normal(0, 0.5, (n, d))
+    x[np.arange(n), y] += 2.0
+    return x.astype(np.float32), y
+
+
+def _images(n=96, seed=0):
+    """8x8 images, class 0: bright left half, class 1: bright right half."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    x = rng.random((n, 8, 8)) * 0.2
+    for i in range(n):
+        if y[i]:
+            x[i, :, 4:] += 0.8
+        else:
+            x[i, :, :4] += 0.8
+    return (x * 255).astype(np.uint8), y
+
+
+def _mlp(d=20, classes=3, **kw):
+    return Sequential([Dense(16, activation="relu", input_shape=(d,)), Dense(classes, activation="softmax")],
+                      **kw)
+
+
+# ---- a Keras program, unchanged but for its imports ----------------------------------------------
+
+def test_keras_mnist_mlp_program_runs_unchanged(capsys):
+    import cnet as keras
+    from cnet.models import Sequential
+    from cnet.layers import Dense, Dropout
+    from cnet.optimizers import RMSprop
+    from cnet.utils import to_categorical
+
+    batch_size, num_classes, epochs = 32, 3, 3
+    x_train, y_train = _blobs(960, seed=1)
+    x_test, y_test = _blobs(60, seed=2)
+    x_train = x_train.astype('float32')
+    y_train = to_categorical(y_train, num_classes)
+    y_test = to_categorical(y_test, num_classes)
+
+    model = Sequential()
+    model.add(Dense(32, activation='relu', input_shape=(20,)))
+    model.add(Dropout(0.2))
+    model.add(Dense(32, activation='relu'))
+    model.add(Dense(num_classes, activation='softmax'))
+    model.summary()
+    model.compile(loss='categorical_crossentropy', optimizer=RMSprop(), metrics=['accuracy'])
+    history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=1,
+                        validation_data=(x_test, y_test))
+    score = model.evaluate(x_test, y_test, verbose=0)
+    print('Test loss:', score[0])
+    print('Test accuracy:', score[1])
+    out = capsys.readouterr().out
+    assert 'Epoch 3/3' in out and 'Total params' in out
+    assert re.search(r"30/30 \[=+\] - .*loss: [0-9.]+ - accuracy: [0-9.]+ - val_loss: .* - val_accuracy", out)
+    assert score[1] > 0.9
+    assert len(history.history['val_acc']) == epochs
+
+
+def test_keras_mnist_cnn_program_runs_unchanged(capsys):
+    import cnet as keras
+    from cnet.models import Sequential
+    from cnet.layers import Dense, Dropout, Flatten, Conv2D, MaxPooling2D
+    from cnet import backend as K
+    from cnet.utils import to_categorical
+
+    num_classes, img_rows, img_cols = 2, 8, 8
+    x_train, y_train = _images(96, seed=3)
+    x_test, y_test = _images(32, seed=4)
+    if K.image_data_format() == 'channels_first':
+        x_train = x_train.reshape(x_train.shape[0], 1, img_rows, img_cols)
+        x_test = x_test.reshape(x_test.shape[0], 1, img_rows, img_cols)
+        input_shape = (1, img_rows, img_cols)
+    else:
+        x_train = x_train.reshape(x_train.shape[0], img_rows, img_cols, 1)
+        x_test = x_test.reshape(x_test.shape[0], img_rows, img_cols, 1)
+        input_shape = (img_rows, img_cols, 1)
+    x_train = x_train.astype('float32')
+    x_test = x_test.astype('float32')
+    x_train /= 255
+    x_test /= 255
+    y_train = to_categorical(y_train, num_classes)
+    y_test = to_categorical(y_test, num_classes)
+
+    model = Sequential()
+    model.add(Conv2D(4, kernel_size=(3, 3), activation='relu', input_shape=input_shape))
+    model.add(Conv2D(8, (3, 3), activation='relu'))
+    model.add(MaxPooling2D(pool_size=(2, 2)))
+    model.add(Dropout(0.25))
+    model.add(Flatten())
+    model.add(Dense(16, activation='relu'))
+    model.add(Dropout(0.5))
+    model.add(Dense(num_classes, activation='softmax'))
+    model.compile(loss=keras.losses.categorical_crossentropy, optimizer=keras.optimizers.Adadelta(),
+                  metrics=['accuracy'])
+    model.fit(x_train, y_train, batch_size=16, epochs=4, verbose=2, validation_data=(x_test, y_test))
+    score = model.evaluate(x_test, y_test, verbose=0)
+    out = capsys.readouterr().out
+    assert out.count('Epoch ') == 4 and '6/6 - ' in out and '[' not in out   # verbose=2: no bar
+    assert score[1] > 0.8
+    probs = model.predict(x_test)
+    assert probs.shape == (32, 2) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+
+
+def test_sparse_labels_uint8_inputs_and_verbose0(capsys):
+    x, y = _images(64, seed=5)
+    cnet.set_seed(1)
+    model = Sequential([Flatten(input_shape=(8, 8)), Dense(2, activation='softmax')])
+    model.compile(cnet.optimizers.Adam(lr=0.01), 'sparse_categorical_crossentropy', metrics=['acc'])
+    h = model.fit(x / 255.0, y.astype(np.uint8), epochs=5, batch_size=8, verbose=0)   # float64 inputs, uint8 labels
+    assert capsys.readouterr().out == ''
+    assert set(h.history) == {'loss', 'acc'} and h.history['accuracy'] == h.history['acc']
+    assert model.evaluate(x.astype(np.float64) / 255, y, verbose=0)[1] > 0.8
+    assert model.predict(x[:5]).dtype == np.float32
+
+
+# ---- History, evaluate, batches ------------------------------------------------------------------
+
+def test_history_keys_aliases_and_params():
+    x, y = _blobs()
+    model = _mlp()
+    model.compile('rmsprop', 'sparse_categorical_crossentropy', metrics=['accuracy'])
+    h = model.fit(x, y, batch_size=50, epochs=2, verbose=0, validation_split=0.25)
+    assert list(h.history) == ['loss', 'accuracy', 'val_loss', 'val_accuracy']
+    assert h.history['acc'] is h.history['accuracy'] and h.history['val_acc'] is h.history['val_accuracy']
+    assert 'acc' in h.history and 'val_acc' in h.history
+    assert h.epoch == [0, 1] and h.params['epochs'] == 2 and h.params['samples'] == 180
+    assert h.params['steps'] == 4
+    # validation_split takes the last 25%, as Keras
+    val = model.evaluate(x[180:], y[180:], verbose=0)
+    assert h.history['val_loss'][-1] == pytest.approx(val[0], rel=1e-6)
+    assert h.history['val_acc'][-1] == pytest.approx(val[1])
+
+
+def test_evaluate_without_metrics_returns_a_scalar_and_batches():
+    x, y = _blobs(100)
+    model = _mlp()
+    model.compile('sgd', 'sparse_categorical_crossentropy')
+    loss = model.evaluate(x, y, batch_size=33, verbose=0)
+    assert isinstance(loss, float)
+    # the size-weighted mean over batches equals the whole-set loss
+    assert loss == pytest.approx(model.evaluate(x, y, batch_size=100, verbose=0), rel=1e-5)
+    before = model.evaluate(x[:20], y[:20], verbose=0)
+    tl = model.train_on_batch(x[:20], y[:20])   # the loss before the update (no dropout here)
+    assert isinstance(tl, float) and tl == pytest.approx(before, rel=1e-5)
+    assert model.evaluate(x[:20], y[:20], verbose=0) < before
+    model.compile('sgd', 'sparse_categorical_crossentropy', metrics=['accuracy'])
+    assert len(model.test_on_batch(x[:20], y[:20])) == 2
+    assert model.predict_classes(x[:4]).shape == (4,)
+
+
+def test_fused_softmax_head_matches_unfused_loss_and_gradients():
+    x, y = _blobs(40)
+    x64 = x.astype(np.float64)
+    cnet.set_seed(3)
+    fused = Sequential([Dense(5, activation='relu', input_shape=(20,)), Dense(3, activation='softmax')],
+                       dtype='float64')
+    unfused = Sequential([Dense(5, activation='relu', input_shape=(20,)), Dense(3, activation='softmax')],
+                         dtype='float64')
+    unfused.set_weights(fused.get_weights())
+    fused.compile('sgd', 'sparse_categorical_crossentropy')
+    unfused.compile('sgd', 'mse')   # not fusable: the softmax runs
+    assert fused._fused() and not unfused._fused()
+    probs = fused.predict(x64)
+    assert np.allclose(probs.sum(axis=1), 1)
+    expected = -np.mean(np.log(probs[np.arange(40), y]))
+    assert fused.loss(x64, y) == pytest.approx(expected, rel=1e-10)
+    # book-style gradient check through the fused head
+    errors = cnet.gradcheck(fused, x64[:6], y[:6])
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_float64_model_and_seeded_reproducibility():
+    x, y = _blobs(120)
+
+    def run(seed):
+        cnet.set_seed(seed)
+        model = Sequential([Dense(8, activation='relu', input_shape=(20,)), Dropout(0.3),
+                            Dense(3, activation='softmax')], dtype='float64')
+        model.compile('adam', 'sparse_categorical_crossentropy', ['accuracy'])
+        h = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        return model, h.history['loss']
+
+    m1, l1 = run(7)
+    m2, l2 = run(7)
+    _, l3 = run(8)
+    assert all(w.dtype == np.float64 for w in m1.get_weights())
+    assert l1 == l2 and l1 != l3
+    for a, b in zip(m1.get_weights(), m2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_book_style_params_grads_forward_backward():
+    x, y = _blobs(30)
+    model = _mlp(name='book')
+    model.compile('sgd', 'sparse_categorical_crossentropy')
+    assert sorted(model.params) == sorted(model.grads) and all('/' in k for k in model.params)
+    grads = model.gradient(x, y)
+    assert set(grads) == set(model.params)
+    key = next(iter(model.params))
+    w = model.params[key].copy()
+    opt = cnet.optimizers.SGD(lr=0.1)
+    opt.update(model.params, grads)   # in place, book style
+    assert not np.array_equal(model.params[key], w)
+    model.params[key] = np.zeros_like(w)   # rebinding reaches the layer
+    model.forward(x, train=False)
+    assert not model.layers[0].params['W'].any()
+    out = model.forward(x, train=True)
+    dx = model.backward(np.ones_like(out))
+    assert dx.shape == x.shape
+
+
+def test_build_on_first_batch_and_summary_text():
+    model = Sequential(name='lazy')
+    model.add(Dense(4, activation='relu'))
+    model.add(Dense(2, activation='softmax'))
+    assert not model.built
+    model.compile('sgd', 'sparse_categorical_crossentropy')
+    model.fit(np.zeros((6, 3), np.float32), np.zeros(6, np.int64), verbose=0)
+    assert model.built and model.input_shape == (3,)
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = '\n'.join(lines)
+    assert text.startswith('Model: "lazy"')
+    assert re.search(r"dense\S* \(Dense\) +\(None, 4\) +16", text)
+    assert 'Total params: 26' in text and 'Trainable params: 26' in text and 'Non-trainable params: 0' in text
+    with pytest.raises(ValueError, match='unique names'):
+        model.add(Dense(2, name=model.layers[0].name))
+
+
+def test_fit_errors_are_clear():
+    model = _mlp()
+    with pytest.raises(RuntimeError, match='compile'):
+        model.fit(np.zeros((2, 20)), np.zeros(2))
+    model.compile('sgd', 'sparse_categorical_crossentropy')
+    with pytest.raises(ValueError, match='same number of samples'):
+        model.fit(np.zeros((3, 20)), np.zeros(2, np.int64), verbose=0)
+
+
+# ---- callbacks -----------------------------------------------------------------------------------
+
+def test_early_stopping_stops_and_restores_best_weights():
+    x, y = _blobs(60)
+    model = _mlp()
+    model.compile(cnet.optimizers.SGD(lr=0.0), 'sparse_categorical_crossentropy')   # nothing improves
+    stop = cbs.EarlyStopping(monitor='val_loss', patience=1, restore_best_weights=True)
+    h = model.fit(x, y, epochs=10, verbose=0, validation_split=0.2, callbacks=[stop])
+    assert len(h.epoch) == 2 and stop.stopped_epoch == 1 and model.stop_training
+
+    class Worse(cbs.Callback):   # after epoch 0, stop learning and spoil the weights
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch >= 1:
+                self.model.optimizer.learning_rate = 0.0
+                for w in self.model.layers[-1].params.values():
+                    w *= -3.0
+
+    model = _mlp()
+    model.compile(cnet.optimizers.SGD(lr=0.1), 'sparse_categorical_crossentropy', ['acc'])
+    stop = cbs.EarlyStopping(monitor='val_loss', patience=0, restore_best_weights=True, mode='auto')
+    assert stop.mode == 'min' and cbs.EarlyStopping(monitor='val_acc').mode == 'max'
+    best = None
+
+    class Snapshot(cbs.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            nonlocal best
+            if epoch == 0:
+                best = self.model.get_weights()
+
+    h = model.fit(x, y, epochs=5, verbose=0, validation_split=0.2, callbacks=[Worse(), Snapshot(), stop])
+    assert stop.best_epoch == 0 and stop.stopped_epoch == 1 and len(h.epoch) == 2
+    for a, b in zip(model.get_weights(), best):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_model_checkpoint_writes_formatted_files(tmp_path):
+    x, y = _blobs(60)
+    model = _mlp()
+    model.compile('adam', 'sparse_categorical_crossentropy', ['accuracy'])
+    pattern = str(tmp_path / 'w.{epoch:02d}-{val_loss:.2f}.cnet.npz')
+    model.fit(x, y, epochs=2, verbose=0, validation_split=0.2,
+              callbacks=[cbs.ModelCheckpoint(pattern, monitor='val_loss')])
+    names = sorted(os.listdir(tmp_path))
+    assert len(names) == 2 and names[0].startswith('w.01-') and names[1].startswith('w.02-')
+    best = tmp_path / 'best.cnet.npz'
+    ck = cbs.ModelCheckpoint(str(best), monitor='val_acc', save_best_only=True, save_weights_only=True)
+    model.fit(x, y, epochs=2, verbose=0, validation_split=0.2, callbacks=[ck])
+    assert best.exists() and ck.best is not None
+    other = _mlp()
+    other.load_weights(str(best))
+
+
+def test_nan_loss_stops_fit_with_a_message_and_terminate_on_nan():
+    x, y = _blobs(64)
+    x[40:] = np.nan                      # batch 3 (of 16 samples each, no shuffling) holds NaNs
+
+    def linear():
+        return Sequential([Dense(3, activation='softmax', input_shape=(20,))])
+
+    model = linear()
+    model.compile('sgd', 'sparse_categorical_crossentropy')
+    before = model.get_weights()
+    with pytest.warns(RuntimeWarning, match=r'epoch 1, step 3/4'):
+        h = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    assert h.epoch == [0] and math.isnan(h.history['loss'][0]) and model.stop_training
+    assert all(np.isfinite(w).all() for w in model.get_weights())   # the NaN step did not update
+    assert not all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+    model = linear()
+    model.compile('sgd', 'sparse_categorical_crossentropy')
+    term = cbs.TerminateOnNaN()
+    with pytest.warns(RuntimeWarning):
+        model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, callbacks=[term])
+    assert model.stop_training
+
+
+def test_custom_callback_hooks_order():
+    events = []
+
+    class Recorder(cbs.Callback):
+        def on_train_begin(self, logs=None):
+            events.append('train_begin')
+
+        def on_epoch_begin(self, epoch, logs=None):
+            events.append(f'epoch_begin {epoch}')
+
+        def on_batch_end(self, batch, logs=None):
+            events.append(f'batch_end {batch} {sorted(k for k in logs if k in ("loss", "accuracy"))}')
+
+        def on_epoch_end(self, epoch, logs=None):
+            events.append(f'epoch_end {epoch} {sorted(logs)}')
+
+        def on_train_end(self, logs=None):
+            events.append('train_end')
+
+    x, y = _blobs(20)
+    model = _mlp()
+    model.compile('sgd', 'sparse_categorical_crossentropy', ['accuracy'])
+    model.fit(x, y, batch_size=10, epochs=2, verbose=0, initial_epoch=1, callbacks=[Recorder()])
+    assert events == ['train_begin', 'epoch_begin 1', "batch_end 0 ['accuracy', 'loss']",
+                      "batch_end 1 ['accuracy', 'loss']", "epoch_end 1 ['accuracy', 'loss']", 'train_end']
+
+
+# ---- the progress bar ----------------------------------------------------------------------------
+
+class _Stream(io.StringIO):
+    def __init__(self, tty):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+def test_progbar_redraws_on_a_tty_and_writes_one_line_otherwise():
+    tty = _Stream(True)
+    bar = Progbar(4, stream=tty, interval=0)
+    for i in range(1, 5):
+        bar.update(i, [('loss', 0.5 / i), ('accuracy', 0.25 * i)])
+    text = tty.getvalue()
+    assert text.count('\r') == 4 and text.endswith('\n') and text.count('\n') == 1
+    assert 'ETA:' in text and '4/4 [==============================]' in text
+    assert '2/4 [==============>...............] - ETA:' in text
+    assert text.rstrip().endswith('loss: 0.1250 - accuracy: 1.0000')
+
+    pipe = _Stream(False)
+    bar = Progbar(4, stream=pipe, interval=0)
+    for i in range(1, 5):
+        bar.update(i, [('loss', 1e-5)])
+    assert '\r' not in pipe.getvalue() and pipe.getvalue().count('\n') == 1
+    assert 'loss: 1.0000e-05' in pipe.getvalue() and '/step' in pipe.getvalue()
+
+
+def test_layers_without_softmax_head_and_binary_accuracy():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.float32).reshape(-1, 1)
+    model = Sequential([Dense(8, activation='relu', input_shape=(4,)), Dense(1, activation='sigmoid')])
+    model.compile(cnet.optimizers.Adam(lr=0.01), 'binary_crossentropy', ['accuracy'])
+    h = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    assert h.history['acc'][-1] > 0.8
+    model = Sequential([Dense(3, input_shape=(4,)), Activation('softmax')])
+    model.compile('sgd', 'categorical_crossentropy', ['accuracy'])
+    assert model._fused()
+    model.fit(x, cnet.utils.to_categorical((x[:, 0] > 0).astype(int), 3), epochs=1, verbose=0)
+    # mse with one-hot targets: argmax accuracy
+    model = Sequential([Dense(3, activation='softmax', input_shape=(4,))])
+    model.compile('sgd', 'mse', ['accuracy'])
+    loss, acc = model.evaluate(x, cnet.utils.to_categorical(np.zeros(80, int), 3), verbose=0)
+    assert 0.0 <= acc <= 1.0
+
+
+def test_conv_model_float64_gradcheck():
+    rng = np.random.default_rng(0)
+    cnet.set_seed(0)
+    model = Sequential([Conv2D(2, 3, activation='relu', input_shape=(1, 6, 6)), MaxPooling2D(),
+                        Flatten(), Dense(3, activation='softmax')], dtype='float64')
+    model.compile('sgd', 'sparse_categorical_crossentropy')
+    errors = cnet.gradcheck(model, rng.normal(size=(3, 1, 6, 6)), np.array([0, 1, 2]))
+    assert max(errors.values()) < 1e-5, errors

@@ -1,0 +1,237 @@
+"""Model files: round trips, resuming, and refusal of malicious, truncated or mismatched files."""
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+import cnet
+from cnet import saving
+from cnet.layers import BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from cnet.models import Sequential, load_model
+
+CALLS = []
+
+
+def _record(*args):   # what a malicious pickle would call: must never run
+    CALLS.append(args)
+    return args
+
+
+class _Evil:
+    def __reduce__(self):
+        return (_record, ("pwned",))
+
+
+def _data(n=48, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 1, 8, 8)).astype(np.float32), rng.integers(0, 3, n)
+
+
+def _model(dropout=True):
+    cnet.set_seed(0)
+    layers = [Conv2D(4, 3, activation='relu', input_shape=(1, 8, 8)), BatchNormalization(), MaxPooling2D(),
+              Flatten()]
+    layers += [Dropout(0.3)] if dropout else []
+    layers += [Dense(3, activation='softmax')]
+    model = Sequential(layers, name='saved')
+    model.compile('adam', 'sparse_categorical_crossentropy', ['accuracy'])
+    return model
+
+
+@pytest.fixture
+def trained(tmp_path):
+    x, y = _data()
+    model = _model(dropout=False)
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    path = tmp_path / 'model.cnet.npz'
+    model.save(str(path))
+    return model, path, x, y
+
+
+def test_round_trip_identical_predictions_compile_and_optimizer_state(trained):
+    model, path, x, y = trained
+    loaded = load_model(str(path))
+    np.testing.assert_array_equal(model.predict(x), loaded.predict(x))
+    assert [type(a).__name__ for a in loaded.layers] == [type(a).__name__ for a in model.layers]
+    assert [a.name for a in loaded.layers] == [a.name for a in model.layers]
+    assert loaded.metrics_names == ['loss', 'accuracy'] and type(loaded.optimizer).__name__ == 'Adam'
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 6
+    # resuming gives exactly the same training (the Adam moments came back)
+    h1 = model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    h2 = loaded.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    assert h1.history['loss'] == h2.history['loss']
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_file_is_plain_npz_data(trained):
+    _, path, _, _ = trained
+    with np.load(str(path), allow_pickle=False) as f:
+        header = json.loads(f['__model__.json'].decode('utf-8'))
+        assert header['format'] == 'cnet-model' and header['format_version'] == 1
+        assert header['model']['config']['layers'][0]['class_name'] == 'Conv2D'
+        assert f['layers/0/0'].shape == (4, 1, 3, 3)
+        assert header['compile']['loss'] == 'sparse_categorical_crossentropy'
+    with zipfile.ZipFile(str(path)) as z:
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
+
+
+def test_weights_only_and_model_with_dropout(tmp_path):
+    x, _ = _data()
+    model = _model()
+    model.save_weights(str(tmp_path / 'w.npz'))
+    other = _model()
+    other.load_weights(str(tmp_path / 'w.npz'))
+    np.testing.assert_array_equal(model.predict(x), other.predict(x))
+    with pytest.raises(ValueError, match="holds 'weights' data"):
+        load_model(str(tmp_path / 'w.npz'))
+    model.save(str(tmp_path / 'm.h5'))   # any extension: the exact path is written
+    np.testing.assert_array_equal(load_model(str(tmp_path / 'm.h5')).predict(x), model.predict(x))
+    assert sorted(os.listdir(tmp_path)) == ['m.h5', 'w.npz']   # no temporary files left
+
+
+def _rewrite(src, dst, header=None, drop=(), replace=None):
+    """Copy a model file, optionally changing its JSON header, dropping or replacing members."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, 'w') as zout:
+        for info in zin.infolist():
+            if info.filename in drop:
+                continue
+            data = zin.read(info.filename)
+            if info.filename == '__model__.json' and header is not None:
+                h = json.loads(data)
+                header(h)
+                data = json.dumps(h).encode()
+            if replace and info.filename in replace:
+                data = replace[info.filename]
+            zout.writestr(info.filename, data)
+
+
+def _npy_bytes(arr, allow_pickle=False):
+    import io
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, arr, allow_pickle=allow_pickle)
+    return buf.getvalue()
+
+
+def test_object_array_is_refused_without_unpickling(trained, tmp_path):
+    _, path, _, _ = trained
+    evil = np.empty(1, dtype=object)
+    evil[0] = _Evil()
+    bad = tmp_path / 'evil.npz'
+    _rewrite(str(path), str(bad), replace={'layers/0/0.npy': _npy_bytes(evil, allow_pickle=True)})
+    CALLS.clear()
+    with pytest.raises(ValueError, match='object array'):
+        load_model(str(bad))
+    assert CALLS == []
+    # a raw pickle renamed as a model file is refused too
+    raw = tmp_path / 'raw.npz'
+    raw.write_bytes(pickle.dumps(_Evil()))
+    with pytest.raises(ValueError, match='not a cnet model file'):
+        load_model(str(raw))
+    assert CALLS == []
+
+
+def test_unknown_layer_class_is_named(trained, tmp_path):
+    _, path, _, _ = trained
+
+    def rename(h):
+        h['model']['config']['layers'][1]['class_name'] = 'os.system'
+    bad = tmp_path / 'unknown.npz'
+    _rewrite(str(path), str(bad), header=rename)
+    with pytest.raises(ValueError, match=r"layer 1: unknown layer class 'os.system'"):
+        load_model(str(bad))
+
+
+@pytest.mark.parametrize('case, message', [
+    ('newer', 'newer cnet'),
+    ('format', 'unknown format'),
+    ('missing', r"missing array 'layers/0/1'"),
+    ('shape', r'has shape \(4, 1, 3, 3\), expected \(4, 1, 5, 5\)'),
+    ('nojson', 'no __model__.json'),
+    ('badjson', 'not valid JSON'),
+    ('config', 'invalid config'),
+])
+def test_mismatched_files_raise_clear_value_errors(trained, tmp_path, case, message):
+    _, path, _, _ = trained
+    bad = str(tmp_path / 'bad.npz')
+    if case == 'newer':
+        _rewrite(str(path), bad, header=lambda h: h.update(format_version=99))
+    elif case == 'format':
+        _rewrite(str(path), bad, header=lambda h: h.update(format='keras-h5'))
+    elif case == 'missing':
+        _rewrite(str(path), bad, drop=('layers/0/1.npy',))
+    elif case == 'shape':
+        _rewrite(str(path), bad, header=lambda h: h['model']['config']['layers'][0]['config']
+                 .update(kernel_size=[5, 5], input_shape=[1, 8, 8]))
+    elif case == 'nojson':
+        _rewrite(str(path), bad, drop=('__model__.json',))
+    elif case == 'badjson':
+        _rewrite(str(path), bad, replace={'__model__.json': b'{"format": '})
+    elif case == 'config':
+        _rewrite(str(path), bad, header=lambda h: h['model']['config']['layers'][0]['config']
+                 .update(no_such_argument=1))
+    with pytest.raises(ValueError, match=message):
+        load_model(bad)
+
+
+@pytest.mark.parametrize('fraction', [0.0, 0.3, 0.6, 0.95])
+def test_truncated_files_raise_value_error(trained, tmp_path, fraction):
+    _, path, _, _ = trained
+    data = path.read_bytes()
+    bad = tmp_path / 'cut.npz'
+    bad.write_bytes(data[:int(len(data) * fraction)])
+    with pytest.raises(ValueError):
+        load_model(str(bad))
+
+
+def test_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_model(str(tmp_path / 'nope.npz'))
+
+
+def test_save_is_atomic_when_interrupted(trained, tmp_path, monkeypatch):
+    model, path, x, _ = trained
+    before = path.read_bytes()
+    real = np.lib.format.write_array
+    calls = []
+
+    def crash(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt('power cut')
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, 'write_array', crash)
+    model.layers[-1].params['W'] += 1.0
+    with pytest.raises(KeyboardInterrupt):
+        model.save(str(path))
+    monkeypatch.setattr(np.lib.format, 'write_array', real)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ['model.cnet.npz']
+    load_model(str(path))
+
+
+def test_float64_model_round_trip(tmp_path):
+    model = Sequential([Dense(4, activation='relu', input_shape=(3,)), Dense(2, activation='softmax')],
+                       dtype='float64')
+    model.compile('sgd', 'categorical_crossentropy', ['acc'])
+    model.save(str(tmp_path / 'f64.npz'))
+    loaded = load_model(str(tmp_path / 'f64.npz'))
+    assert loaded.dtype == np.float64 and all(w.dtype == np.float64 for w in loaded.get_weights())
+    assert loaded.metrics_names == ['loss', 'acc']
+    x = np.random.default_rng(0).random((5, 3))
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_params_files(tmp_path):
+    params = {'W1': np.arange(6.0).reshape(2, 3), 'b1': np.zeros(3, np.float32)}
+    saving.save_params(str(tmp_path / 'p.npz'), params, network='Toy')
+    back = saving.load_params(str(tmp_path / 'p.npz'), expected=params)
+    np.testing.assert_array_equal(back['W1'], params['W1'])
+    with pytest.raises(ValueError, match="parameter 'W1' is not a parameter"):
+        saving.load_params(str(tmp_path / 'p.npz'), expected={'W2': params['W1'], 'b1': params['b1']})
+    with pytest.raises(ValueError, match='has shape'):
+        saving.load_params(str(tmp_path / 'p.npz'), expected={'W1': np.zeros((3, 2)), 'b1': params['b1']})
