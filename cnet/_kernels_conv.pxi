@@ -117,25 +117,29 @@ def conv2d_forward(floating[:, :, :, ::1] y, const floating[:, :, :, ::1] x,
                                     N, C, H, W, K, KH, KW, SH, SW, PH, PW, n_threads)
 
 
-def conv2d_backward(floating[:, :, :, ::1] dx, floating[:, :, :, ::1] dw, floating[::1] db,
+def conv2d_backward(dx, floating[:, :, :, ::1] dw, floating[::1] db,
                     const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] x,
                     const floating[:, :, :, ::1] w, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
                     int n_threads):
-    """dx may be None (the data gradient is then not computed)."""
+    """dx may be None (the data gradient is then not computed). (dx is an untyped argument so that
+    None does not decide the fused dtype; it is typed below, after the dtype is known from dw.)"""
     cdef int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef int64_t K = w.shape[0], KH = w.shape[2], KW = w.shape[3], OH, OW
     cdef floating *dxp = NULL
+    cdef floating[:, :, :, ::1] dxv
     OH, OW = _window_out(H, W, KH, KW, SH, SW, PH, PW, "conv2d_backward")
     _same_size(w.shape[1], C, "conv2d_backward w/x channels")
     _same_shape4((dy.shape[0], dy.shape[1], dy.shape[2], dy.shape[3]), (N, K, OH, OW), "conv2d_backward dy")
     _same_shape4((dw.shape[0], dw.shape[1], dw.shape[2], dw.shape[3]), (w.shape[0], w.shape[1], w.shape[2], w.shape[3]), "conv2d_backward dw")
     _same_size(db.shape[0], K, "conv2d_backward db/w filters")
     if dx is not None:
-        _same_shape4((dx.shape[0], dx.shape[1], dx.shape[2], dx.shape[3]), (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), "conv2d_backward dx")
+        dxv = dx
+        _same_shape4((dxv.shape[0], dxv.shape[1], dxv.shape[2], dxv.shape[3]),
+                     (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), "conv2d_backward dx")
     if N * C * K == 0:
         raise ValueError("conv2d_backward: empty x or w")
     if dx is not None:
-        dxp = &dx[0, 0, 0, 0]
+        dxp = &dxv[0, 0, 0, 0]
     with nogil:
         if floating is float:
             cnet_conv2d_backward_f32(dxp, &dw[0, 0, 0, 0], &db[0], &dy[0, 0, 0, 0], &x[0, 0, 0, 0],

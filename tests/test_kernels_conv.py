@@ -109,6 +109,17 @@ def test_conv2d_large_weights_single_chunk():
         assert_close(g, e, rtol=1e-5, name=name)
 
 
+def test_conv2d_backward_kernel_without_dx():
+    # the binding skips the data gradient when dx is None (a network's first layer needs none)
+    from cnet import _kernels
+    x, wt, b, dy, stride, pad = _case_arrays(((3, 3, 9, 8), (5, 3, 2), (2, 1), (2, 1)), np.float64)
+    dw, db = np.empty_like(wt), np.empty(wt.shape[0])
+    _kernels.conv2d_backward(None, dw, db, dy, x, wt, 2, 1, 2, 1, 2)
+    _, dw_ref, db_ref = run_numpy(ops.conv2d_backward, dy, x, wt, stride, pad)
+    assert_close(dw, dw_ref, rtol=1e-10, name="dw")
+    assert_close(db, db_ref, rtol=1e-10, name="db")
+
+
 def test_conv2d_noncontiguous_inputs_are_copied():
     x, wt, b, dy, stride, pad = _case_arrays(((2, 3, 8, 8), (4, 3, 3), 1, 1), np.float64)
     xt = np.asfortranarray(x)
