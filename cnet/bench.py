@@ -128,12 +128,27 @@ def _stats(samples):
             "min_s": float(a.min()), "max_s": float(a.max()), "n": int(a.size)}
 
 
+def _sample(fn, min_time):
+    """One timed sample: call fn until min_time has passed (at least once); (seconds per call, calls).
+
+    The clock is read after every call rather than calibrating a call count beforehand: on a busy
+    machine one slow call would otherwise turn a planned 5 ms sample into seconds."""
+    n = 0
+    t0 = time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_time:
+            return elapsed / n, n
+
+
 def _interleaved(contenders, mode, warmup=None, rounds=None, per_round=None, settle=None,
                  min_time=None):
     """Time contenders in interleaved rounds.
 
     contenders: list of dicts with 'key', 'enter' (sets backend/threads; untimed) and 'fn' (the call).
-    Returns {key: {'samples': [...seconds per call], 'number': calls per sample} or {'error': reason}}.
+    Returns {key: {'samples': [seconds per call], 'calls': [calls per sample]} or {'error': reason}}.
     """
     warmup = mode["warmup"] if warmup is None else warmup
     rounds = mode["rounds"] if rounds is None else rounds
@@ -145,16 +160,12 @@ def _interleaved(contenders, mode, warmup=None, rounds=None, per_round=None, set
     for c in contenders:
         try:
             c["enter"]()
-            for _ in range(warmup):
+            for _ in range(max(1, warmup)):   # at least one call: a failing contender fails here
                 c["fn"]()
-            t0 = time.perf_counter()
-            c["fn"]()
-            once = time.perf_counter() - t0
         except Exception as exc:
             out[c["key"]] = {"error": f"{exc.__class__.__name__}: {exc}"}
             continue
-        number = max(1, int(math.ceil(min_time / max(once, 1e-7)))) if min_time else 1
-        out[c["key"]] = {"samples": [], "number": number}
+        out[c["key"]] = {"samples": [], "calls": []}
         live.append(c)
     for _ in range(rounds):
         for c in live:
@@ -167,11 +178,9 @@ def _interleaved(contenders, mode, warmup=None, rounds=None, per_round=None, set
                 for _ in range(settle):
                     fn()
                 for _ in range(per_round):
-                    n = rec["number"]
-                    t0 = time.perf_counter()
-                    for _ in range(n):
-                        fn()
-                    rec["samples"].append((time.perf_counter() - t0) / n)
+                    s, n = _sample(fn, min_time)
+                    rec["samples"].append(s)
+                    rec["calls"].append(n)
             except Exception as exc:
                 out[c["key"]] = {"error": f"{exc.__class__.__name__}: {exc}"}
     return out
@@ -798,7 +807,7 @@ class Suite:
                     row.update(status="skipped", reason=rec["error"])
                 else:
                     st = _stats(rec["samples"])
-                    row.update(status="ok", samples_s=rec["samples"], calls_per_sample=rec["number"], **st)
+                    row.update(status="ok", samples_s=rec["samples"], calls_per_sample=rec["calls"], **st)
                     row.update(self._row_figures(st, case.flops, case.nbytes, t))
                     row_stats[b] = row
                 self.results["kernels"].append(row)
@@ -924,7 +933,7 @@ class Suite:
                                    reason=(rec or {}).get("error", self.torch_note if b == "torch" else "not run"))
                     else:
                         st = _stats(rec["samples"])
-                        row.update(status="ok", samples_s=rec["samples"], calls_per_sample=rec["number"], **st)
+                        row.update(status="ok", samples_s=rec["samples"], calls_per_sample=rec["calls"], **st)
                         row["gflops"] = flops / st["median_s"] / 1e9
                         row["pct_peak"] = self.pct(row["gflops"], t)
                         g[b] = row
@@ -1020,7 +1029,9 @@ def _cnet_model(name, seed):
     except Exception:
         pass
     _, opt_name, lr = _model_defaults(name)
-    model = train.build_model(name, seed=seed)
+    import inspect
+    kwargs = {"seed": seed} if "seed" in inspect.signature(train.build_model).parameters else {}
+    model = train.build_model(name, **kwargs)
     opt = optimizers.get(opt_name)
     opt = type(opt)(learning_rate=lr)
     model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
@@ -1456,9 +1467,12 @@ def main(argv=None):
             suite.out(f"WARNING: the machine is busy (1-min load average {load[0]:.2f} on {cnet.cpu_count()} CPUs): "
                       "figures, especially multi-threaded ones, will be noisy and pessimistic")
         suite.run_machine()
+        suite.results["meta"]["section_s"] = {"machine": time.time() - started}
         for section in ("kernels", "gemm", "e2e"):
             if section in args.only:
+                t0 = time.time()
                 getattr(suite, f"run_{section}")()
+                suite.results["meta"]["section_s"][section] = time.time() - t0
     finally:
         ops.set_backend(previous_backend)
         suite.ctl.restore()
