@@ -335,7 +335,8 @@ def load_model(path, compile=True):
             try:
                 model._restore_compile(cfg)
             except (ValueError, TypeError, KeyError) as exc:
-                raise mf.error(f"cannot restore the compile configuration: {exc}") from None
+                raise mf.error(f"cannot restore the compile configuration: {exc} (load_model(path, "
+                               "compile=False) loads the architecture and weights without it)") from None
             tree = mf.header.get("optimizer_state")
             if tree is not None:
                 state = mf.state(tree)

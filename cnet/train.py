@@ -30,7 +30,7 @@ DEFAULTS = {
 IMAGE_MODELS = ("cnn", "simple_convnet", "deep_convnet")
 
 
-def build_model(name, num_classes=10, dtype="float32", seed=None):
+def build_model(name, num_classes=10, dtype="float32"):
     """The Sequential model called `name` (see the module doc), for 28x28 single-channel images:
     flat (784,) inputs for softmax/mlp, (1, 28, 28) for the convnets."""
     from . import nets
@@ -58,7 +58,7 @@ def build_model(name, num_classes=10, dtype="float32", seed=None):
         return nets.DeepConvNet(output_size=num_classes, dtype=dtype).model
     else:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(DEFAULTS)}")
-    return Sequential(layers, name=name, dtype=dtype, seed=seed)
+    return Sequential(layers, name=name, dtype=dtype)
 
 
 def _parser():
@@ -135,8 +135,7 @@ def main(argv=None):
         x_test /= 255.0
     y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
 
-    model = build_model(args.model, seed=args.seed)
-    model._seed = args.seed
+    model = build_model(args.model)
     model.compile(optimizer=_make_optimizer(opt_name, lr), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     print(f"cnet {cnet.__version__}: {args.model} on {args.dataset} ({len(x_train)} training, "
@@ -147,7 +146,7 @@ def main(argv=None):
         model.summary()
     start = time.perf_counter()
     model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=verbose,
-              validation_split=args.validation_split, shuffle=True)
+              validation_split=args.validation_split, shuffle=True, seed=args.seed)
     train_time = time.perf_counter() - start
     loss, acc = model.evaluate(x_test, y_test, batch_size=max(batch_size, 256), verbose=0)
     print(f"Training time: {train_time:.1f}s ({train_time / max(epochs, 1):.1f}s/epoch)")
