@@ -955,6 +955,8 @@ class Suite:
 
     # ---- output ----------------------------------------------------------------------------------
     def write_json(self, path):
+        self.results["speedups"] = [{"case": lab, "threads": t, "c_vs_numpy": a, "c_vs_torch": b}
+                                    for lab, t, a, b in self.speedups]
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as f:
             json.dump(self.results, f, indent=1, default=_json_default)
