@@ -17,6 +17,26 @@ static inline void valid_range(int64_t O, int64_t S, int64_t off, int64_t L, int
     *hi = b;
 }
 
+/* take ? a : b without a branch: gcc turns the ternary on floats into a jump, which random data
+ * mispredicts half the time (a 5x slower max pool). */
+static inline int64_t select_i64(int64_t take, int64_t a, int64_t b) { return b ^ ((a ^ b) & -take); }
+static inline float select_f32(int64_t take, float a, float b) {
+    uint32_t ua, ub, m = 0u - (uint32_t)take;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    ub ^= (ua ^ ub) & m;
+    memcpy(&b, &ub, sizeof b);
+    return b;
+}
+static inline double select_f64(int64_t take, double a, double b) {
+    uint64_t ua, ub, m = 0u - (uint64_t)take;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    ub ^= (ua ^ ub) & m;
+    memcpy(&b, &ub, sizeof b);
+    return b;
+}
+
 #define REAL float
 #define SFX(name) name##_f32
 #include "pool2d_tmpl.h"

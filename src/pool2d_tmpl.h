@@ -13,8 +13,8 @@ static inline __attribute__((always_inline)) void SFX(window_max)(const REAL *xc
             const int64_t idx = (h0 + i) * W + w0 + j;
             const REAL v = xc[idx];
             const int take = (v > best) | ((v != v) & (best == best));
-            best = take ? v : best;
-            best_i = take ? idx : best_i;
+            best = SFX(select)(take, v, best);
+            best_i = select_i64(take, idx, best_i);
         }
     *y = best;
     *arg = best_i;
@@ -40,22 +40,22 @@ void SFX(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int64_
                 const int64_t row = 2 * oh * W;
                 REAL *yr = yc + oh * OW;
                 int64_t *ar = ac + oh * OW;
-                /* branch-free (random data would mispredict every comparison), so it vectorizes */
+                /* branch-free selects (random data would mispredict every comparison) */
                 for (int64_t ow = 0; ow < OW; ow++) {
                     REAL best = r0[2 * ow], v;
                     int64_t off = 0, take;
                     v = r0[2 * ow + 1];
                     take = (v > best) | ((v != v) & (best == best));
-                    best = take ? v : best;
-                    off = take ? 1 : off;
+                    best = SFX(select)(take, v, best);
+                    off = select_i64(take, 1, off);
                     v = r1[2 * ow];
                     take = (v > best) | ((v != v) & (best == best));
-                    best = take ? v : best;
-                    off = take ? W : off;
+                    best = SFX(select)(take, v, best);
+                    off = select_i64(take, W, off);
                     v = r1[2 * ow + 1];
                     take = (v > best) | ((v != v) & (best == best));
-                    best = take ? v : best;
-                    off = take ? W + 1 : off;
+                    best = SFX(select)(take, v, best);
+                    off = select_i64(take, W + 1, off);
                     yr[ow] = best;
                     ar[ow] = row + 2 * ow + off;
                 }
