@@ -1,4 +1,8 @@
-"""cnet: fast neural-network training on the CPU (C kernels with OpenMP, NumPy reference)."""
+"""cnet: fast neural-network training on the CPU (C kernels with OpenMP, NumPy reference).
+
+`import cnet as keras` works for Keras 2 MNIST programs: cnet.layers, cnet.models, cnet.optimizers,
+cnet.losses, cnet.utils, cnet.datasets, cnet.callbacks and cnet.backend are attributes of the package.
+"""
 __version__ = "0.1.0"
 
 try:
@@ -12,15 +16,14 @@ except ImportError as exc:  # pragma: no cover - only when the extension was not
 from ._config import cpu_count, get_num_threads, set_num_threads, show_config  # noqa: E402
 from . import ops  # noqa: E402
 from .ops import get_backend, set_backend, use_backend  # noqa: E402
-from . import activations, backend, initializers, layers, losses, optimizers  # noqa: E402
+from . import (activations, backend, callbacks, datasets, initializers, layers, losses,  # noqa: E402
+               models, nets, optimizers, utils)
 from .gradcheck import gradcheck  # noqa: E402
 from .initializers import set_seed  # noqa: E402
 
 __all__ = [
     "__version__", "cpu_count", "get_num_threads", "set_num_threads", "show_config",
-    "ops", "get_backend", "set_backend", "use_backend",
-    "activations", "backend", "initializers", "layers", "losses", "optimizers", "gradcheck", "set_seed",
+    "ops", "get_backend", "set_backend", "use_backend", "gradcheck", "set_seed",
+    "activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "models",
+    "nets", "optimizers", "utils",
 ]
-from . import callbacks; __all__ += ["callbacks"]  # noqa: E402,E702
-from . import models; __all__ += ["models"]  # noqa: E402,E702
-from . import nets; __all__ += ["nets"]  # noqa: E402,E702

@@ -61,3 +61,11 @@ def test_relu_bad_output(backend):
             ops.relu_backward(np.ones((4, 5), np.float32), np.ones((4, 6), np.float32))
         with pytest.raises(TypeError, match="float32"):
             ops.relu_backward(np.ones((4, 5), np.float32), np.ones((4, 5), np.float64))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_keeps_nan_like_the_reference(dtype):
+    x = np.array([np.nan, -1.0, 2.0, -np.inf, np.inf], dtype=dtype)
+    y = run_c(ops.relu_forward, x)
+    np.testing.assert_array_equal(y, run_numpy(ops.relu_forward, x))
+    assert np.isnan(y[0])
