@@ -181,28 +181,18 @@ typedef struct {
     int direct_a; /* read a row-major op(A) in place instead of packing it */
 } SFX(gemm_t);
 
-/* Packs op(A)[i0 : i0+mc, p0 : p0+kc] into MR-high panels: dst[panel][p][i]. */
+/* Packs op(A)[i0 : i0+mc, p0 : p0+kc] into MR-high panels: dst[panel][p][i] (op(A) transposed,
+ * i.e. A is (K, M) and op(A)[i][p] = A[p*lda + i]). p outer: each row of A is read sequentially. */
 static void SFX(pack_a)(T *restrict dst, const SFX(gemm_t) *g, int64_t i0, int64_t mc, int64_t p0,
                         int64_t kc) {
-    const int64_t mr = g->k.mr, lda = g->lda;
-    for (int64_t ir = 0; ir < mc; ir += mr) {
-        const int64_t m = imin(mr, mc - ir);
-        T *restrict d = dst + ir * kc;
-        if (!g->trans_a) { /* op(A)[i][p] = A[i*lda + p] */
-            const T *src = g->A + (i0 + ir) * lda + p0;
-            for (int64_t i = 0; i < m; ++i)
-                for (int64_t p = 0; p < kc; ++p) d[p * mr + i] = src[i * lda + p];
-        } else if (m == mr) { /* op(A)[i][p] = A[p*lda + i]: rows of mr contiguous elements */
-            const T *src = g->A + p0 * lda + i0 + ir;
-            for (int64_t p = 0; p < kc; ++p) memcpy(d + p * mr, src + p * lda, sizeof(T) * mr);
-        } else {
-            const T *src = g->A + p0 * lda + i0 + ir;
-            for (int64_t p = 0; p < kc; ++p)
-                for (int64_t i = 0; i < m; ++i) d[p * mr + i] = src[p * lda + i];
+    const int64_t mr = g->k.mr, lda = g->lda, mfull = mc / mr * mr;
+    for (int64_t p = 0; p < kc; ++p) {
+        const T *src = g->A + (p0 + p) * lda + i0;
+        for (int64_t ir = 0; ir < mfull; ir += mr) memcpy(dst + ir * kc + p * mr, src + ir, sizeof(T) * mr);
+        if (mfull < mc) {
+            T *d = dst + mfull * kc + p * mr;
+            for (int64_t i = 0; i < mr; ++i) d[i] = mfull + i < mc ? src[mfull + i] : (T)0;
         }
-        if (m < mr)
-            for (int64_t p = 0; p < kc; ++p)
-                for (int64_t i = m; i < mr; ++i) d[p * mr + i] = 0;
     }
 }
 

@@ -70,9 +70,10 @@ static void EDGE(T *c, int64_t ldc, const T *ab, int64_t nr, int64_t m, int64_t 
         }
 }
 
-#define ROW_FMA(i)                                                                                 \
+/* Row i = 3*g + o reads ag<g>[o * rs_a] (group pointers keep in-place A addresses in registers). */
+#define ROW_FMA(i, g, o)                                                                           \
     if (i < MRC) {                                                                                 \
-        const V ai = BCAST(ap + (int64_t)i * rs_a);                                                \
+        const V ai = BCAST(ag##g + o * rs_a);                                                      \
         c##i##a = OP(_mm256_fmadd)(ai, b0, c##i##a);                                               \
         if (NV > 1) c##i##b = OP(_mm256_fmadd)(ai, b1, c##i##b);                                   \
     }
@@ -104,6 +105,9 @@ static void EDGE(T *c, int64_t ldc, const T *ab, int64_t nr, int64_t m, int64_t 
     }
 
 #define ALL_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define FMA_ROWS(X) \
+    X(0, 0, 0) X(1, 0, 1) X(2, 0, 2) X(3, 1, 0) X(4, 1, 1) X(5, 1, 2) \
+    X(6, 2, 0) X(7, 2, 1) X(8, 2, 2) X(9, 3, 0) X(10, 3, 1) X(11, 3, 2)
 #define DECL_ACC(i) V c##i##a = zero, c##i##b = zero;
 
 static inline __attribute__((always_inline)) void BODY(const int MRC, const int NV, int64_t kc,
@@ -113,12 +117,13 @@ static inline __attribute__((always_inline)) void BODY(const int MRC, const int 
                                                        int relu) {
     const V zero = OP(_mm256_setzero)();
     ALL_ROWS(DECL_ACC)
+    const T *ag0 = a, *ag1 = a + 3 * rs_a, *ag2 = a + 6 * rs_a, *ag3 = a + 9 * rs_a;
     for (int64_t p = 0; p < kc; ++p) {
-        const T *ap = a + p * cs_a;
         const V b0 = OP(_mm256_load)(b);
         const V b1 = NV > 1 ? OP(_mm256_load)(b + VL) : zero;
-        ALL_ROWS(ROW_FMA)
+        FMA_ROWS(ROW_FMA)
         b += NV * VL;
+        ag0 += cs_a, ag1 += cs_a, ag2 += cs_a, ag3 += cs_a;
     }
     if (n == NV * VL) {
         const V valpha = OP(_mm256_set1)(alpha), vbeta = OP(_mm256_set1)(beta);
@@ -151,6 +156,7 @@ void NAME_NARROW(CNET_UKR_ARGS(T)) {
 #undef ROW_SAVE
 #undef ALL_ROWS
 #undef DECL_ACC
+#undef FMA_ROWS
 
 #endif /* CNET_GEMM256_TEMPLATE */
 #endif /* __x86_64__ */

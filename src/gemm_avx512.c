@@ -53,9 +53,11 @@
 #else /* ---- the body ------------------------------------------------------------------------ */
 
 /* Row i of the tile: broadcast op(A)(i, p), multiply-add with the NV B vectors. */
-#define ROW_FMA(i, _)                                                                              \
+/* Row i = 3*g + o reads ag<g>[o * rs_a]: 8 group pointers and one stride keep the addresses of 24
+ * rows of an in-place A in registers (one pointer per row spilled to the stack). */
+#define ROW_FMA(i, g, o)                                                                           \
     if (i < MRC) {                                                                                 \
-        const V ai = OP(_mm512_set1)(ap[(int64_t)i * rs_a]);                                       \
+        const V ai = OP(_mm512_set1)(ag##g[o * rs_a]);                                             \
         c##i##a = OP(_mm512_fmadd)(ai, b0, c##i##a);                                               \
         if (NV > 1) c##i##b = OP(_mm512_fmadd)(ai, b1, c##i##b);                                   \
     }
@@ -87,6 +89,12 @@
     X(9, arg) X(10, arg) X(11, arg) X(12, arg) X(13, arg) X(14, arg) X(15, arg) X(16, arg)         \
     X(17, arg) X(18, arg) X(19, arg) X(20, arg) X(21, arg) X(22, arg) X(23, arg)
 
+#define FMA_ROWS(X) \
+    X(0, 0, 0) X(1, 0, 1) X(2, 0, 2) X(3, 1, 0) X(4, 1, 1) X(5, 1, 2) \
+    X(6, 2, 0) X(7, 2, 1) X(8, 2, 2) X(9, 3, 0) X(10, 3, 1) X(11, 3, 2) \
+    X(12, 4, 0) X(13, 4, 1) X(14, 4, 2) X(15, 5, 0) X(16, 5, 1) X(17, 5, 2) \
+    X(18, 6, 0) X(19, 6, 1) X(20, 6, 2) X(21, 7, 0) X(22, 7, 1) X(23, 7, 2)
+
 #define DECL_ACC(i, _) V c##i##a = zero, c##i##b = zero;
 
 /* MRC rows x NV vectors; MRC, NV, and in the packed case rs_a and cs_a, are compile-time constants. */
@@ -97,12 +105,15 @@ static inline __attribute__((always_inline)) void BODY(const int MRC, const int 
                                                        int relu) {
     const V zero = OP(_mm512_setzero)();
     ALL_ROWS(DECL_ACC, 0)
+    const T *ag0 = a, *ag1 = a + 3 * rs_a, *ag2 = a + 6 * rs_a, *ag3 = a + 9 * rs_a;
+    const T *ag4 = a + 12 * rs_a, *ag5 = a + 15 * rs_a, *ag6 = a + 18 * rs_a, *ag7 = a + 21 * rs_a;
     for (int64_t p = 0; p < kc; ++p) {
-        const T *ap = a + p * cs_a;
         const V b0 = OP(_mm512_load)(b);
         const V b1 = NV > 1 ? OP(_mm512_load)(b + VL) : zero;
-        ALL_ROWS(ROW_FMA, 0)
+        FMA_ROWS(ROW_FMA)
         b += NV * VL;
+        ag0 += cs_a, ag1 += cs_a, ag2 += cs_a, ag3 += cs_a, ag4 += cs_a, ag5 += cs_a, ag6 += cs_a,
+            ag7 += cs_a;
     }
     const V valpha = OP(_mm512_set1)(alpha), vbeta = OP(_mm512_set1)(beta);
     const int64_t n0 = n < VL ? n : VL, n1 = n - n0;
@@ -134,6 +145,7 @@ void NAME_NARROW(CNET_UKR_ARGS(T)) {
 #undef ROW_STORE
 #undef ALL_ROWS
 #undef DECL_ACC
+#undef FMA_ROWS
 
 #endif /* CNET_GEMM512_TEMPLATE */
 #endif /* __x86_64__ */
