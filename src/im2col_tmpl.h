@@ -62,26 +62,26 @@ void SFX(cnet_col2im_image)(REAL *x, const REAL *col, int64_t C, int64_t H, int6
 
 /* ---- the book's layout: col (N*OH*OW, C*KH*KW), row (n, oh, ow), column (c, i, j) --------------- */
 
-/* One window that lies inside the image: d[(c*KH + i)*KW + j] = s[(c*H + i)*W + j*SW]. Inlined with a
- * constant KW (and SW) by the switch below, so the short rows become straight-line moves. */
+/* One window that lies inside the image: d[(c*KH + i)*KW + j] = s[(c*H + i)*W + j]. Inlined with a
+ * constant KW by the switch below, so the short rows become straight-line moves. */
 static inline __attribute__((always_inline)) void SFX(copy_window)(REAL *restrict d, const REAL *restrict s,
                                                                   int64_t C, int64_t H, int64_t W,
-                                                                  int64_t KH, int64_t KW, int64_t SW) {
+                                                                  int64_t KH, int64_t KW) {
     for (int64_t c = 0; c < C; c++)
         for (int64_t i = 0; i < KH; i++, d += KW) {
             const REAL *si = s + (c * H + i) * W;
-            for (int64_t j = 0; j < KW; j++) d[j] = si[j * SW];
+            for (int64_t j = 0; j < KW; j++) d[j] = si[j];
         }
 }
 
 /* A window that may overlap the padding: rows [i0, i1) and columns [j0, j1) of it are inside. */
 static void SFX(copy_window_edge)(REAL *d, const REAL *s, int64_t C, int64_t H, int64_t W, int64_t KH,
-                                  int64_t KW, int64_t SW, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+                                  int64_t KW, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     for (int64_t c = 0; c < C; c++)
         for (int64_t i = 0; i < KH; i++, d += KW) {
             const REAL *si = s + (c * H + i) * W;
             for (int64_t j = 0; j < KW; j++)
-                d[j] = (i >= i0 && i < i1 && j >= j0 && j < j1) ? si[j * SW] : (REAL)0;
+                d[j] = (i >= i0 && i < i1 && j >= j0 && j < j1) ? si[j] : (REAL)0;
         }
 }
 
@@ -97,7 +97,7 @@ void SFX(cnet_im2col)(REAL *col, const REAL *x, int64_t N, int64_t C, int64_t H,
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t r = 0; r < N * OH; r++) {
         const int64_t n = r / OH, oh = r % OH;
-        /* s[(c*H + i)*W + j*SW] below is x[n, c, oh*SH - PH + i, ow*SW - PW + j*SW / SW] */
+        /* s[(c*H + i)*W + j] below is x[n, c, oh*SH - PH + i, ow*SW - PW + j] */
         const REAL *xr = x + n * C * H * W + (oh * SH - PH) * W - PW;
         REAL *dst = col + r * OW * ckk;
         int64_t i0, i1; /* kernel rows i that land inside the image */
@@ -109,23 +109,22 @@ void SFX(cnet_im2col)(REAL *col, const REAL *x, int64_t N, int64_t C, int64_t H,
             if (!rows_inside || ow < ow0 || ow >= ow1) {
                 int64_t j0, j1;
                 valid_range(KW, 1, ow * SW - PW, W, &j0, &j1);
-                SFX(copy_window_edge)(d, s, C, H, W, KH, KW, 1, i0, i1, j0, j1);
+                SFX(copy_window_edge)(d, s, C, H, W, KH, KW, i0, i1, j0, j1);
                 continue;
             }
             switch (KW) { /* the common kernel widths get constant-length inner loops */
-            case 1: SFX(copy_window)(d, s, C, H, W, KH, 1, 1); break;
-            case 2: SFX(copy_window)(d, s, C, H, W, KH, 2, 1); break;
-            case 3: SFX(copy_window)(d, s, C, H, W, KH, 3, 1); break;
-            case 5: SFX(copy_window)(d, s, C, H, W, KH, 5, 1); break;
-            default: SFX(copy_window)(d, s, C, H, W, KH, KW, 1); break;
+            case 1: SFX(copy_window)(d, s, C, H, W, KH, 1); break;
+            case 2: SFX(copy_window)(d, s, C, H, W, KH, 2); break;
+            case 3: SFX(copy_window)(d, s, C, H, W, KH, 3); break;
+            case 5: SFX(copy_window)(d, s, C, H, W, KH, 5); break;
+            default: SFX(copy_window)(d, s, C, H, W, KH, KW); break;
             }
         }
     }
 }
 
-/* The adjoint of cnet_im2col: x (N, C, H, W) = sum of the col entries that land on each element
- * (padding dropped), added in (oh, ow) order. Overwrites x. Threads over images, reading col once in
- * order; a batch smaller than the threads is split over (n, c) planes instead (same sums, same order). */
+/* One (n, c) plane of cnet_col2im: xc (H, W) += the plane's col entries (colc points at its first
+ * column, rows ckk apart), in (oh, ow) order. */
 static void SFX(col2im_plane)(REAL *xc, const REAL *colc, int64_t H, int64_t W, int64_t KH, int64_t KW,
                               int64_t SH, int64_t SW, int64_t PH, int64_t PW, int64_t OH, int64_t OW,
                               int64_t ckk) {
@@ -143,7 +142,7 @@ static void SFX(col2im_plane)(REAL *xc, const REAL *colc, int64_t H, int64_t W, 
     }
 }
 
-/* The adjoint of copy_window: x[(c*H + i)*W + j] += d[(c*KH + i)*KW + j], window inside the image. */
+/* The adjoint of copy_window: x[(c*H + i)*W + j] += s[(c*KH + i)*KW + j], window inside the image. */
 static inline __attribute__((always_inline)) void SFX(add_window)(REAL *restrict x, const REAL *restrict s,
                                                                  int64_t C, int64_t H, int64_t W,
                                                                  int64_t KH, int64_t KW) {
@@ -154,6 +153,9 @@ static inline __attribute__((always_inline)) void SFX(add_window)(REAL *restrict
         }
 }
 
+/* The adjoint of cnet_im2col: x (N, C, H, W) = sum of the col entries that land on each element
+ * (padding dropped), added in (oh, ow) order. Overwrites x. Threads over images, reading col once in
+ * order; a batch smaller than the threads is split over (n, c) planes instead (same sums, same order). */
 void SFX(cnet_col2im)(REAL *x, const REAL *col, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH,
                       int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads) {
     const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1;
