@@ -265,7 +265,8 @@ void cnet_col2im_image_f64(double *x, const double *col, int64_t C, int64_t H, i
  * Cross-correlation (the kernel is not flipped), zero padding, geometry as for im2col.
  * Per image: im2col into a per-thread C*KH*KW x OH*OW buffer (none for 1x1, stride 1, no padding), then
  * the GEMM; threads over images, or inside im2col and the GEMM when the batch is smaller than n_threads.
- * The backward also holds the per-chunk weight-gradient partials (at most 2^21 elements). */
+ * The backward also holds per-chunk weight-gradient partials: at most 2^21 elements, or two partials
+ * of (C*KH*KW + 1) x K when one alone is larger. */
 
 /* x (N, C, H, W), w (K, C, KH, KW), b (K,) or NULL. Overwrites y (N, K, OH, OW) with
  * y[n, k] = sum_{c,i,j} x_padded[n, c, oh*SH + i, ow*SW + j] * w[k, c, i, j] + b[k]. */
