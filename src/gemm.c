@@ -1,8 +1,10 @@
 /* gemm.c -- cnet's GEMM driver: C = alpha * op(A) . op(B) + beta * C (+ bias, ReLU); see cnet.h.
  *
- * BLIS-style: op(B) is packed in KC x NC blocks into NR-wide panels, op(A) in MC x KC blocks into
- * MR-high panels (the packing absorbs the transposes and folds alpha in), and a register-blocked
- * micro-kernel (gemm_internal.h) updates one MR x NR tile of C per call. beta is applied with the first
+ * BLIS-style: op(B) is packed in KC x NC blocks into NR-wide panels (the packing absorbs trans_b).
+ * op(A) is taken in MC x KC blocks: when transposed it is packed into MR-high panels; when row-major
+ * it is read in place (N <= DIRECT_A_MAX_N) or its rows are copied to a buffer with a harmless row
+ * stride, which is far cheaper than panel packing. A register-blocked micro-kernel (gemm_internal.h)
+ * updates one MR x NR tile of C per call (a 32-wide and a 16-wide one with AVX-512 f32). beta is applied with the first
  * K block, bias and ReLU with the last one, so C is touched once per K block and never in an extra pass.
  *
  * Threads: C is cut into a grid of MR/NR-aligned rectangles, one per thread, and every thread runs the
