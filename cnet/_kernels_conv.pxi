@@ -13,10 +13,10 @@ cdef extern from "cnet.h" nogil:
                          int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads)
     void cnet_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
                                  int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
-                                 int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads)
+                                 int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads)
     void cnet_conv2d_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
                                  int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
-                                 int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads)
+                                 int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads)
     void cnet_conv2d_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
                                   const float *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
                                   int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
@@ -94,7 +94,7 @@ def col2im(floating[:, :, :, ::1] x, const floating[:, ::1] col, int64_t KH, int
 
 def conv2d_forward(floating[:, :, :, ::1] y, const floating[:, :, :, ::1] x,
                    const floating[:, :, :, ::1] w, const floating[::1] b, int64_t SH, int64_t SW,
-                   int64_t PH, int64_t PW, int n_threads):
+                   int64_t PH, int64_t PW, bint relu, int n_threads):
     """b may be None (no bias)."""
     cdef int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef int64_t K = w.shape[0], KH = w.shape[2], KW = w.shape[3], OH, OW
@@ -111,10 +111,10 @@ def conv2d_forward(floating[:, :, :, ::1] y, const floating[:, :, :, ::1] x,
     with nogil:
         if floating is float:
             cnet_conv2d_forward_f32(&y[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], bp,
-                                    N, C, H, W, K, KH, KW, SH, SW, PH, PW, n_threads)
+                                    N, C, H, W, K, KH, KW, SH, SW, PH, PW, relu, n_threads)
         else:
             cnet_conv2d_forward_f64(&y[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], bp,
-                                    N, C, H, W, K, KH, KW, SH, SW, PH, PW, n_threads)
+                                    N, C, H, W, K, KH, KW, SH, SW, PH, PW, relu, n_threads)
 
 
 def conv2d_backward(dx, floating[:, :, :, ::1] dw, floating[::1] db,

@@ -64,9 +64,9 @@ def affine_forward(floating[:, ::1] y, const floating[:, ::1] x, const floating[
             cnet_affine_forward_f64(&y[0, 0], &x[0, 0], &w[0, 0], pb, N, D, U, relu, n_threads)
 
 
-def affine_backward(floating[:, ::1] dx, floating[:, ::1] dw, floating[::1] db, const floating[:, ::1] dy,
+def affine_backward(floating[:, ::1] dw, floating[:, ::1] dx, floating[::1] db, const floating[:, ::1] dy,
                     const floating[:, ::1] x, const floating[:, ::1] w, int n_threads):
-    """dx and db may be None (not computed)."""
+    """dx and db may be None (not computed). dw comes first: Cython picks the dtype from it."""
     cdef int64_t N = x.shape[0], D = x.shape[1], U = w.shape[1]
     _same_size(w.shape[0], D, "affine_backward w rows / x columns")
     _same_size(dy.shape[0], N, "affine_backward dy rows")

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _checks, _kernels
 from ._config import get_num_threads
-from ._optable import c_kernel, implementation
+from ._optable import c_kernel, implementation, numpy_into, run_outs
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward",
            "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward"]
@@ -91,7 +91,8 @@ def im2col(x, kh, kw, stride=1, pad=0):
     """Unfold the kh x kw windows of x (N, C, H, W) into col (N*OH*OW, C*KH*KW): row (n, oh, ow),
     column (c, i, j) -- the book's layout, so that col @ w.reshape(K, -1).T is the convolution."""
     x = _checks.float_array(x, "x", ndim=4)
-    _geometry(x.shape, kh, kw, stride, pad)
+    _, _, _, _, oh, ow = _geometry(x.shape, kh, kw, stride, pad)
+    _checks.check_alloc((x.shape[0] * oh * ow, x.shape[1] * kh * kw), x.dtype, "im2col")
     return implementation("im2col")(x, kh, kw, stride, pad)
 
 
@@ -102,6 +103,7 @@ def col2im(col, x_shape, kh, kw, stride=1, pad=0):
     _, _, _, _, oh, ow = _geometry(x_shape, kh, kw, stride, pad)
     n, c = x_shape[:2]
     _check_shape(col, (n * oh * ow, c * kh * kw), "col", f"N*OH*OW, C*KH*KW for x_shape {x_shape}")
+    _checks.check_alloc(x_shape, col.dtype, "col2im")
     return implementation("col2im")(col, x_shape, kh, kw, stride, pad)
 
 
@@ -124,38 +126,56 @@ def _col2im_c(col, x_shape, kh, kw, stride=1, pad=0):
 
 # ---- convolution ----------------------------------------------------------------------------------
 
-def conv2d_forward(x, w, b, stride=1, pad=0):
-    """y (N, K, OH, OW) = cross-correlation of x (N, C, H, W) with w (K, C, KH, KW), plus b (K,) or None."""
+def conv2d_forward(x, w, b, stride=1, pad=0, out=None, relu=False):
+    """y (N, K, OH, OW) = cross-correlation of x (N, C, H, W) with w (K, C, KH, KW), plus b (K,) or None,
+    then max(., 0) when relu. Written into `out` when given."""
     x, w, b = _conv_args(x, w, b)
-    _geometry(x.shape, w.shape[2], w.shape[3], stride, pad)
-    return implementation("conv2d_forward")(x, w, b, stride, pad)
+    _, _, _, _, oh, ow = _geometry(x.shape, w.shape[2], w.shape[3], stride, pad)
+    if out is not None:
+        out = _checks.output(out, "out", (x.shape[0], w.shape[0], oh, ow), x.dtype)
+    else:
+        _checks.check_alloc((x.shape[0], w.shape[0], oh, ow), x.dtype, "conv2d_forward")
+    impl = implementation("conv2d_forward")
+    if impl is _conv2d_forward_c:
+        return impl(x, w, b, stride, pad, out=out, relu=relu)
+    y = impl(x, w, b, stride, pad)  # the reference (+ its ReLU)
+    if relu:
+        y = implementation("relu_forward")(y)
+    return numpy_into(out, y)
 
 
-def conv2d_backward(dy, x, w, stride=1, pad=0):
-    """Gradients of conv2d_forward: (dx, dw, db) shaped like x, w and (K,); dy is (N, K, OH, OW)."""
+def conv2d_backward(dy, x, w, stride=1, pad=0, out=None, need_dx=True):
+    """Gradients of conv2d_forward: (dx, dw, db) shaped like x, w and (K,); dy is (N, K, OH, OW).
+    out=(dx, dw, db) arrays to write into (any may be None); need_dx=False skips dx (returned as None)."""
     x, w, _ = _conv_args(x, w, None)
     dy = _checks.float_array(dy, "dy", ndim=4, dtype=x.dtype)
     _, _, _, _, oh, ow = _geometry(x.shape, w.shape[2], w.shape[3], stride, pad)
     _check_shape(dy, (x.shape[0], w.shape[0], oh, ow), "dy", "N, K, OH, OW of the forward output")
-    return implementation("conv2d_backward")(dy, x, w, stride, pad)
+    specs = [(x.shape, x.dtype), (w.shape, x.dtype), ((w.shape[0],), x.dtype)]
+    if implementation("conv2d_backward") is _conv2d_backward_c:
+        return run_outs("conv2d_backward", out, specs, dy, x, w, stride, pad, need_dx=need_dx)
+    dx, dw, db = run_outs("conv2d_backward", out, specs, dy, x, w, stride, pad)
+    return (dx if need_dx else None), dw, db
 
 
 @c_kernel("conv2d_forward")
-def _conv2d_forward_c(x, w, b, stride=1, pad=0):
+def _conv2d_forward_c(x, w, b, stride=1, pad=0, out=None, relu=False):
     sh, sw, ph, pw, oh, ow = _geometry(x.shape, w.shape[2], w.shape[3], stride, pad)
-    y = np.empty((x.shape[0], w.shape[0], oh, ow), dtype=x.dtype)
-    _kernels.conv2d_forward(y, x, w, b, sh, sw, ph, pw, get_num_threads())
+    y = np.empty((x.shape[0], w.shape[0], oh, ow), dtype=x.dtype) if out is None else out
+    _kernels.conv2d_forward(y, x, w, b, sh, sw, ph, pw, bool(relu), get_num_threads())
     return y
 
 
 @c_kernel("conv2d_backward")
-def _conv2d_backward_c(dy, x, w, stride=1, pad=0):
+def _conv2d_backward_c(dy, x, w, stride=1, pad=0, out=None, need_dx=True):
     sh, sw, ph, pw, _, _ = _geometry(x.shape, w.shape[2], w.shape[3], stride, pad)
-    dx = np.empty_like(x)
-    dw = np.empty_like(w)
-    db = np.empty(w.shape[0], dtype=w.dtype)
-    _kernels.conv2d_backward(dx, dw, db, dy, x, w, sh, sw, ph, pw, get_num_threads())
-    return dx, dw, db
+    dx, dw, db = out if out is not None else (None, None, None)
+    if need_dx and dx is None:
+        dx = np.empty_like(x)
+    dw = np.empty_like(w) if dw is None else dw
+    db = np.empty(w.shape[0], dtype=w.dtype) if db is None else db
+    _kernels.conv2d_backward(dx if need_dx else None, dw, db, dy, x, w, sh, sw, ph, pw, get_num_threads())
+    return (dx if need_dx else None), dw, db
 
 
 # ---- pooling --------------------------------------------------------------------------------------
@@ -164,7 +184,7 @@ def _pool_geometry(x_shape, ph, pw, stride, pad):
     return _geometry(x_shape, ph, pw, (ph, pw) if stride is None else stride, pad, window="pool window")
 
 
-def maxpool2d_forward(x, ph, pw, stride=None, pad=0):
+def maxpool2d_forward(x, ph, pw, stride=None, pad=0, out=None):
     """(y, argmax): the max of every ph x pw window of x (N, C, H, W) (stride None: the window), and the
     flat index h*W + w of each maximum in its unpadded input plane (int64). pad must be < the window."""
     x = _checks.float_array(x, "x", ndim=4)
@@ -172,10 +192,14 @@ def maxpool2d_forward(x, ph, pw, stride=None, pad=0):
     if pad_h >= ph or pad_w >= pw:
         raise ValueError(f"pad {(pad_h, pad_w)} must be smaller than the pool window {(ph, pw)}, so that "
                          f"every window holds an input element")
-    return implementation("maxpool2d_forward")(x, ph, pw, stride, pad)
+    _, _, _, _, oh, ow = _pool_geometry(x.shape, ph, pw, stride, pad)
+    shape = x.shape[:2] + (oh, ow)
+    _checks.check_alloc(shape, np.int64, "maxpool2d_forward", count=2)   # y and its argmax
+    return run_outs("maxpool2d_forward", out, [(shape, x.dtype), (shape, np.dtype(np.int64))],
+                    x, ph, pw, stride, pad)
 
 
-def maxpool2d_backward(dy, argmax, x_shape):
+def maxpool2d_backward(dy, argmax, x_shape, out=None):
     """dx (x_shape): dy (N, C, OH, OW) scattered to the argmax positions of the forward, overlaps adding."""
     dy = _checks.float_array(dy, "dy", ndim=4)
     x_shape = _x_shape(x_shape)
@@ -186,13 +210,20 @@ def maxpool2d_backward(dy, argmax, x_shape):
     _check_shape(argmax, dy.shape, "argmax", "the shape of dy")
     if dy.shape[:2] != x_shape[:2]:
         raise ValueError(f"dy: expected N, C = {x_shape[:2]} of x_shape {x_shape}, got shape {dy.shape}")
-    return implementation("maxpool2d_backward")(dy, argmax, x_shape)
+    _checks.check_alloc(x_shape, dy.dtype, "maxpool2d_backward")
+    if out is not None:
+        out = _checks.output(out, "out", x_shape, dy.dtype)
+    impl = implementation("maxpool2d_backward")
+    if impl is _maxpool2d_backward_c:
+        return impl(dy, argmax, x_shape, out=out)
+    return numpy_into(out, impl(dy, argmax, x_shape))
 
 
 def avgpool2d_forward(x, ph, pw, stride=None, pad=0):
     """The mean of every ph x pw window of x (N, C, H, W); padding counts as zeros in the divisor ph*pw."""
     x = _checks.float_array(x, "x", ndim=4)
-    _pool_geometry(x.shape, ph, pw, stride, pad)
+    _, _, _, _, oh, ow = _pool_geometry(x.shape, ph, pw, stride, pad)
+    _checks.check_alloc(x.shape[:2] + (oh, ow), x.dtype, "avgpool2d_forward")
     return implementation("avgpool2d_forward")(x, ph, pw, stride, pad)
 
 
@@ -202,21 +233,23 @@ def avgpool2d_backward(dy, x_shape, ph, pw, stride=None, pad=0):
     x_shape = _x_shape(x_shape)
     _, _, _, _, oh, ow = _pool_geometry(x_shape, ph, pw, stride, pad)
     _check_shape(dy, x_shape[:2] + (oh, ow), "dy", f"N, C, OH, OW of the pooling of x_shape {x_shape}")
+    _checks.check_alloc(x_shape, dy.dtype, "avgpool2d_backward")
     return implementation("avgpool2d_backward")(dy, x_shape, ph, pw, stride, pad)
 
 
 @c_kernel("maxpool2d_forward")
-def _maxpool2d_forward_c(x, ph, pw, stride=None, pad=0):
+def _maxpool2d_forward_c(x, ph, pw, stride=None, pad=0, out=None):
     sh, sw, pad_h, pad_w, oh, ow = _pool_geometry(x.shape, ph, pw, stride, pad)
-    y = np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
-    argmax = np.empty(y.shape, dtype=np.int64)
+    y, argmax = out if out is not None else (None, None)
+    y = np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype) if y is None else y
+    argmax = np.empty(y.shape, dtype=np.int64) if argmax is None else argmax
     _kernels.maxpool2d_forward(y, argmax, x, ph, pw, sh, sw, pad_h, pad_w, get_num_threads())
     return y, argmax
 
 
 @c_kernel("maxpool2d_backward")
-def _maxpool2d_backward_c(dy, argmax, x_shape):
-    dx = np.empty(tuple(x_shape), dtype=dy.dtype)
+def _maxpool2d_backward_c(dy, argmax, x_shape, out=None):
+    dx = np.empty(tuple(x_shape), dtype=dy.dtype) if out is None else out
     argmax = np.ascontiguousarray(argmax, dtype=np.int64)
     _kernels.maxpool2d_backward(dx, dy, argmax, get_num_threads())
     return dx

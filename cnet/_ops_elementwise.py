@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _checks, _kernels
 from ._config import get_num_threads
-from ._optable import c_kernel, implementation, run_into
+from ._optable import c_kernel, implementation, run_into, run_outs
 
 __all__ = [
     "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
@@ -219,14 +219,16 @@ def dropout_mask(shape, rate, seed, dtype):
         raise TypeError(f"dtype: expected float32 or float64, got {dtype!r}") from None
     if dt not in _checks.FLOAT_DTYPES:
         raise TypeError(f"dtype: expected float32 or float64, got {dt}")
+    _checks.check_alloc(shape, dt, "dropout_mask")
     return implementation("dropout_mask")(shape, rate, seed, dt)
 
 
-def dropout_forward(x, rate, seed):
-    """Training-time dropout: (y, mask) with mask = dropout_mask(x.shape, rate, seed, x.dtype), y = x*mask."""
+def dropout_forward(x, rate, seed, out=None):
+    """Training-time dropout: (y, mask) with mask = dropout_mask(x.shape, rate, seed, x.dtype), y = x*mask.
+    out=(y, mask) arrays to write into (either may be None)."""
     x = _checks.float_array(x, "x")
     rate, seed = _rate(rate), _seed(seed)
-    return implementation("dropout_forward")(x, rate, seed)
+    return run_outs("dropout_forward", out, [(x.shape, x.dtype)] * 2, x, rate, seed)
 
 
 def dropout_backward(dy, mask, out=None):
@@ -245,9 +247,10 @@ def _dropout_mask_c(shape, rate, seed, dtype):
 
 
 @c_kernel("dropout_forward")
-def _dropout_forward_c(x, rate, seed):
-    y = np.empty_like(x)
-    mask = np.empty_like(x)
+def _dropout_forward_c(x, rate, seed, out=None):
+    y, mask = out if out is not None else (None, None)
+    y = np.empty_like(x) if y is None else y
+    mask = np.empty_like(x) if mask is None else mask
     _kernels.dropout_forward(y.reshape(-1), mask.reshape(-1), x.reshape(-1), rate, seed, get_num_threads())
     return y, mask
 
@@ -372,7 +375,7 @@ def _opt_args(p, g, **state):
         raise TypeError(f"g: expected a numpy.ndarray, got {type(g).__name__}")
     if g.shape != p.shape or g.dtype != p.dtype:
         raise ValueError(f"g: expected the shape and dtype of p, {p.shape} {p.dtype}, got {g.shape} {g.dtype}")
-    return np.ascontiguousarray(g)
+    return _checks.contiguous(g, "g")   # keeps a 0-d g 0-d (np.ascontiguousarray makes it (1,))
 
 
 def sgd_update(p, g, lr, weight_decay=0.0):

@@ -3,7 +3,7 @@ import numpy as np
 
 from . import _checks, _kernels
 from ._config import get_num_threads
-from ._optable import c_kernel, implementation
+from ._optable import c_kernel, implementation, numpy_into, run_outs
 
 __all__ = ["gemm", "affine_forward", "affine_backward"]
 
@@ -23,6 +23,8 @@ def gemm(a, b, c=None, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, bias=N
                          f"b {b.shape}{', transposed' if trans_b else ''})")
     if c is not None:
         c = _checks.output(c, "c", (m, n), a.dtype)
+    else:   # (m, 0) @ (0, n): tiny operands can ask for a huge product
+        _checks.check_alloc((m, n), a.dtype, "gemm")
     if bias is not None:
         bias = _checks.float_array(bias, "bias", ndim=1, dtype=a.dtype)
         if bias.shape != (n,):
@@ -52,38 +54,58 @@ def _affine_args(x, w):
     return x, w
 
 
-def affine_forward(x, w, b):
-    """y (N, U) = x @ w + b; x is (N, D) or (N, d1, d2, ...) with D = d1*d2*...; b may be None."""
+def affine_forward(x, w, b, out=None, relu=False):
+    """y (N, U) = x @ w + b (then max(., 0) when relu); x is (N, D) or (N, d1, d2, ...) with
+    D = d1*d2*...; b may be None. Written into `out` when given."""
     x, w = _affine_args(x, w)
     if b is not None:
         b = _checks.float_array(b, "b", ndim=1, dtype=x.dtype)
         if b.shape != (w.shape[1],):
             raise ValueError(f"b: expected shape ({w.shape[1]},) (one per unit), got {b.shape}")
-    return implementation("affine_forward")(x, w, b)
+    shape = (x.shape[0], w.shape[1])
+    if out is not None:
+        out = _checks.output(out, "out", shape, x.dtype)
+    impl = implementation("affine_forward")
+    if impl is _affine_forward_c:
+        return impl(x, w, b, out=out, relu=relu)
+    y = impl(x, w, b)  # the reference (+ its ReLU)
+    if relu:
+        y = implementation("relu_forward")(y)
+    return numpy_into(out, y)
 
 
-def affine_backward(dy, x, w):
-    """(dx shaped like x, dw (D, U), db (U,)) for dy (N, U)."""
+def affine_backward(dy, x, w, out=None, need_dx=True):
+    """(dx shaped like x, dw (D, U), db (U,)) for dy (N, U). out=(dx, dw, db) arrays to write into
+    (any may be None); with need_dx=False, dx is not computed and None is returned in its place."""
     x, w = _affine_args(x, w)
     dy = _checks.float_array(dy, "dy", ndim=2, dtype=x.dtype)
     if dy.shape != (x.shape[0], w.shape[1]):
         raise ValueError(f"dy: expected shape {(x.shape[0], w.shape[1])} (batch, units), got {dy.shape}")
-    return implementation("affine_backward")(dy, x, w)
+    specs = [(x.shape, x.dtype), (w.shape, x.dtype), ((w.shape[1],), x.dtype)]
+    if implementation("affine_backward") is _affine_backward_c:
+        return run_outs("affine_backward", out, specs, dy, x, w, need_dx=need_dx)
+    dx, dw, db = run_outs("affine_backward", out, specs, dy, x, w)
+    return (dx if need_dx else None), dw, db
 
 
 @c_kernel("affine_forward")
-def _affine_forward_c(x, w, b):
+def _affine_forward_c(x, w, b, out=None, relu=False):
     x2 = x.reshape(x.shape[0], -1)
-    y = np.empty((x.shape[0], w.shape[1]), dtype=x.dtype)
-    _kernels.affine_forward(y, x2, w, b, False, get_num_threads())
+    y = np.empty((x.shape[0], w.shape[1]), dtype=x.dtype) if out is None else out
+    _kernels.affine_forward(y, x2, w, b, bool(relu), get_num_threads())
     return y
 
 
 @c_kernel("affine_backward")
-def _affine_backward_c(dy, x, w):
+def _affine_backward_c(dy, x, w, out=None, need_dx=True):
+    dx, dw, db = out if out is not None else (None, None, None)
     x2 = x.reshape(x.shape[0], -1)
-    dx = np.empty(x2.shape, dtype=x.dtype)
-    dw = np.empty_like(w)
-    db = np.empty(w.shape[1], dtype=x.dtype)
-    _kernels.affine_backward(dx, dw, db, dy, x2, w, get_num_threads())
-    return dx.reshape(x.shape), dw, db
+    if need_dx and dx is None:
+        dx = np.empty(x.shape, dtype=x.dtype)
+    if dw is None:
+        dw = np.empty_like(w)
+    if db is None:
+        db = np.empty(w.shape[1], dtype=x.dtype)
+    _kernels.affine_backward(dw, dx.reshape(x2.shape) if need_dx else None, db, dy, x2, w,
+                             get_num_threads())
+    return (dx if need_dx else None), dw, db

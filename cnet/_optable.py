@@ -87,3 +87,24 @@ def passthrough(name):
     op.__name__ = name
     op.__doc__ = getattr(reference, name).__doc__
     return op
+
+
+def run_outs(name, out, specs, *args, **kwargs):
+    """Run a multi-output op with optional caller-supplied outputs (workspaces).
+
+    out: None, or a tuple with one entry per output: an array to write into, or None (allocated).
+    specs: the (shape, dtype) of each output, to check the given arrays against. A C implementation
+    receives out= and writes in place; the reference's results are copied into the given arrays.
+    """
+    if out is not None:
+        if not isinstance(out, tuple) or len(out) != len(specs):
+            raise TypeError(f"{name}: out must be a tuple of {len(specs)} arrays or None, got {out!r}")
+        out = tuple(None if o is None else _checks.output(o, f"out[{i}]", shape, dtype)
+                    for i, (o, (shape, dtype)) in enumerate(zip(out, specs)))
+    impl = implementation(name)
+    if impl is getattr(reference, name, None):
+        result = impl(*args, **kwargs)
+        if out is None:
+            return result
+        return tuple(r if o is None else numpy_into(o, r) for r, o in zip(result, out))
+    return impl(*args, out=out, **kwargs)

@@ -43,9 +43,9 @@ def linear(x):
     return x
 
 
-relu.backward = lambda dy, y: ops.relu_backward(dy, y)
-sigmoid.backward = lambda dy, y: ops.sigmoid_backward(dy, y)
-tanh.backward = lambda dy, y: ops.tanh_backward(dy, y)
+relu.backward = lambda dy, y, out=None: ops.relu_backward(dy, y, out=out)
+sigmoid.backward = lambda dy, y, out=None: ops.sigmoid_backward(dy, y, out=out)
+tanh.backward = lambda dy, y, out=None: ops.tanh_backward(dy, y, out=out)
 softmax.backward = lambda dy, y: _along(ops.softmax_backward, -1, dy, y)
 linear.backward = lambda dy, y: dy
 
@@ -115,9 +115,12 @@ class Fused:
             return op(z, out=z) if inplace else op(z)
         return self.fn(z)
 
-    def backward(self, dy, y):
+    def backward(self, dy, y, inplace=False):
+        """dz from dy and the output y; inplace=True may overwrite dy (the caller owns it)."""
         if self.is_linear:
             return dy
         if self.is_softmax:
             return _along(ops.softmax_backward, self.axis, dy, y)
+        if inplace and self.fn in _INPLACE and dy.flags.c_contiguous and dy.flags.writeable:
+            return self.fn.backward(dy, y, out=dy)
         return self.fn.backward(dy, y)

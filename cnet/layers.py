@@ -132,6 +132,13 @@ class Layer:
         self.output_shape = None
         self._logits = False
         self._cached = False
+        # Workspaces: with _workspace set (by a model's training step), training-mode outputs and
+        # gradients are written into buffers kept per layer and shape, so that a training step in
+        # steady state allocates nothing; _need_input_grad False skips the input gradient (first layer).
+        self._workspace = False
+        self._need_input_grad = True
+        self._reuse = False
+        self._buffers = {}
 
     # ---- building ------------------------------------------------------------------------------
 
@@ -199,6 +206,7 @@ class Layer:
             raise ValueError(self._shape_error(x.shape))
         self._logits = logits
         self._cached = bool(train)
+        self._reuse = self._workspace and bool(train)
         return self._forward(x, bool(train))
 
     def _shape_error(self, got):
@@ -220,7 +228,25 @@ class Layer:
         raise NotImplementedError
 
     def _set_grad(self, key, value):
-        np.copyto(self.grads[key], value)
+        if value is not self.grads[key]:
+            np.copyto(self.grads[key], value)
+
+    def _buf(self, key, shape, dtype=None):
+        """A workspace buffer for an output of this training step, or None (the op allocates) when
+        workspaces are off. Reused while the shape stays the same: its content lives until this
+        layer's next training-mode forward."""
+        if not self._reuse:
+            return None
+        dtype = self.dtype if dtype is None else dtype
+        shape = tuple(shape)
+        buf = self._buffers.get(key)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._buffers[key] = np.empty(shape, dtype)
+        return buf
+
+    def _grad_out(self, key):
+        """The array backward writes the gradient of parameter key into, when workspaces are on."""
+        return self.grads.get(key) if self._reuse else None
 
     # ---- weights and config --------------------------------------------------------------------
 
@@ -345,16 +371,22 @@ class Dense(_KernelBias, Layer):
         return (self.units,)
 
     def _forward(self, x, train):
-        z = ops.affine_forward(x, self.params["W"], self.params.get("b"))
         skip = self._logits and self._act.is_softmax
-        y = z if skip else self._act.forward(z)
+        fuse_relu = self._act.name == "relu"  # the GEMM applies it as it writes y
+        z = ops.affine_forward(x, self.params["W"], self.params.get("b"),
+                               out=self._buf("y", (x.shape[0], self.units)), relu=fuse_relu)
+        y = z if (skip or fuse_relu) else self._act.forward(z)
         if train:
             self._x, self._y, self._skip = x, y, skip
         return y
 
     def _backward(self, dout):
-        dz = dout if self._skip else self._act.backward(dout, self._y)
-        dx, dw, db = ops.affine_backward(dz, self._x, self.params["W"])
+        dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
+        need_dx = self._need_input_grad or not self._reuse
+        dx, dw, db = ops.affine_backward(
+            dz, self._x, self.params["W"],
+            out=(self._buf("dx", self._x.shape) if need_dx else None, self._grad_out("W"),
+                 self._grad_out("b")), need_dx=need_dx)
         self._set_grad("W", dw)
         if self.use_bias:
             self._set_grad("b", db)
@@ -500,20 +532,27 @@ class Conv2D(_KernelBias, _Spatial):
 
     def _forward(self, x, train):
         xin = self._pad_input(x)
-        z = ops.conv2d_forward(xin, self.params["W"], self.params.get("b"), self._strides, self._pad)
         skip = self._logits and self._act.is_softmax
-        y = z if skip else self._act.forward(z)
+        fuse_relu = self._act.name == "relu"  # the GEMM applies it as it writes y
+        n = x.shape[0]
+        z = ops.conv2d_forward(xin, self.params["W"], self.params.get("b"), self._strides, self._pad,
+                               out=self._buf("y", (n,) + self.output_shape), relu=fuse_relu)
+        y = z if (skip or fuse_relu) else self._act.forward(z)
         if train:
             self._x, self._xshape, self._y, self._skip = xin, x.shape, y, skip
         return y
 
     def _backward(self, dout):
-        dz = dout if self._skip else self._act.backward(dout, self._y)
-        dx, dw, db = ops.conv2d_backward(dz, self._x, self.params["W"], self._strides, self._pad)
+        dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
+        need_dx = self._need_input_grad or not self._reuse
+        dx, dw, db = ops.conv2d_backward(
+            dz, self._x, self.params["W"], self._strides, self._pad,
+            out=(self._buf("dx", self._x.shape) if need_dx else None, self._grad_out("W"),
+                 self._grad_out("b")), need_dx=need_dx)
         self._set_grad("W", dw)
         if self.use_bias:
             self._set_grad("b", db)
-        return self._unpad(dx, self._xshape)
+        return None if dx is None else self._unpad(dx, self._xshape)
 
     def get_config(self):
         config = super().get_config()
@@ -555,7 +594,9 @@ class _Pooling2D(_Spatial):
         kh, kw = self._kernel
         if self._mode == "max":
             xin = self._pad_input(x, -np.inf)
-            y, argmax = ops.maxpool2d_forward(xin, kh, kw, self._strides, self._pad)
+            oshape = (x.shape[0],) + self.output_shape
+            y, argmax = ops.maxpool2d_forward(xin, kh, kw, self._strides, self._pad,
+                                              out=(self._buf("y", oshape), self._buf("argmax", oshape, np.int64)))
             if train:
                 self._argmax = argmax
         else:
@@ -570,7 +611,7 @@ class _Pooling2D(_Spatial):
     def _backward(self, dout):
         kh, kw = self._kernel
         if self._mode == "max":
-            dx = ops.maxpool2d_backward(dout, self._argmax, self._xin_shape)
+            dx = ops.maxpool2d_backward(dout, self._argmax, self._xin_shape, out=self._buf("dx", self._xin_shape))
         else:
             if self._scale is not None:
                 dout = (dout * self._scale).astype(dout.dtype, copy=False)
@@ -688,7 +729,7 @@ class Activation(Layer):
         return y
 
     def _backward(self, dout):
-        return dout if self._skip else self._act.backward(dout, self._y)
+        return dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
 
     def get_config(self):
         config = super().get_config()
@@ -787,13 +828,14 @@ class Dropout(Layer):
         self._mask = None
         if not train or self.rate == 0.0:
             return x
-        y, self._mask = ops.dropout_forward(x, self.rate, self._mask_seed())
+        y, self._mask = ops.dropout_forward(x, self.rate, self._mask_seed(),
+                                            out=(self._buf("y", x.shape), self._buf("mask", x.shape)))
         return y
 
     def _backward(self, dout):
         if self._mask is None:
             return dout
-        return ops.dropout_backward(dout, self._mask)
+        return ops.dropout_backward(dout, self._mask, out=dout if self._reuse else None)
 
     def get_config(self):
         config = super().get_config()

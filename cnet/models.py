@@ -405,6 +405,8 @@ class Sequential:
     def _train_batch(self, xb, yb):
         """One optimizer step on a cast batch; returns (loss, loss input). Raises _NonFiniteLoss
         before touching the weights when the loss is NaN or infinite."""
+        for i, layer in enumerate(self.layers):  # workspaces: the step reuses each layer's buffers
+            layer._workspace, layer._need_input_grad = True, i > 0
         out = self._forward_to_loss_input(xb, train=True)
         loss = self._loss_forward(out, yb)
         if not math.isfinite(loss):

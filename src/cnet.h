@@ -269,13 +269,14 @@ void cnet_col2im_image_f64(double *x, const double *col, int64_t C, int64_t H, i
  * of (C*KH*KW + 1) x K when one alone is larger. */
 
 /* x (N, C, H, W), w (K, C, KH, KW), b (K,) or NULL. Overwrites y (N, K, OH, OW) with
- * y[n, k] = sum_{c,i,j} x_padded[n, c, oh*SH + i, ow*SW + j] * w[k, c, i, j] + b[k]. */
+ * y[n, k] = sum_{c,i,j} x_padded[n, c, oh*SH + i, ow*SW + j] * w[k, c, i, j] + b[k], then max(., 0)
+ * when relu (applied by the GEMM as it writes y). */
 void cnet_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
                              int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
-                             int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
+                             int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads);
 void cnet_conv2d_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
                              int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
-                             int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
+                             int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads);
 /* dy (N, K, OH, OW), x (N, C, H, W), w (K, C, KH, KW). Overwrites dx (N, C, H, W) (skipped when NULL),
  * dw (K, C, KH, KW) and db (K,). The batch sums of dw and db run over chunks of images fixed by the
  * shape, added in chunk order: bit-identical for every n_threads. */

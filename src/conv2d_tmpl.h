@@ -14,7 +14,7 @@ static REAL SFX(row_sum)(const REAL *v, int64_t n) {
 /* Caffe layout for image n: col (CKK, OHW) = im2col(x_n); y_n (K, OHW) = W (K, CKK) . col + b.
  * col is NULL for a 1x1 kernel with stride 1 and no padding: then col is x_n itself. */
 static void SFX(forward_image)(REAL *yn, const REAL *xn, const REAL *w, const REAL *b, REAL *col,
-                               const conv_geom *g, int nt) {
+                               const conv_geom *g, int epilogue, int nt) {
     const int64_t ckk = g->C * g->KH * g->KW, ohw = g->OH * g->OW;
     const REAL *B = xn;
     if (col) {
@@ -25,7 +25,7 @@ static void SFX(forward_image)(REAL *yn, const REAL *xn, const REAL *w, const RE
         for (int64_t k = 0; k < g->K; k++)
             for (int64_t p = 0; p < ohw; p++) yn[k * ohw + p] = b[k];
     GEMM(0, 0, g->K, ohw, ckk, (REAL)1, w, ckk, B, ohw, b ? (REAL)1 : (REAL)0, yn, ohw, NULL,
-         CNET_EPI_NONE, nt);
+         epilogue, nt);
 }
 
 /* x is (N, C, H, W), w is (K, C, KH, KW), b is (K,) or NULL; y is (N, K, OH, OW), overwritten.
@@ -36,9 +36,10 @@ static void SFX(forward_image)(REAL *yn, const REAL *xn, const REAL *w, const RE
  * to im2col and the GEMM instead. */
 void SFX(cnet_conv2d_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *b, int64_t N, int64_t C,
                               int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW, int64_t SH,
-                              int64_t SW, int64_t PH, int64_t PW, int n_threads) {
+                              int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads) {
     const conv_geom g = make_geom(N, C, H, W, K, KH, KW, SH, SW, PH, PW);
     const int64_t xs = C * H * W, ys = K * g.OH * g.OW;
+    const int epi = relu ? CNET_EPI_RELU : CNET_EPI_NONE;
     const size_t col_bytes = g.direct ? 0 : (size_t)(C * KH * KW) * (size_t)(g.OH * g.OW) * sizeof(REAL);
     int nt = n_threads < 1 ? 1 : n_threads;
 #ifndef _OPENMP
@@ -52,7 +53,7 @@ void SFX(cnet_conv2d_forward)(REAL *y, const REAL *x, const REAL *w, const REAL 
             REAL *col = g.direct ? NULL : (REAL *)scratch_alloc(col_bytes);
             #pragma omp for schedule(dynamic, 1)
             for (int64_t n = 0; n < n_outer; n++)
-                if (g.direct || col) SFX(forward_image)(y + n * ys, x + n * xs, w, b, col, &g, 1);
+                if (g.direct || col) SFX(forward_image)(y + n * ys, x + n * xs, w, b, col, &g, epi, 1);
             free(col);
         }
     }
@@ -60,7 +61,7 @@ void SFX(cnet_conv2d_forward)(REAL *y, const REAL *x, const REAL *w, const REAL 
         REAL *col = g.direct ? NULL : (REAL *)scratch_alloc(col_bytes);
         if (g.direct || col)
             for (int64_t n = n_outer; n < N; n++)
-                SFX(forward_image)(y + n * ys, x + n * xs, w, b, col, &g, nt);
+                SFX(forward_image)(y + n * ys, x + n * xs, w, b, col, &g, epi, nt);
         free(col);
     }
 }
