@@ -3,6 +3,7 @@
     cnet-train --model cnn                      # the Keras example convnet, its defaults (12 epochs)
     cnet-train --model mlp --epochs 3 --limit 10000 --backend numpy
     python -m cnet.train --model simple_convnet --threads 2 --out simple.cnet.npz
+    cnet train --model cnn --epochs 1 --plot out/   # the same, through the `cnet` command; + pictures
 
 Models: softmax (softmax regression on the 784 pixels), mlp (784-500-250-100-10 ReLU, Glorot init),
 cnn (Keras's mnist_cnn.py: Conv2D 32-Conv2D 64-MaxPool-Dropout-Dense 128-Dropout-Dense 10),
@@ -61,30 +62,39 @@ def build_model(name, num_classes=10, dtype="float32"):
     return Sequential(layers, name=name, dtype=dtype)
 
 
-def _parser():
+def _parser(prog="cnet-train"):
     p = argparse.ArgumentParser(
-        prog="cnet-train", description="Train a model on MNIST or Fashion-MNIST with cnet.",
+        prog=prog, description="Train a model on MNIST or Fashion-MNIST with cnet.",
         epilog="Per-model defaults (epochs, batch size, optimizer, lr): " + "; ".join(
             f"{m}: {e}, {b}, {o}, {lr:g}" for m, (e, b, o, lr) in DEFAULTS.items()))
-    p.add_argument("--dataset", choices=("mnist", "fashion_mnist"), default="mnist")
-    p.add_argument("--model", choices=tuple(DEFAULTS), default="cnn")
+    p.add_argument("--dataset", choices=("mnist", "fashion_mnist"), default="mnist",
+                   help="data set (default: mnist)")
+    p.add_argument("--model", choices=tuple(DEFAULTS), default="cnn",
+                   help="model to train, see the list below (default: cnn)")
     p.add_argument("--epochs", type=int, help="number of epochs (default: per model)")
     p.add_argument("--batch-size", type=int, help="mini-batch size (default: per model)")
     p.add_argument("--optimizer", help="optimizer name: sgd, momentum, nesterov, adagrad, rmsprop, adam, "
                    "adadelta (default: per model)")
     p.add_argument("--lr", type=float, help="learning rate (default: per model)")
     p.add_argument("--threads", type=int, help="threads of the C kernels (default: all usable CPUs)")
-    p.add_argument("--backend", choices=("c", "numpy"), default="c")
+    p.add_argument("--backend", choices=("c", "numpy"), default="c",
+                   help="c: the compiled kernels; numpy: the pure NumPy reference (default: c)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, dropout and shuffling (default 0)")
     p.add_argument("--no-rescale", action="store_true", help="feed raw 0-255 pixels (default: x/255)")
     p.add_argument("--out", help="model file to write (default: <model>.cnet.npz; 'none' to skip)")
     p.add_argument("--data-dir", help="folder holding mnist/ or fashion_mnist/ (or the 4 IDX files); "
                    "default: $CNET_DATA, then the cache, then a download")
-    p.add_argument("--limit", type=int, help="train on the first N training images only")
-    p.add_argument("--test-limit", type=int, help="evaluate on the first N test images only")
-    p.add_argument("--validation-split", type=float, default=0.0)
+    p.add_argument("--limit", type=int, help="train on the first N training images only (default: all 60000)")
+    p.add_argument("--test-limit", type=int,
+                   help="evaluate on the first N test images only (default: all 10000)")
+    p.add_argument("--validation-split", type=float, default=0.0,
+                   help="fraction of the training images (the last ones) held out to validate after each "
+                        "epoch (default: 0, none)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2),
                    help="0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal, else 2)")
+    p.add_argument("--plot", metavar="DIR",
+                   help="write history.png, filters.png (convnets), confusion.png and misclassified.png "
+                        "into DIR (needs matplotlib; default: no pictures)")
     return p
 
 
@@ -104,8 +114,15 @@ def _make_optimizer(name, lr):
     return type(opt)(learning_rate=lr) if lr is not None else opt
 
 
-def main(argv=None):
-    args = _parser().parse_args(argv)
+def main(argv=None, prog="cnet-train"):
+    args = _parser(prog).parse_args(argv)
+    if args.plot:
+        from . import plot
+        try:
+            plot.require_matplotlib()
+        except ImportError as exc:   # before the training, not after it
+            print(f"{prog}: error: --plot: {exc}", file=sys.stderr)
+            return 2
     import cnet
     from . import initializers
 
@@ -145,7 +162,7 @@ def main(argv=None):
     if verbose:
         model.summary()
     start = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=verbose,
+    history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=verbose,
               validation_split=args.validation_split, shuffle=True, seed=args.seed)
     train_time = time.perf_counter() - start
     loss, acc = model.evaluate(x_test, y_test, batch_size=max(batch_size, 256), verbose=0)
@@ -156,6 +173,14 @@ def main(argv=None):
     if out.lower() != "none":
         model.save(out)
         print(f"Saved the model to {out}")
+    if args.plot:
+        from . import plot
+        from .datasets import fashion_mnist
+        probs = model.predict(x_test, batch_size=max(batch_size, 256))
+        names = fashion_mnist.CLASS_NAMES if args.dataset == "fashion_mnist" else None
+        for path in plot.save_report(args.plot, y_test, probs, x=x_test, history_=history, model=model,
+                                     class_names=names):
+            print(f"Wrote {path}")
     return 0
 
 
