@@ -1,7 +1,74 @@
 """Argument checks with messages a user can act on: what was wrong, what was received, what was expected."""
+import operator
+import os
+
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+# Allocations below this size are not checked against the available memory (reading it costs a file read).
+_CHECK_ABOVE_BYTES = 256 << 20
+
+
+def available_memory():
+    """Bytes this process can still allocate without swapping: MemAvailable (Linux), capped by a cgroup v2
+    memory limit; the free physical pages elsewhere; None when unknown."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            return None
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            limit = f.read().strip()
+        if limit != "max":
+            with open("/sys/fs/cgroup/memory.current") as f:
+                avail = min(avail, max(0, int(limit) - int(f.read())))
+    except (OSError, ValueError):
+        pass
+    return avail
+
+
+def _gib(n):
+    return f"{n / 2 ** 30:.3g} GiB" if n >= 2 ** 30 else f"{n / 2 ** 20:.3g} MiB"
+
+
+def check_alloc(shape, dtype, name, count=1):
+    """Raise MemoryError (before allocating) when `count` arrays of `shape` and `dtype` would not fit in the
+    available memory, ValueError when the shape is not a valid array shape. Python ints: no overflow."""
+    try:
+        dims = tuple(operator.index(d) for d in shape)
+    except TypeError:
+        raise TypeError(f"{name}: expected a shape of ints, got {shape!r}") from None
+    if any(d < 0 for d in dims):
+        raise ValueError(f"{name}: negative dimension in shape {dims}")
+    nbytes = np.dtype(dtype).itemsize * count
+    for d in dims:
+        nbytes *= d
+    if nbytes <= _CHECK_ABOVE_BYTES:
+        return
+    avail = available_memory()
+    if nbytes >= 2 ** 63 or (avail is not None and nbytes > avail):
+        raise MemoryError(f"{name}: an array of shape {dims} and dtype {np.dtype(dtype)} needs {_gib(nbytes)} "
+                          f"of memory, more than the {_gib(avail or 0)} available; use smaller inputs or "
+                          f"batches")
+
+
+def contiguous(x, name):
+    """x as a C-contiguous array of the same shape (0-d arrays stay 0-d); a copy is size-checked first."""
+    if x.flags.c_contiguous:
+        return x
+    check_alloc(x.shape, x.dtype, name)
+    return np.ascontiguousarray(x).reshape(x.shape)
 
 
 def _describe(x):
@@ -27,7 +94,7 @@ def float_array(x, name, ndim=None, min_ndim=None, dtype=None):
         raise ValueError(f"{name}: expected at least {min_ndim} dimensions, got {_describe(x)}")
     if x.ndim >= 1 and x.shape[0] == 0:
         raise ValueError(f"{name}: empty batch, got {_describe(x)}; expected at least one sample")
-    return np.ascontiguousarray(x)
+    return contiguous(x, name)
 
 
 def same_shape(a, b, name_a, name_b):
@@ -38,6 +105,7 @@ def same_shape(a, b, name_a, name_b):
 def output(out, name, shape, dtype):
     """Allocate an output, or check a caller-supplied one: right shape and dtype, C-contiguous, writable."""
     if out is None:
+        check_alloc(shape, dtype, name)
         return np.empty(shape, dtype=dtype)
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name}: expected a numpy.ndarray, got {type(out).__name__}")

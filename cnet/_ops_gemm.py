@@ -15,6 +15,9 @@ def gemm(a, b, c=None, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, bias=N
     """
     a = _checks.float_array(a, "a", ndim=2)
     b = _checks.float_array(b, "b", ndim=2, dtype=a.dtype)
+    for name, v in (("alpha", alpha), ("beta", beta)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"gemm: {name} must be a real number, got {type(v).__name__} {v!r}")
     m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
     kb, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
     if k != kb:
