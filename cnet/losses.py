@@ -84,10 +84,20 @@ def categorical_crossentropy(y_true, y_pred):
     return (-(t * np.log(p)).sum(axis=-1)).astype(y_pred.dtype)
 
 
+def _in_range(labels, n_classes):
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"class indices must be in [0, {n_classes}), "
+                         f"got values in [{labels.min()}, {labels.max()}]")
+    return labels
+
+
 def sparse_categorical_crossentropy(y_true, y_pred):
     """-log(y_pred[n, y_true[n]]) per sample, y_true class indices (N,) or (N, 1)."""
     y_pred = _float(y_pred)
-    labels = _class_indices(y_true, y_pred.shape[0])
+    if y_pred.ndim != 2:
+        raise ValueError(f"sparse_categorical_crossentropy: predictions must be (N, classes), "
+                         f"got shape {y_pred.shape}")
+    labels = _in_range(_class_indices(y_true, y_pred.shape[0]), y_pred.shape[1])
     _, p, _, _ = _clipped_probs(y_pred)
     return (-np.log(p[np.arange(p.shape[0]), labels])).astype(y_pred.dtype)
 
@@ -203,11 +213,7 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
     fn = staticmethod(sparse_categorical_crossentropy)
 
     def _targets(self, y_true, y_pred):
-        labels = _class_indices(y_true, y_pred.shape[0])
-        if labels.size and (labels.min() < 0 or labels.max() >= y_pred.shape[1]):
-            raise ValueError(f"class indices must be in [0, {y_pred.shape[1]}), "
-                             f"got values in [{labels.min()}, {labels.max()}]")
-        return labels
+        return _in_range(_class_indices(y_true, y_pred.shape[0]), y_pred.shape[1])
 
 
 class BinaryCrossentropy(Loss):
