@@ -80,8 +80,15 @@ class Optimizer:
             if not isinstance(p, np.ndarray):
                 raise TypeError(f"{type(self).__name__}.update: parameter {key!r} must be a NumPy array "
                                 f"(it is updated in place), got {type(p).__name__}")
+            if p.dtype.kind != "f":
+                raise TypeError(f"{type(self).__name__}.update: parameter {key!r} must be a float array, "
+                                f"got dtype {p.dtype}")
             if not isinstance(g, np.ndarray) or g.dtype != p.dtype:
-                g = np.asarray(g, dtype=p.dtype)
+                try:
+                    g = np.asarray(g, dtype=p.dtype)
+                except (TypeError, ValueError, OverflowError) as exc:
+                    raise TypeError(f"{type(self).__name__}.update: the gradient of {key!r} is not "
+                                    f"convertible to {p.dtype} ({exc})") from None
             self._step(key, p, g, lr)
 
     def _step(self, key, p, g, lr):
