@@ -342,11 +342,15 @@ def _conv(model, layer, n, c, h, w, k, ks, pad):
 
     def setup_f(rng):
         x, wt, b = _f32(rng, n, c, h, w), _f32(rng, k, c, ks, ks, scale=0.1), _f32(rng, k)
-        return (lambda: ops.conv2d_forward(x, wt, b, 1, pad)), dict(x=x, w=wt, b=b)
+        y = np.empty((n, k, oh, ow), np.float32)
+        return (lambda: ops.conv2d_forward(x, wt, b, 1, pad)), dict(
+            x=x, w=wt, b=b, c_call=lambda: ops.conv2d_forward(x, wt, b, 1, pad, out=y))
 
     def setup_b(rng):
         x, wt, dy = _f32(rng, n, c, h, w), _f32(rng, k, c, ks, ks, scale=0.1), _f32(rng, n, k, oh, ow)
-        return (lambda: ops.conv2d_backward(dy, x, wt, 1, pad)), dict(x=x, w=wt, dy=dy)
+        outs = (np.empty_like(x), np.empty_like(wt), np.empty(k, np.float32))
+        return (lambda: ops.conv2d_backward(dy, x, wt, 1, pad)), dict(
+            x=x, w=wt, dy=dy, c_call=lambda: ops.conv2d_backward(dy, x, wt, 1, pad, out=outs))
 
     def torch_f(torch, s):
         x, wt, b = (torch.from_numpy(s[k_]) for k_ in ("x", "w", "b"))
@@ -366,11 +370,15 @@ def _dense(model, layer, n, d, u):
 
     def setup_f(rng):
         x, wt, b = _f32(rng, n, d), _f32(rng, d, u, scale=0.05), _f32(rng, u)
-        return (lambda: ops.affine_forward(x, wt, b)), dict(x=x, w=wt, b=b)
+        y = np.empty((n, u), np.float32)
+        return (lambda: ops.affine_forward(x, wt, b)), dict(
+            x=x, w=wt, b=b, c_call=lambda: ops.affine_forward(x, wt, b, out=y))
 
     def setup_b(rng):
         x, wt, dy = _f32(rng, n, d), _f32(rng, d, u, scale=0.05), _f32(rng, n, u)
-        return (lambda: ops.affine_backward(dy, x, wt)), dict(x=x, w=wt, dy=dy)
+        outs = (np.empty_like(x), np.empty_like(wt), np.empty(u, np.float32))
+        return (lambda: ops.affine_backward(dy, x, wt)), dict(
+            x=x, w=wt, dy=dy, c_call=lambda: ops.affine_backward(dy, x, wt, out=outs))
 
     def torch_f(torch, s):
         x, wt, b = (torch.from_numpy(s[k_]) for k_ in ("x", "w", "b"))
@@ -389,11 +397,13 @@ def _relu(model, layer, shape_t):
 
     def setup_f(rng):
         x = _f32(rng, *shape_t)
-        return (lambda: ops.relu_forward(x)), dict(x=x)
+        y = np.empty_like(x)
+        return (lambda: ops.relu_forward(x)), dict(x=x, c_call=lambda: ops.relu_forward(x, out=y))
 
     def setup_b(rng):
         dy, y = _f32(rng, *shape_t), np.maximum(_f32(rng, *shape_t), 0)
-        return (lambda: ops.relu_backward(dy, y)), dict(dy=dy, y=y)
+        dx = np.empty_like(dy)
+        return (lambda: ops.relu_backward(dy, y)), dict(dy=dy, y=y, c_call=lambda: ops.relu_backward(dy, y, out=dx))
 
     def torch_f(torch, s):
         x = torch.from_numpy(s["x"])
@@ -414,13 +424,15 @@ def _unary(model, layer, op, shape_t):
 
     def setup_f(rng):
         x = _f32(rng, *shape_t)
-        return (lambda: fwd(x)), dict(x=x)
+        y = np.empty_like(x)
+        return (lambda: fwd(x)), dict(x=x, c_call=lambda: fwd(x, out=y))
 
     def setup_b(rng):
         dy, x = _f32(rng, *shape_t), _f32(rng, *shape_t)
         from cnet import reference
         y = getattr(reference, op + "_forward")(x)
-        return (lambda: bwd(dy, y)), dict(dy=dy, y=y)
+        dx = np.empty_like(dy)
+        return (lambda: bwd(dy, y)), dict(dy=dy, y=y, c_call=lambda: bwd(dy, y, out=dx))
 
     def torch_f(torch, s):
         x = torch.from_numpy(s["x"])
@@ -446,14 +458,19 @@ def _maxpool(model, layer, shape_t, p=2):
 
     def setup_f(rng):
         x = _f32(rng, *shape_t)
-        return (lambda: ops.maxpool2d_forward(x, p, p)), dict(x=x)
+        oshape = (n, c, h // p, w // p)
+        outs = (np.empty(oshape, np.float32), np.empty(oshape, np.int64))
+        return (lambda: ops.maxpool2d_forward(x, p, p)), dict(
+            x=x, c_call=lambda: ops.maxpool2d_forward(x, p, p, out=outs))
 
     def setup_b(rng):
         from cnet import reference
         x = _f32(rng, *shape_t)
         y, argmax = reference.maxpool2d_forward(x, p, p)
         dy = _f32(rng, *y.shape)
-        return (lambda: ops.maxpool2d_backward(dy, argmax, x.shape)), dict(x=x, dy=dy)
+        dx = np.empty_like(x)
+        return (lambda: ops.maxpool2d_backward(dy, argmax, x.shape)), dict(
+            x=x, dy=dy, c_call=lambda: ops.maxpool2d_backward(dy, argmax, x.shape, out=dx))
 
     def torch_f(torch, s):
         x = torch.from_numpy(s["x"])
@@ -475,13 +492,17 @@ def _dropout(model, layer, shape_t, rate):
 
     def setup_f(rng):
         x = _f32(rng, *shape_t)
-        return (lambda: ops.dropout_forward(x, rate, 1234)), dict(x=x)
+        outs = (np.empty_like(x), np.empty_like(x))
+        return (lambda: ops.dropout_forward(x, rate, 1234)), dict(
+            x=x, c_call=lambda: ops.dropout_forward(x, rate, 1234, out=outs))
 
     def setup_b(rng):
         from cnet import reference
         dy = _f32(rng, *shape_t)
         mask = reference.dropout_mask(shape_t, rate, 1234, np.float32)
-        return (lambda: ops.dropout_backward(dy, mask)), dict(dy=dy)
+        dx = np.empty_like(dy)
+        return (lambda: ops.dropout_backward(dy, mask)), dict(
+            dy=dy, c_call=lambda: ops.dropout_backward(dy, mask, out=dx))
 
     def torch_f(torch, s):
         x = torch.from_numpy(s["x"])
@@ -784,7 +805,10 @@ class Suite:
         cons = []
         for t in self.threads:
             for b in ("c", "numpy"):
-                cons.append({"key": (b, t), "enter": self.enter(b, t), "fn": call})
+                # cnet's layers write into per-layer workspaces in training: the C column calls the op
+                # with preallocated out= buffers where it has them; NumPy code allocates its results.
+                fn = state.get("c_call", call) if b == "c" else call
+                cons.append({"key": (b, t), "enter": self.enter(b, t), "fn": fn})
             if tcall is not None:
                 cons.append({"key": ("torch", t), "enter": self.enter("torch", t), "fn": tcall})
         ctx = self.torch.inference_mode() if self.torch is not None else contextlib.nullcontext()
