@@ -7,8 +7,9 @@
     plot.filters(plot.first_conv_weights(model), "filters.png")
 
 Needs matplotlib (``pip install 'cnet[plot]'``), imported on first use; figures are drawn by the
-non-interactive Agg canvas (pyplot is not used), so it works without a display and never opens a window. Each function writes `path` (its folder
-is created), returns it, and draws at a fixed size: the picture is figsize x dpi pixels, whatever is drawn.
+non-interactive Agg canvas (pyplot is not used), so it works without a display and never opens a window.
+Each function writes `path` (its folder is created), returns it, and draws at a fixed size: the picture is
+figsize x dpi pixels (documented per function), whatever is drawn.
 """
 import math
 import os
