@@ -101,12 +101,17 @@ class CallbackList:
 
 class History(Callback):
     """Records the epoch logs: `history` maps each metric name to its list of per-epoch values,
-    `epoch` lists the epoch indices, `params` holds fit's parameters. Returned by fit."""
+    `epoch` lists the epoch indices, `params` holds fit's parameters. Returned by fit.
+
+    `interrupted` is None, or, when Ctrl-C (SIGINT) stopped fit inside an epoch, {'epoch': the
+    0-based epoch, 'step': steps done in it, 'logs': their running metrics} (that epoch is not in
+    `history`/`epoch`, and no epoch-end callback, e.g. ModelCheckpoint, ran for it)."""
 
     def __init__(self):
         super().__init__()
         self.history = MetricsDict()
         self.epoch = []
+        self.interrupted = None
 
     def on_train_begin(self, logs=None):
         self.epoch = []  # Keras keeps the dict across fits but restarts the epoch list only on a new History

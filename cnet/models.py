@@ -13,6 +13,8 @@ Sequential(dtype='float64')) one batch at a time. Shuffling uses a NumPy Generat
 Sequential(seed=...), fit(seed=...) or cnet.initializers' global seed: the same seed gives the same run.
 """
 import math
+import signal
+import threading
 import warnings
 
 import numpy as np
@@ -128,6 +130,39 @@ class _NonFiniteLoss(Exception):
     pass
 
 
+class _SigintGuard:
+    """While fit runs in the main thread, the first Ctrl-C (SIGINT) only sets `requested`: fit stops
+    after the current step, with consistent weights, optimizer state and history. The handler is then
+    removed, so a second Ctrl-C raises KeyboardInterrupt at once. A handler installed by the user (not
+    Python's default) is left alone."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        self.requested = True
+        signal.signal(signal.SIGINT, self._previous)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    self._previous = signal.signal(signal.SIGINT, self._handler)
+            except (ValueError, OSError):   # no signals here (embedded interpreters)
+                self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None and signal.getsignal(signal.SIGINT) == self._handler:
+            signal.signal(signal.SIGINT, self._previous)
+        self._previous = None
+
+
+# Bit generators whose state a model file may restore (named in the file; never an arbitrary attribute).
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
+
+
 # ---- the model -----------------------------------------------------------------------------------
 
 class Sequential:
@@ -163,6 +198,10 @@ class Sequential:
         self.history = None
         self._seed = seed
         self._rng = None
+        self._resume_rng = None
+        self._epochs_done = 0
+        self._steps_done = 0
+        self._epoch_step = 0
         self._params = {}
         self._param_owner = {}
         self._seen = {}
@@ -493,6 +532,12 @@ class Sequential:
         rng = self._rng_for(seed)
         steps = steps_per_epoch or math.ceil(n / batch_size)
 
+        if self._resume_rng is not None and initial_epoch > 0:
+            # a model loaded from a checkpoint continues the shuffling where the checkpoint left it
+            # (fit's seed, if given, already decided that state in the first run)
+            rng = self._rng = self._resume_rng
+        self._resume_rng = None
+
         history = callbacks_module.History()
         cbs = [history]
         if verbose:
@@ -507,14 +552,22 @@ class Sequential:
         self.history = history
         self.stop_training = False
         self.stop_reason = None
-        names = self.metrics_names
 
+        with _SigintGuard() as sigint:
+            self._fit_epochs(x, y, x_val, y_val, rng, shuffle, batch_size, initial_epoch, epochs,
+                             steps, n, cblist, history, sigint)
+        return history
+
+    def _fit_epochs(self, x, y, x_val, y_val, rng, shuffle, batch_size, initial_epoch, epochs, steps,
+                    n, cblist, history, sigint):
+        names = self.metrics_names
         cblist.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
             cblist.on_epoch_begin(epoch, {})
             order = rng.permutation(n) if shuffle else None
             sums = np.zeros(len(names))
             seen = 0
+            self._epoch_step = 0
             for step in range(steps):
                 start = (step * batch_size) % n
                 stop = min(start + batch_size, n)
@@ -535,11 +588,28 @@ class Sequential:
                     values = [exc.args[0]] + [math.nan] * (len(names) - 1)
                 sums += np.asarray(values) * m
                 seen += m
+                if not self.stop_reason:
+                    self._steps_done += 1
+                    self._epoch_step = step + 1
                 logs = callbacks_module.MetricsDict(zip(names, (sums / seen).tolist()))
                 logs.update(batch=step, size=m)
                 cblist.on_batch_end(step, logs)
+                if sigint.requested and not self.stop_reason:
+                    self.stop_training = True
+                    self.stop_reason = (f"interrupted (SIGINT) at epoch {epoch + 1}, step {step + 1}/{steps}; "
+                                        f"stopped after that step. The weights hold every step done, the "
+                                        f"history the {len(history.epoch)} completed epochs, and the "
+                                        f"checkpoints of completed epochs are valid")
+                    history.interrupted = {"epoch": epoch, "step": step + 1,
+                                           "logs": callbacks_module.MetricsDict(logs)}
+                    warnings.warn("fit: " + self.stop_reason, RuntimeWarning, stacklevel=3)
+                    break
                 if self.stop_training:
                     break
+            if history.interrupted is not None:
+                break   # an unfinished epoch: no on_epoch_end, so no checkpoint claims it is done
+            if self._epoch_step == steps:
+                self._epochs_done, self._epoch_step = epoch + 1, 0
             epoch_logs = callbacks_module.MetricsDict(zip(names, (sums / max(seen, 1)).tolist()))
             if x_val is not None and not self.stop_reason:
                 val = self.evaluate(x_val, y_val, batch_size=batch_size, verbose=0)
@@ -549,7 +619,6 @@ class Sequential:
             if self.stop_training:
                 break
         cblist.on_train_end({})
-        return history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, steps=None, **kwargs):
         """Loss and metrics in inference mode: [loss, acc] (or the loss alone without metrics)."""
@@ -715,6 +784,65 @@ class Sequential:
     def _set_optimizer_state(self, state):
         self.optimizer.set_state(state)
 
+    @property
+    def training_state(self):
+        """{'epoch': completed epochs, 'step': optimizer steps done by fit, 'epoch_step': steps done in an
+        unfinished epoch (0 after a complete one)}: with load_model, resume with
+        fit(..., initial_epoch=model.training_state['epoch'])."""
+        return {"epoch": self._epochs_done, "step": self._steps_done, "epoch_step": self._epoch_step}
+
+    def _training_state(self):
+        """Everything besides weights and optimizer state that decides the rest of a run: counters, the
+        shuffling Generator's state and each Dropout layer's seed and step (JSON data)."""
+        state = dict(self.training_state)
+        rng = self._rng
+        state["shuffle_rng"] = None if rng is None else rng.bit_generator.state
+        state["dropout"] = [{"layer": i, "seed": layer._base_seed, "step": int(layer.step)}
+                            for i, layer in enumerate(self.layers) if _is_dropout(layer)]
+        return state
+
+    def _restore_training_state(self, state):
+        """Inverse of _training_state; raises ValueError on malformed data."""
+        if not isinstance(state, dict):
+            raise ValueError("the training state must be a JSON object")
+        counters = {}
+        for key in ("epoch", "step", "epoch_step"):
+            v = state.get(key, 0)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"training state {key!r} must be an integer >= 0, got {v!r}")
+            counters[key] = v
+        rng = None
+        rs = state.get("shuffle_rng")
+        if rs is not None:
+            name = rs.get("bit_generator") if isinstance(rs, dict) else None
+            if name not in _BIT_GENERATORS:
+                raise ValueError(f"training state: unknown shuffling generator {name!r} "
+                                 f"(expected one of {', '.join(_BIT_GENERATORS)})")
+            rng = np.random.Generator(getattr(np.random, name)())
+            try:
+                rng.bit_generator.state = rs
+            except (TypeError, ValueError, KeyError, OverflowError) as exc:
+                raise ValueError(f"training state: invalid {name} generator state ({exc})") from None
+        dropout = state.get("dropout") or []
+        if not isinstance(dropout, list):
+            raise ValueError("training state 'dropout' must be a list")
+        updates = []
+        for entry in dropout:
+            i = entry.get("layer") if isinstance(entry, dict) else None
+            if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(self.layers) \
+                    or not _is_dropout(self.layers[i]):
+                raise ValueError(f"training state: dropout entry {entry!r} names no Dropout layer")
+            seed, step = entry.get("seed"), entry.get("step")
+            if not (seed is None or (isinstance(seed, int) and 0 <= seed < 2 ** 64)) or \
+                    not isinstance(step, int) or isinstance(step, bool) or step < 0:
+                raise ValueError(f"training state: invalid dropout seed/step in {entry!r}")
+            updates.append((self.layers[i], seed, step))
+        for layer, seed, step in updates:
+            layer._base_seed, layer.step = seed, step
+        self._epochs_done, self._steps_done, self._epoch_step = (counters["epoch"], counters["step"],
+                                                                 counters["epoch_step"])
+        self._rng = self._resume_rng = rng
+
     def save(self, filepath, overwrite=True, include_optimizer=True):
         """Save architecture, weights, compile configuration and optimizer state to one safe file
         (see cnet.saving); the write is atomic."""
@@ -741,6 +869,11 @@ def load_model(filepath, compile=True, custom_objects=None):
 
 
 # ---- helpers -------------------------------------------------------------------------------------
+
+def _is_dropout(layer):
+    """A Dropout layer (its mask stream is (seed, step), see cnet.layers.Dropout)."""
+    return type(layer).__name__ == "Dropout" and hasattr(layer, "step") and hasattr(layer, "_base_seed")
+
 
 def _layer_input_shape(layer):
     shape = getattr(layer, "_declared_input_shape", None)

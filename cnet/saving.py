@@ -17,7 +17,11 @@ A model file is a zip archive in NumPy's ``.npz`` layout (members stored uncompr
          "compile": null | {"loss": "categorical_crossentropy",
                             "optimizer": {"class_name": "Adam", "config": {...}},
                             "metrics": ["accuracy"]},
-         "optimizer_state": null | <the optimizer's get_state(), arrays replaced by {"__array__": key}>}
+         "optimizer_state": null | <the optimizer's get_state(), arrays replaced by {"__array__": key}>,
+         "training_state": null | {"epoch": completed epochs, "step": optimizer steps of fit,
+                                   "epoch_step": steps of an unfinished epoch (0 after a complete one),
+                                   "shuffle_rng": null | numpy bit_generator.state (e.g. PCG64),
+                                   "dropout": [{"layer": i, "seed": base seed | null, "step": n}, ...]}}
 
     ``weights[i]`` lists layer i's arrays in ``get_weights()`` order (Keras order: W, b; BatchNormalization
     gamma, beta, moving mean, moving variance). A "params" file (the book nets' ``save_params``) has
@@ -28,6 +32,10 @@ A model file is a zip archive in NumPy's ``.npz`` layout (members stored uncompr
 
 ``optimizer/<k>.npy``
     The optimizer's state arrays (slots such as Adam's m and v), so that training can resume.
+
+``training_state`` (optional, absent in older files) makes a checkpoint resumable bit for bit:
+``load_model(path)`` then ``fit(..., initial_epoch=model.training_state['epoch'])`` continues the run
+with the same shuffling order and dropout masks as a run that was never interrupted.
 
 Loading
 -------
@@ -149,6 +157,7 @@ def save_model(model, path, include_optimizer=True):
     header["compile"] = model._compile_config()
     state = model._optimizer_state() if include_optimizer else None
     header["optimizer_state"] = None if state is None else _flatten_state(state, arrays, "optimizer")
+    header["training_state"] = model._training_state()
     _write_archive(path, header, arrays)
 
 
@@ -344,6 +353,12 @@ def load_model(path, compile=True):
                     model._set_optimizer_state(state)
                 except (ValueError, TypeError, KeyError) as exc:
                     raise mf.error(f"cannot restore the optimizer state: {exc}") from None
+        training = mf.header.get("training_state")
+        if training is not None:
+            try:
+                model._restore_training_state(training)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise mf.error(f"cannot restore the training state: {exc}") from None
     return model
 
 

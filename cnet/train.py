@@ -92,6 +92,11 @@ def _parser(prog="cnet-train"):
                         "epoch (default: 0, none)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2),
                    help="0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal, else 2)")
+    p.add_argument("--resume", metavar="CHECKPOINT",
+                   help="checkpoint file, written after every epoch (atomically); when it exists, training "
+                        "continues from it (weights, optimizer and its settings, epoch, shuffling and "
+                        "dropout state): with the same --model, --seed and data options, the run ends "
+                        "bit-identical to one never interrupted")
     p.add_argument("--plot", metavar="DIR",
                    help="write history.png, filters.png (convnets), confusion.png and misclassified.png "
                         "into DIR (needs matplotlib; default: no pictures)")
@@ -152,9 +157,28 @@ def main(argv=None, prog="cnet-train"):
         x_test /= 255.0
     y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
 
-    model = build_model(args.model)
-    model.compile(optimizer=_make_optimizer(opt_name, lr), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    initial_epoch, callbacks = 0, []
+    if args.resume and os.path.exists(args.resume):
+        from .models import load_model
+        try:
+            model = load_model(args.resume)
+        except (ValueError, OSError) as exc:
+            print(f"{prog}: error: --resume: {exc}", file=sys.stderr)
+            return 2
+        if model.optimizer is None:
+            print(f"{prog}: error: --resume: {args.resume} holds no optimizer (saved without compile)",
+                  file=sys.stderr)
+            return 2
+        initial_epoch = model.training_state["epoch"]
+        lr = None
+        print(f"Resuming from {args.resume}: {initial_epoch} of {epochs} epochs done")
+    else:
+        model = build_model(args.model)
+        model.compile(optimizer=_make_optimizer(opt_name, lr), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    if args.resume:
+        from .callbacks import ModelCheckpoint
+        callbacks.append(ModelCheckpoint(args.resume))
     print(f"cnet {cnet.__version__}: {args.model} on {args.dataset} ({len(x_train)} training, "
           f"{len(x_test)} test images), backend {cnet.get_backend()}, {cnet.get_num_threads()} threads; "
           f"{epochs} epochs, batch {batch_size}, {type(model.optimizer).__name__}"
@@ -163,7 +187,8 @@ def main(argv=None, prog="cnet-train"):
         model.summary()
     start = time.perf_counter()
     history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=verbose,
-              validation_split=args.validation_split, shuffle=True, seed=args.seed)
+              validation_split=args.validation_split, shuffle=True, seed=args.seed,
+              initial_epoch=initial_epoch, callbacks=callbacks)
     train_time = time.perf_counter() - start
     loss, acc = model.evaluate(x_test, y_test, batch_size=max(batch_size, 256), verbose=0)
     print(f"Training time: {train_time:.1f}s ({train_time / max(epochs, 1):.1f}s/epoch)")
