@@ -416,3 +416,50 @@ def test_conv_model_float64_gradcheck():
     model.compile('sgd', 'sparse_categorical_crossentropy')
     errors = cnet.gradcheck(model, rng.normal(size=(3, 1, 6, 6)), np.array([0, 1, 2]))
     assert max(errors.values()) < 1e-5, errors
+
+
+def test_inf_loss_names_epoch_and_step_and_terminate_on_nan_alone():
+    x, y = _blobs(48)
+    x[20] = np.inf                      # the second batch of 16 (no shuffling), epoch 1
+    model = Sequential([Dense(3, activation='softmax', input_shape=(20,))])
+    model.compile('sgd', 'sparse_categorical_crossentropy')
+    with pytest.warns(RuntimeWarning, match=r'the loss became nan at epoch 1, step 2/3'):
+        h = model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    assert 'epoch 1, step 2/3' in model.stop_reason and h.epoch == [0]
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    # TerminateOnNaN on its own: any non-finite batch loss stops training
+    for bad in (math.nan, math.inf, -math.inf):
+        term = cbs.TerminateOnNaN()
+        term.set_model(model)
+        model.stop_training = False
+        term.on_batch_end(0, {'loss': 1.0})
+        assert not model.stop_training
+        term.on_batch_end(1, {'loss': bad})
+        assert model.stop_training
+
+
+@pytest.mark.parametrize('backend', ['c', 'numpy'])
+@pytest.mark.parametrize('dtype, big', [('float32', 1e36), ('float64', 1e300)])
+def test_extreme_logits_give_finite_losses_and_gradients(backend, dtype, big):
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 1.0]], dtype=dtype)
+    with cnet.use_backend(backend):
+        for loss in ('sparse_categorical_crossentropy', 'categorical_crossentropy'):
+            model = Sequential([Dense(3, activation='softmax', input_shape=(2,))], dtype=dtype)
+            model.compile('sgd', loss)
+            model.layers[0].set_weights([np.array([[big, -big, 0.0], [-big, big, big]]), np.zeros(3)])
+            labels = np.array([1, 0, 2, 0])             # mostly the least likely class
+            y = labels if loss.startswith('sparse') else np.eye(3, dtype=dtype)[labels]
+            value = model.evaluate(x, y, verbose=0)
+            assert math.isfinite(value) and value > 0
+            grads = model.gradient(x, y)
+            assert all(np.isfinite(g).all() for g in grads.values())
+            probs = model.predict(x)
+            assert np.isfinite(probs).all() and np.allclose(probs.sum(axis=1), 1)
+            assert math.isfinite(model.train_on_batch(x, y))
+    # the Keras functions clip probabilities: log(0) cannot happen
+    from cnet import losses
+    p = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=dtype)
+    t = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], dtype=dtype)
+    assert np.isfinite(losses.categorical_crossentropy(t, p)).all()
+    assert np.isfinite(losses.sparse_categorical_crossentropy(np.array([1, 0]), p)).all()
+    assert np.isfinite(losses.binary_crossentropy(t, p)).all()

@@ -235,3 +235,109 @@ def test_params_files(tmp_path):
         saving.load_params(str(tmp_path / 'p.npz'), expected={'W2': params['W1'], 'b1': params['b1']})
     with pytest.raises(ValueError, match='has shape'):
         saving.load_params(str(tmp_path / 'p.npz'), expected={'W1': np.zeros((3, 2)), 'b1': params['b1']})
+
+
+class _OpensAFile:
+    """Unpickling this creates the file `path` (what a hostile model file would try)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+@pytest.mark.parametrize('where', ['weights', 'optimizer', 'header', 'whole'])
+def test_a_file_crafted_to_run_code_runs_nothing(trained, tmp_path, where):
+    _, path, _, _ = trained
+    marker = tmp_path / 'pwned'
+    evil = np.empty(2, dtype=object)
+    evil[:] = [_OpensAFile(str(marker)), 1]
+    payload = _npy_bytes(evil, allow_pickle=True)
+    bad = tmp_path / 'evil.npz'
+    if where == 'weights':
+        _rewrite(str(path), str(bad), replace={'layers/0/0.npy': payload})
+    elif where == 'optimizer':
+        with zipfile.ZipFile(str(path)) as z:
+            member = sorted(n for n in z.namelist() if n.startswith('optimizer/'))[0]
+        _rewrite(str(path), str(bad), replace={member: payload})
+    elif where == 'header':
+        _rewrite(str(path), str(bad), replace={'__model__.json': pickle.dumps(_OpensAFile(str(marker)))})
+    else:
+        bad.write_bytes(pickle.dumps(_OpensAFile(str(marker))))
+    for load in (load_model, lambda p: _model(dropout=False).load_weights(p), saving.read_header):
+        try:
+            load(str(bad))
+        except ValueError as exc:
+            assert str(bad) in str(exc)
+        assert not marker.exists()
+    with pytest.raises(ValueError, match='object array|not valid JSON|not a cnet model file'):
+        load_model(str(bad))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize('offset', [0.3, 0.7])
+def test_flipped_bytes_in_an_array_are_detected(trained, tmp_path, offset):
+    _, path, _, _ = trained
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(str(path)) as z:
+        info = max((i for i in z.infolist() if i.filename.endswith('.npy')), key=lambda i: i.file_size)
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 128
+    pos = start + int((info.file_size - 128) * offset)
+    data[pos] ^= 0xFF
+    bad = tmp_path / 'flipped.npz'
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"corrupt.*Bad CRC-32 for file '%s'" % info.filename):
+        load_model(str(bad))
+
+
+_KILLED_WRITER = r'''
+import sys, time
+import numpy as np
+import cnet
+from cnet.layers import Dense
+from cnet.models import Sequential
+cnet.set_seed(0)
+model = Sequential([Dense(1500, input_shape=(1500,)), Dense(1500), Dense(10, activation="softmax")])
+model.compile("adam", "categorical_crossentropy")
+model.save(sys.argv[1])
+print("SAVED", flush=True)
+real = np.lib.format.write_array
+calls = []
+def slow(*args, **kwargs):
+    real(*args, **kwargs)
+    calls.append(1)
+    if len(calls) == 2:
+        print("WRITING", flush=True)
+        time.sleep(60)
+np.lib.format.write_array = slow
+for layer in model.layers:
+    layer.params["W"] += 1.0
+model.save(sys.argv[1])
+print("NOT KILLED", flush=True)
+'''
+
+
+def test_save_killed_by_sigkill_leaves_the_previous_file(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    path = tmp_path / 'big.cnet.npz'
+    proc = subprocess.Popen([sys.executable, '-c', _KILLED_WRITER, str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == 'SAVED'
+        before = path.read_bytes()
+        assert proc.stdout.readline().strip() == 'WRITING'     # the second save is half written
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert path.read_bytes() == before
+    model = load_model(str(path))
+    assert model.count_params() == 1500 * 1501 * 2 + 1501 * 10
+    # the only other file is the killed writer's temporary file, which no loader picks up
+    others = [p.name for p in tmp_path.iterdir() if p != path]
+    assert all(n.startswith('.big.cnet.npz.') and n.endswith('.tmp') for n in others)
