@@ -18,7 +18,10 @@ def get_backend():
 
 
 def set_backend(name):
-    """Switch every op to the 'c' or the 'numpy' backend."""
+    """Switch every op to the 'c' or the 'numpy' backend.
+
+    The setting is process-wide, not per thread: it applies at once to ops running in every thread
+    (use_backend too). Choose the backend before starting threads that train or run models."""
     if name not in BACKENDS:
         raise ValueError(f"set_backend: unknown backend {name!r}; expected one of {BACKENDS}")
     with _lock:
