@@ -342,6 +342,14 @@ class Sequential:
     def _cast(self, x):
         x = np.asarray(x)
         if x.dtype != self.dtype:
+            if x.dtype.kind not in "biuf":   # complex would silently lose its imaginary part
+                try:
+                    if x.dtype.kind != "O":
+                        raise TypeError
+                    return x.astype(self.dtype)
+                except (TypeError, ValueError):
+                    raise TypeError(f"inputs must be numeric (bool, int or float), got an array of dtype "
+                                    f"{x.dtype} and shape {x.shape}") from None
             x = x.astype(self.dtype)
         return x
 

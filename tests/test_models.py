@@ -463,3 +463,11 @@ def test_extreme_logits_give_finite_losses_and_gradients(backend, dtype, big):
     assert np.isfinite(losses.categorical_crossentropy(t, p)).all()
     assert np.isfinite(losses.sparse_categorical_crossentropy(np.array([1, 0]), p)).all()
     assert np.isfinite(losses.binary_crossentropy(t, p)).all()
+
+
+def test_complex_and_string_inputs_are_refused_not_truncated():
+    model = _mlp()
+    for x in (np.ones((4, 20), np.complex64), np.full((4, 20), 'a')):
+        with pytest.raises(TypeError, match='inputs must be numeric'):
+            model.predict(x)
+    np.testing.assert_array_equal(model.predict(np.ones((2, 20), object)), model.predict(np.ones((2, 20))))
