@@ -8,7 +8,7 @@ centred by centre of mass in a 28x28 field. People draw dark strokes on white pa
 often off-centre, so `digit_from_array` repeats MNIST's preprocessing:
 
 1. grayscale in [0, 1] (transparency is composited on white first; 16-bit images keep their range);
-2. light background (judged from the border pixels) -> inverted, so the ink is bright;
+2. ink darker than the background (the border pixels' median) -> inverted, so the ink is bright;
 3. the background level is subtracted and the contrast stretched so the strongest ink is 1;
 4. crop to the bounding box of the ink (pixels above a threshold);
 5. strokes too thin to survive the shrink (a 3-pixel pen on a 600-pixel canvas) are thickened;
@@ -147,8 +147,19 @@ def _border(a):
     return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
 
 
+def _light_background(gray):
+    """Whether the ink is darker than the paper. The paper is the border's median; the ink is whichever
+    extreme lies further from it, so grey paper (a photo, a scan) is judged right too; a tie is settled by
+    the paper being lighter than mid-grey."""
+    paper = float(np.median(_border(gray)))
+    darker, lighter = paper - float(gray.min()), float(gray.max()) - paper
+    if abs(darker - lighter) < 1e-6:
+        return paper > 0.5
+    return darker > lighter
+
+
 def _preprocess(gray):
-    if np.median(_border(gray)) > 0.5:
+    if _light_background(gray):
         gray = 1.0 - gray                          # dark strokes on light paper -> light on dark
     background = float(np.median(_border(gray)))
     contrast = float(gray.max()) - background

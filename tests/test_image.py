@@ -91,6 +91,8 @@ def test_colours_grey_paper_and_transparency():
     variants = {
         "blue ink on yellow paper": draw(ZERO, 18, ink=(20, 30, 160), paper=(250, 240, 170)),
         "grey paper": draw(ZERO, 18, ink=(40, 40, 40), paper=(200, 200, 200)),
+        "dark paper, darker ink": draw(ZERO, 18, ink=(60, 60, 60), paper=(110, 110, 110)),
+        "chalk on a grey board": draw(ZERO, 18, ink=(200, 200, 200), paper=(150, 150, 150)),
         "black on transparent": draw(ZERO, 18, mode="RGBA", ink=(0, 0, 0, 255), paper=(0, 0, 0, 0)),
         "white on transparent": draw(ZERO, 18, mode="RGBA", ink=(255, 255, 255, 255), paper=(255, 255, 255, 0)),
         "grey + alpha": draw(ZERO, 18, mode="LA", ink=(0, 255), paper=(0, 0)),
