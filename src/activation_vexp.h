@@ -1,4 +1,4 @@
-/* Template (REAL, SFX, UINT, MANT_BITS, EXP_BIAS, MAGIC, POLY_EXP, POLY_TANH defined by activation.c):
+/* Template (REAL, SFX, UINT, MANT_BITS, EXP_BIAS, MAGIC, POLY_EXP, POLY_EXPM1, TANH_CLAMP defined by activation_tmpl.h):
  * exp and tanh written with arithmetic, selects and bit operations only, so that gcc vectorizes the
  * loops that call them (glibc's expf/tanhf are scalar calls without -ffast-math; tanhf is slow).
  *
@@ -38,15 +38,20 @@ static inline REAL SFX(vexp)(REAL x) {
     return x != x ? x : y;
 }
 
-/* tanh(x): the odd Taylor polynomial for |x| < 0.3 (no cancellation there), else
- * sign(x) * (1 - 2/(exp(2|x|) + 1)), which loses at most two bits for |x| >= 0.3 and is exactly +-1
- * once exp overflows. */
+/* tanh(x) = sign(x) * -em / (2 + em), em = expm1(-2|x|) in (-1, 0]: one formula for every x, without
+ * cancellation (for small |x|, em ~ -2|x| is accurate to an ulp, unlike 1 - 2/(exp(2|x|) + 1)).
+ * -2|x| is clamped to [-TANH_CLAMP, 0], where tanh already rounds to +-1, so 2^n stays normal and one
+ * scale factor suffices: with z = n*ln2 + r, expm1(z) = 2^n * expm1(r) + (2^n - 1), expm1(r) = r + r^2 *
+ * POLY_EXPM1(r) (|r| <= ln2/2). Accuracy: a few ulp. NaN is passed through. */
 static inline REAL SFX(vtanh)(REAL x) {
-    REAL a = x < (REAL)0 ? -x : x;
-    REAL x2 = x * x;
-    REAL small = x * POLY_TANH(x2);
-    REAL big = (REAL)1 - (REAL)2 / (SFX(vexp)((REAL)2 * a) + (REAL)1);
-    big = x < (REAL)0 ? -big : big;
-    REAL y = a < (REAL)0.3 ? small : big;
+    REAL a2 = (x < (REAL)0 ? -x : x) * (REAL)2;
+    REAL z = a2 > TANH_CLAMP ? -TANH_CLAMP : -a2;
+    REAL n = (z * (REAL)1.4426950408889634 + MAGIC) - MAGIC;
+    REAL r = (z - n * LN2_HI) - n * LN2_LO;
+    REAL q = r + (r * r) * POLY_EXPM1(r);
+    REAL s = SFX(pow2i)(n);
+    REAL em = s * q + (s - (REAL)1);
+    REAL t = -em / ((REAL)2 + em);
+    REAL y = COPYSIGN(t, x); /* t is +-0 for x = +-0: the sign comes from x alone */
     return x != x ? x : y;
 }

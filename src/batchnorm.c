@@ -7,34 +7,15 @@
  * for every n_threads. Mean and variance are two passes (the variance sums (x - mean)^2), as the
  * reference does. The bodies are written once in batchnorm_tmpl.h for float and double.
  */
-#include <math.h>
-#include <stdlib.h>
-
-#include "cnet_internal.h"
-
-/* Elements per reduction chunk. */
-#define BN_CHUNK_ELEMS (256 * CNET_REDUCE_CHUNK)
-
-static int64_t bn_rows_per_chunk(int64_t C, int64_t S) {
-    int64_t r = BN_CHUNK_ELEMS / (C * S);
-    return r < 1 ? 1 : r;
-}
-
-/* What a reduction pass sums per channel: x; (x - mean)^2; dy and dy * xhat. */
-enum { BN_SUM = 0, BN_SQDEV = 1, BN_DY = 2 };
-
-#define REAL float
-#define SFX(name) name##_f32
-#define SQRT sqrtf
+#define CNET_EW_ISA _portable
 #include "batchnorm_tmpl.h"
-#undef REAL
-#undef SFX
-#undef SQRT
 
-#define REAL double
-#define SFX(name) name##_f64
-#define SQRT sqrt
-#include "batchnorm_tmpl.h"
-#undef REAL
-#undef SFX
-#undef SQRT
+#define DISPATCH(name, dt, params, args) CNET_EW_DISPATCH(name, dt, params, args)
+#define DISPATCH_RET(ret, name, dt, params, args) CNET_EW_DISPATCH_RET(ret, name, dt, params, args)
+
+DISPATCH_RET(int, cnet_batchnorm_forward, f32, (float *y, float *mean, float *inv_std, const float *x, const float *gamma, const float *beta, double eps, int64_t N, int64_t C, int64_t S, int n_threads), (y, mean, inv_std, x, gamma, beta, eps, N, C, S, n_threads))
+DISPATCH_RET(int, cnet_batchnorm_forward, f64, (double *y, double *mean, double *inv_std, const double *x, const double *gamma, const double *beta, double eps, int64_t N, int64_t C, int64_t S, int n_threads), (y, mean, inv_std, x, gamma, beta, eps, N, C, S, n_threads))
+DISPATCH_RET(int, cnet_batchnorm_backward, f32, (float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *gamma, const float *mean, const float *inv_std, int64_t N, int64_t C, int64_t S, int n_threads), (dx, dgamma, dbeta, dy, x, gamma, mean, inv_std, N, C, S, n_threads))
+DISPATCH_RET(int, cnet_batchnorm_backward, f64, (double *dx, double *dgamma, double *dbeta, const double *dy, const double *x, const double *gamma, const double *mean, const double *inv_std, int64_t N, int64_t C, int64_t S, int n_threads), (dx, dgamma, dbeta, dy, x, gamma, mean, inv_std, N, C, S, n_threads))
+DISPATCH_RET(int, cnet_batchnorm_inference, f32, (float *y, const float *x, const float *gamma, const float *beta, const float *running_mean, const float *running_var, double eps, int64_t N, int64_t C, int64_t S, int n_threads), (y, x, gamma, beta, running_mean, running_var, eps, N, C, S, n_threads))
+DISPATCH_RET(int, cnet_batchnorm_inference, f64, (double *y, const double *x, const double *gamma, const double *beta, const double *running_mean, const double *running_var, double eps, int64_t N, int64_t C, int64_t S, int n_threads), (y, x, gamma, beta, running_mean, running_var, eps, N, C, S, n_threads))

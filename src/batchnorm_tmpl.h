@@ -1,3 +1,51 @@
+/* batchnorm_tmpl.h -- batch normalisation, written once.
+ *
+ * Included without REAL defined (by batchnorm.c, batchnorm_avx2.c, batchnorm_avx512.c, each with its CNET_EW_ISA;
+ * see elementwise_dispatch.h), it defines the shared helpers and instantiates itself for float and
+ * double. Included again with REAL and SFX defined, it is the body.
+ *
+ * FMA contraction is off: every path rounds every operation as written, so the AVX2 and AVX-512 builds
+ * give the bit-identical results of the baseline build (vector lanes do the scalar arithmetic). */
+#ifndef REAL
+
+#include <math.h>
+#include <stdlib.h>
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include "elementwise_dispatch.h"
+
+/* Elements per reduction chunk. */
+#define BN_CHUNK_ELEMS (256 * CNET_REDUCE_CHUNK)
+
+static int64_t bn_rows_per_chunk(int64_t C, int64_t S) {
+    int64_t r = BN_CHUNK_ELEMS / (C * S);
+    return r < 1 ? 1 : r;
+}
+
+/* What a reduction pass sums per channel: x; (x - mean)^2; dy and dy * xhat. */
+enum { BN_SUM = 0, BN_SQDEV = 1, BN_DY = 2 };
+
+#define REAL float
+#define SFX(name) CNET_EW_CAT(name, _f32)
+#define SQRT sqrtf
+#include "batchnorm_tmpl.h"
+#undef REAL
+#undef SFX
+#undef SQRT
+
+#define REAL double
+#define SFX(name) CNET_EW_CAT(name, _f64)
+#define SQRT sqrt
+#include "batchnorm_tmpl.h"
+#undef REAL
+#undef SFX
+#undef SQRT
+
+#else /* ---- the body ---- */
+
 /* Template body of batchnorm.c: REAL is the element type, SFX(name) appends the dtype suffix. */
 
 /* What a reduction pass reads (unused fields NULL). */
@@ -157,7 +205,7 @@ static void SFX(bn_affine)(REAL *y, const REAL *x, const REAL *shift, const REAL
  * mean = E[x], var = E[(x - mean)^2] (biased), inv_std = 1/sqrt(var + eps) (in REAL, as the reference),
  * y = (x - mean) * (gamma * inv_std) + beta. Overwrites y, mean, inv_std (y may alias x).
  * Returns 0, or -1 when scratch memory cannot be allocated (outputs then undefined). */
-int SFX(cnet_batchnorm_forward)(REAL *y, REAL *mean, REAL *inv_std, const REAL *x, const REAL *gamma,
+int KNAME(cnet_batchnorm_forward)(REAL *y, REAL *mean, REAL *inv_std, const REAL *x, const REAL *gamma,
                                 const REAL *beta, double eps, int64_t N, int64_t C, int64_t S,
                                 int n_threads) {
     double *tot = (double *)malloc((size_t)C * sizeof(double));
@@ -190,7 +238,7 @@ done:
  * and M = N*S: dbeta = sum dy, dgamma = sum dy*xhat (reductions in double),
  * dx = gamma * inv_std / M * (M*dy - dbeta - xhat*dgamma). Overwrites dx, dgamma, dbeta (dx may alias dy).
  * Returns 0, or -1 when scratch memory cannot be allocated. */
-int SFX(cnet_batchnorm_backward)(REAL *dx, REAL *dgamma, REAL *dbeta, const REAL *dy, const REAL *x,
+int KNAME(cnet_batchnorm_backward)(REAL *dx, REAL *dgamma, REAL *dbeta, const REAL *dy, const REAL *x,
                                  const REAL *gamma, const REAL *mean, const REAL *inv_std,
                                  int64_t N, int64_t C, int64_t S, int n_threads) {
     double *tot = (double *)malloc((size_t)(2 * C) * sizeof(double));
@@ -244,7 +292,7 @@ int SFX(cnet_batchnorm_backward)(REAL *dx, REAL *dgamma, REAL *dbeta, const REAL
 /* x, y are (N, C, S); gamma, beta, running_mean, running_var are (C,).
  * y = (x - running_mean) * (gamma / sqrt(running_var + eps)) + beta. Overwrites y (may alias x).
  * Returns 0, or -1 when scratch memory cannot be allocated. */
-int SFX(cnet_batchnorm_inference)(REAL *y, const REAL *x, const REAL *gamma, const REAL *beta,
+int KNAME(cnet_batchnorm_inference)(REAL *y, const REAL *x, const REAL *gamma, const REAL *beta,
                                   const REAL *running_mean, const REAL *running_var, double eps,
                                   int64_t N, int64_t C, int64_t S, int n_threads) {
     REAL *scale = (REAL *)malloc((size_t)C * sizeof(REAL));
@@ -254,3 +302,5 @@ int SFX(cnet_batchnorm_inference)(REAL *y, const REAL *x, const REAL *gamma, con
     free(scale);
     return 0;
 }
+
+#endif /* REAL */

@@ -1,8 +1,56 @@
+/* dropout_tmpl.h -- inverted dropout (mask, forward, backward), written once.
+ *
+ * Included without REAL defined (by dropout.c, dropout_avx2.c, dropout_avx512.c, each with its CNET_EW_ISA;
+ * see elementwise_dispatch.h), it defines the shared helpers and instantiates itself for float and
+ * double. Included again with REAL and SFX defined, it is the body.
+ *
+ * FMA contraction is off: every path rounds every operation as written, so the AVX2 and AVX-512 builds
+ * give the bit-identical results of the baseline build (vector lanes do the scalar arithmetic). */
+#ifndef REAL
+
+#include <math.h>
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include "elementwise_dispatch.h"
+
+/* splitmix64's finaliser applied to seed + (i + 1) * golden (uint64 wrap-around); true when the 24-bit
+ * uniform u = (z >> 40) * 2^-24 is >= rate, i.e. the element is kept. The reference compares u >= rate
+ * in double; since z >> 40 is an integer and rate * 2^24 is exact, that is z >> 40 >= ceil(rate * 2^24),
+ * an integer comparison (threshold from dropout_threshold). */
+static inline int dropout_keep(uint64_t seed, int64_t i, uint64_t threshold) {
+    uint64_t z = seed + (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (z >> 40) >= threshold;
+}
+
+static uint64_t dropout_threshold(double rate) {
+    return (uint64_t)ceil(rate * 16777216.0); /* 0 <= rate < 1: in [0, 2^24] */
+}
+
+#define REAL float
+#define SFX(name) CNET_EW_CAT(name, _f32)
+#include "dropout_tmpl.h"
+#undef REAL
+#undef SFX
+
+#define REAL double
+#define SFX(name) CNET_EW_CAT(name, _f64)
+#include "dropout_tmpl.h"
+#undef REAL
+#undef SFX
+
+#else /* ---- the body ---- */
+
 /* Template body of dropout.c: REAL is the element type, SFX(name) appends the dtype suffix.
  * The keep scale is 1/(1 - rate) computed in double, then rounded to REAL (as the reference). */
 
 /* mask is (n,), element i of the flat array: scale where kept, 0 where dropped. Overwrites mask. */
-void SFX(cnet_dropout_mask)(REAL *mask, int64_t n, double rate, uint64_t seed, int n_threads) {
+void KNAME(cnet_dropout_mask)(REAL *mask, int64_t n, double rate, uint64_t seed, int n_threads) {
     REAL scale = (REAL)(1.0 / (1.0 - rate));
     uint64_t threshold = dropout_threshold(rate);
     int nt = cnet_threads_for(n, n_threads);
@@ -12,7 +60,7 @@ void SFX(cnet_dropout_mask)(REAL *mask, int64_t n, double rate, uint64_t seed, i
 
 /* x, y, mask are (n,). mask as cnet_dropout_mask, y = x * mask, both written in one pass. Overwrites y
  * and mask; y may alias x (mask may not). */
-void SFX(cnet_dropout_forward)(REAL *y, REAL *mask, const REAL *x, int64_t n, double rate, uint64_t seed,
+void KNAME(cnet_dropout_forward)(REAL *y, REAL *mask, const REAL *x, int64_t n, double rate, uint64_t seed,
                                int n_threads) {
     REAL scale = (REAL)(1.0 / (1.0 - rate));
     uint64_t threshold = dropout_threshold(rate);
@@ -26,8 +74,10 @@ void SFX(cnet_dropout_forward)(REAL *y, REAL *mask, const REAL *x, int64_t n, do
 }
 
 /* dy, mask, dx are (n,). dx = dy * mask. Overwrites dx (may alias dy). */
-void SFX(cnet_dropout_backward)(REAL *dx, const REAL *dy, const REAL *mask, int64_t n, int n_threads) {
+void KNAME(cnet_dropout_backward)(REAL *dx, const REAL *dy, const REAL *mask, int64_t n, int n_threads) {
     int nt = cnet_threads_for(n, n_threads);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * mask[i];
 }
+
+#endif /* REAL */

@@ -4,8 +4,42 @@ import numpy as np
 import pytest
 
 import cnet
-from cnet import ops, reference
+from cnet import _kernels, ops, reference
 from helpers import DTYPES, THREAD_COUNTS, assert_bit_identical, assert_close, run_c, run_numpy
+
+
+def _simd_paths():
+    """The SIMD paths this CPU can run (portable always; avx2/avx512 where supported)."""
+    current, paths = _kernels.simd_path(), []
+    for p in ("portable", "avx2", "avx512"):
+        try:
+            _kernels.set_simd_path(p)
+            paths.append(p)
+        except ValueError:
+            pass
+    _kernels.set_simd_path(current)
+    return paths
+
+
+SIMD_PATHS = _simd_paths()
+
+
+@pytest.fixture(params=SIMD_PATHS)
+def simd(request):
+    """Runs the test on one SIMD path, restoring the previous path afterwards."""
+    current = _kernels.simd_path()
+    _kernels.set_simd_path(request.param)
+    yield request.param
+    _kernels.set_simd_path(current)
+
+
+def _on_path(path, fn, *args, **kwargs):
+    current = _kernels.simd_path()
+    _kernels.set_simd_path(path)
+    try:
+        return run_c(fn, *args, **kwargs)
+    finally:
+        _kernels.set_simd_path(current)
 
 # Tolerances relative to the output's scale (expf/tanhf of glibc and NumPy's SIMD ones may differ by
 # an ulp or two; sums are taken in double by the kernels, in the dtype by the reference).
@@ -29,7 +63,7 @@ ACTIVATIONS = [(ops.sigmoid_forward, ops.sigmoid_backward), (ops.tanh_forward, o
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("threads", THREAD_COUNTS)
-def test_activation_matches_reference(fwd, bwd, dtype, shape, threads):
+def test_activation_matches_reference(simd, fwd, bwd, dtype, shape, threads):
     x, dy = _x(shape, dtype), _x(shape, dtype, seed=1, scale=1.0)
     tol = TOL[np.dtype(dtype)]
     y = run_c(fwd, x, threads=threads)
@@ -43,7 +77,7 @@ def test_activation_matches_reference(fwd, bwd, dtype, shape, threads):
 
 @pytest.mark.parametrize("fwd, bwd", ACTIVATIONS, ids=["sigmoid", "tanh"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_activation_thread_invariance_and_in_place(fwd, bwd, dtype):
+def test_activation_thread_invariance_and_in_place(simd, fwd, bwd, dtype):
     x, dy = _x((300, 301), dtype), _x((300, 301), dtype, seed=1)
     outs = [run_c(fwd, x, threads=t) for t in (1, 2, 3, 7)]
     assert_bit_identical(outs, "y")
@@ -57,7 +91,7 @@ def test_activation_thread_invariance_and_in_place(fwd, bwd, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sigmoid_tanh_extremes(dtype):
+def test_sigmoid_tanh_extremes(simd, dtype):
     big = np.finfo(dtype).max
     x = np.array([-big, -1000.0, -80.0, -1e-30, 0.0, 1e-30, 80.0, 1000.0, big, np.inf, -np.inf], dtype)
     with np.errstate(all="raise"):
@@ -72,7 +106,7 @@ def test_sigmoid_tanh_extremes(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SOFTMAX_SHAPES)
 @pytest.mark.parametrize("threads", THREAD_COUNTS)
-def test_softmax_matches_reference(dtype, shape, threads):
+def test_softmax_matches_reference(simd, dtype, shape, threads):
     x, dy = _x(shape, dtype), _x(shape, dtype, seed=1, scale=1.0)
     tol = TOL[np.dtype(dtype)]
     y = run_c(ops.softmax_forward, x, threads=threads)
@@ -84,7 +118,7 @@ def test_softmax_matches_reference(dtype, shape, threads):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_softmax_thread_invariance_in_place_and_axis(dtype):
+def test_softmax_thread_invariance_in_place_and_axis(simd, dtype):
     x, dy = _x((700, 130), dtype), _x((700, 130), dtype, seed=1)
     ys = [run_c(ops.softmax_forward, x, threads=t) for t in (1, 2, 3, 7)]
     assert_bit_identical(ys, "y")
@@ -99,7 +133,7 @@ def test_softmax_thread_invariance_in_place_and_axis(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_softmax_stable(dtype):
+def test_softmax_stable(simd, dtype):
     big = np.finfo(dtype).max
     x = np.array([[1e4, -1e4, 0.0], [1000.0, 1000.0, 1000.0], [big, -big, 0.0]], dtype)
     with np.errstate(over="ignore"):
@@ -131,7 +165,7 @@ MSE_SHAPES = [(1,), (7,), (3, 5), (128, 10), (64, 1031), (16385,), (3, 70001)]
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", MSE_SHAPES)
 @pytest.mark.parametrize("threads", THREAD_COUNTS)
-def test_mse_matches_reference(dtype, shape, threads):
+def test_mse_matches_reference(simd, dtype, shape, threads):
     y, t = _x(shape, dtype), _x(shape, dtype, seed=1)
     loss = run_c(ops.mse_forward, y, t, threads=threads)
     assert isinstance(loss, float)
@@ -143,7 +177,7 @@ def test_mse_matches_reference(dtype, shape, threads):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_mse_thread_invariance(dtype):
+def test_mse_thread_invariance(simd, dtype):
     y, t = _x((3, 70001), dtype), _x((3, 70001), dtype, seed=1)
     losses = [run_c(ops.mse_forward, y, t, threads=n) for n in (1, 2, 3, 7)]
     assert_bit_identical([np.float64(v) for v in losses], "mse")
@@ -158,7 +192,7 @@ SEEDS = [0, 42, 2 ** 64 - 1, 0x123456789ABCDEF0]
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", DROPOUT_SHAPES)
 @pytest.mark.parametrize("threads", THREAD_COUNTS)
-def test_dropout_matches_reference_exactly(dtype, shape, threads):
+def test_dropout_matches_reference_exactly(simd, dtype, shape, threads):
     x, dy = _x(shape, dtype), _x(shape, dtype, seed=1)
     for rate, seed in ((0.5, 42), (0.25, 2 ** 64 - 1), (0.0, 7)):
         y, mask = run_c(ops.dropout_forward, x, rate, seed, threads=threads)
@@ -173,7 +207,7 @@ def test_dropout_matches_reference_exactly(dtype, shape, threads):
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("rate", [0.1, 0.5, 0.9])
-def test_dropout_mask_any_thread_count(seed, rate):
+def test_dropout_mask_any_thread_count(simd, seed, rate):
     shape = (13, 7001)   # above the threading cut-off, not a multiple of any vector width
     masks = [run_c(ops.dropout_mask, shape, rate, seed, np.float32, threads=t) for t in (1, 2, 3, 7)]
     masks.append(reference.dropout_mask(shape, rate, seed, np.float32))
@@ -269,3 +303,25 @@ def test_mse_bad_inputs(backend):
             ops.mse_forward([1.0], y)
         with pytest.raises(ValueError, match="empty batch"):
             ops.mse_forward(y[:0], y[:0])
+
+
+# ---- across SIMD paths -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_paths_agree(dtype):
+    """Dropout masks and the mse sum (fixed chunked order, no FMA contraction) are bit-identical on every
+    SIMD path; sigmoid/tanh/softmax (own exp/expm1, FMA allowed on AVX2/AVX-512) agree within tolerance."""
+    x, t = _x((13, 7001), dtype), _x((13, 7001), dtype, seed=1)
+    for threads in (1, 3):
+        per_path = [_on_path(p, ops.dropout_forward, x, 0.3, 12345, threads=threads) for p in SIMD_PATHS]
+        assert_bit_identical(per_path, "dropout across paths")
+        masks = [_on_path(p, ops.dropout_mask, (13, 7001), 0.3, 99, dtype, threads=threads) for p in SIMD_PATHS]
+        assert_bit_identical(masks, "dropout_mask across paths")
+        assert_bit_identical([np.float64(_on_path(p, ops.mse_forward, x, t, threads=threads)) for p in SIMD_PATHS],
+                             "mse across paths")
+        assert_bit_identical([_on_path(p, ops.mse_backward, x, t, threads=threads) for p in SIMD_PATHS],
+                             "mse dy across paths")
+    for fwd, bwd in ACTIVATIONS + [(ops.softmax_forward, ops.softmax_backward)]:
+        ys = [_on_path(p, fwd, x) for p in SIMD_PATHS]
+        for p, y in zip(SIMD_PATHS, ys):
+            assert_close(y, ys[0], rtol=TOL[np.dtype(dtype)], name=f"{fwd.__name__} {p} vs portable")

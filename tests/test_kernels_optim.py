@@ -4,8 +4,42 @@ import numpy as np
 import pytest
 
 import cnet
-from cnet import ops
+from cnet import _kernels, ops
 from helpers import DTYPES, THREAD_COUNTS, assert_bit_identical, assert_close, run_c, run_numpy
+
+
+def _simd_paths():
+    """The SIMD paths this CPU can run (portable always; avx2/avx512 where supported)."""
+    current, paths = _kernels.simd_path(), []
+    for p in ("portable", "avx2", "avx512"):
+        try:
+            _kernels.set_simd_path(p)
+            paths.append(p)
+        except ValueError:
+            pass
+    _kernels.set_simd_path(current)
+    return paths
+
+
+SIMD_PATHS = _simd_paths()
+
+
+@pytest.fixture(params=SIMD_PATHS)
+def simd(request):
+    """Runs the test on one SIMD path, restoring the previous path afterwards."""
+    current = _kernels.simd_path()
+    _kernels.set_simd_path(request.param)
+    yield request.param
+    _kernels.set_simd_path(current)
+
+
+def _on_path(path, fn, *args, **kwargs):
+    current = _kernels.simd_path()
+    _kernels.set_simd_path(path)
+    try:
+        return run_c(fn, *args, **kwargs)
+    finally:
+        _kernels.set_simd_path(current)
 
 TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 
@@ -59,7 +93,7 @@ def test_update_trajectory_matches_reference(name, dtype, shape, threads):
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_update_bit_identical_across_threads(name, dtype):
+def test_update_bit_identical_across_threads(simd, name, dtype):
     results = [_trajectory(run_c, name, (400, 301), dtype, 1e-3, threads=t) for t in (1, 2, 3, 7)]
     assert_bit_identical(results, name)
 
@@ -129,3 +163,20 @@ def test_update_bad_inputs(backend):
         with pytest.raises(TypeError, match="weight_decay: expected a real number"):
             ops.sgd_update(p, g, 0.1, weight_decay=None)
     np.testing.assert_array_equal(p, 1.0)   # no failed call touched p
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_update_bit_identical_across_simd_paths(name, dtype):
+    """No FMA contraction in the optimizer kernels: every path rounds as the scalar code does. (So the
+    reference comparison above, run on the default path, holds on every path.)"""
+    for wd in (0.0, 1e-3):
+        results = []
+        for p in SIMD_PATHS:
+            current = _kernels.simd_path()
+            _kernels.set_simd_path(p)
+            try:
+                results.append(_trajectory(run_c, name, (97, 301), dtype, wd, threads=2))
+            finally:
+                _kernels.set_simd_path(current)
+        assert_bit_identical(results, f"{name} wd={wd} across paths")
