@@ -133,3 +133,21 @@ def class_labels(labels, n_rows, n_classes, name="labels"):
         i = int(bad[0])
         raise ValueError(f"{name}[{i}] = {labels[i]} is out of range: expected 0 <= label < {n_classes}")
     return labels
+
+
+def _same_layout(a, b):
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.shape == b.shape and a.strides == b.strides)
+
+
+def no_overlap(out, name, inputs, allow_identical=False):
+    """Raise ValueError when the output `out` shares memory with one of the input arrays: a kernel
+    would read what it has already overwritten. allow_identical: an element-wise op may write over an
+    input with exactly the same layout (in place)."""
+    for inp in inputs:
+        if isinstance(inp, np.ndarray) and np.may_share_memory(out, inp):
+            if allow_identical and _same_layout(out, inp):
+                continue
+            raise ValueError(f"{name}: the output overlaps an input ({_describe(out)}); "
+                             f"pass a separate output array" + (" or the input itself, for in place"
+                                                                  if allow_identical else ""))

@@ -7,6 +7,7 @@ import sys
 from . import _kernels
 
 _explicit_threads = None
+_OMP_DEFAULT = _kernels.omp_max_threads()  # OMP_NUM_THREADS, or the runtime's default, at import
 
 
 @functools.lru_cache(maxsize=None)
@@ -33,8 +34,17 @@ def _cgroup_cpu_limit():
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def _cpus_at_start():
+    return _count_cpus()
+
+
 def cpu_count():
     """The CPUs this process may use: its affinity mask, capped by a cgroup CPU quota."""
+    return _count_cpus()
+
+
+def _count_cpus():
     try:
         n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -53,7 +63,8 @@ def get_num_threads():
     omp_max = _kernels.omp_max_threads()
     if _explicit_threads is not None or os.environ.get("OMP_NUM_THREADS"):
         return max(1, omp_max)
-    return max(1, min(omp_max, cpu_count()))
+    # The CPU count is read once (a system call; this runs before every kernel call).
+    return max(1, min(omp_max, _cpus_at_start()))
 
 
 def set_num_threads(n):
@@ -61,7 +72,7 @@ def set_num_threads(n):
     global _explicit_threads
     if n is None:
         _explicit_threads = None
-        _kernels.omp_set_num_threads(cpu_count())
+        _kernels.omp_set_num_threads(_OMP_DEFAULT)
         return
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")

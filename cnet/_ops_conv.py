@@ -133,6 +133,7 @@ def conv2d_forward(x, w, b, stride=1, pad=0, out=None, relu=False):
     _, _, _, _, oh, ow = _geometry(x.shape, w.shape[2], w.shape[3], stride, pad)
     if out is not None:
         out = _checks.output(out, "out", (x.shape[0], w.shape[0], oh, ow), x.dtype)
+        _checks.no_overlap(out, "out", (x, w, b))
     else:
         _checks.check_alloc((x.shape[0], w.shape[0], oh, ow), x.dtype, "conv2d_forward")
     impl = implementation("conv2d_forward")
@@ -213,6 +214,7 @@ def maxpool2d_backward(dy, argmax, x_shape, out=None):
     _checks.check_alloc(x_shape, dy.dtype, "maxpool2d_backward")
     if out is not None:
         out = _checks.output(out, "out", x_shape, dy.dtype)
+        _checks.no_overlap(out, "out", (dy, argmax))
     impl = implementation("maxpool2d_backward")
     if impl is _maxpool2d_backward_c:
         return impl(dy, argmax, x_shape, out=out)

@@ -26,6 +26,7 @@ def gemm(a, b, c=None, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, bias=N
                          f"b {b.shape}{', transposed' if trans_b else ''})")
     if c is not None:
         c = _checks.output(c, "c", (m, n), a.dtype)
+        _checks.no_overlap(c, "c", (a, b, bias))
     else:   # (m, 0) @ (0, n): tiny operands can ask for a huge product
         _checks.check_alloc((m, n), a.dtype, "gemm")
     if bias is not None:
@@ -68,6 +69,7 @@ def affine_forward(x, w, b, out=None, relu=False):
     shape = (x.shape[0], w.shape[1])
     if out is not None:
         out = _checks.output(out, "out", shape, x.dtype)
+        _checks.no_overlap(out, "out", (x, w, b))
     impl = implementation("affine_forward")
     if impl is _affine_forward_c:
         return impl(x, w, b, out=out, relu=relu)

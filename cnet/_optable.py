@@ -77,6 +77,7 @@ def run_into(name, out, shape, dtype, *args):
     """Run an op whose C implementation takes an `out=` argument; the reference's result is copied."""
     if out is not None:
         out = _checks.output(out, "out", shape, dtype)
+        _checks.no_overlap(out, "out", args, allow_identical=True)
     impl = implementation(name)
     if impl is getattr(reference, name):
         return numpy_into(out, impl(*args))
@@ -104,6 +105,9 @@ def run_outs(name, out, specs, *args, **kwargs):
             raise TypeError(f"{name}: out must be a tuple of {len(specs)} arrays or None, got {out!r}")
         out = tuple(None if o is None else _checks.output(o, f"out[{i}]", shape, dtype)
                     for i, (o, (shape, dtype)) in enumerate(zip(out, specs)))
+        given = [o for o in out if o is not None]
+        for i, o in enumerate(given):
+            _checks.no_overlap(o, f"{name} out", list(args) + given[i + 1:])
     impl = implementation(name)
     if impl is getattr(reference, name, None):
         result = impl(*args, **kwargs)

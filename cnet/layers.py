@@ -63,6 +63,7 @@ network's ``params`` dict in place updates the layers, as in the book; ``.W``, `
 there too. Differences: Dropout is inverted dropout (scaled at training, identity at inference) and
 draws its mask from cnet's counter RNG; Nesterov follows Keras (see cnet.optimizers).
 """
+import contextlib
 import math
 
 import numpy as np
@@ -214,6 +215,8 @@ class Layer:
                 f"(N, {', '.join(map(str, self.input_shape))}) but got {got}")
 
     def backward(self, dout):
+        if dout is None:  # the layers below the first one with parameters need no input gradient
+            return None
         if not self._cached:
             raise RuntimeError(f"{self.name}: backward() needs a forward(x, train=True) first "
                                f"(forward with train=False caches nothing)")
@@ -304,6 +307,23 @@ class Layer:
     def __repr__(self):
         shape = f", output_shape={self.output_shape}" if self.built else ""
         return f"<{type(self).__name__} name={self.name!r}{shape}>"
+
+
+@contextlib.contextmanager
+def training_workspaces(layers):
+    """Within this block (one training step of a model), the layers write their outputs and gradients
+    into buffers they keep per shape (no allocation in steady state), ReLU is fused where it can be,
+    and the layers up to the first one with parameters compute no input gradient (backward returns
+    None there). Outside it, every call returns fresh arrays, so nothing a caller holds is overwritten."""
+    layers = list(layers)
+    first = next((i for i, layer in enumerate(layers) if layer.params), len(layers))
+    for i, layer in enumerate(layers):
+        layer._workspace, layer._need_input_grad = True, i > first
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer._workspace, layer._need_input_grad = False, True
 
 
 # ---- fully connected ------------------------------------------------------------------------

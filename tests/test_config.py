@@ -90,3 +90,11 @@ def test_results_equal_on_every_simd_path():
         cnet._kernels.set_simd_path(current)
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
+
+
+def test_set_num_threads_none_restores_the_environment_default():
+    code = ("import cnet; cnet.set_num_threads(2); a = cnet.get_num_threads(); "
+            "cnet.set_num_threads(None); print(a, cnet.get_num_threads())")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2", "1"]

@@ -128,3 +128,40 @@ def test_workspaces_do_not_change_results():
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
     assert np.isfinite(la[0])
+
+
+def test_nothing_is_reused_outside_a_training_step():
+    r = _rng()
+    x = r.random((16, 1, 16, 16)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[r.integers(0, 10, 16)]
+    m = _convnet()
+    m.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    a = m.forward(x[:4])
+    a_copy = a.copy()
+    b = m.forward(x[4:8])
+    assert not np.shares_memory(a, b)
+    np.testing.assert_array_equal(a, a_copy)
+    dx = m.backward(np.ones_like(b))
+    assert dx is not None and dx.shape == (4, 1, 16, 16)
+    assert all(not layer._workspace for layer in m.layers)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_outputs_overlapping_inputs_are_refused(backend):
+    r = _rng()
+    a = r.standard_normal((6, 6)).astype(np.float32)
+    x = r.standard_normal((6, 6)).astype(np.float32)
+    w = r.standard_normal((6, 6)).astype(np.float32)
+    with cnet.use_backend(backend):
+        with pytest.raises(ValueError, match="overlaps an input"):
+            ops.gemm(a, a.copy(), c=a)
+        with pytest.raises(ValueError, match="overlaps an input"):
+            ops.affine_forward(x, w, None, out=x)
+        with pytest.raises(ValueError, match="overlaps an input"):
+            ops.dropout_forward(x, 0.5, 1, out=(None, x))
+        big = r.standard_normal(40).astype(np.float32)
+        with pytest.raises(ValueError, match="overlaps an input"):
+            ops.relu_forward(big[:20], out=big[10:30])  # a shifted view of the input
+        # in place, with exactly the input's layout, is fine for element-wise ops
+        z = x.copy()
+        assert ops.relu_forward(z, out=z) is z
