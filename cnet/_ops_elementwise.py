@@ -108,10 +108,16 @@ def _last_axis(axis, ndim, op):
     return -1
 
 
+def _nonempty_axis(x, name, op):
+    if x.shape[-1] == 0:
+        raise ValueError(f"{op}: {name} has shape {x.shape}: a softmax needs at least one entry on its axis")
+
+
 def softmax_forward(x, axis=-1, out=None):
     """Softmax over the last axis, exp(x - max) / sum(exp(x - max)); into `out` when given (may be x)."""
     x = _checks.float_array(x, "x", min_ndim=1)
     axis = _last_axis(axis, x.ndim, "softmax_forward")
+    _nonempty_axis(x, "x", "softmax_forward")
     return run_into("softmax_forward", out, x.shape, x.dtype, x, axis)
 
 
@@ -121,6 +127,7 @@ def softmax_backward(dy, y, axis=-1, out=None):
     y = _checks.float_array(y, "y", dtype=dy.dtype)
     _checks.same_shape(dy, y, "dy", "y")
     axis = _last_axis(axis, dy.ndim, "softmax_backward")
+    _nonempty_axis(dy, "dy", "softmax_backward")
     return run_into("softmax_backward", out, dy.shape, dy.dtype, dy, y, axis)
 
 
