@@ -106,6 +106,9 @@ def history(history, path, title=None):
             values = h.get(k)
             if values:
                 epochs = np.arange(1, len(values) + 1)
+                done = list(getattr(history, "epoch", []))
+                if len(done) == len(values):     # a resumed fit numbers its epochs from initial_epoch
+                    epochs = np.asarray(done) + 1
                 ax.plot(epochs, values, style, label=name, markersize=4)
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)

@@ -30,9 +30,10 @@ HISTORY = {"loss": [1.2, 0.6, 0.4], "accuracy": [0.6, 0.8, 0.88],
 def test_history_png(tmp_path):
     path = plot.history(HISTORY, tmp_path / "sub" / "h.png")        # creates the folder
     assert png_size(path) == (1000, 400)
-    # a History object, one epoch, no validation, Keras 1 metric name
+    # a History object (of a fit resumed at epoch 3), one epoch, no validation, Keras 1 metric name
     class H:
         history = {"loss": [0.5], "acc": [0.9]}
+        epoch = [3]
     assert png_size(plot.history(H(), tmp_path / "h1.png")) == (1000, 400)
     with pytest.raises(ValueError, match="loss"):
         plot.history({}, tmp_path / "bad.png")
