@@ -118,7 +118,7 @@ def _ink_from_alpha(gray, alpha):
 
 def _grayscale(img):
     """A PIL image -> float64 (H, W) in [0, 1]."""
-    Image = require_pillow()
+    require_pillow()
     try:
         from PIL import ImageOps
         img = ImageOps.exif_transpose(img)        # phone photos: the orientation tag
@@ -137,7 +137,6 @@ def _grayscale(img):
         return _gray_from_array(np.asarray(img.convert("RGBA")))
     if mode not in ("L", "1", "RGB", "P", "CMYK", "YCbCr"):
         img = img.convert("RGB")                  # LAB, HSV, ...: through RGB
-    del Image
     return _gray_from_array(np.asarray(img.convert("L")))
 
 
