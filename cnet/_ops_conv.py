@@ -50,6 +50,8 @@ def _geometry(x_shape, kh, kw, stride, pad, window="kernel"):
     if ph < 0 or pw < 0:
         raise ValueError(f"pad must be >= 0, got {(ph, pw)}")
     h, w = x_shape[2], x_shape[3]
+    if min(x_shape[1:]) < 1:   # the C kernels refuse empty planes; so does the reference, for consistency
+        raise ValueError(f"x of shape {tuple(x_shape)} is empty: expected at least one channel, row and column")
     if h + 2 * ph < kh or w + 2 * pw < kw:
         raise ValueError(f"{window} {(kh, kw)} is larger than the padded input: x of shape {tuple(x_shape)} "
                          f"with pad {(ph, pw)} has planes of {(h + 2 * ph, w + 2 * pw)}")
