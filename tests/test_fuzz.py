@@ -50,7 +50,7 @@ LAYER_MAKERS = {
 
 
 @pytest.mark.parametrize("name", sorted(LAYER_MAKERS))
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
 @given(data=st.data())
 def test_layer_forward_backward(name, data):
     make, in_shape = LAYER_MAKERS[name]
@@ -98,7 +98,7 @@ def test_losses(name, data):
 # ---- optimizers' update ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adadelta"])
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
 @given(data=st.data())
 def test_optimizers_update(name, data):
     shape = data.draw(st.lists(dims(0, 3), min_size=0, max_size=2), label="shape")
@@ -123,7 +123,7 @@ def _small_model(loss):
 
 
 @pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy", "mse"])
-@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
 @given(data=st.data())
 def test_sequential_fit_evaluate_predict(loss, data):
     n = data.draw(st.integers(0, 6), label="n")

@@ -21,7 +21,7 @@ from cnet.models import Sequential
 
 ALLOWED = (TypeError, ValueError, MemoryError, NotImplementedError)
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck),
-                derandomize=True)
+                derandomize=True, database=None)
 
 FLOATS = [np.float32, np.float64]
 ODD_DTYPES = [np.float16, np.int32, np.int64, np.uint8, np.bool_, np.complex64, object]
