@@ -105,14 +105,15 @@ class Fused:
         self.is_linear = fn is linear
         self.is_softmax = fn is softmax
 
-    def forward(self, z, inplace=True):
+    def forward(self, z, inplace=True, out=None):
+        """The activation of z: written over z when inplace, else into out when given (a workspace)."""
         if self.is_linear:
             return z
         if self.is_softmax:
             return _along(ops.softmax_forward, self.axis, z)
         op = _INPLACE.get(self.fn)
         if op is not None:
-            return op(z, out=z) if inplace else op(z)
+            return op(z, out=z if inplace else out)
         return self.fn(z)
 
     def backward(self, dy, y, inplace=False):

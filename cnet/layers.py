@@ -743,7 +743,7 @@ class Activation(Layer):
 
     def _forward(self, x, train):
         skip = self._logits and self._act.is_softmax
-        y = x if skip else self._act.forward(x, inplace=False)
+        y = x if skip else self._act.forward(x, inplace=False, out=self._buf("y", x.shape))
         if train:
             self._y, self._skip = y, skip
         return y

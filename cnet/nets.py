@@ -25,7 +25,8 @@ import time
 import numpy as np
 
 from . import initializers, optimizers, saving
-from .layers import Affine, Convolution, Dropout, Pooling, Relu, Softmax, SoftmaxWithLoss
+from .layers import (Affine, Convolution, Dropout, Pooling, Relu, Softmax, SoftmaxWithLoss,
+                     training_workspaces)
 from .models import Sequential
 
 __all__ = ["SimpleConvNet", "DeepConvNet", "Trainer"]
@@ -96,10 +97,11 @@ class _BookNet:
 
     def gradient(self, x, t):
         """Backpropagation: {'W1': dW1, 'b1': db1, ...} for the batch (x, t); also sets last_loss."""
-        self.loss(x, t)
-        dout = self.last_layer.backward(1)
-        for layer in reversed(list(self.layers.values())):
-            dout = layer.backward(dout)
+        with training_workspaces(self.layers.values()):  # the step reuses the layers' buffers
+            self.loss(x, t)
+            dout = self.last_layer.backward(1)
+            for layer in reversed(list(self.layers.values())):
+                dout = layer.backward(dout)
         return {key: self.layers[lname].grads[p] for key, (lname, p) in self._owners.items()}
 
     def save_params(self, file_name="params.cnet.npz"):

@@ -165,3 +165,30 @@ def test_outputs_overlapping_inputs_are_refused(backend):
         # in place, with exactly the input's layout, is fine for element-wise ops
         z = x.copy()
         assert ops.relu_forward(z, out=z) is z
+
+
+def test_book_network_gradient_uses_workspaces_and_matches():
+    from cnet.nets import SimpleConvNet
+    r = _rng()
+    x = r.random((8, 1, 12, 12)).astype(np.float32)
+    t = r.integers(0, 10, 8)
+    cnet.set_seed(0)
+    net = SimpleConvNet(input_dim=(1, 12, 12), conv_param={"filter_num": 4, "filter_size": 3, "pad": 0,
+                                                           "stride": 1}, hidden_size=16)
+    for _ in range(2):
+        grads = {k: v.copy() for k, v in net.gradient(x, t).items()}
+    tracemalloc.start()
+    try:
+        net.gradient(x, t)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the same gradients without workspaces: loss and backward layer by layer
+    net.loss(x, t)
+    dout = net.last_layer.backward(1)
+    for layer in reversed(list(net.layers.values())):
+        dout = layer.backward(dout)
+    for key, (lname, p) in net._owners.items():
+        np.testing.assert_array_equal(grads[key], net.layers[lname].grads[p])
+    conv_out = 8 * 4 * 10 * 10 * 4
+    assert peak < 2 * conv_out, f"gradient() allocated up to {peak} bytes"
