@@ -55,3 +55,31 @@ def assert_bit_identical(results, name="result"):
         for j, (a, b) in enumerate(zip(a_parts, b_parts)):
             a, b = np.asarray(a), np.asarray(b)
             assert a.tobytes() == b.tobytes(), f"{name}[{j}]: run {k} differs from run 0 (thread counts differ)"
+
+
+def _simd_paths():
+    """The SIMD paths this CPU can run (portable always; avx2/avx512 where supported)."""
+    from cnet import _kernels
+    current, paths = _kernels.simd_path(), []
+    for p in ("portable", "avx2", "avx512"):
+        try:
+            _kernels.set_simd_path(p)
+            paths.append(p)
+        except ValueError:
+            pass
+    _kernels.set_simd_path(current)
+    return paths
+
+
+SIMD_PATHS = _simd_paths()
+
+
+def on_path(path, fn, *args, **kwargs):
+    """run_c on a given SIMD path, restoring the previous one."""
+    from cnet import _kernels
+    current = _kernels.simd_path()
+    _kernels.set_simd_path(path)
+    try:
+        return run_c(fn, *args, **kwargs)
+    finally:
+        _kernels.set_simd_path(current)

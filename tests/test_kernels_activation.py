@@ -2,42 +2,10 @@
 import numpy as np
 import pytest
 
-from cnet import _kernels, ops
-from helpers import DTYPES, THREAD_COUNTS, assert_bit_identical, assert_close, run_c, run_numpy
+from cnet import ops
+from helpers import (DTYPES, SIMD_PATHS, THREAD_COUNTS, assert_bit_identical, assert_close, on_path,
+                     run_c, run_numpy)
 
-
-def _simd_paths():
-    """The SIMD paths this CPU can run (portable always; avx2/avx512 where supported)."""
-    current, paths = _kernels.simd_path(), []
-    for p in ("portable", "avx2", "avx512"):
-        try:
-            _kernels.set_simd_path(p)
-            paths.append(p)
-        except ValueError:
-            pass
-    _kernels.set_simd_path(current)
-    return paths
-
-
-SIMD_PATHS = _simd_paths()
-
-
-@pytest.fixture(params=SIMD_PATHS)
-def simd(request):
-    """Runs the test on one SIMD path, restoring the previous path afterwards."""
-    current = _kernels.simd_path()
-    _kernels.set_simd_path(request.param)
-    yield request.param
-    _kernels.set_simd_path(current)
-
-
-def _on_path(path, fn, *args, **kwargs):
-    current = _kernels.simd_path()
-    _kernels.set_simd_path(path)
-    try:
-        return run_c(fn, *args, **kwargs)
-    finally:
-        _kernels.set_simd_path(current)
 
 SHAPES = [(1,), (7,), (3, 5), (2, 3, 4, 5), (64, 1031), (5, 40001)]  # the last is above the threading cut-off
 
@@ -109,6 +77,6 @@ def test_relu_keeps_nan_like_the_reference(simd, dtype):
 def test_relu_bit_identical_across_simd_paths(dtype):
     x = np.random.default_rng(3).standard_normal((301, 257)).astype(dtype)
     x[0, :4] = [np.nan, -0.0, np.inf, -np.inf]
-    ys = [_on_path(p, ops.relu_forward, x, threads=3) for p in SIMD_PATHS]
+    ys = [on_path(p, ops.relu_forward, x, threads=3) for p in SIMD_PATHS]
     assert_bit_identical(ys, "relu across paths")
-    assert_bit_identical([_on_path(p, ops.relu_backward, x, ys[0], threads=3) for p in SIMD_PATHS], "relu dx")
+    assert_bit_identical([on_path(p, ops.relu_backward, x, ys[0], threads=3) for p in SIMD_PATHS], "relu dx")

@@ -4,42 +4,10 @@ import numpy as np
 import pytest
 
 import cnet
-from cnet import _kernels, ops
-from helpers import DTYPES, THREAD_COUNTS, assert_bit_identical, assert_close, run_c, run_numpy
+from cnet import ops
+from helpers import (DTYPES, SIMD_PATHS, THREAD_COUNTS, assert_bit_identical, assert_close, on_path,
+                     run_c, run_numpy)
 
-
-def _simd_paths():
-    """The SIMD paths this CPU can run (portable always; avx2/avx512 where supported)."""
-    current, paths = _kernels.simd_path(), []
-    for p in ("portable", "avx2", "avx512"):
-        try:
-            _kernels.set_simd_path(p)
-            paths.append(p)
-        except ValueError:
-            pass
-    _kernels.set_simd_path(current)
-    return paths
-
-
-SIMD_PATHS = _simd_paths()
-
-
-@pytest.fixture(params=SIMD_PATHS)
-def simd(request):
-    """Runs the test on one SIMD path, restoring the previous path afterwards."""
-    current = _kernels.simd_path()
-    _kernels.set_simd_path(request.param)
-    yield request.param
-    _kernels.set_simd_path(current)
-
-
-def _on_path(path, fn, *args, **kwargs):
-    current = _kernels.simd_path()
-    _kernels.set_simd_path(path)
-    try:
-        return run_c(fn, *args, **kwargs)
-    finally:
-        _kernels.set_simd_path(current)
 
 TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 
@@ -163,8 +131,8 @@ def test_batchnorm_bad_inputs(backend):
 @pytest.mark.parametrize("shape", [(3000, 37), (16, 13, 26, 26)])
 def test_batchnorm_bit_identical_across_simd_paths(dtype, shape):
     x, gamma, beta, dy = _inputs(shape, dtype, seed=4)
-    fwd = [_on_path(p, ops.batchnorm_forward, x, gamma, beta, threads=2) for p in SIMD_PATHS]
+    fwd = [on_path(p, ops.batchnorm_forward, x, gamma, beta, threads=2) for p in SIMD_PATHS]
     assert_bit_identical(fwd, "forward across paths")
     _, mean, inv_std = fwd[0]
-    bwd = [_on_path(p, ops.batchnorm_backward, dy, x, gamma, mean, inv_std, threads=2) for p in SIMD_PATHS]
+    bwd = [on_path(p, ops.batchnorm_backward, dy, x, gamma, mean, inv_std, threads=2) for p in SIMD_PATHS]
     assert_bit_identical(bwd, "backward across paths")

@@ -4,42 +4,10 @@ import numpy as np
 import pytest
 
 import cnet
-from cnet import _kernels, ops, reference
-from helpers import DTYPES, THREAD_COUNTS, assert_bit_identical, assert_close, run_c, run_numpy
+from cnet import ops, reference
+from helpers import (DTYPES, SIMD_PATHS, THREAD_COUNTS, assert_bit_identical, assert_close, on_path,
+                     run_c, run_numpy)
 
-
-def _simd_paths():
-    """The SIMD paths this CPU can run (portable always; avx2/avx512 where supported)."""
-    current, paths = _kernels.simd_path(), []
-    for p in ("portable", "avx2", "avx512"):
-        try:
-            _kernels.set_simd_path(p)
-            paths.append(p)
-        except ValueError:
-            pass
-    _kernels.set_simd_path(current)
-    return paths
-
-
-SIMD_PATHS = _simd_paths()
-
-
-@pytest.fixture(params=SIMD_PATHS)
-def simd(request):
-    """Runs the test on one SIMD path, restoring the previous path afterwards."""
-    current = _kernels.simd_path()
-    _kernels.set_simd_path(request.param)
-    yield request.param
-    _kernels.set_simd_path(current)
-
-
-def _on_path(path, fn, *args, **kwargs):
-    current = _kernels.simd_path()
-    _kernels.set_simd_path(path)
-    try:
-        return run_c(fn, *args, **kwargs)
-    finally:
-        _kernels.set_simd_path(current)
 
 # Tolerances relative to the output's scale (expf/tanhf of glibc and NumPy's SIMD ones may differ by
 # an ulp or two; sums are taken in double by the kernels, in the dtype by the reference).
@@ -313,15 +281,15 @@ def test_paths_agree(dtype):
     SIMD path; sigmoid/tanh/softmax (own exp/expm1, FMA allowed on AVX2/AVX-512) agree within tolerance."""
     x, t = _x((13, 7001), dtype), _x((13, 7001), dtype, seed=1)
     for threads in (1, 3):
-        per_path = [_on_path(p, ops.dropout_forward, x, 0.3, 12345, threads=threads) for p in SIMD_PATHS]
+        per_path = [on_path(p, ops.dropout_forward, x, 0.3, 12345, threads=threads) for p in SIMD_PATHS]
         assert_bit_identical(per_path, "dropout across paths")
-        masks = [_on_path(p, ops.dropout_mask, (13, 7001), 0.3, 99, dtype, threads=threads) for p in SIMD_PATHS]
+        masks = [on_path(p, ops.dropout_mask, (13, 7001), 0.3, 99, dtype, threads=threads) for p in SIMD_PATHS]
         assert_bit_identical(masks, "dropout_mask across paths")
-        assert_bit_identical([np.float64(_on_path(p, ops.mse_forward, x, t, threads=threads)) for p in SIMD_PATHS],
+        assert_bit_identical([np.float64(on_path(p, ops.mse_forward, x, t, threads=threads)) for p in SIMD_PATHS],
                              "mse across paths")
-        assert_bit_identical([_on_path(p, ops.mse_backward, x, t, threads=threads) for p in SIMD_PATHS],
+        assert_bit_identical([on_path(p, ops.mse_backward, x, t, threads=threads) for p in SIMD_PATHS],
                              "mse dy across paths")
     for fwd, bwd in ACTIVATIONS + [(ops.softmax_forward, ops.softmax_backward)]:
-        ys = [_on_path(p, fwd, x) for p in SIMD_PATHS]
+        ys = [on_path(p, fwd, x) for p in SIMD_PATHS]
         for p, y in zip(SIMD_PATHS, ys):
             assert_close(y, ys[0], rtol=TOL[np.dtype(dtype)], name=f"{fwd.__name__} {p} vs portable")

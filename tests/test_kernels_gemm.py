@@ -6,32 +6,11 @@ import numpy as np
 import pytest
 
 import cnet
-from cnet import _kernels, ops
-from helpers import DTYPES, assert_bit_identical, assert_close, run_c, run_numpy
+from cnet import ops
+from helpers import (DTYPES, assert_bit_identical, assert_close, run_c, run_numpy)
 
 GEMM_RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 SIZES = [1, 2, 3, 7, 17, 33, 65, 129]
-
-
-def _paths():
-    paths = []
-    current = _kernels.simd_path()
-    for p in ("portable", "avx2", "avx512"):
-        try:
-            _kernels.set_simd_path(p)
-            paths.append(p)
-        except ValueError:
-            pass
-    _kernels.set_simd_path(current)
-    return paths
-
-
-@pytest.fixture(params=_paths())
-def simd(request):
-    current = _kernels.simd_path()
-    _kernels.set_simd_path(request.param)
-    yield request.param
-    _kernels.set_simd_path(current)
 
 
 def _operands(m, n, k, ta, tb, dtype, rng):

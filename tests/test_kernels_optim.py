@@ -5,41 +5,8 @@ import pytest
 
 import cnet
 from cnet import _kernels, ops
-from helpers import DTYPES, THREAD_COUNTS, assert_bit_identical, assert_close, run_c, run_numpy
+from helpers import (DTYPES, SIMD_PATHS, THREAD_COUNTS, assert_bit_identical, assert_close, run_c, run_numpy)
 
-
-def _simd_paths():
-    """The SIMD paths this CPU can run (portable always; avx2/avx512 where supported)."""
-    current, paths = _kernels.simd_path(), []
-    for p in ("portable", "avx2", "avx512"):
-        try:
-            _kernels.set_simd_path(p)
-            paths.append(p)
-        except ValueError:
-            pass
-    _kernels.set_simd_path(current)
-    return paths
-
-
-SIMD_PATHS = _simd_paths()
-
-
-@pytest.fixture(params=SIMD_PATHS)
-def simd(request):
-    """Runs the test on one SIMD path, restoring the previous path afterwards."""
-    current = _kernels.simd_path()
-    _kernels.set_simd_path(request.param)
-    yield request.param
-    _kernels.set_simd_path(current)
-
-
-def _on_path(path, fn, *args, **kwargs):
-    current = _kernels.simd_path()
-    _kernels.set_simd_path(path)
-    try:
-        return run_c(fn, *args, **kwargs)
-    finally:
-        _kernels.set_simd_path(current)
 
 TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 
