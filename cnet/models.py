@@ -21,6 +21,7 @@ import numpy as np
 
 from . import callbacks as callbacks_module
 from . import saving
+from .layers import training_workspaces
 
 __all__ = ["Sequential", "load_model"]
 
@@ -452,13 +453,12 @@ class Sequential:
     def _train_batch(self, xb, yb):
         """One optimizer step on a cast batch; returns (loss, loss input). Raises _NonFiniteLoss
         before touching the weights when the loss is NaN or infinite."""
-        for i, layer in enumerate(self.layers):  # workspaces: the step reuses each layer's buffers
-            layer._workspace, layer._need_input_grad = True, i > 0
-        out = self._forward_to_loss_input(xb, train=True)
-        loss = self._loss_forward(out, yb)
-        if not math.isfinite(loss):
-            raise _NonFiniteLoss(loss)
-        self._backward_from_loss(self._loss.backward())
+        with training_workspaces(self.layers):  # the step reuses each layer's buffers
+            out = self._forward_to_loss_input(xb, train=True)
+            loss = self._loss_forward(out, yb)
+            if not math.isfinite(loss):
+                raise _NonFiniteLoss(loss)
+            self._backward_from_loss(self._loss.backward())
         self.optimizer.update(self.trainable_params, self.grads)
         return loss, out
 
