@@ -1443,34 +1443,34 @@ def _parse_only(s):
     return parts
 
 
-def build_parser():
+def build_parser(prog="cnet-bench"):
     p = argparse.ArgumentParser(
-        prog="cnet-bench",
+        prog=prog,
         description="cnet benchmark suite: machine line, kernels, GEMM, end-to-end training "
                     "(C backend vs NumPy reference vs PyTorch when importable).")
-    p.add_argument("--quick", action="store_true", help="smallest sizes, few repeats (< 2 min on 2 cores)")
+    p.add_argument("--quick", action="store_true", help="smallest sizes, few repeats (< 2 min on 2 cores); default: the full suite")
     p.add_argument("--smoke", action="store_true",
-                   help="minimum sizes and repeats of a few cases in every section (for tests; < 20 s)")
+                   help="minimum sizes and repeats of a few cases in every section (for tests; < 20 s); default: off")
     p.add_argument("--only", type=_parse_only, default=list(SECTIONS),
                    help="comma-separated sections among machine,kernels,gemm,e2e (the machine line is "
-                        "always collected; the GEMM peak is measured whenever any section runs)")
+                        "always collected; the GEMM peak is measured whenever any section runs); default: all")
     p.add_argument("--threads", type=_parse_threads, default=None,
                    help="comma-separated thread counts (default: 1 and the CPUs usable)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs and models")
-    p.add_argument("--repeats", type=int, default=None, help="override the number of timed rounds")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs and models (default: 0)")
+    p.add_argument("--repeats", type=int, default=None, help="the number of timed rounds (default: 7, or 3 with --quick)")
     p.add_argument("--models", default=None,
                    help="comma-separated e2e models among " + ",".join(E2E_MODELS) + " (default: all)")
-    p.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when importable")
-    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess")
+    p.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when importable (default: include it when importable)")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess (default: measure it)")
     p.add_argument("--json", default=None,
                    help="where to write every raw figure (default benchmarks/results/<timestamp>.json "
                         "relative to the current directory)")
-    p.add_argument("--plot", default=None, help="PNG chart of the speedups (needs matplotlib)")
+    p.add_argument("--plot", default=None, help="PNG chart of the speedups (needs matplotlib; default: no chart)")
     return p
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def main(argv=None, prog="cnet-bench"):
+    args = build_parser(prog).parse_args(argv)
     if args.threads is None:
         args.threads = sorted({1, cnet.cpu_count()})
     started = time.time()

@@ -164,7 +164,7 @@ def cmd_train(argv):
 
 def cmd_bench(argv):
     from . import bench
-    return bench.main(argv)
+    return bench.main(argv, prog="cnet bench")
 
 
 def cmd_info(argv):
