@@ -15,20 +15,23 @@ cdef extern from "cnet.h" nogil:
     int cnet_set_simd_path(const char *name)
     int cnet_omp_max_threads()
     void cnet_omp_set_num_threads(int n)
+    size_t cnet_scratch_failed_bytes()
+    void cnet_debug_fail_alloc_after(int n)
 
     void cnet_relu_forward_f32(float *y, const float *x, int64_t n, int n_threads)
     void cnet_relu_forward_f64(double *y, const double *x, int64_t n, int n_threads)
     void cnet_relu_backward_f32(float *dx, const float *dy, const float *y, int64_t n, int n_threads)
     void cnet_relu_backward_f64(double *dx, const double *dy, const double *y, int64_t n, int n_threads)
 
-    double cnet_softmax_xent_forward_f32(float *probs, float *row_loss, const float *logits,
-                                         const int64_t *labels, int64_t N, int64_t L, int n_threads)
-    double cnet_softmax_xent_forward_f64(double *probs, double *row_loss, const double *logits,
-                                         const int64_t *labels, int64_t N, int64_t L, int n_threads)
-    double cnet_softmax_xent_dense_forward_f32(float *probs, float *row_loss, const float *logits,
-                                               const float *targets, int64_t N, int64_t L, int n_threads)
-    double cnet_softmax_xent_dense_forward_f64(double *probs, double *row_loss, const double *logits,
-                                               const double *targets, int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
+                                      const int64_t *labels, int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_forward_f64(double *loss, double *probs, double *row_loss, const double *logits,
+                                      const int64_t *labels, int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_dense_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
+                                            const float *targets, int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_dense_forward_f64(double *loss, double *probs, double *row_loss,
+                                            const double *logits, const double *targets, int64_t N, int64_t L,
+                                            int n_threads)
     void cnet_softmax_xent_dense_backward_f32(float *dlogits, const float *probs, const float *targets,
                                               int64_t N, int64_t L, int n_threads)
     void cnet_softmax_xent_dense_backward_f64(double *dlogits, const double *probs, const double *targets,
@@ -60,6 +63,18 @@ def omp_max_threads():
 
 def omp_set_num_threads(int n):
     cnet_omp_set_num_threads(n)
+
+def debug_fail_alloc_after(int n):
+    """Testing hook, not for production: after n more successful scratch allocations of the C library
+    (over all threads and kernels), every one fails -- the kernels then raise MemoryError -- until
+    debug_fail_alloc_after(-1) turns failures off again."""
+    cnet_debug_fail_alloc_after(n)
+
+
+cdef inline void _check_alloc(int status, str op) except *:
+    """Raises MemoryError when a kernel (status != 0) could not allocate its scratch."""
+    if status != 0:
+        raise MemoryError(f"{op}: could not allocate {cnet_scratch_failed_bytes()} bytes of scratch")
 
 
 cdef inline void _same_size(Py_ssize_t a, Py_ssize_t b, str what) except *:
@@ -110,6 +125,7 @@ def softmax_xent_forward(floating[:, ::1] probs, floating[::1] row_loss,
                          const floating[:, ::1] logits, const int64_t[::1] labels, int n_threads):
     cdef int64_t N = logits.shape[0], L = logits.shape[1]
     cdef double loss = 0.0
+    cdef int rc
     _same_size(probs.shape[0], N, "softmax_xent_forward probs/logits rows")
     _same_size(probs.shape[1], L, "softmax_xent_forward probs/logits columns")
     _same_size(row_loss.shape[0], N, "softmax_xent_forward row_loss/logits rows")
@@ -119,11 +135,12 @@ def softmax_xent_forward(floating[:, ::1] probs, floating[::1] row_loss,
     _check_labels(labels, L)
     with nogil:
         if floating is float:
-            loss = cnet_softmax_xent_forward_f32(&probs[0, 0], &row_loss[0], &logits[0, 0], &labels[0],
-                                                 N, L, n_threads)
+            rc = cnet_softmax_xent_forward_f32(&loss, &probs[0, 0], &row_loss[0], &logits[0, 0], &labels[0],
+                                               N, L, n_threads)
         else:
-            loss = cnet_softmax_xent_forward_f64(&probs[0, 0], &row_loss[0], &logits[0, 0], &labels[0],
-                                                 N, L, n_threads)
+            rc = cnet_softmax_xent_forward_f64(&loss, &probs[0, 0], &row_loss[0], &logits[0, 0], &labels[0],
+                                               N, L, n_threads)
+    _check_alloc(rc, "softmax_xent_forward")
     return loss
 
 def softmax_xent_backward(floating[:, ::1] dlogits, const floating[:, ::1] probs,
@@ -145,6 +162,7 @@ def softmax_xent_dense_forward(floating[:, ::1] probs, floating[::1] row_loss,
                                const floating[:, ::1] logits, const floating[:, ::1] targets, int n_threads):
     cdef int64_t N = logits.shape[0], L = logits.shape[1]
     cdef double loss = 0.0
+    cdef int rc
     _same_size(probs.shape[0], N, "softmax_xent_dense_forward probs/logits rows")
     _same_size(probs.shape[1], L, "softmax_xent_dense_forward probs/logits columns")
     _same_size(targets.shape[0], N, "softmax_xent_dense_forward targets/logits rows")
@@ -154,11 +172,12 @@ def softmax_xent_dense_forward(floating[:, ::1] probs, floating[::1] row_loss,
         raise ValueError("softmax_xent_dense_forward: empty logits")
     with nogil:
         if floating is float:
-            loss = cnet_softmax_xent_dense_forward_f32(&probs[0, 0], &row_loss[0], &logits[0, 0],
-                                                       &targets[0, 0], N, L, n_threads)
+            rc = cnet_softmax_xent_dense_forward_f32(&loss, &probs[0, 0], &row_loss[0], &logits[0, 0],
+                                                     &targets[0, 0], N, L, n_threads)
         else:
-            loss = cnet_softmax_xent_dense_forward_f64(&probs[0, 0], &row_loss[0], &logits[0, 0],
-                                                       &targets[0, 0], N, L, n_threads)
+            rc = cnet_softmax_xent_dense_forward_f64(&loss, &probs[0, 0], &row_loss[0], &logits[0, 0],
+                                                     &targets[0, 0], N, L, n_threads)
+    _check_alloc(rc, "softmax_xent_dense_forward")
     return loss
 
 def softmax_xent_dense_backward(floating[:, ::1] dlogits, const floating[:, ::1] probs,

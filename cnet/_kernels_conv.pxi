@@ -11,20 +11,20 @@ cdef extern from "cnet.h" nogil:
                          int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads)
     void cnet_col2im_f64(double *x, const double *col, int64_t N, int64_t C, int64_t H, int64_t W,
                          int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads)
-    void cnet_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
-                                 int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
-                                 int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads)
-    void cnet_conv2d_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
-                                 int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
-                                 int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads)
-    void cnet_conv2d_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                  const float *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
-                                  int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
-                                  int n_threads)
-    void cnet_conv2d_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
-                                  const double *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
-                                  int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
-                                  int n_threads)
+    int cnet_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
+                                int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
+                                int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads)
+    int cnet_conv2d_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
+                                int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
+                                int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads)
+    int cnet_conv2d_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                 const float *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
+                                 int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                 int n_threads)
+    int cnet_conv2d_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
+                                 const double *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
+                                 int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                 int n_threads)
     void cnet_maxpool2d_forward_f32(float *y, int64_t *argmax, const float *x, int64_t N, int64_t C,
                                     int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
                                     int64_t PH, int64_t PW, int n_threads)
@@ -108,13 +108,15 @@ def conv2d_forward(floating[:, :, :, ::1] y, const floating[:, :, :, ::1] x,
         raise ValueError("conv2d_forward: empty x or w")
     if b is not None:
         bp = &b[0]
+    cdef int rc
     with nogil:
         if floating is float:
-            cnet_conv2d_forward_f32(&y[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], bp,
-                                    N, C, H, W, K, KH, KW, SH, SW, PH, PW, relu, n_threads)
+            rc = cnet_conv2d_forward_f32(&y[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], bp,
+                                         N, C, H, W, K, KH, KW, SH, SW, PH, PW, relu, n_threads)
         else:
-            cnet_conv2d_forward_f64(&y[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], bp,
-                                    N, C, H, W, K, KH, KW, SH, SW, PH, PW, relu, n_threads)
+            rc = cnet_conv2d_forward_f64(&y[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], bp,
+                                         N, C, H, W, K, KH, KW, SH, SW, PH, PW, relu, n_threads)
+    _check_alloc(rc, "conv2d_forward")
 
 
 def conv2d_backward(dx, floating[:, :, :, ::1] dw, floating[::1] db,
@@ -140,13 +142,15 @@ def conv2d_backward(dx, floating[:, :, :, ::1] dw, floating[::1] db,
         raise ValueError("conv2d_backward: empty x or w")
     if dx is not None:
         dxp = &dxv[0, 0, 0, 0]
+    cdef int rc
     with nogil:
         if floating is float:
-            cnet_conv2d_backward_f32(dxp, &dw[0, 0, 0, 0], &db[0], &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
-                                     &w[0, 0, 0, 0], N, C, H, W, K, KH, KW, SH, SW, PH, PW, n_threads)
+            rc = cnet_conv2d_backward_f32(dxp, &dw[0, 0, 0, 0], &db[0], &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                          &w[0, 0, 0, 0], N, C, H, W, K, KH, KW, SH, SW, PH, PW, n_threads)
         else:
-            cnet_conv2d_backward_f64(dxp, &dw[0, 0, 0, 0], &db[0], &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
-                                     &w[0, 0, 0, 0], N, C, H, W, K, KH, KW, SH, SW, PH, PW, n_threads)
+            rc = cnet_conv2d_backward_f64(dxp, &dw[0, 0, 0, 0], &db[0], &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                          &w[0, 0, 0, 0], N, C, H, W, K, KH, KW, SH, SW, PH, PW, n_threads)
+    _check_alloc(rc, "conv2d_backward")
 
 
 def maxpool2d_forward(floating[:, :, :, ::1] y, int64_t[:, :, :, ::1] argmax,

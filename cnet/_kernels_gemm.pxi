@@ -1,20 +1,20 @@
 # Bindings of the GEMM and dense-layer kernels; included by _kernels.pyx.
 
 cdef extern from "cnet.h" nogil:
-    void cnet_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                       float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                       float beta, float *C, int64_t ldc, const float *bias, int epilogue, int n_threads)
-    void cnet_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                       double alpha, const double *A, int64_t lda, const double *B, int64_t ldb,
-                       double beta, double *C, int64_t ldc, const double *bias, int epilogue, int n_threads)
-    void cnet_affine_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
-                                 int64_t D, int64_t U, int relu, int n_threads)
-    void cnet_affine_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
-                                 int64_t D, int64_t U, int relu, int n_threads)
-    void cnet_affine_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                  const float *w, int64_t N, int64_t D, int64_t U, int n_threads)
-    void cnet_affine_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
-                                  const double *w, int64_t N, int64_t D, int64_t U, int n_threads)
+    int cnet_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float beta, float *C, int64_t ldc, const float *bias, int epilogue, int n_threads)
+    int cnet_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                      double alpha, const double *A, int64_t lda, const double *B, int64_t ldb,
+                      double beta, double *C, int64_t ldc, const double *bias, int epilogue, int n_threads)
+    int cnet_affine_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
+                                int64_t D, int64_t U, int relu, int n_threads)
+    int cnet_affine_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
+                                int64_t D, int64_t U, int relu, int n_threads)
+    int cnet_affine_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                 const float *w, int64_t N, int64_t D, int64_t U, int n_threads)
+    int cnet_affine_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
+                                 const double *w, int64_t N, int64_t D, int64_t U, int n_threads)
     void cnet_colsum_f32(float *out, const float *x, int64_t N, int64_t D, int n_threads)
     void cnet_colsum_f64(double *out, const double *x, int64_t N, int64_t D, int n_threads)
 
@@ -37,13 +37,15 @@ def gemm(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c,
     cdef const floating *pb = &b[0, 0] if b.shape[0] > 0 and b.shape[1] > 0 else NULL
     cdef const floating *pbias = &bias[0] if bias is not None else NULL
     cdef int epi = 1 if relu else 0
+    cdef int rc
     with nogil:
         if floating is float:
-            cnet_gemm_f32(trans_a, trans_b, M, N, K, <float>alpha, pa, a.shape[1], pb, b.shape[1],
-                          <float>beta, &c[0, 0], N, pbias, epi, n_threads)
+            rc = cnet_gemm_f32(trans_a, trans_b, M, N, K, <float>alpha, pa, a.shape[1], pb, b.shape[1],
+                               <float>beta, &c[0, 0], N, pbias, epi, n_threads)
         else:
-            cnet_gemm_f64(trans_a, trans_b, M, N, K, alpha, pa, a.shape[1], pb, b.shape[1],
-                          beta, &c[0, 0], N, pbias, epi, n_threads)
+            rc = cnet_gemm_f64(trans_a, trans_b, M, N, K, alpha, pa, a.shape[1], pb, b.shape[1],
+                               beta, &c[0, 0], N, pbias, epi, n_threads)
+    _check_alloc(rc, "gemm")
 
 
 def affine_forward(floating[:, ::1] y, const floating[:, ::1] x, const floating[:, ::1] w,
@@ -57,11 +59,13 @@ def affine_forward(floating[:, ::1] y, const floating[:, ::1] x, const floating[
     if N == 0 or U == 0 or D == 0:
         raise ValueError("affine_forward: empty operand")
     cdef const floating *pb = &b[0] if b is not None else NULL
+    cdef int rc
     with nogil:
         if floating is float:
-            cnet_affine_forward_f32(&y[0, 0], &x[0, 0], &w[0, 0], pb, N, D, U, relu, n_threads)
+            rc = cnet_affine_forward_f32(&y[0, 0], &x[0, 0], &w[0, 0], pb, N, D, U, relu, n_threads)
         else:
-            cnet_affine_forward_f64(&y[0, 0], &x[0, 0], &w[0, 0], pb, N, D, U, relu, n_threads)
+            rc = cnet_affine_forward_f64(&y[0, 0], &x[0, 0], &w[0, 0], pb, N, D, U, relu, n_threads)
+    _check_alloc(rc, "affine_forward")
 
 
 def affine_backward(floating[:, ::1] dw, floating[:, ::1] dx, floating[::1] db, const floating[:, ::1] dy,
@@ -82,8 +86,12 @@ def affine_backward(floating[:, ::1] dw, floating[:, ::1] dx, floating[::1] db, 
         raise ValueError("affine_backward: empty operand")
     cdef floating *pdx = &dx[0, 0] if dx is not None else NULL
     cdef floating *pdb = &db[0] if db is not None else NULL
+    cdef int rc
     with nogil:
         if floating is float:
-            cnet_affine_backward_f32(pdx, &dw[0, 0], pdb, &dy[0, 0], &x[0, 0], &w[0, 0], N, D, U, n_threads)
+            rc = cnet_affine_backward_f32(pdx, &dw[0, 0], pdb, &dy[0, 0], &x[0, 0], &w[0, 0], N, D, U,
+                                          n_threads)
         else:
-            cnet_affine_backward_f64(pdx, &dw[0, 0], pdb, &dy[0, 0], &x[0, 0], &w[0, 0], N, D, U, n_threads)
+            rc = cnet_affine_backward_f64(pdx, &dw[0, 0], pdb, &dy[0, 0], &x[0, 0], &w[0, 0], N, D, U,
+                                          n_threads)
+    _check_alloc(rc, "affine_backward")

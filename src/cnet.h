@@ -13,6 +13,9 @@
  *   - Results are bit-identical for every n_threads: no reduction order depends on the thread count.
  *   - The library never allocates persistent memory: callers own every output and cache. Per-thread
  *     scratch is allocated inside the parallel region and freed there.
+ *   - A kernel that allocates scratch returns an int: CNET_OK (0), or CNET_ERR_NOMEM when an allocation
+ *     failed. It then skips the rest of its work -- no thread computes from missing scratch -- and its
+ *     outputs are unspecified (partly written). It never fails silently.
  */
 #ifndef CNET_H
 #define CNET_H
@@ -40,6 +43,17 @@ int cnet_set_simd_path(const char *name);
 int cnet_omp_max_threads(void);
 void cnet_omp_set_num_threads(int n);
 
+/* ---- scratch memory (scratch.c) ---------------------------------------------------------------- */
+
+enum { CNET_OK = 0, CNET_ERR_NOMEM = 1 };
+/* The size in bytes of the most recent scratch allocation that failed (0 if none), for error messages.
+ * Process-wide: when kernels run out of memory in two threads at once it may be the other's size. */
+size_t cnet_scratch_failed_bytes(void);
+/* Testing hook, not for production: after n more successful scratch allocations (counted over all
+ * threads and kernels), every scratch allocation fails until the hook is reset; n < 0 resets it
+ * (allocations succeed again). Lets tests drive every out-of-memory path of the kernels. */
+void cnet_debug_fail_alloc_after(int n);
+
 /* ---- GEMM (gemm.c, gemm_avx2.c, gemm_avx512.c) ----------------------------------------------
  * C = alpha * op(A) . op(B) + beta * C, then the epilogue (row-major, all matrices).
  *   op(A) is (M, K): A is (M, K) with row stride lda, or (K, M) when trans_a.
@@ -48,16 +62,18 @@ void cnet_omp_set_num_threads(int n);
  *   bias: NULL or a length-N vector added to every row after alpha*AB + beta*C.
  *   epilogue: CNET_EPI_NONE or CNET_EPI_RELU (max(0, .) applied last).
  * Results do not depend on n_threads (K is never split across threads in a thread-count-dependent way).
- * n_threads <= 1 runs on the calling thread (safe to call from inside another parallel region). */
+ * n_threads <= 1 runs on the calling thread (safe to call from inside another parallel region).
+ * Scratch: packing buffers per thread, and the partial products of the split-K path; returns CNET_OK or
+ * CNET_ERR_NOMEM (C then unspecified). */
 enum { CNET_EPI_NONE = 0, CNET_EPI_RELU = 1 };
-void cnet_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                   float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                   float beta, float *C, int64_t ldc, const float *bias, int epilogue, int n_threads);
-void cnet_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                   double alpha, const double *A, int64_t lda, const double *B, int64_t ldb,
-                   double beta, double *C, int64_t ldc, const double *bias, int epilogue, int n_threads);
+int cnet_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                  float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                  float beta, float *C, int64_t ldc, const float *bias, int epilogue, int n_threads);
+int cnet_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                  double alpha, const double *A, int64_t lda, const double *B, int64_t ldb,
+                  double beta, double *C, int64_t ldc, const double *bias, int epilogue, int n_threads);
 /* The reference triple loop, same contract and arguments (one sequential sum per element, threads over
- * rows): the oracle in tests and a fallback for odd shapes. */
+ * rows): the oracle in tests and a fallback for odd shapes. Allocates nothing, so it cannot fail. */
 void cnet_gemm_naive_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                          float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
                          float beta, float *C, int64_t ldc, const float *bias, int epilogue, int n_threads);
@@ -68,18 +84,21 @@ void cnet_gemm_naive_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
 
 /* ---- dense layer (affine.c) ------------------------------------------------------------------- */
 
-/* x (N, D), w (D, U), b (U,) or NULL -> y (N, U) = x . w + b, then max(., 0) when relu. Overwrites y. */
-void cnet_affine_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
-                             int64_t D, int64_t U, int relu, int n_threads);
-void cnet_affine_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
-                             int64_t D, int64_t U, int relu, int n_threads);
+/* x (N, D), w (D, U), b (U,) or NULL -> y (N, U) = x . w + b, then max(., 0) when relu. Overwrites y.
+ * Returns the GEMM's status (CNET_OK or CNET_ERR_NOMEM). */
+int cnet_affine_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
+                            int64_t D, int64_t U, int relu, int n_threads);
+int cnet_affine_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
+                            int64_t D, int64_t U, int relu, int n_threads);
 /* dy (N, U), x (N, D), w (D, U) -> dx (N, D) = dy . wT, dw (D, U) = xT . dy, db (U,) = column sums of
- * dy. All overwritten; dx and db may be NULL (not computed). */
-void cnet_affine_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
-                              const float *w, int64_t N, int64_t D, int64_t U, int n_threads);
-void cnet_affine_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
-                              const double *w, int64_t N, int64_t D, int64_t U, int n_threads);
-/* x (N, D) -> out (D,) = column sums, in fixed row chunks (thread-count independent). Overwrites out. */
+ * dy. All overwritten; dx and db may be NULL (not computed). Returns CNET_OK or CNET_ERR_NOMEM (from a
+ * GEMM). */
+int cnet_affine_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
+                             const float *w, int64_t N, int64_t D, int64_t U, int n_threads);
+int cnet_affine_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
+                             const double *w, int64_t N, int64_t D, int64_t U, int n_threads);
+/* x (N, D) -> out (D,) = column sums, in fixed row chunks (thread-count independent). Overwrites out.
+ * Without memory for its chunk partials it takes the same sums column by column: it cannot fail. */
 void cnet_colsum_f32(float *out, const float *x, int64_t N, int64_t D, int n_threads);
 void cnet_colsum_f64(double *out, const double *x, int64_t N, int64_t D, int n_threads);
 
@@ -115,17 +134,21 @@ void cnet_softmax_backward_f64(double *dx, const double *dy, const double *y, in
 
 /* ---- fused softmax + cross-entropy (softmax_xent.c) ------------------------------------------- */
 
-/* logits (N, L); labels (N,) int64 in [0, L). probs (N, L) overwritten with softmax(logits);
- * row_loss (N,) overwritten with -log p[label]. Returns the mean loss, summed in fixed chunks. */
-double cnet_softmax_xent_forward_f32(float *probs, float *row_loss, const float *logits,
-                                     const int64_t *labels, int64_t N, int64_t L, int n_threads);
-double cnet_softmax_xent_forward_f64(double *probs, double *row_loss, const double *logits,
-                                     const int64_t *labels, int64_t N, int64_t L, int n_threads);
+/* logits (N, L); labels (N,) int64 in [0, L). probs (N, L) overwritten with softmax(logits), computed
+ * by cnet_softmax_forward itself (so bit-identical to it); probs must not alias logits. row_loss (N,)
+ * overwritten with -log p[label], through log-sum-exp (finite for finite logits). *loss = the mean of
+ * row_loss, summed in fixed chunks. Above 64 chunks of CNET_REDUCE_CHUNK rows the chunk sums need
+ * scratch: returns CNET_OK, or CNET_ERR_NOMEM (then *loss is NaN and probs, row_loss unspecified). */
+int cnet_softmax_xent_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
+                                  const int64_t *labels, int64_t N, int64_t L, int n_threads);
+int cnet_softmax_xent_forward_f64(double *loss, double *probs, double *row_loss, const double *logits,
+                                  const int64_t *labels, int64_t N, int64_t L, int n_threads);
 /* The same with dense targets (N, L) (one-hot or soft): row_loss = -sum_j t_j log p_j. */
-double cnet_softmax_xent_dense_forward_f32(float *probs, float *row_loss, const float *logits,
-                                           const float *targets, int64_t N, int64_t L, int n_threads);
-double cnet_softmax_xent_dense_forward_f64(double *probs, double *row_loss, const double *logits,
-                                           const double *targets, int64_t N, int64_t L, int n_threads);
+int cnet_softmax_xent_dense_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
+                                        const float *targets, int64_t N, int64_t L, int n_threads);
+int cnet_softmax_xent_dense_forward_f64(double *loss, double *probs, double *row_loss,
+                                        const double *logits, const double *targets, int64_t N, int64_t L,
+                                        int n_threads);
 /* dlogits (N, L) = (probs * sum_j t_j - t) / N, overwritten; may alias probs (not targets). */
 void cnet_softmax_xent_dense_backward_f32(float *dlogits, const float *probs, const float *targets,
                                           int64_t N, int64_t L, int n_threads);
@@ -266,28 +289,29 @@ void cnet_col2im_image_f64(double *x, const double *col, int64_t C, int64_t H, i
  * Per image: im2col into a per-thread C*KH*KW x OH*OW buffer (none for 1x1, stride 1, no padding), then
  * the GEMM; threads over images, or inside im2col and the GEMM when the batch is smaller than n_threads.
  * The backward also holds per-chunk weight-gradient partials: at most 2^21 elements, or two partials
- * of (C*KH*KW + 1) x K when one alone is larger. */
+ * of (C*KH*KW + 1) x K when one alone is larger. Both return CNET_OK, or CNET_ERR_NOMEM when their
+ * scratch or a GEMM's could not be allocated (outputs then unspecified). */
 
 /* x (N, C, H, W), w (K, C, KH, KW), b (K,) or NULL. Overwrites y (N, K, OH, OW) with
  * y[n, k] = sum_{c,i,j} x_padded[n, c, oh*SH + i, ow*SW + j] * w[k, c, i, j] + b[k], then max(., 0)
  * when relu (applied by the GEMM as it writes y). */
-void cnet_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
-                             int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
-                             int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads);
-void cnet_conv2d_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
-                             int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
-                             int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads);
+int cnet_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
+                            int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
+                            int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads);
+int cnet_conv2d_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
+                            int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
+                            int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads);
 /* dy (N, K, OH, OW), x (N, C, H, W), w (K, C, KH, KW). Overwrites dx (N, C, H, W) (skipped when NULL),
  * dw (K, C, KH, KW) and db (K,). The batch sums of dw and db run over chunks of images fixed by the
  * shape, added in chunk order: bit-identical for every n_threads. */
-void cnet_conv2d_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
-                              const float *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
-                              int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
-                              int n_threads);
-void cnet_conv2d_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
-                              const double *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
-                              int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
-                              int n_threads);
+int cnet_conv2d_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
+                             const float *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
+                             int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                             int n_threads);
+int cnet_conv2d_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
+                             const double *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
+                             int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                             int n_threads);
 
 /* ---- 2-D pooling (pool2d.c) -----------------------------------------------------------------------
  * Window KH x KW, stride (SH, SW), padding (PH, PW) < (KH, KW); geometry as for im2col. */

@@ -4,6 +4,9 @@
  * is already the image's NCHW output. One image at a time per thread keeps the scratch at
  * n_threads * C*KH*KW*OH*OW elements whatever the batch (the book's whole-batch im2col is N times that).
  * A 1x1 kernel with stride 1 and no padding needs no im2col: col_n is x_n.
+ * Out of memory (a col buffer, the partials, or a GEMM's scratch): every thread allocates before any
+ * computes, a failure is raised in a shared flag, no thread then starts another image or chunk, and the
+ * kernel returns CNET_ERR_NOMEM.
  * The bodies are in conv2d_tmpl.h, instantiated for float and double. */
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +43,6 @@ static void grad_chunks(const conv_geom *g, int64_t *chunk, int64_t *n_chunks) {
     if (c < c_budget) c = c_budget;
     *chunk = c;
     *n_chunks = (g->N + c - 1) / c;
-}
-
-static void *scratch_alloc(size_t bytes) {
-    bytes = (bytes + 63) & ~(size_t)63;
-    return aligned_alloc(64, bytes ? bytes : 64);
 }
 
 #define REAL float

@@ -12,8 +12,9 @@ static REAL SFX(row_sum)(const REAL *v, int64_t n) {
 }
 
 /* Caffe layout for image n: col (CKK, OHW) = im2col(x_n); y_n (K, OHW) = W (K, CKK) . col + b.
- * col is NULL for a 1x1 kernel with stride 1 and no padding: then col is x_n itself. */
-static void SFX(forward_image)(REAL *yn, const REAL *xn, const REAL *w, const REAL *b, REAL *col,
+ * col is NULL for a 1x1 kernel with stride 1 and no padding: then col is x_n itself. Returns the GEMM's
+ * status. */
+static int SFX(forward_image)(REAL *yn, const REAL *xn, const REAL *w, const REAL *b, REAL *col,
                                const conv_geom *g, int epilogue, int nt) {
     const int64_t ckk = g->C * g->KH * g->KW, ohw = g->OH * g->OW;
     const REAL *B = xn;
@@ -24,8 +25,8 @@ static void SFX(forward_image)(REAL *yn, const REAL *xn, const REAL *w, const RE
     if (b) /* the bias is per row (per filter): start C from it and accumulate (beta = 1) */
         for (int64_t k = 0; k < g->K; k++)
             for (int64_t p = 0; p < ohw; p++) yn[k * ohw + p] = b[k];
-    GEMM(0, 0, g->K, ohw, ckk, (REAL)1, w, ckk, B, ohw, b ? (REAL)1 : (REAL)0, yn, ohw, NULL,
-         epilogue, nt);
+    return GEMM(0, 0, g->K, ohw, ckk, (REAL)1, w, ckk, B, ohw, b ? (REAL)1 : (REAL)0, yn, ohw, NULL,
+                epilogue, nt);
 }
 
 /* x is (N, C, H, W), w is (K, C, KH, KW), b is (K,) or NULL; y is (N, K, OH, OW), overwritten.
@@ -33,10 +34,10 @@ static void SFX(forward_image)(REAL *yn, const REAL *xn, const REAL *w, const RE
  * its col buffer once; the schedule is dynamic (an image's result does not depend on the thread that
  * computes it, and a core busy with another process then does not hold the others up). Images left
  * over after the last full round of n_threads, and batches smaller than n_threads, give their threads
- * to im2col and the GEMM instead. */
-void SFX(cnet_conv2d_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *b, int64_t N, int64_t C,
-                              int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW, int64_t SH,
-                              int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads) {
+ * to im2col and the GEMM instead. Returns CNET_OK or CNET_ERR_NOMEM (y then unspecified). */
+int SFX(cnet_conv2d_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *b, int64_t N, int64_t C,
+                             int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW, int64_t SH,
+                             int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads) {
     const conv_geom g = make_geom(N, C, H, W, K, KH, KW, SH, SW, PH, PW);
     const int64_t xs = C * H * W, ys = K * g.OH * g.OW;
     const int epi = relu ? CNET_EPI_RELU : CNET_EPI_NONE;
@@ -48,29 +49,38 @@ void SFX(cnet_conv2d_forward)(REAL *y, const REAL *x, const REAL *w, const REAL 
     /* Small images with many threads: one image per thread costs less than splitting each GEMM. */
     const int64_t n_outer = nt > 1 ? N / nt * nt : 0;
     if (n_outer > 0) {
+        int failed = 0;
         #pragma omp parallel num_threads(nt)
         {
-            REAL *col = g.direct ? NULL : (REAL *)scratch_alloc(col_bytes);
+            REAL *col = g.direct ? NULL : (REAL *)cnet_scratch_alloc(col_bytes);
+            if (!g.direct && !col) cnet_flag_raise(&failed);
+            #pragma omp barrier
+            /* a GEMM that fails raises the flag too: no thread starts another image after that */
             #pragma omp for schedule(dynamic, 1)
             for (int64_t n = 0; n < n_outer; n++)
-                if (g.direct || col) SFX(forward_image)(y + n * ys, x + n * xs, w, b, col, &g, epi, 1);
-            free(col);
+                if (!cnet_flag_read(&failed) &&
+                    SFX(forward_image)(y + n * ys, x + n * xs, w, b, col, &g, epi, 1) != CNET_OK)
+                    cnet_flag_raise(&failed);
+            cnet_scratch_free(col);
         }
+        if (failed) return CNET_ERR_NOMEM;
     }
+    int status = CNET_OK;
     if (n_outer < N) {
-        REAL *col = g.direct ? NULL : (REAL *)scratch_alloc(col_bytes);
-        if (g.direct || col)
-            for (int64_t n = n_outer; n < N; n++)
-                SFX(forward_image)(y + n * ys, x + n * xs, w, b, col, &g, epi, nt);
-        free(col);
+        REAL *col = g.direct ? NULL : (REAL *)cnet_scratch_alloc(col_bytes);
+        if (!g.direct && !col) return CNET_ERR_NOMEM;
+        for (int64_t n = n_outer; n < N && status == CNET_OK; n++)
+            status = SFX(forward_image)(y + n * ys, x + n * xs, w, b, col, &g, epi, nt);
+        cnet_scratch_free(col);
     }
+    return status;
 }
 
 /* The weight and bias gradients of chunk `ch` (images [ch*chunk, min(N, (ch+1)*chunk))) into part,
  * overwritten: part is (CKK + 1, K), rows 0..CKK-1 the transposed weight gradient dw^T, row CKK the bias
  * gradient. The data gradient of those images goes to dx (unless NULL). col: a CKK x OHW buffer (NULL
- * for a direct 1x1 convolution). */
-static void SFX(backward_chunk)(REAL *dx, REAL *part, const REAL *dy, const REAL *x, const REAL *w,
+ * for a direct 1x1 convolution). Returns CNET_OK, or CNET_ERR_NOMEM from a GEMM (it then stops). */
+static int SFX(backward_chunk)(REAL *dx, REAL *part, const REAL *dy, const REAL *x, const REAL *w,
                                 REAL *col, const conv_geom *g, int64_t chunk, int64_t ch, int nt) {
     const int64_t K = g->K, ckk = g->C * g->KH * g->KW, ohw = g->OH * g->OW;
     const int64_t xs = g->C * g->H * g->W, ys = K * ohw;
@@ -86,8 +96,9 @@ static void SFX(backward_chunk)(REAL *dx, REAL *part, const REAL *dy, const REAL
         }
         /* dw^T (CKK, K) (+)= col (CKK, OHW) . dy_n^T: cheaper to pack than dy_n . col^T (the small dy_n
          * is the transposed operand) */
-        GEMM(0, 1, ckk, K, ohw, (REAL)1, B, ohw, dyn, ohw, n == n0 ? (REAL)0 : (REAL)1, part, K, NULL,
-             CNET_EPI_NONE, nt);
+        if (GEMM(0, 1, ckk, K, ohw, (REAL)1, B, ohw, dyn, ohw, n == n0 ? (REAL)0 : (REAL)1, part, K, NULL,
+                 CNET_EPI_NONE, nt) != CNET_OK)
+            return CNET_ERR_NOMEM;
         for (int64_t k = 0; k < K; k++) {
             const REAL s = SFX(row_sum)(dyn + k * ohw, ohw);
             db_part[k] = n == n0 ? s : db_part[k] + s;
@@ -95,13 +106,15 @@ static void SFX(backward_chunk)(REAL *dx, REAL *part, const REAL *dy, const REAL
         if (dx) {
             /* dcol (CKK, OHW) = W^T . dy_n, then dx_n = col2im(dcol); a direct 1x1 writes dx_n itself */
             REAL *dxn = dx + n * xs;
-            GEMM(1, 0, ckk, ohw, K, (REAL)1, w, ckk, dyn, ohw, (REAL)0, col ? col : dxn, ohw, NULL,
-                 CNET_EPI_NONE, nt);
+            if (GEMM(1, 0, ckk, ohw, K, (REAL)1, w, ckk, dyn, ohw, (REAL)0, col ? col : dxn, ohw, NULL,
+                     CNET_EPI_NONE, nt) != CNET_OK)
+                return CNET_ERR_NOMEM;
             if (col)
                 SFX(cnet_col2im_image)(dxn, col, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->PH,
                                        g->PW, nt);
         }
     }
+    return CNET_OK;
 }
 
 /* Rows [r0, r1) of the (CKK + 1, K) chunk partials summed in chunk order (s = p0; s += p1; ...), written
@@ -124,10 +137,11 @@ static void SFX(sum_parts)(REAL *dw, REAL *db, const REAL *part, int64_t n_parts
  * each chunk's gradient is computed by one thread (any thread: a dynamic schedule keeps busy cores from
  * stalling the others) into its own partial, then the partials are added in chunk order. The result is
  * the same for every n_threads. Scratch: the partials (bounded by grad_chunks) and one col per thread.
- * A batch of one chunk (or one thread) runs chunk by chunk and gives the threads to im2col and GEMM. */
-void SFX(cnet_conv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy, const REAL *x, const REAL *w,
-                               int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH,
-                               int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads) {
+ * A batch of one chunk (or one thread) runs chunk by chunk and gives the threads to im2col and GEMM.
+ * Returns CNET_OK or CNET_ERR_NOMEM (dx, dw, db then unspecified). */
+int SFX(cnet_conv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy, const REAL *x, const REAL *w,
+                              int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH,
+                              int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads) {
     const conv_geom g = make_geom(N, C, H, W, K, KH, KW, SH, SW, PH, PW);
     const int64_t ckk = C * KH * KW, plen = (ckk + 1) * K;
     int64_t chunk, n_chunks;
@@ -139,33 +153,41 @@ void SFX(cnet_conv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy, con
 #endif
     if (nt > n_chunks) nt = (int)n_chunks;
     if (nt <= 1) { /* chunk by chunk on the calling thread: part[0] the running sum, part[1] the chunk */
-        REAL *part = (REAL *)scratch_alloc(2 * (size_t)plen * sizeof(REAL));
-        REAL *col = g.direct ? NULL : (REAL *)scratch_alloc(col_bytes);
-        if (part && (g.direct || col)) {
-            for (int64_t ch = 0; ch < n_chunks; ch++) {
-                SFX(backward_chunk)(dx, ch == 0 ? part : part + plen, dy, x, w, col, &g, chunk, ch,
-                                    n_threads);
-                if (ch > 0)
-                    for (int64_t e = 0; e < plen; e++) part[e] += part[plen + e];
-            }
-            SFX(sum_parts)(dw, db, part, 1, ckk, K, 0, ckk + 1);
+        REAL *part = (REAL *)cnet_scratch_alloc(2 * (size_t)plen * sizeof(REAL));
+        REAL *col = g.direct ? NULL : (REAL *)cnet_scratch_alloc(col_bytes);
+        int status = part && (g.direct || col) ? CNET_OK : CNET_ERR_NOMEM;
+        for (int64_t ch = 0; ch < n_chunks && status == CNET_OK; ch++) {
+            status = SFX(backward_chunk)(dx, ch == 0 ? part : part + plen, dy, x, w, col, &g, chunk, ch,
+                                         n_threads);
+            if (ch > 0 && status == CNET_OK)
+                for (int64_t e = 0; e < plen; e++) part[e] += part[plen + e];
         }
-        free(col);
-        free(part);
-        return;
+        if (status == CNET_OK) SFX(sum_parts)(dw, db, part, 1, ckk, K, 0, ckk + 1);
+        cnet_scratch_free(col);
+        cnet_scratch_free(part);
+        return status;
     }
-    REAL *part = (REAL *)scratch_alloc((size_t)n_chunks * (size_t)plen * sizeof(REAL));
-    if (!part) return;
+    REAL *part = (REAL *)cnet_scratch_alloc((size_t)n_chunks * (size_t)plen * sizeof(REAL));
+    if (!part) return CNET_ERR_NOMEM;
+    int failed = 0;
     #pragma omp parallel num_threads(nt)
     {
-        REAL *col = g.direct ? NULL : (REAL *)scratch_alloc(col_bytes);
+        REAL *col = g.direct ? NULL : (REAL *)cnet_scratch_alloc(col_bytes);
+        if (!g.direct && !col) cnet_flag_raise(&failed);
+        #pragma omp barrier
+        /* a GEMM that fails raises the flag too: no thread starts another chunk after that */
         #pragma omp for schedule(dynamic, 1)
         for (int64_t ch = 0; ch < n_chunks; ch++)
-            if (g.direct || col)
-                SFX(backward_chunk)(dx, part + ch * plen, dy, x, w, col, &g, chunk, ch, 1);
-        free(col);
+            if (!cnet_flag_read(&failed) &&
+                SFX(backward_chunk)(dx, part + ch * plen, dy, x, w, col, &g, chunk, ch, 1) != CNET_OK)
+                cnet_flag_raise(&failed);
+        cnet_scratch_free(col);
+        /* after the loop's barrier the flag is final: every thread reads the same value */
+        const int ok = !cnet_flag_read(&failed);
         #pragma omp for schedule(static)
-        for (int64_t r = 0; r <= ckk; r++) SFX(sum_parts)(dw, db, part, n_chunks, ckk, K, r, r + 1);
+        for (int64_t r = 0; r <= ckk; r++)
+            if (ok) SFX(sum_parts)(dw, db, part, n_chunks, ckk, K, r, r + 1);
     }
-    free(part);
+    cnet_scratch_free(part);
+    return failed ? CNET_ERR_NOMEM : CNET_OK;
 }

@@ -13,6 +13,9 @@
  * product goes to its own scratch matrix and the chunks are added in chunk order. Either way an
  * element of C is computed by the same operations in the same order for every n_threads.
  *
+ * Scratch: every thread allocates its buffers before any thread computes; if one allocation fails, no
+ * thread computes and the GEMM returns CNET_ERR_NOMEM (see cnet_flag_raise in cnet_internal.h).
+ *
  * The body is written once, below the #else, and instantiated for float and double by including this
  * file into itself. */
 #ifndef CNET_GEMM_TEMPLATE
@@ -39,11 +42,6 @@
 static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-static void *scratch_alloc(size_t bytes) {
-    bytes = (bytes + 63) & ~(size_t)63;
-    return aligned_alloc(64, bytes ? bytes : 64);
-}
 
 /* Number of K chunks of the split-K path (0: do not split). Depends on the shape only. */
 static int64_t splitk_chunks(int64_t M, int64_t N, int64_t K) {
@@ -291,14 +289,19 @@ static void SFX(gemm_rect)(const SFX(gemm_t) *g, int64_t m0, int64_t m1, int64_t
     }
 }
 
-/* Scratch sizes (elements) for gemm_rect on an m x n rectangle with K range length k. */
-static void SFX(rect_buffers)(const SFX(gemm_t) *g, int64_t m, int64_t n, int64_t k, T **abuf,
-                              T **bbuf) {
+/* Allocates the scratch of gemm_rect on an m x n rectangle (or any smaller one) with K range length k.
+ * Returns CNET_OK, or CNET_ERR_NOMEM with both buffers NULL. */
+static int SFX(rect_buffers)(const SFX(gemm_t) *g, int64_t m, int64_t n, int64_t k, T **abuf, T **bbuf) {
     const int64_t kc = SFX(kc_for)(g, k);
     const int64_t mc = cdiv(imin(g->k.mc, m), g->k.mr) * g->k.mr;
     const int64_t nc = cdiv(imin(g->k.nc, n), g->k.nr) * g->k.nr;
-    *abuf = scratch_alloc(sizeof(T) * mc * SFX(rows_ld)(kc));
-    *bbuf = scratch_alloc(sizeof(T) * kc * nc);
+    *abuf = cnet_scratch_alloc(sizeof(T) * (size_t)(mc * SFX(rows_ld)(kc)));
+    *bbuf = cnet_scratch_alloc(sizeof(T) * (size_t)(kc * nc));
+    if (*abuf && *bbuf) return CNET_OK;
+    cnet_scratch_free(*abuf);
+    cnet_scratch_free(*bbuf);
+    *abuf = *bbuf = NULL;
+    return CNET_ERR_NOMEM;
 }
 
 /* C = beta * C (+ bias, relu): the K == 0 case. */
@@ -343,20 +346,13 @@ void SFX(cnet_gemm_naive)(int trans_a, int trans_b, int64_t M, int64_t N, int64_
         SFX(naive_rows)(trans_a, trans_b, i, i + 1, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
 }
 
-/* Split-K, part 1 on thread t of nt: chunk c of K (static blocks of chunks) goes to part[c]
- * (M x N, beta 0, no epilogue). */
+/* Split-K, part 1: chunks [c0, c1) of K, chunk c to part[c] (M x N, beta 0, no epilogue), with the
+ * buffers of rect_buffers(g, M, N, chunk). */
 static void SFX(splitk_products)(const SFX(gemm_t) *g, int64_t M, int64_t N, int64_t K, int64_t chunk,
-                                 int64_t nch, T *part, int t, int nt) {
-    const int64_t c0 = nch * t / nt, c1 = nch * (t + 1) / nt;
-    if (c1 <= c0) return;
-    T *abuf, *bbuf;
-    SFX(rect_buffers)(g, M, N, chunk, &abuf, &bbuf);
-    if (abuf && bbuf)
-        for (int64_t c = c0; c < c1; ++c)
-            SFX(gemm_rect)(g, 0, M, 0, N, c * chunk, imin(K, (c + 1) * chunk), part + c * M * N, N,
-                           (T)0, NULL, 0, abuf, bbuf);
-    free(abuf);
-    free(bbuf);
+                                 int64_t c0, int64_t c1, T *part, T *abuf, T *bbuf) {
+    for (int64_t c = c0; c < c1; ++c)
+        SFX(gemm_rect)(g, 0, M, 0, N, c * chunk, imin(K, (c + 1) * chunk), part + c * M * N, N, (T)0,
+                       NULL, 0, abuf, bbuf);
 }
 
 /* Split-K, part 2: rows [i0, i1) of C = sum_c part[c] in chunk order, then beta, bias, relu. */
@@ -376,15 +372,24 @@ static void SFX(splitk_sum)(const T *part, int64_t nch, int64_t M, int64_t N, in
     }
 }
 
-static void SFX(gemm_splitk)(const SFX(gemm_t) *g, int64_t M, int64_t N, int64_t K, int64_t nch,
-                             T beta, T *C, int64_t ldc, const T *bias, int relu, int nt) {
+/* Split-K: thread t of nth computes the static block [nch*t/nth, nch*(t+1)/nth) of the chunks, then,
+ * after a barrier, rows [M*t/nth, M*(t+1)/nth) of the chunk sum. */
+static int SFX(gemm_splitk)(const SFX(gemm_t) *g, int64_t M, int64_t N, int64_t K, int64_t nch, T beta,
+                            T *C, int64_t ldc, const T *bias, int relu, int nt) {
     const int64_t chunk = cdiv(K, nch);
     nch = cdiv(K, chunk);
-    T *part = scratch_alloc(sizeof(T) * nch * M * N);
-    if (!part) return;
+    T *part = cnet_scratch_alloc(sizeof(T) * (size_t)(nch * M * N));
+    if (!part) return CNET_ERR_NOMEM;
+    int failed = 0;
     if (nt <= 1) {
-        SFX(splitk_products)(g, M, N, K, chunk, nch, part, 0, 1);
-        SFX(splitk_sum)(part, nch, M, N, 0, M, beta, C, ldc, bias, relu);
+        T *abuf, *bbuf;
+        failed = SFX(rect_buffers)(g, M, N, chunk, &abuf, &bbuf);
+        if (!failed) {
+            SFX(splitk_products)(g, M, N, K, chunk, 0, nch, part, abuf, bbuf);
+            SFX(splitk_sum)(part, nch, M, N, 0, M, beta, C, ldc, bias, relu);
+        }
+        cnet_scratch_free(abuf);
+        cnet_scratch_free(bbuf);
     } else {
 #pragma omp parallel num_threads(nt)
         {
@@ -393,22 +398,43 @@ static void SFX(gemm_splitk)(const SFX(gemm_t) *g, int64_t M, int64_t N, int64_t
 #else
             const int t = 0, nth = 1;
 #endif
-            SFX(splitk_products)(g, M, N, K, chunk, nch, part, t, nth);
+            const int64_t c0 = nch * t / nth, c1 = nch * (t + 1) / nth;
+            T *abuf = NULL, *bbuf = NULL;
+            if (c1 > c0 && SFX(rect_buffers)(g, M, N, chunk, &abuf, &bbuf) != CNET_OK)
+                cnet_flag_raise(&failed);
 #pragma omp barrier
-            SFX(splitk_sum)(part, nch, M, N, M * t / nth, M * (t + 1) / nth, beta, C, ldc, bias, relu);
+            const int ok = !cnet_flag_read(&failed);
+            if (ok) SFX(splitk_products)(g, M, N, K, chunk, c0, c1, part, abuf, bbuf);
+            cnet_scratch_free(abuf);
+            cnet_scratch_free(bbuf);
+#pragma omp barrier
+            if (ok)
+                SFX(splitk_sum)(part, nch, M, N, M * t / nth, M * (t + 1) / nth, beta, C, ldc, bias, relu);
         }
     }
-    free(part);
+    cnet_scratch_free(part);
+    return failed ? CNET_ERR_NOMEM : CNET_OK;
 }
 
-void SFX(cnet_gemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T *A,
-                    int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc, const T *bias,
-                    int epilogue, int n_threads) {
+/* Rectangle t of the tm x tn thread grid over the pm x pn micro-tiles of C: rows [m0, m1), columns
+ * [n0, n1) (empty when the grid has more rows or columns than C has tiles). */
+static void SFX(grid_rect)(const SFX(gemm_t) *g, int64_t M, int64_t N, int64_t pm, int64_t pn, int tm,
+                           int tn, int t, int64_t *m0, int64_t *m1, int64_t *n0, int64_t *n1) {
+    const int64_t ti = t / tn, tj = t % tn;
+    *m0 = imin(M, pm * ti / tm * g->k.mr);
+    *m1 = imin(M, pm * (ti + 1) / tm * g->k.mr);
+    *n0 = imin(N, pn * tj / tn * g->k.nr);
+    *n1 = imin(N, pn * (tj + 1) / tn * g->k.nr);
+}
+
+int SFX(cnet_gemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T *A,
+                   int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc, const T *bias,
+                   int epilogue, int n_threads) {
     const int relu = epilogue == CNET_EPI_RELU;
-    if (M <= 0 || N <= 0) return;
+    if (M <= 0 || N <= 0) return CNET_OK;
     if (K <= 0 || alpha == (T)0) {
         SFX(scale_c)(C, ldc, M, N, beta, bias, relu);
-        return;
+        return CNET_OK;
     }
     SFX(gemm_t) g = {trans_a, trans_b, A, B, lda, ldb, alpha, SFX(pick_kernel)(N), 0};
     /* Packing A pays when a packed panel serves many tiles of N; otherwise read A in place. */
@@ -420,22 +446,20 @@ void SFX(cnet_gemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T
     if ((double)M * N * K < GEMM_MIN_PARALLEL_FMAS) nt = 1;
 
     const int64_t nch = splitk_chunks(M, N, K);
-    if (nch > 0) {
-        SFX(gemm_splitk)(&g, M, N, K, nch, beta, C, ldc, bias, relu, (int)imin(nt, nch));
-        return;
-    }
+    if (nch > 0) return SFX(gemm_splitk)(&g, M, N, K, nch, beta, C, ldc, bias, relu, (int)imin(nt, nch));
     const int64_t pm = cdiv(M, g.k.mr), pn = cdiv(N, g.k.nr);
     if (nt > pm * pn) nt = (int)(pm * pn);
     if (nt <= 1) {
         T *abuf, *bbuf;
-        SFX(rect_buffers)(&g, M, N, K, &abuf, &bbuf);
-        if (abuf && bbuf) SFX(gemm_rect)(&g, 0, M, 0, N, 0, K, C, ldc, beta, bias, relu, abuf, bbuf);
-        free(abuf);
-        free(bbuf);
-        return;
+        if (SFX(rect_buffers)(&g, M, N, K, &abuf, &bbuf) != CNET_OK) return CNET_ERR_NOMEM;
+        SFX(gemm_rect)(&g, 0, M, 0, N, 0, K, C, ldc, beta, bias, relu, abuf, bbuf);
+        cnet_scratch_free(abuf);
+        cnet_scratch_free(bbuf);
+        return CNET_OK;
     }
     int tm = 1, tn = nt;
     thread_grid(pm, pn, g.k.mr, g.k.nr, K, g.k.nc, nt, &tm, &tn);
+    int failed = 0;
 #pragma omp parallel num_threads(tm * tn)
     {
 #ifdef _OPENMP
@@ -443,22 +467,29 @@ void SFX(cnet_gemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T
 #else
         const int t0 = 0, nth = 1;
 #endif
-        /* rectangle t of the tm x tn grid; a runtime that grants fewer threads gets several each */
+        /* rectangles t0, t0 + nth, ... of the tm x tn grid (several when the runtime grants fewer
+         * threads); one pair of buffers, sized for the largest, allocated before anyone computes */
+        int64_t m0, m1, n0, n1, mmax = 0, nmax = 0;
         for (int t = t0; t < tm * tn; t += nth) {
-            const int64_t ti = t / tn, tj = t % tn;
-            const int64_t m0 = imin(M, pm * ti / tm * g.k.mr);
-            const int64_t m1 = imin(M, pm * (ti + 1) / tm * g.k.mr);
-            const int64_t n0 = imin(N, pn * tj / tn * g.k.nr);
-            const int64_t n1 = imin(N, pn * (tj + 1) / tn * g.k.nr);
+            SFX(grid_rect)(&g, M, N, pm, pn, tm, tn, t, &m0, &m1, &n0, &n1);
             if (m1 <= m0 || n1 <= n0) continue;
-            T *abuf, *bbuf;
-            SFX(rect_buffers)(&g, m1 - m0, n1 - n0, K, &abuf, &bbuf);
-            if (abuf && bbuf)
-                SFX(gemm_rect)(&g, m0, m1, n0, n1, 0, K, C, ldc, beta, bias, relu, abuf, bbuf);
-            free(abuf);
-            free(bbuf);
+            mmax = imax(mmax, m1 - m0);
+            nmax = imax(nmax, n1 - n0);
         }
+        T *abuf = NULL, *bbuf = NULL;
+        if (mmax > 0 && SFX(rect_buffers)(&g, mmax, nmax, K, &abuf, &bbuf) != CNET_OK)
+            cnet_flag_raise(&failed);
+#pragma omp barrier
+        if (!cnet_flag_read(&failed))
+            for (int t = t0; t < tm * tn; t += nth) {
+                SFX(grid_rect)(&g, M, N, pm, pn, tm, tn, t, &m0, &m1, &n0, &n1);
+                if (m1 <= m0 || n1 <= n0) continue;
+                SFX(gemm_rect)(&g, m0, m1, n0, n1, 0, K, C, ldc, beta, bias, relu, abuf, bbuf);
+            }
+        cnet_scratch_free(abuf);
+        cnet_scratch_free(bbuf);
     }
+    return failed ? CNET_ERR_NOMEM : CNET_OK;
 }
 
 #endif /* CNET_GEMM_TEMPLATE */

@@ -16,7 +16,7 @@ void SFX(cnet_im2col_image)(REAL *col, const REAL *x, int64_t C, int64_t H, int6
         const REAL *xc = x + c * H * W;
         REAL *dst = col + r * ohw;
         int64_t lo, hi;
-        valid_range(OW, SW, j - PW, W, &lo, &hi);
+        cnet_valid_range(OW, SW, j - PW, W, &lo, &hi);
         for (int64_t oh = 0; oh < OH; oh++, dst += OW) {
             const int64_t h = oh * SH + i - PH;
             if (h < 0 || h >= H) {
@@ -48,8 +48,8 @@ void SFX(cnet_col2im_image)(REAL *x, const REAL *col, int64_t C, int64_t H, int6
             for (int64_t j = 0; j < KW; j++) {
                 const REAL *src = col + ((c * KH + i) * KW + j) * ohw;
                 int64_t lo, hi, oh0, oh1;
-                valid_range(OW, SW, j - PW, W, &lo, &hi);
-                valid_range(OH, SH, i - PH, H, &oh0, &oh1);
+                cnet_valid_range(OW, SW, j - PW, W, &lo, &hi);
+                cnet_valid_range(OH, SH, i - PH, H, &oh0, &oh1);
                 for (int64_t oh = oh0; oh < oh1; oh++) {
                     REAL *d = xc + (oh * SH + i - PH) * W + j - PW;
                     const REAL *s = src + oh * OW;
@@ -93,7 +93,7 @@ void SFX(cnet_im2col)(REAL *col, const REAL *x, int64_t N, int64_t C, int64_t H,
     const int nt = cnet_threads_for(N * OH * OW * ckk, n_threads);
     /* windows ow in [ow0, ow1) lie inside the image horizontally */
     int64_t ow0, ow1;
-    valid_range(OW, SW, -PW, W - KW + 1, &ow0, &ow1);
+    cnet_valid_range(OW, SW, -PW, W - KW + 1, &ow0, &ow1);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t r = 0; r < N * OH; r++) {
         const int64_t n = r / OH, oh = r % OH;
@@ -101,14 +101,14 @@ void SFX(cnet_im2col)(REAL *col, const REAL *x, int64_t N, int64_t C, int64_t H,
         const REAL *xr = x + n * C * H * W + (oh * SH - PH) * W - PW;
         REAL *dst = col + r * OW * ckk;
         int64_t i0, i1; /* kernel rows i that land inside the image */
-        valid_range(KH, 1, oh * SH - PH, H, &i0, &i1);
+        cnet_valid_range(KH, 1, oh * SH - PH, H, &i0, &i1);
         const int rows_inside = i0 == 0 && i1 == KH;
         for (int64_t ow = 0; ow < OW; ow++) {
             REAL *d = dst + ow * ckk;
             const REAL *s = xr + ow * SW;
             if (!rows_inside || ow < ow0 || ow >= ow1) {
                 int64_t j0, j1;
-                valid_range(KW, 1, ow * SW - PW, W, &j0, &j1);
+                cnet_valid_range(KW, 1, ow * SW - PW, W, &j0, &j1);
                 SFX(copy_window_edge)(d, s, C, H, W, KH, KW, i0, i1, j0, j1);
                 continue;
             }
@@ -130,10 +130,10 @@ static void SFX(col2im_plane)(REAL *xc, const REAL *colc, int64_t H, int64_t W, 
                               int64_t ckk) {
     for (int64_t oh = 0; oh < OH; oh++) {
         int64_t i0, i1;
-        valid_range(KH, 1, oh * SH - PH, H, &i0, &i1);
+        cnet_valid_range(KH, 1, oh * SH - PH, H, &i0, &i1);
         for (int64_t ow = 0; ow < OW; ow++) {
             int64_t j0, j1;
-            valid_range(KW, 1, ow * SW - PW, W, &j0, &j1);
+            cnet_valid_range(KW, 1, ow * SW - PW, W, &j0, &j1);
             const REAL *s = colc + (oh * OW + ow) * ckk;
             REAL *d = xc + (oh * SH - PH) * W + ow * SW - PW;
             for (int64_t i = i0; i < i1; i++)
@@ -163,7 +163,7 @@ void SFX(cnet_col2im)(REAL *x, const REAL *col, int64_t N, int64_t C, int64_t H,
     int nt = cnet_threads_for(N * OH * OW * ckk, n_threads);
     if (N >= nt) {
         int64_t ow0, ow1;
-        valid_range(OW, SW, -PW, W - KW + 1, &ow0, &ow1);
+        cnet_valid_range(OW, SW, -PW, W - KW + 1, &ow0, &ow1);
         #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
         for (int64_t n = 0; n < N; n++) {
             REAL *xn = x + n * C * H * W;
@@ -171,7 +171,7 @@ void SFX(cnet_col2im)(REAL *x, const REAL *col, int64_t N, int64_t C, int64_t H,
             memset(xn, 0, (size_t)(C * H * W) * sizeof(REAL));
             for (int64_t oh = 0; oh < OH; oh++) {
                 int64_t i0, i1;
-                valid_range(KH, 1, oh * SH - PH, H, &i0, &i1);
+                cnet_valid_range(KH, 1, oh * SH - PH, H, &i0, &i1);
                 const int rows_inside = i0 == 0 && i1 == KH;
                 for (int64_t ow = 0; ow < OW; ow++) {
                     const REAL *s = coln + (oh * OW + ow) * ckk;
@@ -187,7 +187,7 @@ void SFX(cnet_col2im)(REAL *x, const REAL *col, int64_t N, int64_t C, int64_t H,
                         continue;
                     }
                     int64_t j0, j1;
-                    valid_range(KW, 1, ow * SW - PW, W, &j0, &j1);
+                    cnet_valid_range(KW, 1, ow * SW - PW, W, &j0, &j1);
                     for (int64_t c = 0; c < C; c++, s += kk, d += H * W)
                         for (int64_t i = i0; i < i1; i++)
                             for (int64_t j = j0; j < j1; j++) d[i * W + j] += s[i * KW + j];

@@ -1,4 +1,4 @@
-/* Template body of pool2d.c (REAL and SFX defined by the includer; valid_range above the include).
+/* Template body of pool2d.c (REAL and SFX defined by the includer; cnet_valid_range from cnet_internal.h).
  * Geometry: x is (N, C, H, W); windows KH x KW; stride (SH, SW); padding (PH, PW);
  * OH = (H + 2*PH - KH)/SH + 1, OW likewise. Every kernel threads over the N*C planes (disjoint writes). */
 
@@ -65,11 +65,11 @@ void SFX(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int64_
         for (int64_t oh = 0; oh < OH; oh++) {
             const int64_t h0 = oh * SH - PH;
             int64_t i0, i1;
-            valid_range(KH, 1, h0, H, &i0, &i1);
+            cnet_valid_range(KH, 1, h0, H, &i0, &i1);
             for (int64_t ow = 0; ow < OW; ow++) {
                 const int64_t w0 = ow * SW - PW;
                 int64_t j0, j1;
-                valid_range(KW, 1, w0, W, &j0, &j1);
+                cnet_valid_range(KW, 1, w0, W, &j0, &j1);
                 if (KH == 3 && KW == 3 && i1 - i0 == 3 && j1 - j0 == 3) /* constant bounds: unrolled */
                     SFX(window_max)(xc, W, h0, 0, 3, w0, 0, 3, yc + oh * OW + ow, ac + oh * OW + ow);
                 else
@@ -119,11 +119,11 @@ void SFX(cnet_avgpool2d_forward)(REAL *y, const REAL *x, int64_t N, int64_t C, i
         for (int64_t oh = 0; oh < OH; oh++) {
             const int64_t h0 = oh * SH - PH;
             int64_t i0, i1;
-            valid_range(KH, 1, h0, H, &i0, &i1);
+            cnet_valid_range(KH, 1, h0, H, &i0, &i1);
             for (int64_t ow = 0; ow < OW; ow++) {
                 const int64_t w0 = ow * SW - PW;
                 int64_t j0, j1;
-                valid_range(KW, 1, w0, W, &j0, &j1);
+                cnet_valid_range(KW, 1, w0, W, &j0, &j1);
                 REAL s = 0;
                 for (int64_t i = i0; i < i1; i++)
                     for (int64_t j = j0; j < j1; j++) s += xc[(h0 + i) * W + w0 + j];
@@ -167,8 +167,8 @@ void SFX(cnet_avgpool2d_backward)(REAL *dx, const REAL *dy, int64_t N, int64_t C
         for (int64_t i = 0; i < KH; i++)
             for (int64_t j = 0; j < KW; j++) {
                 int64_t oh0, oh1, ow0, ow1;
-                valid_range(OH, SH, i - PH, H, &oh0, &oh1);
-                valid_range(OW, SW, j - PW, W, &ow0, &ow1);
+                cnet_valid_range(OH, SH, i - PH, H, &oh0, &oh1);
+                cnet_valid_range(OW, SW, j - PW, W, &ow0, &ow1);
                 for (int64_t oh = oh0; oh < oh1; oh++) {
                     REAL *d = dxc + (oh * SH + i - PH) * W + j - PW;
                     const REAL *g = dyc + oh * OW;

@@ -1,24 +1,18 @@
-/* Template body of softmax_xent.c (REAL, SFX, EXP defined by the includer).
+/* Template body of softmax_xent.c (REAL, SFX, EXP, SOFTMAX defined by the includer).
  * Labels are either class indices (int64) or dense targets (one-hot or soft, one row per sample). */
 
-/* One row: p = softmax(z); returns log(sum exp(z - max)), so that -log p_j = lse - (z_j - max).
- * The exponent sum is accumulated in double, so no finite logits give inf or NaN. */
-static double SFX(softmax_row)(REAL *p, const REAL *z, int64_t L, REAL *zmax_out) {
+/* One row of logits z: log(sum exp(z - max)), the exponent sum accumulated in double (so no finite
+ * logits give inf or NaN), and the max. -log p_j = lse - (z_j - max). */
+static double SFX(row_lse)(const REAL *z, int64_t L, REAL *zmax_out) {
     REAL zmax = z[0];
     for (int64_t j = 1; j < L; j++) zmax = z[j] > zmax ? z[j] : zmax;
     double sum = 0.0;
-    for (int64_t j = 0; j < L; j++) {
-        REAL e = EXP(z[j] - zmax);
-        p[j] = e;
-        sum += (double)e;
-    }
-    REAL inv = (REAL)(1.0 / sum);
-    for (int64_t j = 0; j < L; j++) p[j] *= inv;
+    for (int64_t j = 0; j < L; j++) sum += (double)EXP(z[j] - zmax);
     *zmax_out = zmax;
     return log(sum);
 }
 
-/* One row's cross-entropy after p = softmax(z): -log p[label], or -sum_j t_j log p_j for dense targets.
+/* One row's cross-entropy: -log p[label], or -sum_j t_j log p_j for dense targets.
  * z - zmax is taken in double here: in float it can overflow (logits 3e38 apart) and make the loss inf. */
 static double SFX(row_xent)(const REAL *z, double lse, REAL zmax, const int64_t *label, const REAL *t,
                             int64_t L) {
@@ -29,25 +23,34 @@ static double SFX(row_xent)(const REAL *z, double lse, REAL zmax, const int64_t 
     return li;
 }
 
-/* Shared body of both forwards (exactly one of labels / targets is non-NULL). Row losses are summed in
- * fixed chunks of CNET_REDUCE_CHUNK rows, then the chunk sums in order: the mean is the same for every
- * n_threads. */
-static double SFX(xent_forward)(REAL *probs, REAL *row_loss, const REAL *logits, const int64_t *labels,
-                                const REAL *targets, int64_t N, int64_t L, int n_threads) {
-    if (N <= 0) return 0.0;
+/* Shared body of both forwards (exactly one of labels / targets is non-NULL). Chunks of
+ * CNET_REDUCE_CHUNK rows: the chunk's probs by cnet_softmax_forward (on this thread), then its row
+ * losses and their sum; the chunk sums are added in order, so the mean is the same for every n_threads.
+ * More than 64 chunks keep their sums in scratch. */
+static int SFX(xent_forward)(double *loss, REAL *probs, REAL *row_loss, const REAL *logits,
+                             const int64_t *labels, const REAL *targets, int64_t N, int64_t L,
+                             int n_threads) {
+    *loss = 0.0;
+    if (N <= 0) return CNET_OK;
     int64_t n_chunks = (N + CNET_REDUCE_CHUNK - 1) / CNET_REDUCE_CHUNK;
     double chunk_stack[64];
-    double *chunk_sum = n_chunks <= 64 ? chunk_stack : (double *)malloc((size_t)n_chunks * sizeof(double));
-    if (chunk_sum == NULL) return NAN;
+    double *chunk_sum = n_chunks <= 64 ? chunk_stack
+                                       : (double *)cnet_scratch_alloc((size_t)n_chunks * sizeof(double));
+    if (chunk_sum == NULL) {
+        *loss = NAN;
+        return CNET_ERR_NOMEM;
+    }
     int nt = cnet_threads_for(N * L, n_threads);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t c = 0; c < n_chunks; c++) {
-        int64_t end = (c + 1) * CNET_REDUCE_CHUNK < N ? (c + 1) * CNET_REDUCE_CHUNK : N;
+        const int64_t i0 = c * CNET_REDUCE_CHUNK;
+        const int64_t end = (c + 1) * CNET_REDUCE_CHUNK < N ? (c + 1) * CNET_REDUCE_CHUNK : N;
+        SOFTMAX(probs + i0 * L, logits + i0 * L, end - i0, L, 1);
         double s = 0.0;
-        for (int64_t i = c * CNET_REDUCE_CHUNK; i < end; i++) {
+        for (int64_t i = i0; i < end; i++) {
             const REAL *z = logits + i * L;
             REAL zmax;
-            double lse = SFX(softmax_row)(probs + i * L, z, L, &zmax);
+            double lse = SFX(row_lse)(z, L, &zmax);
             double li = SFX(row_xent)(z, lse, zmax, labels ? labels + i : NULL,
                                       targets ? targets + i * L : NULL, L);
             row_loss[i] = (REAL)li;
@@ -57,21 +60,22 @@ static double SFX(xent_forward)(REAL *probs, REAL *row_loss, const REAL *logits,
     }
     double total = 0.0;
     for (int64_t c = 0; c < n_chunks; c++) total += chunk_sum[c];
-    if (chunk_sum != chunk_stack) free(chunk_sum);
-    return total / (double)N;
+    if (chunk_sum != chunk_stack) cnet_scratch_free(chunk_sum);
+    *loss = total / (double)N;
+    return CNET_OK;
 }
 
-/* logits, probs are (N, L); labels, row_loss are (N,). Overwrites probs and row_loss; returns the
- * mean of row_loss. */
-double SFX(cnet_softmax_xent_forward)(REAL *probs, REAL *row_loss, const REAL *logits,
-                                      const int64_t *labels, int64_t N, int64_t L, int n_threads) {
-    return SFX(xent_forward)(probs, row_loss, logits, labels, NULL, N, L, n_threads);
+/* logits, probs are (N, L); labels, row_loss are (N,). Overwrites probs, row_loss and *loss (the mean
+ * of row_loss). Returns CNET_OK or CNET_ERR_NOMEM. */
+int SFX(cnet_softmax_xent_forward)(double *loss, REAL *probs, REAL *row_loss, const REAL *logits,
+                                   const int64_t *labels, int64_t N, int64_t L, int n_threads) {
+    return SFX(xent_forward)(loss, probs, row_loss, logits, labels, NULL, N, L, n_threads);
 }
 
-/* logits, probs, targets are (N, L); row_loss is (N,). Overwrites probs and row_loss. */
-double SFX(cnet_softmax_xent_dense_forward)(REAL *probs, REAL *row_loss, const REAL *logits,
-                                            const REAL *targets, int64_t N, int64_t L, int n_threads) {
-    return SFX(xent_forward)(probs, row_loss, logits, NULL, targets, N, L, n_threads);
+/* logits, probs, targets are (N, L); row_loss is (N,). Overwrites probs, row_loss and *loss. */
+int SFX(cnet_softmax_xent_dense_forward)(double *loss, REAL *probs, REAL *row_loss, const REAL *logits,
+                                         const REAL *targets, int64_t N, int64_t L, int n_threads) {
+    return SFX(xent_forward)(loss, probs, row_loss, logits, NULL, targets, N, L, n_threads);
 }
 
 /* probs, dlogits are (N, L); labels (N,). dlogits = (probs - onehot(labels)) / N, overwritten;

@@ -1,0 +1,168 @@
+"""Out-of-memory paths of the C kernels, driven by the testing hook debug_fail_alloc_after(n): the n+1-th
+scratch allocation (and every later one) fails. A kernel must then raise MemoryError -- never return
+with outputs silently unwritten -- and the process must go on working. Also: the fused softmax
+cross-entropy returns exactly cnet_softmax_forward's probabilities."""
+import numpy as np
+import pytest
+
+import cnet
+from cnet import _kernels, ops
+from helpers import DTYPES, run_c
+
+THREADS = (1, 2)
+# Attempts with the hook at n = 0, 1, ..., up to this, until the op succeeds.
+MAX_SUCCESSFUL_ALLOCS = 64
+
+
+@pytest.fixture
+def fail_alloc():
+    """Arms the hook; always reset afterwards so that no other test runs out of memory."""
+    try:
+        yield _kernels.debug_fail_alloc_after
+    finally:
+        _kernels.debug_fail_alloc_after(-1)
+
+
+def _rng_arrays(dtype, *shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+def _as_tuple(result):
+    return result if isinstance(result, tuple) else (result,)
+
+
+def _same_bits(a, b):
+    return all(np.asarray(x).tobytes() == np.asarray(y).tobytes() for x, y in zip(a, b))
+
+
+# Each case: (op name, function of (dtype) -> callable running the op through the C backend). The
+# shapes take the kernels' allocating paths: GEMM packing (serial and thread grid), split-K partials
+# (small C, long K), conv im2col buffers and weight-gradient partials (over images and in chunks),
+# softmax cross-entropy chunk sums (more than 64 chunks of 256 rows).
+def _gemm_grid(dtype):
+    a, b = _rng_arrays(dtype, (200, 150), (150, 170))
+    return lambda: ops.gemm(a, b)
+
+
+def _gemm_splitk(dtype):
+    a, b = _rng_arrays(dtype, (4096, 20), (4096, 12))
+    return lambda: ops.gemm(a, b, trans_a=True)
+
+
+def _affine_forward(dtype):
+    x, w, b = _rng_arrays(dtype, (130, 70), (70, 90), (90,))
+    return lambda: ops.affine_forward(x, w, b, relu=True)
+
+
+def _affine_backward(dtype):
+    dy, x, w = _rng_arrays(dtype, (130, 90), (130, 70), (70, 90))
+    return lambda: ops.affine_backward(dy, x, w)
+
+
+def _conv_forward(dtype):
+    x, w, b = _rng_arrays(dtype, (5, 3, 12, 12), (8, 3, 3, 3), (8,))
+    return lambda: ops.conv2d_forward(x, w, b, stride=1, pad=1)
+
+
+def _conv_backward(dtype):
+    x, w, dy = _rng_arrays(dtype, (9, 3, 12, 12), (8, 3, 3, 3), (9, 8, 12, 12))
+    return lambda: ops.conv2d_backward(dy, x, w, stride=1, pad=1)
+
+
+def _conv_backward_1x1(dtype):  # direct 1x1: no im2col buffers, only the partials and the GEMMs'
+    x, w, dy = _rng_arrays(dtype, (9, 6, 5, 5), (4, 6, 1, 1), (9, 4, 5, 5))
+    return lambda: ops.conv2d_backward(dy, x, w)
+
+
+def _softmax_xent(dtype):
+    (logits,) = _rng_arrays(dtype, (64 * 256 + 1, 3))
+    labels = np.arange(logits.shape[0]) % 3
+    return lambda: ops.softmax_xent_forward(logits, labels)
+
+
+def _softmax_xent_dense(dtype):
+    (logits,) = _rng_arrays(dtype, (64 * 256 + 1, 3))
+    targets = np.eye(3, dtype=dtype)[np.arange(logits.shape[0]) % 3]
+    return lambda: ops.softmax_xent_forward(logits, targets)
+
+
+CASES = {
+    "gemm": _gemm_grid,
+    "gemm_splitk": _gemm_splitk,
+    "affine_forward": _affine_forward,
+    "affine_backward": _affine_backward,
+    "conv2d_forward": _conv_forward,
+    "conv2d_backward": _conv_backward,
+    "conv2d_backward_1x1": _conv_backward_1x1,
+    "softmax_xent_forward": _softmax_xent,
+    "softmax_xent_dense_forward": _softmax_xent_dense,
+}
+
+
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", list(CASES))
+def test_failed_allocation_raises_memory_error(case, dtype, threads, fail_alloc):
+    """With the first n allocations allowed, for n = 0, 1, 2, ...: the op either raises MemoryError
+    naming its op and a byte count, or returns exactly the result of an unhindered run. The first call
+    (n = 0) must raise: every case allocates."""
+    run = CASES[case](dtype)
+    expected = _as_tuple(run_c(run, threads=threads))
+    op = case.replace("_splitk", "").replace("_1x1", "")
+    raised = 0
+    for n in range(MAX_SUCCESSFUL_ALLOCS + 1):
+        fail_alloc(n)
+        try:
+            got = _as_tuple(run_c(run, threads=threads))
+        except MemoryError as e:
+            assert str(e).startswith(f"{op}: could not allocate "), str(e)
+            assert str(e).endswith(" bytes of scratch") and int(str(e).split()[4]) > 0, str(e)
+            raised += 1
+            continue
+        finally:
+            fail_alloc(-1)
+        assert _same_bits(got, expected), f"{case}: with {n} allocations allowed, a wrong result"
+        break
+    else:
+        pytest.fail(f"{case}: still failing with {MAX_SUCCESSFUL_ALLOCS} allocations allowed")
+    assert raised >= 1
+    # the process is unharmed: the same op, and a whole training step, work again
+    assert _same_bits(_as_tuple(run_c(run, threads=threads)), expected)
+
+
+def test_model_step_raises_and_recovers(fail_alloc):
+    """A training step that runs out of scratch raises MemoryError out of fit; with memory back, the
+    same model trains."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 3, size=32)
+    model = cnet.models.Sequential([
+        cnet.layers.Conv2D(4, 3, padding="same", activation="relu", input_shape=(1, 8, 8)),
+        cnet.layers.Flatten(), cnet.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with cnet.use_backend("c"):
+        fail_alloc(0)
+        with pytest.raises(MemoryError, match="could not allocate"):
+            model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+        fail_alloc(-1)
+        history = model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert np.isfinite(history.history["loss"][-1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 10), (300, 17), (5000, 10), (40, 1000)])
+@pytest.mark.parametrize("threads", (1, 3))
+def test_softmax_xent_probs_are_softmax_forward(dtype, shape, threads):
+    """predict() (softmax_forward) and the loss (softmax_xent_forward) see the same probabilities, to
+    the bit, on the C backend."""
+    (z,) = _rng_arrays(dtype, shape, seed=1)
+    z *= 4
+    labels = np.arange(shape[0]) % shape[1]
+    probs = run_c(ops.softmax_forward, z, threads=threads)
+    _, xent_probs = run_c(ops.softmax_xent_forward, z, labels, threads=threads)
+    _, dense_probs = run_c(ops.softmax_xent_forward, z, np.eye(shape[1], dtype=dtype)[labels],
+                           threads=threads)
+    assert probs.tobytes() == xent_probs.tobytes(), \
+        f"max |difference| {np.max(np.abs(probs.astype(np.float64) - xent_probs)):.3e}"
+    assert probs.tobytes() == dense_probs.tobytes()
