@@ -1443,6 +1443,81 @@ def _parse_only(s):
     return parts
 
 
+
+# ================================================================================================
+# Markdown summary of a results JSON (what README.md shows)
+# ================================================================================================
+
+def _median_of(rows, **match):
+    """The first measured row matching every key (None when there is none)."""
+    for r in rows:
+        if all(r.get(k) == v for k, v in match.items()) and r.get("status") == "ok":
+            return r
+    return None
+
+
+def markdown_report(res, command):
+    """README-ready tables from a results dict: the machine, end-to-end training per model, the layer
+    kernels of the Keras convnet at batch 128, and the convnet's GEMM products."""
+    m, meta = res["machine"], res["meta"]
+    thr = meta["threads"]
+    git = m.get("git") or {}
+    commit = (git.get("commit") or "?")[:10] + (" + uncommitted changes" if git.get("dirty") else "")
+    out = [f"Measured by `{command}` at commit `{commit}` ({meta['mode']} mode, "
+           f"{meta['duration_s'] / 60:.0f} min; load average {meta['loadavg_start'][0]:.2f} at the start).",
+           "", f"Machine: {m['line']}", ""]
+    # end to end
+    out += ["Training (one optimizer step per batch; images/s, median of the timed steps; speedups in the same run):",
+            "", "| model | batch | threads | cnet C img/s | NumPy img/s | PyTorch img/s | C / NumPy | C / PyTorch "
+            "| s per MNIST epoch (C) |", "|---|---|---|---|---|---|---|---|---|"]
+    for model in [r["model"] for r in res["e2e"] if r.get("backend") == "c" and r["threads"] == thr[0]]:
+        for t in thr:
+            c = _median_of(res["e2e"], model=model, backend="c", threads=t)
+            n = _median_of(res["e2e"], model=model, backend="numpy", threads=t)
+            tt = _median_of(res["e2e"], model=model, backend="torch", threads=t)
+            if c is None:
+                continue
+            ips = lambda r: f"{r['images_per_s']:,.0f}" if r else "-"
+            ratio = lambda r: f"{c['images_per_s'] / r['images_per_s']:.2f}x" if r else "-"
+            out.append(f"| {model} | {c['batch']} | {t} | {ips(c)} | {ips(n)} | {ips(tt)} | {ratio(n)} | "
+                       f"{ratio(tt)} | {c['epoch_s']:.1f} |")
+    sc = {(r["model"], r["backend"]): r["ratio"] for r in res.get("scaling", [])}
+    if sc:
+        out += ["", "Thread scaling 1 -> 2 (training images/s): " + ", ".join(
+            f"{mdl} {sc[(mdl, 'c')]:.2f}x" for mdl, b in sc if b == "c") + "."]
+    mem = res.get("memory") or {}
+    if mem.get("status") == "ok":
+        out += [f"Peak resident memory of a training process (MNIST loaded, Keras convnet, batch "
+                f"{mem['batch']}, {mem['steps']} steps): {mem['vmhwm_kb'] / 1024:.0f} MB."]
+    # kernels of the Keras convnet at the largest batch
+    nmax = max(r["batch"] for r in res["kernels"])
+    t = thr[-1]
+    out += ["", f"Kernels of the Keras convnet, batch {nmax}, {t} threads (median per call; C writes into "
+            "preallocated outputs as the layers do in training, NumPy allocates):", "",
+            "| kernel | C | NumPy | PyTorch | C / NumPy | C / PyTorch |", "|---|---|---|---|---|---|"]
+    for r in res["kernels"]:
+        if r["model"] != "cnn" or r["batch"] != nmax or r["backend"] != "c" or r["threads"] != t:
+            continue
+        n = _median_of(res["kernels"], case=r["case"], batch=nmax, backend="numpy", threads=t)
+        tt = _median_of(res["kernels"], case=r["case"], batch=nmax, backend="torch", threads=t)
+        f = lambda x: _fmt_time(x["median_s"]) if x else "-"
+        q = lambda x: f"{x['median_s'] / r['median_s']:.1f}x" if x else "-"
+        out.append(f"| {r['case']} | {f(r)} | {f(n)} | {f(tt)} | {q(n)} | {q(tt)} |")
+    # gemm products
+    out += ["", "GEMM products of the Keras convnet's training step at batch 128 and square 1024 "
+            "(GFLOP/s; numpy.matmul is OpenBLAS):", "",
+            "| product | M x K x N | threads | cnet | numpy | cnet / numpy |", "|---|---|---|---|---|---|"]
+    for r in res["gemm"]:
+        if r["backend"] != "c" or not (r["case"].startswith("cnn.") or r["case"].startswith("square")):
+            continue
+        n = _median_of(res["gemm"], case=r["case"], backend="numpy", threads=r["threads"])
+        mkn = "x".join(map(str, r["mkn"]))
+        out.append(f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | "
+                   f"{n['gflops']:.1f} | {r['gflops'] / n['gflops']:.2f}x |" if n else
+                   f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | - | - |")
+    return "\n".join(out) + "\n"
+
+
 def build_parser(prog="cnet-bench"):
     p = argparse.ArgumentParser(
         prog=prog,
@@ -1466,11 +1541,19 @@ def build_parser(prog="cnet-bench"):
                    help="where to write every raw figure (default benchmarks/results/<timestamp>.json "
                         "relative to the current directory)")
     p.add_argument("--plot", default=None, help="PNG chart of the speedups (needs matplotlib; default: no chart)")
+    p.add_argument("--report", metavar="JSON", default=None,
+                   help="print README-ready Markdown tables from an earlier run's JSON and exit (measures nothing)")
     return p
 
 
 def main(argv=None, prog="cnet-bench"):
     args = build_parser(prog).parse_args(argv)
+    if args.report:
+        with open(args.report) as f:
+            res = json.load(f)
+        argv_run = " ".join(["python -m benchmarks"] + res["meta"]["argv"])
+        print(markdown_report(res, argv_run), end="")
+        return 0
     if args.threads is None:
         args.threads = sorted({1, cnet.cpu_count()})
     started = time.time()

@@ -74,3 +74,12 @@ def test_cli_rejects_bad_arguments():
         bench.build_parser().parse_args(["--threads", "0"])
     args = bench.build_parser().parse_args(["--only", "gemm,e2e", "--threads", "2,1"])
     assert args.only == ["gemm", "e2e"] and args.threads == [1, 2]
+
+
+def test_report_renders_markdown_from_the_json(smoke):
+    from cnet import bench
+    res, _ = smoke
+    text = bench.markdown_report(res, "python -m benchmarks --smoke")
+    assert "| model | batch | threads |" in text
+    assert "| softmax |" in text
+    assert f"commit `{(res['machine']['git'] or {}).get('commit', '?')[:10]}" in text
