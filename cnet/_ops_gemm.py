@@ -97,6 +97,8 @@ def affine_backward(dy, x, w, out=None, need_dx=True):
 def _affine_forward_c(x, w, b, out=None, relu=False):
     x2 = x.reshape(x.shape[0], -1)
     y = np.empty((x.shape[0], w.shape[1]), dtype=x.dtype) if out is None else out
+    if w.shape[1] == 0:  # no units: an empty output, nothing to compute
+        return y
     _kernels.affine_forward(y, x2, w, b, bool(relu), get_num_threads())
     return y
 
@@ -111,6 +113,10 @@ def _affine_backward_c(dy, x, w, out=None, need_dx=True):
         dw = np.empty_like(w)
     if db is None:
         db = np.empty(w.shape[1], dtype=x.dtype)
+    if w.shape[1] == 0:  # no units: the input gradient is zero, dw and db are empty
+        if need_dx:
+            dx[...] = 0
+        return (dx if need_dx else None), dw, db
     _kernels.affine_backward(dw, dx.reshape(x2.shape) if need_dx else None, db, dy, x2, w,
                              get_num_threads())
     return (dx if need_dx else None), dw, db

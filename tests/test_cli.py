@@ -105,7 +105,7 @@ def test_help_of_each_command(command, capsys):
 def test_bench_passes_its_arguments_through(monkeypatch):
     from cnet import bench
     seen = []
-    monkeypatch.setattr(bench, "main", lambda argv=None: seen.append(argv) or 0)
+    monkeypatch.setattr(bench, "main", lambda argv=None, **kw: seen.append(argv) or 0)
     assert cli.main(["bench", "--quick", "--only", "gemm"]) == 0
     assert seen == [["--quick", "--only", "gemm"]]
 

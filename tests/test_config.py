@@ -74,7 +74,7 @@ def test_simd_override_environment():
         cnet._kernels.set_simd_path("sse9")
 
 
-def test_results_equal_on_every_simd_path():
+def test_results_agree_on_every_simd_path():
     x = np.random.default_rng(0).standard_normal((70, 10)).astype(np.float32)
     labels = np.arange(70) % 10
     current = cnet._kernels.simd_path()
@@ -88,8 +88,9 @@ def test_results_equal_on_every_simd_path():
             results.append(ops.softmax_xent_forward(x, labels)[1])
     finally:
         cnet._kernels.set_simd_path(current)
-    for r in results[1:]:
-        np.testing.assert_array_equal(r, results[0])
+    assert len(results) >= 2 or cnet._kernels.simd_path() == "portable"
+    for r in results[1:]:  # the paths differ by FMA contraction at most: a few ulp
+        np.testing.assert_allclose(r, results[0], rtol=1e-6, atol=1e-7)
 
 
 def test_set_num_threads_none_restores_the_environment_default():

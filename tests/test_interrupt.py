@@ -17,7 +17,10 @@ from cnet.layers import Dense, Dropout
 from cnet.models import Sequential, load_model
 
 CHILD = textwrap.dedent("""
-    import json, sys, time
+    import json, signal, sys, time
+    # A shell that starts jobs in the background makes them ignore SIGINT; Ctrl-C handling is tested
+    # with Python's ordinary handler in place.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np
     import cnet
     from cnet.callbacks import Callback, ModelCheckpoint
@@ -60,6 +63,20 @@ CHILD = textwrap.dedent("""
     except KeyboardInterrupt:
         print("KEYBOARD-INTERRUPT", flush=True)
 """)
+
+
+@pytest.fixture(autouse=True)
+def _python_sigint_handler():
+    """Python's ordinary Ctrl-C handler, as in an interactive session (a shell that starts the test run
+    in the background makes it ignore SIGINT, and fit leaves a non-default handler alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_sigint_from_outside_stops_fit_cleanly(tmp_path):
