@@ -190,9 +190,9 @@ class DeepConvNet(_BookNet):
         W8, b8 = he((hidden_size, output_size), dtype), zeros((output_size,), dtype)
         layers += [("Affine1", Affine(W7, b7, name="Affine1")),
                    (f"Relu{n_relu + 1}", Relu(name=f"Relu{n_relu + 1}")),
-                   ("Dropout1", Dropout(0.5, name="Dropout1")),
+                   ("Dropout1", Dropout(dropout_ratio=0.5, name="Dropout1")),
                    ("Affine2", Affine(W8, b8, name="Affine2")),
-                   ("Dropout2", Dropout(0.5, name="Dropout2"))]
+                   ("Dropout2", Dropout(dropout_ratio=0.5, name="Dropout2"))]
         owners.update({"W7": ("Affine1", "W"), "b7": ("Affine1", "b"),
                        "W8": ("Affine2", "W"), "b8": ("Affine2", "b")})
         self._finish(layers, owners, "deep_convnet", dtype)

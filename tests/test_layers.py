@@ -427,7 +427,7 @@ def test_book_batchnorm_and_dropout():
     assert flat.forward(_x(4, 3, 2, 2), True).shape == (4, 3, 2, 2)
     assert cnet.gradcheck(L.BatchNormalization(np.ones(12), np.zeros(12)), _x(4, 3, 2, 2))["x"] < 1e-6
     drop = L.Dropout(dropout_ratio=0.5)
-    assert drop.rate == 0.5 and drop.forward(x, False) is x
+    assert drop.rate == 0.5 and np.allclose(drop.forward(x, False), x * 0.5)  # the book scales at inference
 
 
 def test_activation_callables(backend_name):
@@ -445,3 +445,22 @@ def test_activation_callables(backend_name):
     np.testing.assert_allclose(cnet.activations.softmax(x).sum(-1), 1.0)
     np.testing.assert_array_equal(cnet.activations.relu(x), np.maximum(x, 0))
     assert cnet.activations.get(None) is cnet.activations.linear
+
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+def test_book_dropout_scales_at_inference(backend):
+    from cnet.layers import Dropout
+    x = np.random.default_rng(0).standard_normal((50, 40)).astype(np.float32)
+    with cnet.use_backend(backend):
+        book = Dropout(dropout_ratio=0.3, seed=5)
+        keras = Dropout(0.3, seed=5)
+        assert book.scale_at_inference and not keras.scale_at_inference
+        np.testing.assert_allclose(book.forward(x, train=False), x * np.float32(0.7), rtol=1e-7)
+        np.testing.assert_array_equal(keras.forward(x, train=False), x)
+        yb, yk = book.forward(x, train=True), keras.forward(x, train=True)
+        kept = yk != 0
+        np.testing.assert_allclose(yb[kept], x[kept], rtol=1e-6)      # kept elements pass unscaled
+        assert np.all(yb[~kept] == 0)
+        dout = np.ones_like(x)
+        np.testing.assert_allclose(book.backward(dout), kept.astype(np.float32), rtol=1e-6)
+        assert Dropout.from_config(book.get_config()).scale_at_inference
