@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* The selects of sigmoid/tanh/exp compute both sides; gcc if-converts (vectorizes) them only when FP
- * operations may be assumed not to trap. Results are unchanged (this is not -ffast-math: no
+ * operations may be assumed not to trap. Results are unchanged (this is not gcc's fast-math mode: no
  * reassociation, no flush-to-zero, NaN and inf kept). FMA contraction stays allowed (gcc's default):
  * the AVX2/AVX-512 builds may round the polynomials differently from the SSE2 build in the last bit,
  * within the tolerances against the reference; within one path, results do not depend on n_threads. */

@@ -1,6 +1,6 @@
 /* Template (REAL, SFX, UINT, MANT_BITS, EXP_BIAS, MAGIC, POLY_EXP, POLY_EXPM1, TANH_CLAMP defined by activation_tmpl.h):
  * exp and tanh written with arithmetic, selects and bit operations only, so that gcc vectorizes the
- * loops that call them (glibc's expf/tanhf are scalar calls without -ffast-math; tanhf is slow).
+ * loops that call them (glibc's expf/tanhf are scalar calls unless fast-math is on; tanhf is slow).
  *
  * exp(x): n = round(x / ln2) by the add-and-subtract-1.5*2^p trick; r = x - n*ln2 with ln2 split in a
  * high part with trailing zero bits (n*LN2_HI is exact) and a low part; exp(r) by its Taylor polynomial
