@@ -62,7 +62,14 @@ double KNAME(cnet_mse_forward)(const REAL *y, const REAL *t, int64_t n, int n_th
     int64_t n_chunks = (n + LOSS_CHUNK - 1) / LOSS_CHUNK;
     double chunk_stack[64];
     double *chunk_sum = n_chunks <= 64 ? chunk_stack : (double *)malloc((size_t)n_chunks * sizeof(double));
-    if (chunk_sum == NULL) return NAN;
+    if (chunk_sum == NULL) {  /* out of memory: the same chunk sums, serially, added in the same order */
+        double total = 0.0;
+        for (int64_t c = 0; c < n_chunks; c++) {
+            int64_t end = (c + 1) * LOSS_CHUNK < n ? (c + 1) * LOSS_CHUNK : n;
+            total += SFX(sq_diff_sum)(y, t, c * LOSS_CHUNK, end);
+        }
+        return total / (double)n;
+    }
     int nt = cnet_threads_for(n, n_threads);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
     for (int64_t c = 0; c < n_chunks; c++) {

@@ -151,6 +151,14 @@ def test_mse_thread_invariance(simd, dtype):
     assert_bit_identical([np.float64(v) for v in losses], "mse")
 
 
+def test_mse_beyond_64_chunks():
+    # more than 64 reduction chunks (64 * 64 * 256 elements): the chunk sums live on the heap
+    y, t = _x((1_100_001,), np.float32), _x((1_100_001,), np.float32, seed=1)
+    losses = [run_c(ops.mse_forward, y, t, threads=n) for n in (1, 2, 3)]
+    assert_bit_identical([np.float64(v) for v in losses], "mse")
+    assert_close(np.float64(losses[0]), np.float64(run_numpy(ops.mse_forward, y, t)), rtol=1e-6)
+
+
 # ---- dropout -------------------------------------------------------------------------------------
 
 DROPOUT_SHAPES = [(1,), (7,), (3, 5), (128, 128), (2, 3, 4, 5), (5, 40001)]
