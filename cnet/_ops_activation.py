@@ -3,7 +3,7 @@ import numpy as np
 
 from . import _checks, _kernels
 from ._config import get_num_threads
-from ._optable import c_kernel, implementation, run_into
+from ._optable import binary_c, c_kernel, implementation, run_into, unary_c
 
 __all__ = ["relu_forward", "relu_backward", "softmax_xent_forward", "softmax_xent_backward"]
 
@@ -22,18 +22,8 @@ def relu_backward(dy, y, out=None):
     return run_into("relu_backward", out, dy.shape, dy.dtype, dy, y)
 
 
-@c_kernel("relu_forward")
-def _relu_forward_c(x, out=None):
-    y = _checks.output(out, "out", x.shape, x.dtype)
-    _kernels.relu_forward(y.reshape(-1), x.reshape(-1), get_num_threads())
-    return y
-
-
-@c_kernel("relu_backward")
-def _relu_backward_c(dy, y, out=None):
-    dx = _checks.output(out, "out", dy.shape, dy.dtype)
-    _kernels.relu_backward(dx.reshape(-1), dy.reshape(-1), y.reshape(-1), get_num_threads())
-    return dx
+c_kernel("relu_forward")(unary_c(_kernels.relu_forward))
+c_kernel("relu_backward")(binary_c(_kernels.relu_backward))
 
 
 # ---- fused softmax + cross-entropy -------------------------------------------------------------

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _checks, _kernels
 from ._config import get_num_threads
-from ._optable import c_kernel, implementation, run_into, run_outs
+from ._optable import binary_c, c_kernel, implementation, run_into, run_outs, unary_c
 
 __all__ = [
     "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
@@ -72,26 +72,10 @@ def tanh_backward(dy, y, out=None):
     return run_into("tanh_backward", out, dy.shape, dy.dtype, dy, y)
 
 
-def _unary_c(kernel):
-    def run(x, out=None):
-        y = _checks.output(out, "out", x.shape, x.dtype)
-        kernel(y.reshape(-1), x.reshape(-1), get_num_threads())
-        return y
-    return run
-
-
-def _binary_c(kernel):
-    def run(dy, y, out=None):
-        dx = _checks.output(out, "out", dy.shape, dy.dtype)
-        kernel(dx.reshape(-1), dy.reshape(-1), y.reshape(-1), get_num_threads())
-        return dx
-    return run
-
-
-c_kernel("sigmoid_forward")(_unary_c(_kernels.sigmoid_forward))
-c_kernel("sigmoid_backward")(_binary_c(_kernels.sigmoid_backward))
-c_kernel("tanh_forward")(_unary_c(_kernels.tanh_forward))
-c_kernel("tanh_backward")(_binary_c(_kernels.tanh_backward))
+c_kernel("sigmoid_forward")(unary_c(_kernels.sigmoid_forward))
+c_kernel("sigmoid_backward")(binary_c(_kernels.sigmoid_backward))
+c_kernel("tanh_forward")(unary_c(_kernels.tanh_forward))
+c_kernel("tanh_backward")(binary_c(_kernels.tanh_backward))
 
 
 # ---- softmax (over the last axis) ---------------------------------------------------------------
@@ -262,7 +246,7 @@ def _dropout_forward_c(x, rate, seed, out=None):
     return y, mask
 
 
-c_kernel("dropout_backward")(_binary_c(_kernels.dropout_backward))
+c_kernel("dropout_backward")(binary_c(_kernels.dropout_backward))
 
 
 # ---- batch normalization --------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import contextlib
 import threading
 
 from . import _checks, reference
+from ._config import get_num_threads
 
 BACKENDS = ("c", "numpy")
 _state = {"backend": "c"}
@@ -115,3 +116,21 @@ def run_outs(name, out, specs, *args, **kwargs):
             return result
         return tuple(r if o is None else numpy_into(o, r) for r, o in zip(result, out))
     return impl(*args, out=out, **kwargs)
+
+
+def unary_c(kernel):
+    """The C implementation of an element-wise op y = f(x): kernel(y, x, n_threads) on flat views."""
+    def run(x, out=None):
+        y = _checks.output(out, "out", x.shape, x.dtype)
+        kernel(y.reshape(-1), x.reshape(-1), get_num_threads())
+        return y
+    return run
+
+
+def binary_c(kernel):
+    """The C implementation of an element-wise op dx = f(dy, y): kernel(dx, dy, y, n_threads) on flat views."""
+    def run(dy, y, out=None):
+        dx = _checks.output(out, "out", dy.shape, dy.dtype)
+        kernel(dx.reshape(-1), dy.reshape(-1), y.reshape(-1), get_num_threads())
+        return dx
+    return run
