@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from . import backend
 from . import callbacks as callbacks_module
 from . import saving
 from .layers import training_workspaces
@@ -172,13 +173,14 @@ class Sequential:
     Args:
         layers: layers to add, in order.
         name: the model's name (shown by summary()).
-        dtype: 'float32' (default) or 'float64': the dtype of the weights and of the computation.
+        dtype: 'float32' or 'float64': the dtype of the weights and of the computation (default:
+            ``cnet.backend.floatx()`` when the model is created, 'float32' unless ``set_floatx`` changed it).
         seed: seed of the Generator that shuffles the training data in fit().
     """
 
-    def __init__(self, layers=None, name=None, dtype="float32", seed=None):
+    def __init__(self, layers=None, name=None, dtype=None, seed=None):
         self.name = name or "sequential"
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype(backend.floatx() if dtype is None else dtype)
         if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
         self.layers = []

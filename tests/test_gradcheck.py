@@ -116,6 +116,11 @@ def test_backend_module():
         d = L.Dense(2)
         d.build((3,))
         assert d.dtype == np.float64
+        # a Keras program that calls set_floatx('float64') gets a float64 model, weights and outputs
+        m = cnet.models.Sequential([L.Dense(2, input_shape=(3,))])
+        assert m.dtype == np.float64 and all(w.dtype == np.float64 for w in m.get_weights())
+        assert m.predict(np.ones((1, 3), np.float32)).dtype == np.float64
+        assert cnet.models.Sequential(dtype="float32").dtype == np.float32
     finally:
         b.set_floatx("float32")
     with pytest.raises(ValueError):
