@@ -8,6 +8,9 @@ from . import _kernels
 
 _explicit_threads = None
 _OMP_DEFAULT = _kernels.omp_max_threads()  # OMP_NUM_THREADS, or the runtime's default, at import
+# Whether OMP_NUM_THREADS was set when cnet was imported: the OpenMP runtime reads it once, at start-up,
+# and reading os.environ before every kernel call cost ~0.5 us.
+_OMP_ENV_SET = bool(os.environ.get("OMP_NUM_THREADS"))
 
 
 @functools.lru_cache(maxsize=None)
@@ -61,7 +64,7 @@ def get_num_threads():
     around a call takes effect.
     """
     omp_max = _kernels.omp_max_threads()
-    if _explicit_threads is not None or os.environ.get("OMP_NUM_THREADS"):
+    if _explicit_threads is not None or _OMP_ENV_SET:
         return max(1, omp_max)
     # The CPU count is read once (a system call; this runs before every kernel call).
     return max(1, min(omp_max, _cpus_at_start()))

@@ -84,6 +84,10 @@ static void thread_grid(int64_t pm, int64_t pn, int64_t mr, int64_t nr, int64_t 
 #define KERNEL_AVX2 {cnet_gemm_ukr_avx2_f32, CNET_AVX2_MR_F32, CNET_AVX2_NR_F32, 144, 256, 3072}
 #define KERNEL_AVX2_NARROW                                                                          \
     {cnet_gemm_ukr_avx2_narrow_f32, CNET_AVX2_NARROW_MR_F32, CNET_AVX2_NARROW_NR_F32, 240, 256, 8}
+#define ROWK_AVX512 cnet_gemm_rowk_avx512_f32
+#define ROWK_AVX512_WIDTH CNET_AVX512_ROWK_F32
+#define ROWK_AVX2 cnet_gemm_rowk_avx2_f32
+#define ROWK_AVX2_WIDTH CNET_AVX2_ROWK_F32
 #include "gemm.c"
 #undef T
 #undef SFX
@@ -93,6 +97,10 @@ static void thread_grid(int64_t pm, int64_t pn, int64_t mr, int64_t nr, int64_t 
 #undef KERNEL_AVX512_NARROW
 #undef KERNEL_AVX2
 #undef KERNEL_AVX2_NARROW
+#undef ROWK_AVX512
+#undef ROWK_AVX512_WIDTH
+#undef ROWK_AVX2
+#undef ROWK_AVX2_WIDTH
 
 #define T double
 #define SFX(name) name##_f64
@@ -104,6 +112,10 @@ static void thread_grid(int64_t pm, int64_t pn, int64_t mr, int64_t nr, int64_t 
 #define KERNEL_AVX2 {cnet_gemm_ukr_avx2_f64, CNET_AVX2_MR_F64, CNET_AVX2_NR_F64, 96, 256, 2048}
 #define KERNEL_AVX2_NARROW                                                                          \
     {cnet_gemm_ukr_avx2_narrow_f64, CNET_AVX2_NARROW_MR_F64, CNET_AVX2_NARROW_NR_F64, 240, 256, 4}
+#define ROWK_AVX512 cnet_gemm_rowk_avx512_f64
+#define ROWK_AVX512_WIDTH CNET_AVX512_ROWK_F64
+#define ROWK_AVX2 cnet_gemm_rowk_avx2_f64
+#define ROWK_AVX2_WIDTH CNET_AVX2_ROWK_F64
 #include "gemm.c"
 #undef T
 #undef SFX
@@ -113,11 +125,16 @@ static void thread_grid(int64_t pm, int64_t pn, int64_t mr, int64_t nr, int64_t 
 #undef KERNEL_AVX512_NARROW
 #undef KERNEL_AVX2
 #undef KERNEL_AVX2_NARROW
+#undef ROWK_AVX512
+#undef ROWK_AVX512_WIDTH
+#undef ROWK_AVX2
+#undef ROWK_AVX2_WIDTH
 #undef CNET_GEMM_TEMPLATE
 
 #else /* ---- the body, instantiated for T = float and T = double ------------------------------- */
 
 typedef void (*SFX(ukr_fn))(CNET_UKR_ARGS(T));
+typedef void (*SFX(rowk_fn))(CNET_ROWK_ARGS(T));
 
 /* c (m x n, row stride ldc) = update(ab (row stride nr)); the tile update of gemm_internal.h. */
 static void SFX(tile_update)(T *c, int64_t ldc, const T *ab, int64_t nr, int64_t m, int64_t n,
@@ -427,6 +444,40 @@ static void SFX(grid_rect)(const SFX(gemm_t) *g, int64_t M, int64_t N, int64_t p
     *n1 = imin(N, pn * (tj + 1) / tn * g->k.nr);
 }
 
+/* GEMMs with at most SMALL_M_MAX rows and a row-major op(B): row by row with a row kernel
+ * (gemm_internal.h) that reads B in place. Packing B would copy all of it for one or two rows of work
+ * (a dense layer predicting one sample). One thread: such a product is a pass over B. */
+#define SMALL_M_MAX 3
+#define PORTABLE_ROWK_WIDTH 64
+
+/* Portable row kernel: acc[j] += a_p * b[p][j] for a block of PORTABLE_ROWK_WIDTH columns. */
+static void SFX(rowk_portable)(CNET_ROWK_ARGS(T)) {
+    T acc[PORTABLE_ROWK_WIDTH];
+    for (int64_t j = 0; j < PORTABLE_ROWK_WIDTH; ++j) acc[j] = 0;
+    for (int64_t p = 0; p < k; ++p) {
+        const T ap = a[p * cs_a], *bp = b + p * ldb;
+        for (int64_t j = 0; j < n; ++j) acc[j] += ap * bp[j];
+    }
+    SFX(tile_update)(c, 0, acc, 0, 1, n, alpha, beta, bias, relu);
+}
+
+static void SFX(gemm_small_m)(int trans_a, int64_t M, int64_t N, int64_t K, T alpha, const T *A,
+                              int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc,
+                              const T *bias, int relu) {
+    SFX(rowk_fn) rowk = SFX(rowk_portable);
+    int64_t width = PORTABLE_ROWK_WIDTH;
+#if defined(__x86_64__)
+    const int level = cnet_simd_level();
+    if (level >= CNET_SIMD_AVX512) rowk = ROWK_AVX512, width = ROWK_AVX512_WIDTH;
+    else if (level >= CNET_SIMD_AVX2) rowk = ROWK_AVX2, width = ROWK_AVX2_WIDTH;
+#endif
+    const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
+    for (int64_t i = 0; i < M; ++i)
+        for (int64_t j0 = 0; j0 < N; j0 += width)
+            rowk(K, A + i * rs_a, cs_a, B + j0, ldb, C + i * ldc + j0, imin(width, N - j0), alpha, beta,
+                 bias ? bias + j0 : NULL, relu);
+}
+
 int SFX(cnet_gemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T *A,
                    int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc, const T *bias,
                    int epilogue, int n_threads) {
@@ -434,6 +485,10 @@ int SFX(cnet_gemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T 
     if (M <= 0 || N <= 0) return CNET_OK;
     if (K <= 0 || alpha == (T)0) {
         SFX(scale_c)(C, ldc, M, N, beta, bias, relu);
+        return CNET_OK;
+    }
+    if (M <= SMALL_M_MAX && !trans_b) { /* one thread: at most a few rows of work */
+        SFX(gemm_small_m)(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
         return CNET_OK;
     }
     SFX(gemm_t) g = {trans_a, trans_b, A, B, lda, ldb, alpha, SFX(pick_kernel)(N), 0};

@@ -20,6 +20,8 @@
 #define NAME_NARROW cnet_gemm_ukr_avx2_narrow_f32
 #define BODY body_f32
 #define EDGE avx2_edge_f32
+#define ROWK cnet_gemm_rowk_avx2_f32
+#define ROWBODY rowbody_avx2_f32
 #define BCAST _mm256_broadcast_ss
 #include "gemm_avx2.c"
 #undef T
@@ -31,6 +33,8 @@
 #undef BODY
 #undef EDGE
 #undef BCAST
+#undef ROWK
+#undef ROWBODY
 
 #define T double
 #define V __m256d
@@ -40,6 +44,8 @@
 #define NAME_NARROW cnet_gemm_ukr_avx2_narrow_f64
 #define BODY body_f64
 #define EDGE avx2_edge_f64
+#define ROWK cnet_gemm_rowk_avx2_f64
+#define ROWBODY rowbody_avx2_f64
 #define BCAST _mm256_broadcast_sd
 #include "gemm_avx2.c"
 #undef T
@@ -51,6 +57,8 @@
 #undef BODY
 #undef EDGE
 #undef BCAST
+#undef ROWK
+#undef ROWBODY
 #undef CNET_GEMM256_TEMPLATE
 
 #else /* ---- the body ------------------------------------------------------------------------ */
@@ -149,6 +157,50 @@ void NAME_NARROW(CNET_UKR_ARGS(T)) {
     if (rs_a == 1 && cs_a == 12) BODY(12, 1, kc, a, 1, 12, b, c, ldc, m, n, alpha, beta, bias, relu);
     else BODY(12, 1, kc, a, rs_a, cs_a, b, c, ldc, m, n, alpha, beta, bias, relu);
 }
+
+/* The row kernel (gemm_internal.h): NVR full vectors of accumulators, the columns past them (fewer
+ * than a vector) as scalar chains; the update goes through EDGE on the row's sums. */
+#define RK_FMA(q)                                                                                  \
+    if (q < NVR) r##q = OP(_mm256_fmadd)(av, OP(_mm256_loadu)(bp + q * VL), r##q);
+#define RK_SAVE(q)                                                                                 \
+    if (q < NVR) OP(_mm256_storeu)(ab + q * VL, r##q);
+#define RK_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+static inline __attribute__((always_inline)) void ROWBODY(const int NVR, CNET_ROWK_ARGS(T)) {
+    const V zero = OP(_mm256_setzero)();
+    V r0 = zero, r1 = zero, r2 = zero, r3 = zero, r4 = zero, r5 = zero, r6 = zero, r7 = zero;
+    T ab[8 * VL];
+    for (int64_t p = 0; p < k; ++p) {
+        const V av = OP(_mm256_set1)(a[p * cs_a]);
+        const T *bp = b + p * ldb;
+        RK_ALL(RK_FMA)
+    }
+    RK_ALL(RK_SAVE)
+    for (int64_t j = (int64_t)NVR * VL; j < n; ++j) {
+        T s = 0;
+        for (int64_t p = 0; p < k; ++p) s = __builtin_fma(a[p * cs_a], b[p * ldb + j], s);
+        ab[j] = s;
+    }
+    EDGE(c, 0, ab, 0, 1, n, alpha, beta, bias, relu);
+}
+
+void ROWK(CNET_ROWK_ARGS(T)) {
+    switch (n / VL) {
+    case 0: ROWBODY(0, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 1: ROWBODY(1, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 2: ROWBODY(2, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 3: ROWBODY(3, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 4: ROWBODY(4, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 5: ROWBODY(5, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 6: ROWBODY(6, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 7: ROWBODY(7, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    default: ROWBODY(8, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    }
+}
+
+#undef RK_FMA
+#undef RK_SAVE
+#undef RK_ALL
 
 #undef ROW_FMA
 #undef UPD

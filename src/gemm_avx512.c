@@ -21,6 +21,8 @@
 #define NAME cnet_gemm_ukr_avx512_f32
 #define NAME_NARROW cnet_gemm_ukr_avx512_narrow_f32
 #define BODY body_f32
+#define ROWK cnet_gemm_rowk_avx512_f32
+#define ROWBODY rowbody_f32
 #include "gemm_avx512.c"
 #undef T
 #undef V
@@ -30,6 +32,8 @@
 #undef NAME
 #undef NAME_NARROW
 #undef BODY
+#undef ROWK
+#undef ROWBODY
 
 #define T double
 #define V __m512d
@@ -39,6 +43,8 @@
 #define NAME cnet_gemm_ukr_avx512_f64
 #define NAME_NARROW cnet_gemm_ukr_avx512_narrow_f64
 #define BODY body_f64
+#define ROWK cnet_gemm_rowk_avx512_f64
+#define ROWBODY rowbody_f64
 #include "gemm_avx512.c"
 #undef T
 #undef V
@@ -48,6 +54,8 @@
 #undef NAME
 #undef NAME_NARROW
 #undef BODY
+#undef ROWK
+#undef ROWBODY
 #undef CNET_GEMM512_TEMPLATE
 
 #else /* ---- the body ------------------------------------------------------------------------ */
@@ -139,6 +147,53 @@ void NAME_NARROW(CNET_UKR_ARGS(T)) {
     if (rs_a == 1 && cs_a == 24) BODY(24, 1, kc, a, 1, 24, b, c, ldc, m, n, alpha, beta, bias, relu);
     else BODY(24, 1, kc, a, rs_a, cs_a, b, c, ldc, m, n, alpha, beta, bias, relu);
 }
+
+/* The row kernel (gemm_internal.h): NVR vectors of accumulators, the last one masked to n. */
+#define RK_FMA(q)                                                                                  \
+    if (q < NVR) {                                                                                 \
+        const V bv_ = q == NVR - 1 ? OP(_mm512_maskz_loadu)(mlast, bp + q * VL)                    \
+                                   : OP(_mm512_loadu)(bp + q * VL);                                \
+        r##q = OP(_mm512_fmadd)(av, bv_, r##q);                                                    \
+    }
+#define RK_STORE(q)                                                                                \
+    if (q < NVR) {                                                                                 \
+        const MASK mq_ = q == NVR - 1 ? mlast : (MASK)~(MASK)0;                                    \
+        V bq_ = zero;                                                                              \
+        if (bias) bq_ = OP(_mm512_maskz_loadu)(mq_, bias + q * VL);                                \
+        UPD(c + q * VL, r##q, bq_, mq_, 0);                                                        \
+    }
+#define RK_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+static inline __attribute__((always_inline)) void ROWBODY(const int NVR, CNET_ROWK_ARGS(T)) {
+    const V zero = OP(_mm512_setzero)();
+    V r0 = zero, r1 = zero, r2 = zero, r3 = zero, r4 = zero, r5 = zero, r6 = zero, r7 = zero;
+    const int64_t nl = n - (int64_t)(NVR - 1) * VL; /* columns in the last vector, 1..VL */
+    const MASK mlast = (MASK)((nl >= VL) ? ~(MASK)0 : (MASK)((1u << nl) - 1u));
+    for (int64_t p = 0; p < k; ++p) {
+        const V av = OP(_mm512_set1)(a[p * cs_a]);
+        const T *bp = b + p * ldb;
+        RK_ALL(RK_FMA)
+    }
+    const V valpha = OP(_mm512_set1)(alpha), vbeta = OP(_mm512_set1)(beta);
+    RK_ALL(RK_STORE)
+}
+
+void ROWK(CNET_ROWK_ARGS(T)) {
+    switch ((n + VL - 1) / VL) {
+    case 1: ROWBODY(1, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 2: ROWBODY(2, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 3: ROWBODY(3, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 4: ROWBODY(4, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 5: ROWBODY(5, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 6: ROWBODY(6, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    case 7: ROWBODY(7, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    default: ROWBODY(8, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
+    }
+}
+
+#undef RK_FMA
+#undef RK_STORE
+#undef RK_ALL
 
 #undef ROW_FMA
 #undef UPD

@@ -46,7 +46,26 @@ typedef void (*cnet_ukr_f64)(CNET_UKR_ARGS(double));
 #define CNET_AVX2_NARROW_MR_F64 12
 #define CNET_AVX2_NARROW_NR_F64 4
 
+/* A row kernel computes one row of C from a row-major op(B) read in place (no packing), for GEMMs with
+ * very few rows (a dense layer predicting one sample):
+ *   c[j] = update(sum_p a[p*cs_a] * b[p*ldb + j]) for 0 <= j < n <= its width,
+ * the update as above (alpha, beta, bias, relu). Element j is one sequential FMA chain over p. */
+#define CNET_ROWK_ARGS(T)                                                                          \
+    int64_t k, const T *a, int64_t cs_a, const T *b, int64_t ldb, T *c, int64_t n, T alpha, T beta,  \
+        const T *bias, int relu
+typedef void (*cnet_rowk_f32)(CNET_ROWK_ARGS(float));
+typedef void (*cnet_rowk_f64)(CNET_ROWK_ARGS(double));
+/* Widths (columns per call): 8 vectors. */
+#define CNET_AVX512_ROWK_F32 128
+#define CNET_AVX512_ROWK_F64 64
+#define CNET_AVX2_ROWK_F32 64
+#define CNET_AVX2_ROWK_F64 32
+
 #if defined(__x86_64__)
+void cnet_gemm_rowk_avx512_f32(CNET_ROWK_ARGS(float));
+void cnet_gemm_rowk_avx512_f64(CNET_ROWK_ARGS(double));
+void cnet_gemm_rowk_avx2_f32(CNET_ROWK_ARGS(float));
+void cnet_gemm_rowk_avx2_f64(CNET_ROWK_ARGS(double));
 void cnet_gemm_ukr_avx512_f32(CNET_UKR_ARGS(float));
 void cnet_gemm_ukr_avx512_narrow_f32(CNET_UKR_ARGS(float));
 void cnet_gemm_ukr_avx512_f64(CNET_UKR_ARGS(double));

@@ -59,6 +59,26 @@ def test_gemm_alpha_beta_bias_relu(simd, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_few_rows_path(simd, dtype):
+    """At most 3 rows and a row-major op(B): B is read in place by the row kernels (vector blocks of
+    every width, masked or scalar last columns), with the whole epilogue."""
+    rng = np.random.default_rng(2)
+    for m, n, k, ta in itertools.product([1, 2, 3], [1, 5, 16, 17, 31, 64, 65, 127, 128, 129, 300],
+                                         [1, 9, 70], [False, True]):
+        a, b = _operands(m, n, k, ta, False, dtype, rng)
+        bias = rng.standard_normal(n).astype(dtype)
+        c0 = rng.standard_normal((m, n)).astype(dtype)
+        for alpha, beta, use_bias, relu in [(1.0, 0.0, False, False), (0.5, -2.0, True, False),
+                                            (1.0, 1.0, True, True)]:
+            kw = dict(trans_a=ta, alpha=alpha, beta=beta, bias=bias if use_bias else None, relu=relu)
+            c = np.full((m, n), np.nan, dtype=dtype) if beta == 0.0 else c0.copy()
+            got = run_c(ops.gemm, a, b, c=c, threads=2, **kw)
+            want = run_numpy(ops.gemm, a, b, c=c0.copy(), **kw)
+            assert_close(got, want, rtol=_scale_rtol(dtype, k),
+                         name=f"gemm {m}x{k}x{n} ta={ta} alpha={alpha} beta={beta} {simd}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_bit_identical_across_threads(dtype):
     rng = np.random.default_rng(2)
     # tall-skinny (conv forward), tiny output with huge K (weight gradient), square
