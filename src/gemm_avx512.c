@@ -1,6 +1,7 @@
 /* gemm_avx512.c -- AVX-512 GEMM micro-kernels (contract in gemm_internal.h).
  *
- * Wide: 12 rows x 2 vectors (f32 12x32, f64 12x16); narrow, for N <= one vector: 24 rows x 1 vector.
+ * Wide: 12 rows x 2 vectors (f32 12x32, f64 12x16); narrow, for N <= one vector: 24 rows x 1 vector;
+ * m16, for M a multiple of 16 (filters of a convolution): 16 rows x 1 vector.
  * Either way 24 accumulators + the B vectors + 1 broadcast fit the 32 zmm registers. On Zen 4 a 512-bit FMA costs two 256-bit ones, so the gain over AVX2 is the register
  * count (a 12x32 tile loads 2 B vectors per 24 FMAs) and masked stores for the right edge.
  * Accumulators are named variables: GCC 12 spilled an accumulator array to the stack.
@@ -20,6 +21,7 @@
 #define OP(name) name##_ps
 #define NAME cnet_gemm_ukr_avx512_f32
 #define NAME_NARROW cnet_gemm_ukr_avx512_narrow_f32
+#define NAME_M16 cnet_gemm_ukr_avx512_m16_f32
 #define BODY body_f32
 #define ROWK cnet_gemm_rowk_avx512_f32
 #define ROWBODY rowbody_f32
@@ -31,6 +33,7 @@
 #undef OP
 #undef NAME
 #undef NAME_NARROW
+#undef NAME_M16
 #undef BODY
 #undef ROWK
 #undef ROWBODY
@@ -42,6 +45,7 @@
 #define OP(name) name##_pd
 #define NAME cnet_gemm_ukr_avx512_f64
 #define NAME_NARROW cnet_gemm_ukr_avx512_narrow_f64
+#define NAME_M16 cnet_gemm_ukr_avx512_m16_f64
 #define BODY body_f64
 #define ROWK cnet_gemm_rowk_avx512_f64
 #define ROWBODY rowbody_f64
@@ -53,6 +57,7 @@
 #undef OP
 #undef NAME
 #undef NAME_NARROW
+#undef NAME_M16
 #undef BODY
 #undef ROWK
 #undef ROWBODY
@@ -146,6 +151,11 @@ void NAME(CNET_UKR_ARGS(T)) {
 void NAME_NARROW(CNET_UKR_ARGS(T)) {
     if (rs_a == 1 && cs_a == 24) BODY(24, 1, kc, a, 1, 24, b, c, ldc, m, n, alpha, beta, bias, relu);
     else BODY(24, 1, kc, a, rs_a, cs_a, b, c, ldc, m, n, alpha, beta, bias, relu);
+}
+
+void NAME_M16(CNET_UKR_ARGS(T)) {
+    if (rs_a == 1 && cs_a == 16) BODY(16, 1, kc, a, 1, 16, b, c, ldc, m, n, alpha, beta, bias, relu);
+    else BODY(16, 1, kc, a, rs_a, cs_a, b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
 /* The row kernel (gemm_internal.h): NVR vectors of accumulators, the last one masked to n. */

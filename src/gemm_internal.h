@@ -33,6 +33,12 @@ typedef void (*cnet_ukr_f64)(CNET_UKR_ARGS(double));
 #define CNET_AVX512_NR_F32 32
 #define CNET_AVX512_NARROW_MR_F32 24
 #define CNET_AVX512_NARROW_NR_F32 16
+/* For M a multiple of 16 where 12-row tiles would leave rows empty (a convolution's filters: 16, 32,
+ * 64), a 16 x one-vector kernel. */
+#define CNET_AVX512_M16_MR_F32 16
+#define CNET_AVX512_M16_NR_F32 16
+#define CNET_AVX512_M16_MR_F64 16
+#define CNET_AVX512_M16_NR_F64 8
 #define CNET_AVX512_MR_F64 12
 #define CNET_AVX512_NR_F64 16
 #define CNET_AVX512_NARROW_MR_F64 24
@@ -68,6 +74,8 @@ void cnet_gemm_rowk_avx2_f32(CNET_ROWK_ARGS(float));
 void cnet_gemm_rowk_avx2_f64(CNET_ROWK_ARGS(double));
 void cnet_gemm_ukr_avx512_f32(CNET_UKR_ARGS(float));
 void cnet_gemm_ukr_avx512_narrow_f32(CNET_UKR_ARGS(float));
+void cnet_gemm_ukr_avx512_m16_f32(CNET_UKR_ARGS(float));
+void cnet_gemm_ukr_avx512_m16_f64(CNET_UKR_ARGS(double));
 void cnet_gemm_ukr_avx512_f64(CNET_UKR_ARGS(double));
 void cnet_gemm_ukr_avx512_narrow_f64(CNET_UKR_ARGS(double));
 void cnet_gemm_ukr_avx2_f32(CNET_UKR_ARGS(float));
