@@ -53,7 +53,9 @@ def _mode(name):
         return dict(name="full", kernel_batches=(1, 32, 128), gemm_batch=128, squares=(1024,),
                     peak_sizes=(1024, 2048), e2e_batch=128, infer_batch=1000, warmup=2, rounds=7,
                     per_round=1, settle=1, min_time=0.02, e2e_rounds=4, e2e_per_round=2, e2e_warmup=2,
-                    latency_rounds=5, mem_steps=20, kernel_filter=None, gemm_filter=None, models=None)
+                    latency_rounds=5, mem_steps=20, kernel_filter=None, gemm_filter=None,
+                    # the bundled models with their cnet-train optimizers, and the Keras convnet with Adam
+                    models=("softmax", "mlp", "cnn", "cnn:adam", "simple_convnet", "deep_convnet"))
     if name == "quick":
         return dict(name="quick", kernel_batches=(32,), gemm_batch=32, squares=(1024,),
                     peak_sizes=(1024,), e2e_batch=32, infer_batch=100, warmup=1, rounds=3,
@@ -1046,15 +1048,28 @@ def _model_defaults(name):
                 "simple_convnet": (100, "adam", 0.001), "deep_convnet": (100, "adam", 0.001)}[name]
 
 
-def _cnet_model(name, seed):
-    """The bundled model through the public API (cnet.train.build_model + compile), or raise."""
+def _e2e_spec(spec):
+    """'cnn' -> ('cnn', its cnet-train optimizer and lr); 'cnn:adam' -> ('cnn', 'adam', Keras's default
+    lr of that optimizer): a bundled model trained with another optimizer."""
+    base, _, opt = spec.partition(":")
+    batch, opt_name, lr = _model_defaults(base) if base in E2E_MODELS else (None, None, None)
+    if opt:
+        from cnet import optimizers
+        opt_name, lr = opt, float(optimizers.get(opt).learning_rate)
+    return base, batch, opt_name, lr
+
+
+def _cnet_model(name, seed, opt_name=None, lr=None):
+    """The bundled model through the public API (cnet.train.build_model + compile), or raise; with its
+    cnet-train optimizer unless opt_name/lr are given."""
     from cnet import optimizers, train
     try:
         from cnet import initializers
         initializers.set_seed(seed)
     except Exception:
         pass
-    _, opt_name, lr = _model_defaults(name)
+    if opt_name is None:
+        _, opt_name, lr = _model_defaults(name)
     import inspect
     kwargs = {"seed": seed} if "seed" in inspect.signature(train.build_model).parameters else {}
     model = train.build_model(name, **kwargs)
@@ -1184,12 +1199,17 @@ def run_e2e(suite):
         f"{'infer img/s':>12}{'latency':>10}")
     ips = {}
     for name in models:
-        if name not in E2E_MODELS:
-            suite.skip("e2e", name, f"unknown model (choose from {', '.join(E2E_MODELS)})")
+        try:
+            base, default_batch, opt_name, lr = _e2e_spec(name)
+        except ValueError as exc:
+            suite.skip("e2e", name, f"unknown optimizer: {exc}")
             continue
-        default_batch, opt_name, lr = _model_defaults(name)
+        if base not in E2E_MODELS:
+            suite.skip("e2e", name, f"unknown model (choose from {', '.join(E2E_MODELS)}, optionally "
+                                    f"with :optimizer, e.g. cnn:adam)")
+            continue
         batch = default_batch if mode["name"] == "full" else mode["e2e_batch"]
-        image = name in IMAGE_MODELS
+        image = base in IMAGE_MODELS
         shape = (1, 28, 28) if image else (784,)
         nbig = max(batch, mode["infer_batch"])
         x_all, y_all, data_src = _e2e_data(nbig, image, suite.args.seed)
@@ -1200,7 +1220,7 @@ def run_e2e(suite):
         for b in ("c", "numpy"):
             try:
                 with ops.use_backend(b):
-                    m = _cnet_model(name, suite.args.seed)
+                    m = _cnet_model(base, suite.args.seed, opt_name, lr)
                     m.train_on_batch(x[:2], y[:2])
                 contenders[b] = m
             except Exception as exc:
@@ -1490,31 +1510,33 @@ def markdown_report(res, command):
         out += [f"Peak resident memory of a training process (MNIST loaded, Keras convnet, batch "
                 f"{mem['batch']}, {mem['steps']} steps): {mem['vmhwm_kb'] / 1024:.0f} MB."]
     # kernels of the Keras convnet at the largest batch
-    nmax = max(r["batch"] for r in res["kernels"])
-    t = thr[-1]
-    out += ["", f"Kernels of the Keras convnet, batch {nmax}, {t} threads (median per call; C writes into "
-            "preallocated outputs as the layers do in training, NumPy allocates):", "",
-            "| kernel | C | NumPy | PyTorch | C / NumPy | C / PyTorch |", "|---|---|---|---|---|---|"]
-    for r in res["kernels"]:
-        if r["model"] != "cnn" or r["batch"] != nmax or r["backend"] != "c" or r["threads"] != t:
-            continue
-        n = _median_of(res["kernels"], case=r["case"], batch=nmax, backend="numpy", threads=t)
-        tt = _median_of(res["kernels"], case=r["case"], batch=nmax, backend="torch", threads=t)
-        f = lambda x: _fmt_time(x["median_s"]) if x else "-"
-        q = lambda x: f"{x['median_s'] / r['median_s']:.1f}x" if x else "-"
-        out.append(f"| {r['case']} | {f(r)} | {f(n)} | {f(tt)} | {q(n)} | {q(tt)} |")
+    if res.get("kernels"):   # absent when the run was --only e2e, say
+        nmax = max(r["batch"] for r in res["kernels"])
+        t = thr[-1]
+        out += ["", f"Kernels of the Keras convnet, batch {nmax}, {t} threads (median per call; C writes into "
+                "preallocated outputs as the layers do in training, NumPy allocates):", "",
+                "| kernel | C | NumPy | PyTorch | C / NumPy | C / PyTorch |", "|---|---|---|---|---|---|"]
+        for r in res["kernels"]:
+            if r["model"] != "cnn" or r["batch"] != nmax or r["backend"] != "c" or r["threads"] != t:
+                continue
+            n = _median_of(res["kernels"], case=r["case"], batch=nmax, backend="numpy", threads=t)
+            tt = _median_of(res["kernels"], case=r["case"], batch=nmax, backend="torch", threads=t)
+            f = lambda x: _fmt_time(x["median_s"]) if x else "-"
+            q = lambda x: f"{x['median_s'] / r['median_s']:.1f}x" if x else "-"
+            out.append(f"| {r['case']} | {f(r)} | {f(n)} | {f(tt)} | {q(n)} | {q(tt)} |")
     # gemm products
-    out += ["", "GEMM products of the Keras convnet's training step at batch 128 and square 1024 "
-            "(GFLOP/s; numpy.matmul is OpenBLAS):", "",
-            "| product | M x K x N | threads | cnet | numpy | cnet / numpy |", "|---|---|---|---|---|---|"]
-    for r in res["gemm"]:
-        if r["backend"] != "c" or not (r["case"].startswith("cnn.") or r["case"].startswith("square")):
-            continue
-        n = _median_of(res["gemm"], case=r["case"], backend="numpy", threads=r["threads"])
-        mkn = "x".join(map(str, r["mkn"]))
-        out.append(f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | "
-                   f"{n['gflops']:.1f} | {r['gflops'] / n['gflops']:.2f}x |" if n else
-                   f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | - | - |")
+    if res.get("gemm"):
+        out += ["", "GEMM products of the Keras convnet's training step at batch 128 and square 1024 "
+                "(GFLOP/s; numpy.matmul is OpenBLAS):", "",
+                "| product | M x K x N | threads | cnet | numpy | cnet / numpy |", "|---|---|---|---|---|---|"]
+        for r in res["gemm"]:
+            if r["backend"] != "c" or not (r["case"].startswith("cnn.") or r["case"].startswith("square")):
+                continue
+            n = _median_of(res["gemm"], case=r["case"], backend="numpy", threads=r["threads"])
+            mkn = "x".join(map(str, r["mkn"]))
+            out.append(f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | "
+                       f"{n['gflops']:.1f} | {r['gflops'] / n['gflops']:.2f}x |" if n else
+                       f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | - | - |")
     return "\n".join(out) + "\n"
 
 
@@ -1534,7 +1556,9 @@ def build_parser(prog="cnet-bench"):
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs and models (default: 0)")
     p.add_argument("--repeats", type=int, default=None, help="the number of timed rounds (default: 7, or 3 with --quick)")
     p.add_argument("--models", default=None,
-                   help="comma-separated e2e models among " + ",".join(E2E_MODELS) + " (default: all)")
+                   help="comma-separated e2e models among " + ",".join(E2E_MODELS) + ", each optionally with "
+                        ":optimizer for another optimizer at its Keras default learning rate (cnn:adam) "
+                        "(default: all, and cnn:adam)")
     p.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when importable (default: include it when importable)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess (default: measure it)")
     p.add_argument("--json", default=None,
