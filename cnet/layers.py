@@ -65,6 +65,7 @@ draws its mask from cnet's counter RNG; Nesterov follows Keras (see cnet.optimiz
 """
 import contextlib
 import math
+import numbers
 
 import numpy as np
 
@@ -79,19 +80,28 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 LAYERS = {}
 
 
+def _int(value, what):
+    """value as an int: an integer, or a float with an integral value (28 / 2); anything else (3.9, '3',
+    True) raises TypeError rather than being truncated."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and float(value).is_integer():
+        return int(value)
+    raise TypeError(f"{what} must be an integer, got {value!r} ({type(value).__name__})")
+
+
 def _shape(shape, what="input_shape"):
-    try:
-        return tuple(int(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"{what} must be a tuple of ints (without the batch axis), got {shape!r}") from None
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{what} must be a tuple of ints (without the batch axis), got {shape!r}")
+    return tuple(_int(s, what) for s in shape)
 
 
 def _pair(value, what):
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{what} must be an int or a pair of ints, got {value!r}")
-        return int(value[0]), int(value[1])
-    return int(value), int(value)
+        return _int(value[0], what), _int(value[1], what)
+    return _int(value, what), _int(value, what)
 
 
 def _no_unsupported(layer_cls, **options):
@@ -127,7 +137,7 @@ class Layer:
         if input_shape is None and batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
         if input_shape is None and input_dim is not None:
-            input_shape = (int(input_dim),)
+            input_shape = (_int(input_dim, "input_dim"),)
         self._declared_input_shape = None if input_shape is None else _shape(input_shape)
         self.input_shape = self._declared_input_shape
         self.output_shape = None
@@ -362,7 +372,7 @@ class Dense(_KernelBias, Layer):
                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                         bias_constraint=bias_constraint)
         super().__init__(**kwargs)
-        self.units = int(units)
+        self.units = _int(units, "Dense: units")
         if self.units < 1:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         self._act = activations.Fused(activation)
@@ -517,7 +527,7 @@ class Conv2D(_KernelBias, _Spatial):
                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                         bias_constraint=bias_constraint)
         super().__init__(**kwargs)
-        self.filters = int(filters)
+        self.filters = _int(filters, "Conv2D: filters")
         if self.filters < 1:
             raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}")
         self.kernel_size = self._kernel = _pair(kernel_size, "kernel_size")

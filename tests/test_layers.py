@@ -111,6 +111,26 @@ def test_conv_and_pool_defaults():
     assert L.AveragePooling2D(3).strides == (3, 3)
 
 
+@pytest.mark.parametrize("make,message", [
+    (lambda: L.Dense(3.9), "units must be an integer, got 3.9"),
+    (lambda: L.Dense("3"), "units must be an integer"),
+    (lambda: L.Dense(True), "units must be an integer, got True"),
+    (lambda: L.Dense(0), "positive integer"),
+    (lambda: L.Conv2D(3.5, 3), "filters must be an integer"),
+    (lambda: L.Conv2D(8, 2.5), "kernel_size must be an integer"),
+    (lambda: L.Conv2D(8, (3, 1.5)), "kernel_size must be an integer"),
+    (lambda: L.Conv2D(8, 3, strides=1.5), "strides must be an integer"),
+    (lambda: L.MaxPooling2D(2.5), "pool_size must be an integer"),
+    (lambda: L.Dense(2, input_shape=(7.5,)), "input_shape must be an integer"),
+])
+def test_sizes_are_integers_never_truncated(make, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        make()
+    # integral values of other types are fine (28 / 2 is 14.0)
+    assert L.Dense(4.0).units == 4 and L.Dense(np.int64(4)).units == 4
+    assert L.Conv2D(8, (3, 3.0)).kernel_size == (3, 3)
+
+
 def test_default_names_and_clear_session():
     backend.clear_session()
     assert [L.Dense(1).name, L.Dense(1).name, L.Conv2D(1, 1).name] == ["dense", "dense_1", "conv2d"]
