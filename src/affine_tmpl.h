@@ -13,7 +13,7 @@ void SFX(cnet_colsum)(REAL *out, const REAL *x, int64_t N, int64_t D, int n_thre
         }
         return;
     }
-    double *part = (double *)malloc((size_t)(n_chunks * D) * sizeof(double));
+    double *part = (double *)cnet_scratch_alloc((size_t)(n_chunks * D) * sizeof(double));
     if (part == NULL) {  /* out of memory: the same sums in the same order, column by column */
         for (int64_t j = 0; j < D; j++) {
             double total = 0.0;
@@ -43,7 +43,7 @@ void SFX(cnet_colsum)(REAL *out, const REAL *x, int64_t N, int64_t D, int n_thre
         for (int64_t c = 0; c < n_chunks; c++) s += part[c * D + j];
         out[j] = (REAL)s;
     }
-    free(part);
+    cnet_scratch_free(part);
 }
 
 /* x (N, D), w (D, U), b (U,) or NULL -> y (N, U) = x . w + b, then max(., 0) when relu. Overwrites y.

@@ -156,7 +156,7 @@ static int SFX(bn_reduce)(double *tot1, double *tot2, int mode, const struct SFX
     const int64_t N = a->N, C = a->C;
     int64_t rpc = bn_rows_per_chunk(C, a->S);
     int64_t n_chunks = (N + rpc - 1) / rpc;
-    double *part = (double *)malloc((size_t)(n_chunks * 2 * C) * sizeof(double));
+    double *part = (double *)cnet_scratch_alloc((size_t)(n_chunks * 2 * C) * sizeof(double));
     if (part == NULL) return -1;
     int nt = cnet_threads_for(N * C * a->S, n_threads);
     if (nt > n_chunks) nt = (int)n_chunks;
@@ -174,7 +174,7 @@ static int SFX(bn_reduce)(double *tot1, double *tot2, int mode, const struct SFX
         tot1[c] = t1;
         if (tot2 != NULL) tot2[c] = t2;
     }
-    free(part);
+    cnet_scratch_free(part);
     return 0;
 }
 
@@ -208,8 +208,8 @@ static void SFX(bn_affine)(REAL *y, const REAL *x, const REAL *shift, const REAL
 int KNAME(cnet_batchnorm_forward)(REAL *y, REAL *mean, REAL *inv_std, const REAL *x, const REAL *gamma,
                                 const REAL *beta, double eps, int64_t N, int64_t C, int64_t S,
                                 int n_threads) {
-    double *tot = (double *)malloc((size_t)C * sizeof(double));
-    REAL *scale = (REAL *)malloc((size_t)C * sizeof(REAL));
+    double *tot = (double *)cnet_scratch_alloc((size_t)C * sizeof(double));
+    REAL *scale = (REAL *)cnet_scratch_alloc((size_t)C * sizeof(REAL));
     int rc = -1;
     if (tot == NULL || scale == NULL) goto done;
     const double M = (double)N * (double)S;
@@ -229,8 +229,8 @@ int KNAME(cnet_batchnorm_forward)(REAL *y, REAL *mean, REAL *inv_std, const REAL
     SFX(bn_affine)(y, x, mean, scale, beta, N, C, S, n_threads);
     rc = 0;
 done:
-    free(tot);
-    free(scale);
+    cnet_scratch_free(tot);
+    cnet_scratch_free(scale);
     return rc;
 }
 
@@ -241,17 +241,17 @@ done:
 int KNAME(cnet_batchnorm_backward)(REAL *dx, REAL *dgamma, REAL *dbeta, const REAL *dy, const REAL *x,
                                  const REAL *gamma, const REAL *mean, const REAL *inv_std,
                                  int64_t N, int64_t C, int64_t S, int n_threads) {
-    double *tot = (double *)malloc((size_t)(2 * C) * sizeof(double));
-    REAL *scale = (REAL *)malloc((size_t)C * sizeof(REAL));
+    double *tot = (double *)cnet_scratch_alloc((size_t)(2 * C) * sizeof(double));
+    REAL *scale = (REAL *)cnet_scratch_alloc((size_t)C * sizeof(REAL));
     if (tot == NULL || scale == NULL) {
-        free(tot);
-        free(scale);
+        cnet_scratch_free(tot);
+        cnet_scratch_free(scale);
         return -1;
     }
     struct SFX(bn_pass) a = {x, dy, NULL, mean, inv_std, N, C, S};
     if (SFX(bn_reduce)(tot, tot + C, BN_DY, &a, n_threads) != 0) {
-        free(tot);
-        free(scale);
+        cnet_scratch_free(tot);
+        cnet_scratch_free(scale);
         return -1;
     }
     const REAL m = (REAL)((double)N * (double)S);
@@ -284,8 +284,8 @@ int KNAME(cnet_batchnorm_backward)(REAL *dx, REAL *dgamma, REAL *dbeta, const RE
             }
         }
     }
-    free(tot);
-    free(scale);
+    cnet_scratch_free(tot);
+    cnet_scratch_free(scale);
     return 0;
 }
 
@@ -295,11 +295,11 @@ int KNAME(cnet_batchnorm_backward)(REAL *dx, REAL *dgamma, REAL *dbeta, const RE
 int KNAME(cnet_batchnorm_inference)(REAL *y, const REAL *x, const REAL *gamma, const REAL *beta,
                                   const REAL *running_mean, const REAL *running_var, double eps,
                                   int64_t N, int64_t C, int64_t S, int n_threads) {
-    REAL *scale = (REAL *)malloc((size_t)C * sizeof(REAL));
+    REAL *scale = (REAL *)cnet_scratch_alloc((size_t)C * sizeof(REAL));
     if (scale == NULL) return -1;
     for (int64_t c = 0; c < C; c++) scale[c] = gamma[c] / SQRT(running_var[c] + (REAL)eps);
     SFX(bn_affine)(y, x, running_mean, scale, beta, N, C, S, n_threads);
-    free(scale);
+    cnet_scratch_free(scale);
     return 0;
 }
 

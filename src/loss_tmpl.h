@@ -61,7 +61,7 @@ double KNAME(cnet_mse_forward)(const REAL *y, const REAL *t, int64_t n, int n_th
     if (n <= 0) return 0.0;
     int64_t n_chunks = (n + LOSS_CHUNK - 1) / LOSS_CHUNK;
     double chunk_stack[64];
-    double *chunk_sum = n_chunks <= 64 ? chunk_stack : (double *)malloc((size_t)n_chunks * sizeof(double));
+    double *chunk_sum = n_chunks <= 64 ? chunk_stack : (double *)cnet_scratch_alloc((size_t)n_chunks * sizeof(double));
     if (chunk_sum == NULL) {  /* out of memory: the same chunk sums, serially, added in the same order */
         double total = 0.0;
         for (int64_t c = 0; c < n_chunks; c++) {
@@ -78,7 +78,7 @@ double KNAME(cnet_mse_forward)(const REAL *y, const REAL *t, int64_t n, int n_th
     }
     double total = 0.0;
     for (int64_t c = 0; c < n_chunks; c++) total += chunk_sum[c];
-    if (chunk_sum != chunk_stack) free(chunk_sum);
+    if (chunk_sum != chunk_stack) cnet_scratch_free(chunk_sum);
     return total / (double)n;
 }
 

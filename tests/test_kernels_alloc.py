@@ -87,6 +87,22 @@ def _softmax_xent_dense(dtype):
     return lambda: ops.softmax_xent_forward(logits, targets)
 
 
+def _bn_forward(dtype):
+    x, g, b = _rng_arrays(dtype, (6, 5, 4, 4), (5,), (5,))
+    return lambda: ops.batchnorm_forward(x, g, b)
+
+
+def _bn_backward(dtype):
+    dy, x, g = _rng_arrays(dtype, (6, 5, 4, 4), (6, 5, 4, 4), (5,))
+    _, mean, inv_std = ops.batchnorm_forward(x, g, np.zeros(5, dtype))
+    return lambda: ops.batchnorm_backward(dy, x, g, mean, inv_std)
+
+
+def _bn_inference(dtype):
+    x, g, b, m = _rng_arrays(dtype, (6, 5, 4, 4), (5,), (5,), (5,))
+    return lambda: ops.batchnorm_inference(x, g, b, m, np.ones(5, dtype))
+
+
 CASES = {
     "gemm": _gemm_grid,
     "gemm_splitk": _gemm_splitk,
@@ -97,6 +113,9 @@ CASES = {
     "conv2d_backward_1x1": _conv_backward_1x1,
     "softmax_xent_forward": _softmax_xent,
     "softmax_xent_dense_forward": _softmax_xent_dense,
+    "batchnorm_forward": _bn_forward,
+    "batchnorm_backward": _bn_backward,
+    "batchnorm_inference": _bn_inference,
 }
 
 
@@ -166,3 +185,18 @@ def test_softmax_xent_probs_are_softmax_forward(dtype, shape, threads):
     assert probs.tobytes() == xent_probs.tobytes(), \
         f"max |difference| {np.max(np.abs(probs.astype(np.float64) - xent_probs)):.3e}"
     assert probs.tobytes() == dense_probs.tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", THREADS)
+def test_mse_without_scratch_gives_the_same_bits(dtype, threads, fail_alloc):
+    """Beyond 64 chunks the MSE loss keeps its chunk sums in scratch; when that cannot be allocated it
+    adds the same chunks serially, in the same order: the same bits, no error."""
+    y, t = _rng_arrays(dtype, (64 * 16384 + 5,), (64 * 16384 + 5,), seed=1)
+    want = run_c(ops.mse_forward, y, t, threads=threads)
+    fail_alloc(0)
+    try:
+        got = run_c(ops.mse_forward, y, t, threads=threads)
+    finally:
+        fail_alloc(-1)
+    assert np.float64(got).tobytes() == np.float64(want).tobytes()
