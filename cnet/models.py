@@ -208,6 +208,9 @@ class Sequential:
         self._params = {}
         self._param_owner = {}
         self._seen = {}
+        # One step at a time: a training step, or one batch of test_on_batch/evaluate/predict, holds it
+        # (the layers reuse their buffers), so threads sharing a model take turns batch by batch.
+        self._step_lock = threading.RLock()
         for layer in layers or []:
             self.add(layer)
 
@@ -453,16 +456,23 @@ class Sequential:
         return self._rng
 
     def _train_batch(self, xb, yb):
-        """One optimizer step on a cast batch; returns (loss, loss input). Raises _NonFiniteLoss
-        before touching the weights when the loss is NaN or infinite."""
-        with training_workspaces(self.layers):  # the step reuses each layer's buffers
+        """One optimizer step on a cast batch; returns [loss, metrics...] (the metrics of the batch's
+        outputs before the update). Raises _NonFiniteLoss before touching the weights when the loss is
+        NaN or infinite."""
+        with self._step_lock, training_workspaces(self.layers):  # the step reuses the layers' buffers
             out = self._forward_to_loss_input(xb, train=True)
             loss = self._loss_forward(out, yb)
             if not math.isfinite(loss):
                 raise _NonFiniteLoss(loss)
             self._backward_from_loss(self._loss.backward())
-        self.optimizer.update(self.trainable_params, self.grads)
-        return loss, out
+            self.optimizer.update(self.trainable_params, self.grads)
+            return [loss] + self._batch_metrics(out, yb)
+
+    def _test_batch(self, xb, yb):
+        """[loss, metrics...] of a cast batch in inference mode."""
+        with self._step_lock:
+            out = self._forward_to_loss_input(xb, train=False)
+            return [self._loss_forward(out, yb)] + self._batch_metrics(out, yb)
 
     def _batch_metrics(self, out, yb):
         if not self._metrics:
@@ -482,13 +492,12 @@ class Sequential:
         self._ensure_built(x)
         yb = self._prepare_y(y)
         try:
-            loss, out = self._train_batch(x, yb)
+            values = self._train_batch(x, yb)
         except _NonFiniteLoss as exc:
             warnings.warn(f"train_on_batch: the loss is {exc.args[0]}; the weights were not updated",
                           RuntimeWarning, stacklevel=2)
             return exc.args[0] if not self._metrics else [exc.args[0]] + [math.nan] * len(self._metrics)
-        values = self._batch_metrics(out, yb)
-        return loss if not values else [loss] + values
+        return values[0] if len(values) == 1 else values
 
     def test_on_batch(self, x, y):
         """The loss (or [loss, metrics...]) of one batch in inference mode."""
@@ -496,10 +505,8 @@ class Sequential:
         x = self._cast(x)
         self._ensure_built(x)
         yb = self._prepare_y(y)
-        out = self._forward_to_loss_input(x, train=False)
-        loss = self._loss_forward(out, yb)
-        values = self._batch_metrics(out, yb)
-        return loss if not values else [loss] + values
+        values = self._test_batch(x, yb)
+        return values[0] if len(values) == 1 else values
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
@@ -587,8 +594,7 @@ class Sequential:
                 m = len(xb)
                 cblist.on_batch_begin(step, {"batch": step, "size": m})
                 try:
-                    loss, out = self._train_batch(xb, yb)
-                    values = [loss] + self._batch_metrics(out, yb)
+                    values = self._train_batch(xb, yb)
                 except _NonFiniteLoss as exc:
                     self.stop_training = True
                     self.stop_reason = (f"the loss became {exc.args[0]} at epoch {epoch + 1}, step "
@@ -646,9 +652,7 @@ class Sequential:
         for i, start in enumerate(range(0, n, batch_size)):
             xb = self._cast(x[start:start + batch_size])
             yb = self._prepare_y(y[start:start + batch_size])
-            out = self._forward_to_loss_input(xb, train=False)
-            loss = self._loss_forward(out, yb)
-            sums += np.asarray([loss] + self._batch_metrics(out, yb)) * len(xb)
+            sums += np.asarray(self._test_batch(xb, yb)) * len(xb)
             if bar:
                 bar.update(i + 1, list(zip(self.metrics_names, (sums / min(start + batch_size, n)))))
         result = (sums / n).tolist()
@@ -665,10 +669,11 @@ class Sequential:
         bar = _progbar(n, batch_size, verbose)
         result = None
         for i, start in enumerate(range(0, n, batch_size)):
-            out = self.forward(x[start:start + batch_size], train=False)
-            if result is None:
-                result = np.empty((n,) + out.shape[1:], dtype=out.dtype)
-            result[start:start + len(out)] = out
+            with self._step_lock:
+                out = self.forward(x[start:start + batch_size], train=False)
+                if result is None:
+                    result = np.empty((n,) + out.shape[1:], dtype=out.dtype)
+                result[start:start + len(out)] = out
             if bar:
                 bar.update(i + 1)
         return result

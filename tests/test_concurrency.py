@@ -3,8 +3,8 @@ after the other (the kernels release the GIL; per-layer workspaces are per layer
 
 Process-wide settings are not per thread: cnet.set_backend / use_backend, cnet.set_num_threads and
 cnet.set_seed's generator. Each model below therefore gets explicit seeds for its shuffling and dropout,
-and its weights are drawn before the threads start. One model must not be trained or run by two threads
-at once (its layers reuse their buffers).
+and its weights are drawn before the threads start. Threads sharing one model take turns step by step
+(a training step, or one batch of predict/evaluate, holds the model's lock: its layers reuse buffers).
 """
 import threading
 
@@ -90,3 +90,54 @@ def test_ops_from_many_threads_match_one_thread():
         t.join(timeout=60)
     for a, b in zip(expected, got):
         np.testing.assert_array_equal(a, b)
+
+
+def _shared_model():
+    cnet.set_seed(5)
+    model = Sequential([Conv2D(6, 3, activation="relu", input_shape=(1, 8, 8)), MaxPooling2D(), Flatten(),
+                        Dense(12, activation="relu"), Dense(2, activation="softmax")])
+    model.compile(cnet.optimizers.SGD(0.05), "sparse_categorical_crossentropy", ["accuracy"])
+    return model
+
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+def test_one_model_shared_by_threads_takes_turns(backend):
+    """Two threads stepping the same model on the same batch while a third predicts. Every step is the
+    same function of the weights (one batch, SGD, no dropout), so 2 x 15 steps taken in turns end
+    exactly where 30 steps on one thread do; steps that overlapped would mix each other's buffers.
+    Every predict sees whole weights (finite probabilities summing to 1)."""
+    x, y = _data(3)
+    x, y = x[:16], y[:16]
+    steps = 15
+    with cnet.use_backend(backend):
+        ref = _shared_model()
+        for _ in range(2 * steps):
+            ref.train_on_batch(x, y)
+        model = _shared_model()
+        errors, preds = [], []
+
+        def trainer():
+            try:
+                for _ in range(steps):
+                    model.train_on_batch(x, y)
+            except Exception as exc:   # pragma: no cover - reported below
+                errors.append(exc)
+
+        def predictor():
+            try:
+                for _ in range(20):
+                    preds.append(model.predict(x, batch_size=8))
+            except Exception as exc:   # pragma: no cover
+                errors.append(exc)
+
+        threads = [threading.Thread(target=trainer), threading.Thread(target=trainer),
+                   threading.Thread(target=predictor)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not any(t.is_alive() for t in threads) and not errors, errors
+    for w, w_ref in zip(model.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(w, w_ref)
+    for p in preds:
+        assert np.all(np.isfinite(p)) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
