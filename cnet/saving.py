@@ -70,11 +70,37 @@ _NPY_HEADER_SLACK = 1 << 16     # an .npy member may exceed its data by at most 
 
 # ---- writing -------------------------------------------------------------------------------------
 
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):   # exists (another user's), or cannot tell: keep its file
+        return True
+    return True
+
+
+def _remove_stale_temporaries(folder, name):
+    """Delete the temporaries of earlier saves to `name` whose process is gone (killed mid-save: the
+    target itself was never touched). Temporaries of live processes, saving right now, are kept."""
+    prefix = "." + name + "."
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(folder):
+            if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+                continue
+            pid = entry[len(prefix):].split(".", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, entry))
+
+
 def atomic_write(path, write):
-    """Call write(fileobj) on a temporary file next to `path`, fsync it, then os.replace it onto path."""
+    """Call write(fileobj) on a temporary file next to `path` (named .<name>.<pid>.<random>.tmp), fsync
+    it, then os.replace it onto path; afterwards remove the temporaries left by killed savers."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    name = os.path.basename(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -91,6 +117,7 @@ def atomic_write(path, write):
             os.fsync(dfd)
         finally:
             os.close(dfd)
+    _remove_stale_temporaries(folder, name)
 
 
 def _write_archive(path, header, arrays):

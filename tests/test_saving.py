@@ -338,6 +338,30 @@ def test_save_killed_by_sigkill_leaves_the_previous_file(tmp_path):
     assert path.read_bytes() == before
     model = load_model(str(path))
     assert model.count_params() == 1500 * 1501 * 2 + 1501 * 10
-    # the only other file is the killed writer's temporary file, which no loader picks up
+    # the only other file is the killed writer's temporary file, which no loader picks up ...
     others = [p.name for p in tmp_path.iterdir() if p != path]
-    assert all(n.startswith('.big.cnet.npz.') and n.endswith('.tmp') for n in others)
+    assert others and all(n.startswith('.big.cnet.npz.') and n.endswith('.tmp') for n in others)
+    # ... and which the next save to that name removes
+    model.save(str(path))
+    assert [p.name for p in tmp_path.iterdir()] == ['big.cnet.npz']
+
+
+def test_temporaries_of_killed_saves_are_removed(tmp_path):
+    """A save killed before its rename leaves .<name>.<pid>.*.tmp (the model file itself untouched);
+    the next save to that name removes it, but not a temporary whose process is alive (saving now)."""
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead_pid = int(dead.stdout)
+    model, (x, _) = _model(dropout=False), _data()
+    path = tmp_path / "m.npz"
+    model.save(str(path))
+    stale = tmp_path / f".m.npz.{dead_pid}.abc123.tmp"
+    live = tmp_path / f".m.npz.{os.getppid()}.def456.tmp"
+    other = tmp_path / f".other.npz.{dead_pid}.x.tmp"
+    for f in (stale, live, other):
+        f.write_bytes(b"partial")
+    model.save(str(path))
+    assert not stale.exists() and live.exists() and other.exists()
+    np.testing.assert_array_equal(load_model(str(path)).predict(x), model.predict(x))
