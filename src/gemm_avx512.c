@@ -189,16 +189,7 @@ static inline __attribute__((always_inline)) void ROWBODY(const int NVR, CNET_RO
 }
 
 void ROWK(CNET_ROWK_ARGS(T)) {
-    switch ((n + VL - 1) / VL) {
-    case 1: ROWBODY(1, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
-    case 2: ROWBODY(2, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
-    case 3: ROWBODY(3, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
-    case 4: ROWBODY(4, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
-    case 5: ROWBODY(5, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
-    case 6: ROWBODY(6, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
-    case 7: ROWBODY(7, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
-    default: ROWBODY(8, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu); break;
-    }
+    CNET_ROWK_DISPATCH(ROWBODY, (n + VL - 1) / VL, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu)
 }
 
 #undef RK_FMA

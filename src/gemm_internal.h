@@ -61,6 +61,19 @@ typedef void (*cnet_ukr_f64)(CNET_UKR_ARGS(double));
         const T *bias, int relu
 typedef void (*cnet_rowk_f32)(CNET_ROWK_ARGS(float));
 typedef void (*cnet_rowk_f64)(CNET_ROWK_ARGS(double));
+/* Each ISA file's row kernel switches on its vector count (a compile-time constant of its body). */
+#define CNET_ROWK_DISPATCH(BODYF, nv, ...)                                                         \
+    switch (nv) {                                                                                  \
+    case 0: BODYF(0, __VA_ARGS__); break;                                                          \
+    case 1: BODYF(1, __VA_ARGS__); break;                                                          \
+    case 2: BODYF(2, __VA_ARGS__); break;                                                          \
+    case 3: BODYF(3, __VA_ARGS__); break;                                                          \
+    case 4: BODYF(4, __VA_ARGS__); break;                                                          \
+    case 5: BODYF(5, __VA_ARGS__); break;                                                          \
+    case 6: BODYF(6, __VA_ARGS__); break;                                                          \
+    case 7: BODYF(7, __VA_ARGS__); break;                                                          \
+    default: BODYF(8, __VA_ARGS__); break;                                                         \
+    }
 /* Widths (columns per call): 8 vectors. */
 #define CNET_AVX512_ROWK_F32 128
 #define CNET_AVX512_ROWK_F64 64
