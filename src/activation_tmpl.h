@@ -50,20 +50,6 @@
 #define COPYSIGN copysignf
 #define TANH_CLAMP 20.0f             /* tanh(10) rounds to 1 */
 #include "activation_vexp.h"
-#undef REAL
-#undef SFX
-#undef UINT
-#undef MANT_BITS
-#undef EXP_BIAS
-#undef MAGIC
-#undef EXP_HI
-#undef EXP_LO
-#undef LN2_HI
-#undef LN2_LO
-#undef POLY_EXP
-#undef POLY_EXPM1
-#undef COPYSIGN
-#undef TANH_CLAMP
 
 #define REAL double
 #define SFX(name) CNET_EW_CAT(name, _f64)
@@ -80,20 +66,6 @@
 #define COPYSIGN copysign
 #define TANH_CLAMP 40.0              /* tanh(20) rounds to 1 */
 #include "activation_vexp.h"
-#undef REAL
-#undef SFX
-#undef UINT
-#undef MANT_BITS
-#undef EXP_BIAS
-#undef MAGIC
-#undef EXP_HI
-#undef EXP_LO
-#undef LN2_HI
-#undef LN2_LO
-#undef POLY_EXP
-#undef POLY_EXPM1
-#undef COPYSIGN
-#undef TANH_CLAMP
 
 #define REAL float
 #define SFX(name) CNET_EW_CAT(name, _f32)

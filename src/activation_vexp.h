@@ -1,4 +1,5 @@
-/* Template (REAL, SFX, UINT, MANT_BITS, EXP_BIAS, MAGIC, POLY_EXP, POLY_EXPM1, TANH_CLAMP defined by activation_tmpl.h):
+/* Template (REAL, SFX, UINT, MANT_BITS, EXP_BIAS, MAGIC, POLY_EXP, POLY_EXPM1, TANH_CLAMP defined by activation_tmpl.h,
+ * undefined again at the end of this file):
  * exp and tanh written with arithmetic, selects and bit operations only, so that gcc vectorizes the
  * loops that call them (glibc's expf/tanhf are scalar calls unless fast-math is on; tanhf is slow).
  *
@@ -55,3 +56,19 @@ static inline REAL SFX(vtanh)(REAL x) {
     REAL y = COPYSIGN(t, x); /* t is +-0 for x = +-0: the sign comes from x alone */
     return x != x ? x : y;
 }
+
+/* the parameters of this instantiation (defined by activation_tmpl.h) */
+#undef REAL
+#undef SFX
+#undef UINT
+#undef MANT_BITS
+#undef EXP_BIAS
+#undef MAGIC
+#undef EXP_HI
+#undef EXP_LO
+#undef LN2_HI
+#undef LN2_LO
+#undef POLY_EXP
+#undef POLY_EXPM1
+#undef COPYSIGN
+#undef TANH_CLAMP

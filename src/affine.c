@@ -5,18 +5,5 @@
 
 #include "cnet_internal.h"
 
-#define REAL float
-#define SFX(name) name##_f32
-#define GEMM cnet_gemm_f32
-#include "affine_tmpl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
-
-#define REAL double
-#define SFX(name) name##_f64
-#define GEMM cnet_gemm_f64
-#include "affine_tmpl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
+#define CNET_TEMPLATE "affine_tmpl.h"
+#include "instantiate.h"

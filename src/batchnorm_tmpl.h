@@ -28,21 +28,8 @@ static int64_t bn_rows_per_chunk(int64_t C, int64_t S) {
 /* What a reduction pass sums per channel: x; (x - mean)^2; dy and dy * xhat. */
 enum { BN_SUM = 0, BN_SQDEV = 1, BN_DY = 2 };
 
-#define REAL float
-#define SFX(name) CNET_EW_CAT(name, _f32)
-#define SQRT sqrtf
-#include "batchnorm_tmpl.h"
-#undef REAL
-#undef SFX
-#undef SQRT
-
-#define REAL double
-#define SFX(name) CNET_EW_CAT(name, _f64)
-#define SQRT sqrt
-#include "batchnorm_tmpl.h"
-#undef REAL
-#undef SFX
-#undef SQRT
+#define CNET_TEMPLATE "batchnorm_tmpl.h"
+#include "instantiate.h"
 
 #else /* ---- the body ---- */
 

@@ -45,18 +45,5 @@ static void grad_chunks(const conv_geom *g, int64_t *chunk, int64_t *n_chunks) {
     *n_chunks = (g->N + c - 1) / c;
 }
 
-#define REAL float
-#define SFX(name) name##_f32
-#define GEMM cnet_gemm_f32
-#include "conv2d_tmpl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
-
-#define REAL double
-#define SFX(name) name##_f64
-#define GEMM cnet_gemm_f64
-#include "conv2d_tmpl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
+#define CNET_TEMPLATE "conv2d_tmpl.h"
+#include "instantiate.h"

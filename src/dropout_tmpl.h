@@ -32,17 +32,8 @@ static uint64_t dropout_threshold(double rate) {
     return (uint64_t)ceil(rate * 16777216.0); /* 0 <= rate < 1: in [0, 2^24] */
 }
 
-#define REAL float
-#define SFX(name) CNET_EW_CAT(name, _f32)
-#include "dropout_tmpl.h"
-#undef REAL
-#undef SFX
-
-#define REAL double
-#define SFX(name) CNET_EW_CAT(name, _f64)
-#include "dropout_tmpl.h"
-#undef REAL
-#undef SFX
+#define CNET_TEMPLATE "dropout_tmpl.h"
+#include "instantiate.h"
 
 #else /* ---- the body ---- */
 

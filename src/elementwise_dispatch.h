@@ -3,7 +3,8 @@
  *
  * Each family's template (X_tmpl.h) is compiled three times: by X.c (no ISA flags, baseline SSE2), by
  * X_avx2.c (-mavx2 -mfma) and by X_avx512.c (AVX-512 F/VL/DQ/BW); the translation unit defines
- * CNET_EW_ISA (_portable, _avx2, _avx512) before including the template, and KNAME(cnet_relu_forward)
+ * CNET_EW_ISA (_portable, _avx2, _avx512) before including the template (which instantiates itself for
+ * float and double through instantiate.h), and KNAME(cnet_relu_forward)
  * names that path's kernel, cnet_relu_forward_avx2_f32. X.c then defines the public cnet_<op>_<dtype>
  * functions of cnet.h with CNET_EW_DISPATCH*, one switch on cnet_simd_level() per call. The vector code
  * is gcc's auto-vectorization of the same C body, so the paths differ only where FMA contraction is

@@ -91,19 +91,6 @@ static void thread_grid(int64_t pm, int64_t pn, int64_t mr, int64_t nr, int64_t 
 #define ROWK_AVX2 cnet_gemm_rowk_avx2_f32
 #define ROWK_AVX2_WIDTH CNET_AVX2_ROWK_F32
 #include "gemm.c"
-#undef T
-#undef SFX
-#undef PMR
-#undef PNR
-#undef KERNEL_AVX512
-#undef KERNEL_AVX512_NARROW
-#undef KERNEL_AVX512_M16
-#undef KERNEL_AVX2
-#undef KERNEL_AVX2_NARROW
-#undef ROWK_AVX512
-#undef ROWK_AVX512_WIDTH
-#undef ROWK_AVX2
-#undef ROWK_AVX2_WIDTH
 
 #define T double
 #define SFX(name) name##_f64
@@ -122,19 +109,6 @@ static void thread_grid(int64_t pm, int64_t pn, int64_t mr, int64_t nr, int64_t 
 #define ROWK_AVX2 cnet_gemm_rowk_avx2_f64
 #define ROWK_AVX2_WIDTH CNET_AVX2_ROWK_F64
 #include "gemm.c"
-#undef T
-#undef SFX
-#undef PMR
-#undef PNR
-#undef KERNEL_AVX512
-#undef KERNEL_AVX512_NARROW
-#undef KERNEL_AVX512_M16
-#undef KERNEL_AVX2
-#undef KERNEL_AVX2_NARROW
-#undef ROWK_AVX512
-#undef ROWK_AVX512_WIDTH
-#undef ROWK_AVX2
-#undef ROWK_AVX2_WIDTH
 #undef CNET_GEMM_TEMPLATE
 
 #else /* ---- the body, instantiated for T = float and T = double ------------------------------- */
@@ -556,5 +530,20 @@ int SFX(cnet_gemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T 
     }
     return failed ? CNET_ERR_NOMEM : CNET_OK;
 }
+
+/* this instantiation's parameters, defined by the includer */
+#undef T
+#undef SFX
+#undef PMR
+#undef PNR
+#undef KERNEL_AVX512
+#undef KERNEL_AVX512_NARROW
+#undef KERNEL_AVX512_M16
+#undef KERNEL_AVX2
+#undef KERNEL_AVX2_NARROW
+#undef ROWK_AVX512
+#undef ROWK_AVX512_WIDTH
+#undef ROWK_AVX2
+#undef ROWK_AVX2_WIDTH
 
 #endif /* CNET_GEMM_TEMPLATE */

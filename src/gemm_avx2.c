@@ -24,17 +24,6 @@
 #define ROWBODY rowbody_avx2_f32
 #define BCAST _mm256_broadcast_ss
 #include "gemm_avx2.c"
-#undef T
-#undef V
-#undef VL
-#undef OP
-#undef NAME
-#undef NAME_NARROW
-#undef BODY
-#undef EDGE
-#undef BCAST
-#undef ROWK
-#undef ROWBODY
 
 #define T double
 #define V __m256d
@@ -48,17 +37,6 @@
 #define ROWBODY rowbody_avx2_f64
 #define BCAST _mm256_broadcast_sd
 #include "gemm_avx2.c"
-#undef T
-#undef V
-#undef VL
-#undef OP
-#undef NAME
-#undef NAME_NARROW
-#undef BODY
-#undef EDGE
-#undef BCAST
-#undef ROWK
-#undef ROWBODY
 #undef CNET_GEMM256_TEMPLATE
 
 #else /* ---- the body ------------------------------------------------------------------------ */
@@ -199,6 +177,19 @@ void ROWK(CNET_ROWK_ARGS(T)) {
 #undef ALL_ROWS
 #undef DECL_ACC
 #undef FMA_ROWS
+
+/* this instantiation's parameters, defined by the includer */
+#undef T
+#undef V
+#undef VL
+#undef OP
+#undef NAME
+#undef NAME_NARROW
+#undef BODY
+#undef EDGE
+#undef BCAST
+#undef ROWK
+#undef ROWBODY
 
 #endif /* CNET_GEMM256_TEMPLATE */
 #endif /* __x86_64__ */

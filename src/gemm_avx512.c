@@ -26,17 +26,6 @@
 #define ROWK cnet_gemm_rowk_avx512_f32
 #define ROWBODY rowbody_f32
 #include "gemm_avx512.c"
-#undef T
-#undef V
-#undef VL
-#undef MASK
-#undef OP
-#undef NAME
-#undef NAME_NARROW
-#undef NAME_M16
-#undef BODY
-#undef ROWK
-#undef ROWBODY
 
 #define T double
 #define V __m512d
@@ -50,17 +39,6 @@
 #define ROWK cnet_gemm_rowk_avx512_f64
 #define ROWBODY rowbody_f64
 #include "gemm_avx512.c"
-#undef T
-#undef V
-#undef VL
-#undef MASK
-#undef OP
-#undef NAME
-#undef NAME_NARROW
-#undef NAME_M16
-#undef BODY
-#undef ROWK
-#undef ROWBODY
 #undef CNET_GEMM512_TEMPLATE
 
 #else /* ---- the body ------------------------------------------------------------------------ */
@@ -202,6 +180,19 @@ void ROWK(CNET_ROWK_ARGS(T)) {
 #undef ALL_ROWS
 #undef DECL_ACC
 #undef FMA_ROWS
+
+/* this instantiation's parameters, defined by the includer */
+#undef T
+#undef V
+#undef VL
+#undef MASK
+#undef OP
+#undef NAME
+#undef NAME_NARROW
+#undef NAME_M16
+#undef BODY
+#undef ROWK
+#undef ROWBODY
 
 #endif /* CNET_GEMM512_TEMPLATE */
 #endif /* __x86_64__ */

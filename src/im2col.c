@@ -6,14 +6,5 @@
 
 #include "cnet_internal.h"
 
-#define REAL float
-#define SFX(name) name##_f32
-#include "im2col_tmpl.h"
-#undef REAL
-#undef SFX
-
-#define REAL double
-#define SFX(name) name##_f64
-#include "im2col_tmpl.h"
-#undef REAL
-#undef SFX
+#define CNET_TEMPLATE "im2col_tmpl.h"
+#include "instantiate.h"

@@ -21,17 +21,8 @@
  * on the stack for arrays up to 1M elements. */
 #define LOSS_CHUNK (64 * CNET_REDUCE_CHUNK)
 
-#define REAL float
-#define SFX(name) CNET_EW_CAT(name, _f32)
-#include "loss_tmpl.h"
-#undef REAL
-#undef SFX
-
-#define REAL double
-#define SFX(name) CNET_EW_CAT(name, _f64)
-#include "loss_tmpl.h"
-#undef REAL
-#undef SFX
+#define CNET_TEMPLATE "loss_tmpl.h"
+#include "instantiate.h"
 
 #else /* ---- the body ---- */
 

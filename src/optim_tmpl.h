@@ -38,21 +38,8 @@
         }                                                                        \
     } while (0)
 
-#define REAL float
-#define SFX(name) CNET_EW_CAT(name, _f32)
-#define SQRT sqrtf
-#include "optim_tmpl.h"
-#undef REAL
-#undef SFX
-#undef SQRT
-
-#define REAL double
-#define SFX(name) CNET_EW_CAT(name, _f64)
-#define SQRT sqrt
-#include "optim_tmpl.h"
-#undef REAL
-#undef SFX
-#undef SQRT
+#define CNET_TEMPLATE "optim_tmpl.h"
+#include "instantiate.h"
 
 #else /* ---- the body ---- */
 

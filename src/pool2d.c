@@ -26,14 +26,5 @@ static inline double select_f64(int64_t take, double a, double b) {
     return b;
 }
 
-#define REAL float
-#define SFX(name) name##_f32
-#include "pool2d_tmpl.h"
-#undef REAL
-#undef SFX
-
-#define REAL double
-#define SFX(name) name##_f64
-#include "pool2d_tmpl.h"
-#undef REAL
-#undef SFX
+#define CNET_TEMPLATE "pool2d_tmpl.h"
+#include "instantiate.h"
