@@ -83,9 +83,8 @@ LAYERS = {}
 def _int(value, what):
     """value as an int: an integer, or a float with an integral value (28 / 2); anything else (3.9, '3',
     True) raises TypeError rather than being truncated."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
-        return int(value)
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and float(value).is_integer():
+    if (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and float(value).is_integer()):
         return int(value)
     raise TypeError(f"{what} must be an integer, got {value!r} ({type(value).__name__})")
 

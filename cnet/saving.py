@@ -75,8 +75,8 @@ def _pid_alive(pid):
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):   # exists (another user's), or cannot tell: keep its file
-        return True
+    except OSError:   # exists (another user's: PermissionError), or cannot tell: keep its file
+        pass
     return True
 
 
