@@ -1,7 +1,8 @@
 /* gemm_avx512.c -- AVX-512 GEMM micro-kernels (contract in gemm_internal.h).
  *
  * Wide: 12 rows x 2 vectors (f32 12x32, f64 12x16); narrow, for N <= one vector: 24 rows x 1 vector;
- * m16, for M a multiple of 16 (filters of a convolution): 16 rows x 1 vector.
+ * m16, for M a multiple of 16 (filters of a convolution): 16 rows x 1 vector. The row and skinny kernels
+ * read both operands in place (gemm_internal.h).
  * Either way 24 accumulators + the B vectors + 1 broadcast fit the 32 zmm registers. On Zen 4 a 512-bit FMA costs two 256-bit ones, so the gain over AVX2 is the register
  * count (a 12x32 tile loads 2 B vectors per 24 FMAs) and masked stores for the right edge.
  * Accumulators are named variables: GCC 12 spilled an accumulator array to the stack.
@@ -25,6 +26,8 @@
 #define BODY body_f32
 #define ROWK cnet_gemm_rowk_avx512_f32
 #define ROWBODY rowbody_f32
+#define SKINNY cnet_gemm_skinny_avx512_f32
+#define SKBODY skbody_f32
 #include "gemm_avx512.c"
 
 #define T double
@@ -38,6 +41,8 @@
 #define BODY body_f64
 #define ROWK cnet_gemm_rowk_avx512_f64
 #define ROWBODY rowbody_f64
+#define SKINNY cnet_gemm_skinny_avx512_f64
+#define SKBODY skbody_f64
 #include "gemm_avx512.c"
 #undef CNET_GEMM512_TEMPLATE
 
@@ -170,6 +175,56 @@ void ROWK(CNET_ROWK_ARGS(T)) {
     CNET_ROWK_DISPATCH(ROWBODY, (n + VL - 1) / VL, k, a, cs_a, b, ldb, c, n, alpha, beta, bias, relu)
 }
 
+/* The skinny kernel (gemm_internal.h): MRC rows x NV vectors of accumulators, both operands read in
+ * place, the B vectors masked to n. */
+#define SK_FMA(i, _)                                                                               \
+    if (i < MRC) {                                                                                 \
+        const V ai = OP(_mm512_set1)(ap[i]);                                                       \
+        c##i##a = OP(_mm512_fmadd)(ai, b0, c##i##a);                                               \
+        if (NV > 1) c##i##b = OP(_mm512_fmadd)(ai, b1, c##i##b);                                   \
+    }
+#define SK_STORE(i, _)                                                                             \
+    if (i < MRC) {                                                                                 \
+        OP(_mm512_mask_storeu)(c + (int64_t)i * ldc, k0, OP(_mm512_mul)(valpha, c##i##a));         \
+        if (NV > 1) OP(_mm512_mask_storeu)(c + (int64_t)i * ldc + VL, k1, OP(_mm512_mul)(valpha, c##i##b)); \
+    }
+
+static inline __attribute__((always_inline)) void SKBODY(const int MRC, const int NV,
+                                                         CNET_SKINNY_ARGS(T)) {
+    const V zero = OP(_mm512_setzero)();
+    ALL_ROWS(DECL_ACC, 0)
+    const int64_t n0 = n < VL ? n : VL, n1 = n - n0;
+    const MASK k0 = (MASK)((1u << n0) - 1u), k1 = (MASK)((1u << n1) - 1u);
+    for (int64_t p = 0; p < k; ++p) {
+        const T *ap = a + p * lda, *bp = b + p * ldb;
+        const V b0 = OP(_mm512_maskz_loadu)(k0, bp);
+        const V b1 = NV > 1 ? OP(_mm512_maskz_loadu)(k1, bp + VL) : zero;
+        ALL_ROWS(SK_FMA, 0)
+    }
+    const V valpha = OP(_mm512_set1)(alpha);
+    ALL_ROWS(SK_STORE, 0)
+}
+
+#define SK1(r) case r: SKBODY(r, 1, k, a, lda, b, ldb, c, ldc, m, n, alpha); break;
+#define SK2(r) case r: SKBODY(r, 2, k, a, lda, b, ldb, c, ldc, m, n, alpha); break;
+#define SK_1_12(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12)
+#define SK_13_24(X) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24)
+
+void SKINNY(CNET_SKINNY_ARGS(T)) {
+    if (n > VL) {
+        switch (m) { SK_1_12(SK2) default: break; }
+    } else {
+        switch (m) { SK_1_12(SK1) SK_13_24(SK1) default: break; }
+    }
+}
+
+#undef SK_FMA
+#undef SK_STORE
+#undef SK1
+#undef SK2
+#undef SK_1_12
+#undef SK_13_24
+
 #undef RK_FMA
 #undef RK_STORE
 #undef RK_ALL
@@ -193,6 +248,8 @@ void ROWK(CNET_ROWK_ARGS(T)) {
 #undef BODY
 #undef ROWK
 #undef ROWBODY
+#undef SKINNY
+#undef SKBODY
 
 #endif /* CNET_GEMM512_TEMPLATE */
 #endif /* __x86_64__ */

@@ -80,7 +80,21 @@ typedef void (*cnet_rowk_f64)(CNET_ROWK_ARGS(double));
 #define CNET_AVX2_ROWK_F32 64
 #define CNET_AVX2_ROWK_F64 32
 
+/* A skinny kernel computes all of a small C from a transposed op(A) and a row-major op(B), both read
+ * in place (no packing): the weight gradient X^T . dY of a layer with few inputs and outputs over a
+ * long K (a first convolution: 9 x 86528 x 32):
+ *   c[i*ldc + j] = alpha * sum_p a[p*lda + i] * b[p*ldb + j], 0 <= i < m, 0 <= j < n,
+ * c overwritten. AVX-512: n <= 2 vectors, m <= 12 (n > 1 vector) or 24. Each element is one sequential
+ * FMA chain over p. */
+#define CNET_SKINNY_ARGS(T)                                                                        \
+    int64_t k, const T *a, int64_t lda, const T *b, int64_t ldb, T *c, int64_t ldc, int64_t m,       \
+        int64_t n, T alpha
+#define CNET_SKINNY_MR_1V 24 /* rows with one vector of columns */
+#define CNET_SKINNY_MR_2V 12 /* rows with two */
+
 #if defined(__x86_64__)
+void cnet_gemm_skinny_avx512_f32(CNET_SKINNY_ARGS(float));
+void cnet_gemm_skinny_avx512_f64(CNET_SKINNY_ARGS(double));
 void cnet_gemm_rowk_avx512_f32(CNET_ROWK_ARGS(float));
 void cnet_gemm_rowk_avx512_f64(CNET_ROWK_ARGS(double));
 void cnet_gemm_rowk_avx2_f32(CNET_ROWK_ARGS(float));

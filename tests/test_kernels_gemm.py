@@ -80,6 +80,29 @@ def test_gemm_few_rows_path(simd, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_long_k_small_output(simd, dtype):
+    """X^T . dY with a small output and a long K (a first convolution's weight gradient): split into K
+    chunks, and on AVX-512 computed by the skinny kernel reading both operands in place, at the edges
+    of its tile heights and vector widths; alpha, beta, bias, ReLU; the same bits for every thread
+    count."""
+    rng = np.random.default_rng(3)
+    for m, n, k in [(1, 1, 2048), (9, 32, 5000), (24, 16, 2100), (25, 8, 2100), (144, 16, 2100),
+                    (145, 9, 2100), (12, 32, 2500), (13, 17, 2500), (72, 31, 2100), (73, 33, 2100),
+                    (7, 15, 3001), (40, 7, 2049)]:
+        a, b = _operands(m, n, k, True, False, dtype, rng)
+        outs = [run_c(ops.gemm, a, b, trans_a=True, threads=t) for t in (1, 2, 3, 7)]
+        assert_bit_identical(outs, f"gemm {m}x{k}x{n} {simd}")
+        want = run_numpy(ops.gemm, a, b, trans_a=True)
+        assert_close(outs[0], want, rtol=_scale_rtol(dtype, k), name=f"gemm {m}x{k}x{n} {simd}")
+        bias = rng.standard_normal(n).astype(dtype)
+        c0 = rng.standard_normal((m, n)).astype(dtype)
+        kw = dict(trans_a=True, alpha=-0.5, beta=2.0, bias=bias, relu=True)
+        got = run_c(ops.gemm, a, b, c=c0.copy(), threads=2, **kw)
+        want = run_numpy(ops.gemm, a, b, c=c0.copy(), **kw)
+        assert_close(got, want, rtol=_scale_rtol(dtype, k), name=f"gemm {m}x{k}x{n} epilogue {simd}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_bit_identical_across_threads(dtype):
     rng = np.random.default_rng(2)
     # tall-skinny (conv forward), tiny output with huge K (weight gradient), square
