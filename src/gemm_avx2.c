@@ -98,17 +98,18 @@ static void EDGE(T *c, int64_t ldc, const T *ab, int64_t nr, int64_t m, int64_t 
 
 static inline __attribute__((always_inline)) void BODY(const int MRC, const int NV, int64_t kc,
                                                        const T *a, int64_t rs_a, int64_t cs_a,
-                                                       const T *b, T *c, int64_t ldc, int64_t m,
+                                                       const T *b, int64_t rs_b, T *c, int64_t ldc,
+                                                       int64_t m,
                                                        int64_t n, T alpha, T beta, const T *bias,
                                                        int relu) {
     const V zero = OP(_mm256_setzero)();
     ALL_ROWS(DECL_ACC)
     const T *ag0 = a, *ag1 = a + 3 * rs_a, *ag2 = a + 6 * rs_a, *ag3 = a + 9 * rs_a;
     for (int64_t p = 0; p < kc; ++p) {
-        const V b0 = OP(_mm256_load)(b);
-        const V b1 = NV > 1 ? OP(_mm256_load)(b + VL) : zero;
+        const V b0 = OP(_mm256_loadu)(b);
+        const V b1 = NV > 1 ? OP(_mm256_loadu)(b + VL) : zero;
         FMA_ROWS(ROW_FMA)
-        b += NV * VL;
+        b += rs_b;
         ag0 += cs_a, ag1 += cs_a, ag2 += cs_a, ag3 += cs_a;
     }
     if (n == NV * VL) {
@@ -127,13 +128,13 @@ static inline __attribute__((always_inline)) void BODY(const int MRC, const int 
 }
 
 void NAME(CNET_UKR_ARGS(T)) {
-    if (rs_a == 1 && cs_a == 6) BODY(6, 2, kc, a, 1, 6, b, c, ldc, m, n, alpha, beta, bias, relu);
-    else BODY(6, 2, kc, a, rs_a, cs_a, b, c, ldc, m, n, alpha, beta, bias, relu);
+    if (rs_a == 1 && cs_a == 6) BODY(6, 2, kc, a, 1, 6, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else BODY(6, 2, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
 void NAME_NARROW(CNET_UKR_ARGS(T)) {
-    if (rs_a == 1 && cs_a == 12) BODY(12, 1, kc, a, 1, 12, b, c, ldc, m, n, alpha, beta, bias, relu);
-    else BODY(12, 1, kc, a, rs_a, cs_a, b, c, ldc, m, n, alpha, beta, bias, relu);
+    if (rs_a == 1 && cs_a == 12) BODY(12, 1, kc, a, 1, 12, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else BODY(12, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
 /* The row kernel (gemm_internal.h): NVR full vectors of accumulators, the columns past them (fewer

@@ -96,7 +96,8 @@
 /* MRC rows x NV vectors; MRC, NV, and in the packed case rs_a and cs_a, are compile-time constants. */
 static inline __attribute__((always_inline)) void BODY(const int MRC, const int NV, int64_t kc,
                                                        const T *a, int64_t rs_a, int64_t cs_a,
-                                                       const T *b, T *c, int64_t ldc, int64_t m,
+                                                       const T *b, int64_t rs_b, T *c, int64_t ldc,
+                                                       int64_t m,
                                                        int64_t n, T alpha, T beta, const T *bias,
                                                        int relu) {
     const V zero = OP(_mm512_setzero)();
@@ -104,10 +105,10 @@ static inline __attribute__((always_inline)) void BODY(const int MRC, const int 
     const T *ag0 = a, *ag1 = a + 3 * rs_a, *ag2 = a + 6 * rs_a, *ag3 = a + 9 * rs_a;
     const T *ag4 = a + 12 * rs_a, *ag5 = a + 15 * rs_a, *ag6 = a + 18 * rs_a, *ag7 = a + 21 * rs_a;
     for (int64_t p = 0; p < kc; ++p) {
-        const V b0 = OP(_mm512_load)(b);
-        const V b1 = NV > 1 ? OP(_mm512_load)(b + VL) : zero;
+        const V b0 = OP(_mm512_loadu)(b);
+        const V b1 = NV > 1 ? OP(_mm512_loadu)(b + VL) : zero;
         FMA_ROWS(ROW_FMA)
-        b += NV * VL;
+        b += rs_b;
         ag0 += cs_a, ag1 += cs_a, ag2 += cs_a, ag3 += cs_a, ag4 += cs_a, ag5 += cs_a, ag6 += cs_a,
             ag7 += cs_a;
     }
@@ -127,18 +128,18 @@ static inline __attribute__((always_inline)) void BODY(const int MRC, const int 
 }
 
 void NAME(CNET_UKR_ARGS(T)) {
-    if (rs_a == 1 && cs_a == 12) BODY(12, 2, kc, a, 1, 12, b, c, ldc, m, n, alpha, beta, bias, relu);
-    else BODY(12, 2, kc, a, rs_a, cs_a, b, c, ldc, m, n, alpha, beta, bias, relu);
+    if (rs_a == 1 && cs_a == 12) BODY(12, 2, kc, a, 1, 12, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else BODY(12, 2, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
 void NAME_NARROW(CNET_UKR_ARGS(T)) {
-    if (rs_a == 1 && cs_a == 24) BODY(24, 1, kc, a, 1, 24, b, c, ldc, m, n, alpha, beta, bias, relu);
-    else BODY(24, 1, kc, a, rs_a, cs_a, b, c, ldc, m, n, alpha, beta, bias, relu);
+    if (rs_a == 1 && cs_a == 24) BODY(24, 1, kc, a, 1, 24, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else BODY(24, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
 void NAME_M16(CNET_UKR_ARGS(T)) {
-    if (rs_a == 1 && cs_a == 16) BODY(16, 1, kc, a, 1, 16, b, c, ldc, m, n, alpha, beta, bias, relu);
-    else BODY(16, 1, kc, a, rs_a, cs_a, b, c, ldc, m, n, alpha, beta, bias, relu);
+    if (rs_a == 1 && cs_a == 16) BODY(16, 1, kc, a, 1, 16, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else BODY(16, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
 /* The row kernel (gemm_internal.h): NVR vectors of accumulators, the last one masked to n. */

@@ -5,8 +5,8 @@
  *   a: the MR x kc block of op(A), element (i, p) at a[i*rs_a + p*cs_a]. Packed panels have rs_a = 1,
  *      cs_a = MR (rows past the matrix edge are zero); a row-major A may be read in place (rs_a = lda,
  *      cs_a = 1), but then all MR rows must exist.
- *   b: kc x NR panel of op(B), packed k-major: b[p*NR + j] (columns past the edge are zero), 64-byte
- *      aligned.
+ *   b: kc x NR panel of op(B), row p at b + p*rs_b: packed k-major (rs_b = NR, columns past the edge
+ *      zero, 64-byte aligned), or a row-major op(B) read in place (rs_b = ldb; all NR columns exist).
  * and updates the m x n corner (m <= MR, n <= NR) of the tile at c (row stride ldc), ab scaled by
  * alpha first:
  *   beta == 0: c = alpha*ab        (c is never read, so NaN/garbage is overwritten)
@@ -22,8 +22,8 @@
 #include "cnet_internal.h"
 
 #define CNET_UKR_ARGS(T)                                                                           \
-    int64_t kc, const T *a, int64_t rs_a, int64_t cs_a, const T *b, T *c, int64_t ldc, int64_t m,  \
-        int64_t n, T alpha, T beta, const T *bias, int relu
+    int64_t kc, const T *a, int64_t rs_a, int64_t cs_a, const T *b, int64_t rs_b, T *c, int64_t ldc, \
+        int64_t m, int64_t n, T alpha, T beta, const T *bias, int relu
 typedef void (*cnet_ukr_f32)(CNET_UKR_ARGS(float));
 typedef void (*cnet_ukr_f64)(CNET_UKR_ARGS(double));
 
