@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _checks, _kernels
 from ._config import get_num_threads
-from ._optable import c_kernel, implementation, numpy_into, run_outs
+from ._optable import by_dtype, c_kernel, implementation, numpy_into, run_outs
 
 __all__ = ["gemm", "affine_forward", "affine_backward"]
 
@@ -18,7 +18,8 @@ def gemm(a, b, c=None, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, bias=N
     a = _checks.float_array(a, "a", ndim=2)
     b = _checks.float_array(b, "b", ndim=2, dtype=a.dtype)
     for name, v in (("alpha", alpha), ("beta", beta)):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        if type(v) is not float and (isinstance(v, (bool, np.bool_))
+                                     or not isinstance(v, (int, float, np.integer, np.floating))):
             raise TypeError(f"gemm: {name} must be a real number, got {type(v).__name__} {v!r}")
     m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
     kb, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
@@ -45,9 +46,14 @@ def _gemm_c(a, b, c=None, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, bia
     if c is None:
         c = np.empty((m, n), dtype=a.dtype)
         beta = 0.0
-    _kernels.gemm(a, b, c, bool(trans_a), bool(trans_b), float(alpha), float(beta), bias, bool(relu),
-                  get_num_threads())
+    _GEMM[a.dtype](a, b, c, bool(trans_a), bool(trans_b), float(alpha), float(beta), bias, bool(relu),
+                   get_num_threads())
     return c
+
+
+_GEMM = by_dtype(_kernels.gemm)
+_AFFINE_FORWARD = by_dtype(_kernels.affine_forward)
+_AFFINE_BACKWARD = by_dtype(_kernels.affine_backward)
 
 
 def _affine_args(x, w):
@@ -101,7 +107,7 @@ def _affine_forward_c(x, w, b, out=None, relu=False):
     y = np.empty((x.shape[0], w.shape[1]), dtype=x.dtype) if out is None else out
     if w.shape[1] == 0:  # no units: an empty output, nothing to compute
         return y
-    _kernels.affine_forward(y, x2, w, b, bool(relu), get_num_threads())
+    _AFFINE_FORWARD[x.dtype](y, x2, w, b, bool(relu), get_num_threads())
     return y
 
 
@@ -119,6 +125,6 @@ def _affine_backward_c(dy, x, w, out=None, need_dx=True):
         if need_dx:
             dx[...] = 0
         return (dx if need_dx else None), dw, db
-    _kernels.affine_backward(dw, dx.reshape(x2.shape) if need_dx else None, db, dy, x2, w,
-                             get_num_threads())
+    _AFFINE_BACKWARD[x.dtype](dw, dx.reshape(x2.shape) if need_dx else None, db, dy, x2, w,
+                              get_num_threads())
     return (dx if need_dx else None), dw, db
