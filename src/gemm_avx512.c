@@ -26,6 +26,9 @@
 #define BODY body_f32
 #define ROWK cnet_gemm_rowk_avx512_f32
 #define ROWBODY rowbody_f32
+#define HBODY hbody_f32
+#define V2 __m256
+#define CAST256(x) _mm512_castps512_ps256(x)
 #define SKINNY cnet_gemm_skinny_avx512_f32
 #define SKBODY skbody_f32
 #include "gemm_avx512.c"
@@ -41,6 +44,9 @@
 #define BODY body_f64
 #define ROWK cnet_gemm_rowk_avx512_f64
 #define ROWBODY rowbody_f64
+#define HBODY hbody_f64
+#define V2 __m256d
+#define CAST256(x) _mm512_castpd512_pd256(x)
 #define SKINNY cnet_gemm_skinny_avx512_f64
 #define SKBODY skbody_f64
 #include "gemm_avx512.c"
@@ -127,8 +133,64 @@ static inline __attribute__((always_inline)) void BODY(const int MRC, const int 
     }
 }
 
+/* The last columns of a 12 x 2-vector tile as NZ full vectors and one half vector (256 bits): on Zen 4 a
+ * 256-bit FMA costs half a 512-bit one, so a right edge of n <= VL/2 or VL < n <= 3VL/2 columns costs
+ * what its width rounded up to VL/2 costs (a 100-column C: 104 columns of work, not 128). */
+#define H_FMA(i, g, o)                                                                             \
+    if (i < 12) {                                                                                  \
+        const V ai = OP(_mm512_set1)(ag##g[o * rs_a]);                                             \
+        if (NZ) c##i##a = OP(_mm512_fmadd)(ai, b0, c##i##a);                                       \
+        h##i = OP(_mm256_fmadd)(CAST256(ai), bh, h##i);                                            \
+    }
+#define H_STORE(i, _)                                                                              \
+    if (i < 12 && i < m) {                                                                         \
+        T *ci = c + (int64_t)i * ldc;                                                              \
+        if (NZ) UPD(ci, c##i##a, bias0, kz, 0);                                                    \
+        V2 v_ = h##i;                                                                              \
+        if (alpha != (T)1) v_ = OP(_mm256_mul)(v_, CAST256(valpha));                               \
+        if (beta != (T)0) {                                                                        \
+            const V2 old_ = OP(_mm256_maskz_loadu)(kh, ci + NZ * VL);                              \
+            v_ = beta == (T)1 ? OP(_mm256_add)(old_, v_) : OP(_mm256_fmadd)(CAST256(vbeta), old_, v_); \
+        }                                                                                          \
+        if (bias) v_ = OP(_mm256_add)(v_, biash);                                                  \
+        if (relu) v_ = OP(_mm256_max)(CAST256(zero), v_);                                          \
+        OP(_mm256_mask_storeu)(ci + NZ * VL, kh, v_);                                              \
+    }
+#define H_DECL(i, _) V c##i##a = zero; V2 h##i = CAST256(zero);
+
+static inline __attribute__((always_inline)) void HBODY(const int NZ, int64_t kc, const T *a, int64_t rs_a,
+                                                        int64_t cs_a, const T *b, int64_t rs_b, T *c,
+                                                        int64_t ldc, int64_t m, int64_t n, T alpha, T beta,
+                                                        const T *bias, int relu) {
+    const V zero = OP(_mm512_setzero)();
+    ALL_ROWS(H_DECL, 0)
+    const T *ag0 = a, *ag1 = a + 3 * rs_a, *ag2 = a + 6 * rs_a, *ag3 = a + 9 * rs_a;
+    const T *ag4 = NULL, *ag5 = NULL, *ag6 = NULL, *ag7 = NULL; /* rows 12-23: none here */
+    for (int64_t p = 0; p < kc; ++p) {
+        const V b0 = NZ ? OP(_mm512_loadu)(b) : zero;
+        const V2 bh = OP(_mm256_loadu)(b + NZ * VL);
+        FMA_ROWS(H_FMA)
+        b += rs_b;
+        ag0 += cs_a, ag1 += cs_a, ag2 += cs_a, ag3 += cs_a;
+    }
+    const V valpha = OP(_mm512_set1)(alpha), vbeta = OP(_mm512_set1)(beta);
+    const int64_t nz = NZ ? VL : 0, nh = n - nz; /* 1 <= nh <= VL/2 */
+    const MASK kz = (MASK)((1u << nz) - 1u);
+    const __mmask8 kh = (__mmask8)((1u << nh) - 1u);
+    V bias0 = zero;
+    V2 biash = CAST256(zero);
+    if (bias) {
+        if (NZ) bias0 = OP(_mm512_loadu)(bias);
+        biash = OP(_mm256_maskz_loadu)(kh, bias + nz);
+    }
+    ALL_ROWS(H_STORE, 0)
+}
+
 void NAME(CNET_UKR_ARGS(T)) {
-    if (rs_a == 1 && cs_a == 12) BODY(12, 2, kc, a, 1, 12, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    if (n <= VL / 2) HBODY(0, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else if (n <= VL) BODY(12, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else if (n <= VL + VL / 2) HBODY(1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else if (rs_a == 1 && cs_a == 12) BODY(12, 2, kc, a, 1, 12, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
     else BODY(12, 2, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
@@ -230,6 +292,9 @@ void SKINNY(CNET_SKINNY_ARGS(T)) {
 #undef RK_STORE
 #undef RK_ALL
 
+#undef H_FMA
+#undef H_STORE
+#undef H_DECL
 #undef ROW_FMA
 #undef UPD
 #undef ROW_STORE
@@ -249,6 +314,9 @@ void SKINNY(CNET_SKINNY_ARGS(T)) {
 #undef BODY
 #undef ROWK
 #undef ROWBODY
+#undef HBODY
+#undef V2
+#undef CAST256
 #undef SKINNY
 #undef SKBODY
 

@@ -80,6 +80,23 @@ def test_gemm_few_rows_path(simd, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_right_edges(simd, dtype):
+    """Every width of a last column panel (the AVX-512 tile's edge runs on a full, a half or one and a
+    half vectors), with beta, bias and ReLU, for in-place and packed operands."""
+    rng = np.random.default_rng(4)
+    for n in range(17, 65):
+        for ta, tb in [(False, False), (True, False), (False, True)]:
+            m, k = 13, 21
+            a, b = _operands(m, n, k, ta, tb, dtype, rng)
+            bias = rng.standard_normal(n).astype(dtype)
+            c0 = rng.standard_normal((m, n)).astype(dtype)
+            kw = dict(trans_a=ta, trans_b=tb, alpha=1.5, beta=-1.0, bias=bias, relu=True)
+            got = run_c(ops.gemm, a, b, c=c0.copy(), threads=1, **kw)
+            want = run_numpy(ops.gemm, a, b, c=c0.copy(), **kw)
+            assert_close(got, want, rtol=_scale_rtol(dtype, k), name=f"gemm {m}x{k}x{n} ta={ta} tb={tb} {simd}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_long_k_small_output(simd, dtype):
     """X^T . dY with a small output and a long K (a first convolution's weight gradient): split into K
     chunks, and on AVX-512 computed by the skinny kernel reading both operands in place, at the edges
