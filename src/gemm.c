@@ -202,12 +202,38 @@ typedef struct {
 
 /* Packs op(A)[i0 : i0+mc, p0 : p0+kc] into MR-high panels: dst[panel][p][i] (op(A) transposed,
  * i.e. A is (K, M) and op(A)[i][p] = A[p*lda + i]). p outer: each row of A is read sequentially. */
+/* Copies of W elements with W a compile-time constant: inlined moves, not a call to memcpy (whose call
+ * cost was most of packing 12 elements at a time). */
+#define COPY_FIXED(W)                                                                              \
+    static inline void SFX(copy##W)(T *restrict d, const T *restrict s) { memcpy(d, s, sizeof(T) * W); }
+COPY_FIXED(4)
+COPY_FIXED(6)
+COPY_FIXED(8)
+COPY_FIXED(12)
+COPY_FIXED(16)
+COPY_FIXED(24)
+COPY_FIXED(32)
+#undef COPY_FIXED
+
+static inline void SFX(copy_n)(T *restrict d, const T *restrict s, int64_t w) {
+    switch (w) {
+    case 4: SFX(copy4)(d, s); break;
+    case 6: SFX(copy6)(d, s); break;
+    case 8: SFX(copy8)(d, s); break;
+    case 12: SFX(copy12)(d, s); break;
+    case 16: SFX(copy16)(d, s); break;
+    case 24: SFX(copy24)(d, s); break;
+    case 32: SFX(copy32)(d, s); break;
+    default: memcpy(d, s, sizeof(T) * (size_t)w);
+    }
+}
+
 static void SFX(pack_a)(T *restrict dst, const SFX(gemm_t) *g, int64_t i0, int64_t mc, int64_t p0,
                         int64_t kc) {
     const int64_t mr = g->k.mr, lda = g->lda, mfull = mc / mr * mr;
     for (int64_t p = 0; p < kc; ++p) {
         const T *src = g->A + (p0 + p) * lda + i0;
-        for (int64_t ir = 0; ir < mfull; ir += mr) memcpy(dst + ir * kc + p * mr, src + ir, sizeof(T) * mr);
+        for (int64_t ir = 0; ir < mfull; ir += mr) SFX(copy_n)(dst + ir * kc + p * mr, src + ir, mr);
         if (mfull < mc) {
             T *d = dst + mfull * kc + p * mr;
             for (int64_t i = 0; i < mr; ++i) d[i] = mfull + i < mc ? src[mfull + i] : (T)0;
@@ -242,7 +268,7 @@ static void SFX(pack_b)(T *restrict dst, const SFX(gemm_t) *g, int64_t p0, int64
         if (!g->trans_b) { /* op(B)[p][j] = B[p*ldb + j] */
             const T *src = g->B + p0 * ldb + j0 + jr;
             if (n == nr)
-                for (int64_t p = 0; p < kc; ++p) memcpy(d + p * nr, src + p * ldb, nr * sizeof(T));
+                for (int64_t p = 0; p < kc; ++p) SFX(copy_n)(d + p * nr, src + p * ldb, nr);
             else
                 for (int64_t p = 0; p < kc; ++p)
                     for (int64_t j = 0; j < nr; ++j) d[p * nr + j] = j < n ? src[p * ldb + j] : 0;
