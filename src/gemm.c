@@ -104,6 +104,7 @@ static void thread_grid(int64_t pm, int64_t pn, int64_t mr, int64_t nr, int64_t 
 #define ROWK_AVX2_WIDTH CNET_AVX2_ROWK_F32
 #define SKINNY_AVX512 cnet_gemm_skinny_avx512_f32
 #define SKINNY_VL 16
+#define PACKBT_AVX512 cnet_gemm_packbt_avx512_f32
 #include "gemm.c"
 
 #define T double
@@ -124,6 +125,7 @@ static void thread_grid(int64_t pm, int64_t pn, int64_t mr, int64_t nr, int64_t 
 #define ROWK_AVX2_WIDTH CNET_AVX2_ROWK_F64
 #define SKINNY_AVX512 cnet_gemm_skinny_avx512_f64
 #define SKINNY_VL 8
+#define PACKBT_AVX512 cnet_gemm_packbt_avx512_f64
 #include "gemm.c"
 #undef CNET_GEMM_TEMPLATE
 
@@ -198,6 +200,7 @@ typedef struct {
     int direct_a; /* read full MR-row tiles of op(A) in place instead of packing them */
     int direct_b; /* read full NR-column panels of a row-major op(B) in place */
     int skinny;   /* split-K chunks computed by the skinny kernel (gemm_skinny_ok) */
+    void (*packbt)(CNET_PACKBT_ARGS(T)); /* SIMD packing of a transposed op(B), or NULL */
 } SFX(gemm_t);
 
 /* Packs op(A)[i0 : i0+mc, p0 : p0+kc] into MR-high panels: dst[panel][p][i] (op(A) transposed,
@@ -272,7 +275,9 @@ static void SFX(pack_b)(T *restrict dst, const SFX(gemm_t) *g, int64_t p0, int64
             else
                 for (int64_t p = 0; p < kc; ++p)
                     for (int64_t j = 0; j < nr; ++j) d[p * nr + j] = j < n ? src[p * ldb + j] : 0;
-        } else { /* op(B)[p][j] = B[j*ldb + p] */
+        } else if (g->packbt) { /* op(B)[p][j] = B[j*ldb + p]: blocks transposed in registers */
+            g->packbt(d, g->B + (j0 + jr) * ldb + p0, ldb, kc, n, nr);
+        } else {
             /* p outer: the panel is written contiguously, the n rows of B are read as n streams */
             const T *src = g->B + (j0 + jr) * ldb + p0;
             for (int64_t p = 0; p < kc; ++p) {
@@ -559,7 +564,7 @@ int SFX(cnet_gemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T 
         SFX(gemm_small_m)(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
         return CNET_OK;
     }
-    SFX(gemm_t) g = {trans_a, trans_b, A, B, lda, ldb, alpha, SFX(pick_kernel)(M, N), 0, 0, 0};
+    SFX(gemm_t) g = {trans_a, trans_b, A, B, lda, ldb, alpha, SFX(pick_kernel)(M, N), 0, 0, 0, NULL};
     /* Packing A pays when a packed panel serves many tiles of N; otherwise read A in place (a transposed
      * A only for one or two panels of N: its tile's kc rows then span more than L1). Packing B pays
      * when its rows are far apart; rows at most 4 panels apart (a weight gradient's dY, a dense
@@ -568,6 +573,9 @@ int SFX(cnet_gemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T 
     const int64_t lda_bytes = lda * (int64_t)sizeof(T);
     g.direct_a = (g.trans_a ? N <= DIRECT_AT_MAX_PANELS * g.k.nr : N <= DIRECT_A_MAX_N) && lda_bytes % 2048 != 0;
     g.direct_b = !trans_b && ldb <= DIRECT_B_MAX_PANELS * g.k.nr;
+#if defined(__x86_64__)
+    if (trans_b && cnet_simd_level() >= CNET_SIMD_AVX512 && g.k.nr % SKINNY_VL == 0) g.packbt = PACKBT_AVX512;
+#endif
     int nt = n_threads;
 #ifndef _OPENMP
     nt = 1;
@@ -638,5 +646,6 @@ int SFX(cnet_gemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T 
 #undef ROWK_AVX2_WIDTH
 #undef SKINNY_AVX512
 #undef SKINNY_VL
+#undef PACKBT_AVX512
 
 #endif /* CNET_GEMM_TEMPLATE */

@@ -27,6 +27,8 @@
 #define ROWK cnet_gemm_rowk_avx512_f32
 #define ROWBODY rowbody_f32
 #define HBODY hbody_f32
+#define TRANSPOSE transpose_f32
+#define PACKBT cnet_gemm_packbt_avx512_f32
 #define V2 __m256
 #define CAST256(x) _mm512_castps512_ps256(x)
 #define SKINNY cnet_gemm_skinny_avx512_f32
@@ -45,6 +47,8 @@
 #define ROWK cnet_gemm_rowk_avx512_f64
 #define ROWBODY rowbody_f64
 #define HBODY hbody_f64
+#define TRANSPOSE transpose_f64
+#define PACKBT cnet_gemm_packbt_avx512_f64
 #define V2 __m256d
 #define CAST256(x) _mm512_castpd512_pd256(x)
 #define SKINNY cnet_gemm_skinny_avx512_f64
@@ -204,6 +208,66 @@ void NAME_M16(CNET_UKR_ARGS(T)) {
     else BODY(16, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
+/* Transposes the VL x VL block in r (r[i] row i) in registers: unpack pairs of rows, then shuffle
+ * 128-bit lanes (the standard sequence; 3 or 4 rounds of VL shuffles for VL^2 elements). */
+static inline __attribute__((always_inline)) void TRANSPOSE(V r[VL]) {
+#if VL == 16
+    V t[16], u[16], v[16];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; ++i) {
+        v[i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0x88);
+        v[4 + i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0xDD);
+        v[8 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0x88);
+        v[12 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0xDD);
+    }
+    for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_shuffle_f32x4(v[i], v[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(v[i], v[8 + i], 0xDD);
+    }
+#else
+    V t[8], u[8];
+    for (int i = 0; i < 4; ++i) {
+        t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; ++i) {
+        u[4 * i] = _mm512_shuffle_f64x2(t[4 * i], t[4 * i + 2], 0x88);
+        u[4 * i + 1] = _mm512_shuffle_f64x2(t[4 * i + 1], t[4 * i + 3], 0x88);
+        u[4 * i + 2] = _mm512_shuffle_f64x2(t[4 * i], t[4 * i + 2], 0xDD);
+        u[4 * i + 3] = _mm512_shuffle_f64x2(t[4 * i + 1], t[4 * i + 3], 0xDD);
+    }
+    for (int i = 0; i < 4; ++i) {
+        r[i] = _mm512_shuffle_f64x2(u[i], u[4 + i], 0x88);
+        r[4 + i] = _mm512_shuffle_f64x2(u[i], u[4 + i], 0xDD);
+    }
+#endif
+}
+
+/* The transposed-B packing (gemm_internal.h) in VL x VL blocks transposed in registers; the last
+ * kc % VL rows element by element. */
+void PACKBT(CNET_PACKBT_ARGS(T)) {
+    const V zero = OP(_mm512_setzero)();
+    int64_t p = 0;
+    for (; p + VL <= kc; p += VL)
+        for (int64_t j0 = 0; j0 < nr; j0 += VL) {
+            V r[VL];
+            for (int q = 0; q < VL; ++q) r[q] = j0 + q < n ? OP(_mm512_loadu)(src + (j0 + q) * ldb + p) : zero;
+            TRANSPOSE(r);
+            for (int q = 0; q < VL; ++q) OP(_mm512_storeu)(d + (p + q) * nr + j0, r[q]);
+        }
+    for (; p < kc; ++p)
+        for (int64_t j = 0; j < nr; ++j) d[p * nr + j] = j < n ? src[j * ldb + p] : (T)0;
+}
+
 /* The row kernel (gemm_internal.h): NVR vectors of accumulators, the last one masked to n. */
 #define RK_FMA(q)                                                                                  \
     if (q < NVR) {                                                                                 \
@@ -315,6 +379,8 @@ void SKINNY(CNET_SKINNY_ARGS(T)) {
 #undef ROWK
 #undef ROWBODY
 #undef HBODY
+#undef TRANSPOSE
+#undef PACKBT
 #undef V2
 #undef CAST256
 #undef SKINNY

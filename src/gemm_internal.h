@@ -92,7 +92,14 @@ typedef void (*cnet_rowk_f64)(CNET_ROWK_ARGS(double));
 #define CNET_SKINNY_MR_1V 24 /* rows with one vector of columns */
 #define CNET_SKINNY_MR_2V 12 /* rows with two */
 
+/* Packs one panel of a transposed op(B) (op(B)[p][j] = src[j*ldb + p]) k-major: d[p*nr + j] for
+ * 0 <= p < kc, 0 <= j < nr, zero for j >= n; nr a multiple of the vector width. */
+#define CNET_PACKBT_ARGS(T)                                                                        \
+    T *restrict d, const T *restrict src, int64_t ldb, int64_t kc, int64_t n, int64_t nr
+
 #if defined(__x86_64__)
+void cnet_gemm_packbt_avx512_f32(CNET_PACKBT_ARGS(float));
+void cnet_gemm_packbt_avx512_f64(CNET_PACKBT_ARGS(double));
 void cnet_gemm_skinny_avx512_f32(CNET_SKINNY_ARGS(float));
 void cnet_gemm_skinny_avx512_f64(CNET_SKINNY_ARGS(double));
 void cnet_gemm_rowk_avx512_f32(CNET_ROWK_ARGS(float));
