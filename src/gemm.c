@@ -174,14 +174,16 @@ typedef struct {
 /* The kernel for this CPU; the narrow one when N fits in its width; with AVX-512, the 16-row one when
  * M is a multiple of 16 that 12-row tiles would pad by more than a tenth (16, 32, 64: a convolution's
  * filters; measured 6-28 % faster on the bundled nets' convolutions, while for M = 128 or 1024 the
- * 12 x 32 tile stays ahead). Depends on the shape only. */
+ * 12 x 32 tile stays ahead), or, for N within one vector, that 24-row tiles would pad (128 x 128 x 10:
+ * no empty rows). Depends on the shape only. */
 static SFX(kernel_t) SFX(pick_kernel)(int64_t M, int64_t N) {
     SFX(kernel_t) k = {SFX(ukr_portable), PMR, PNR, 96, 256, 2048};
 #if defined(__x86_64__)
     const int level = cnet_simd_level();
     if (level >= CNET_SIMD_AVX512) {
         k = (SFX(kernel_t))KERNEL_AVX512;
-        if (N <= ((SFX(kernel_t))KERNEL_AVX512_NARROW).nr) k = (SFX(kernel_t))KERNEL_AVX512_NARROW;
+        if (N <= ((SFX(kernel_t))KERNEL_AVX512_NARROW).nr)
+            k = M % 16 == 0 && M % 24 != 0 ? (SFX(kernel_t))KERNEL_AVX512_M16 : (SFX(kernel_t))KERNEL_AVX512_NARROW;
         else if (M % 16 == 0 && cdiv(M, 12) * 12 * 10 > M * 11) k = (SFX(kernel_t))KERNEL_AVX512_M16;
     } else if (level >= CNET_SIMD_AVX2) {
         k = (SFX(kernel_t))KERNEL_AVX2;

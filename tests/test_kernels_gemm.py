@@ -30,7 +30,7 @@ def test_gemm_matches_reference_awkward_shapes(simd, dtype, ta, tb):
     rng = np.random.default_rng(0)
     for m, n, k in [(1, 1, 1), (2, 3, 7), (17, 33, 65), (129, 7, 3), (3, 129, 33), (65, 65, 129),
                     (13, 31, 300), (100, 37, 1),
-                    (16, 40, 50), (32, 17, 300), (64, 33, 20),   # the 16-row AVX-512 tiles
+                    (16, 40, 50), (32, 17, 300), (64, 33, 20), (80, 10, 30), (128, 16, 9),  # 16-row tiles
                     (20, 200, 70), (150, 300, 40), (100, 150, 100)]:   # op(B) in place or packed
         a, b = _operands(m, n, k, ta, tb, dtype, rng)
         got = run_c(ops.gemm, a, b, trans_a=ta, trans_b=tb, threads=2)
