@@ -158,12 +158,9 @@ void KNAME(cnet_softmax_forward)(REAL *y, const REAL *x, int64_t rows, int64_t L
         REAL *yr = y + r * L;
         REAL m = xr[0];
         for (int64_t j = 1; j < L; j++) m = xr[j] > m ? xr[j] : m;
+        for (int64_t j = 0; j < L; j++) yr[j] = EXP(xr[j] - m); /* vectorized: no reduction in it */
         double s = 0.0;
-        for (int64_t j = 0; j < L; j++) {
-            REAL e = EXP(xr[j] - m);
-            yr[j] = e;
-            s += (double)e;
-        }
+        for (int64_t j = 0; j < L; j++) s += (double)yr[j];
         REAL sr = (REAL)s;
         for (int64_t j = 0; j < L; j++) yr[j] = yr[j] / sr;
     }
