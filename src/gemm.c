@@ -1,11 +1,16 @@
 /* gemm.c -- cnet's GEMM driver: C = alpha * op(A) . op(B) + beta * C (+ bias, ReLU); see cnet.h.
  *
- * BLIS-style: op(B) is packed in KC x NC blocks into NR-wide panels (the packing absorbs trans_b).
- * op(A) is taken in MC x KC blocks: when transposed it is packed into MR-high panels; when row-major
- * it is read in place (N <= DIRECT_A_MAX_N) or its rows are copied to a buffer with a harmless row
- * stride, which is far cheaper than panel packing. A register-blocked micro-kernel (gemm_internal.h)
- * updates one MR x NR tile of C per call (a 32-wide and a 16-wide one with AVX-512 f32). beta is applied with the first
- * K block, bias and ReLU with the last one, so C is touched once per K block and never in an extra pass.
+ * BLIS-style: op(B) is taken in KC x NC blocks of NR-wide panels, op(A) in MC x KC blocks of MR-high
+ * tiles. Packing pays only where a packed panel or tile is reused: a row-major op(B) is read in place
+ * when its rows are close or few tiles use it, otherwise packed (a transposed one always, by register
+ * transposes with AVX-512); op(A)'s full tiles are read in place when few panels use them (row-major:
+ * N <= DIRECT_A_MAX_N; transposed: one or two panels), otherwise a transposed op(A) is packed into
+ * MR-high panels and a row-major one has its rows copied with a harmless row stride; partial edge
+ * tiles and panels are always packed. A register-blocked micro-kernel (gemm_internal.h) updates one
+ * MR x NR tile of C per call (AVX-512 f32: 12 x 32, 24 x 16 and 16 x 16 tiles). beta is applied with
+ * the first K block, bias and ReLU with the last one, so C is touched once per K block and never in an
+ * extra pass. A small C over a long K with a transposed op(A) goes to the skinny kernel instead (no
+ * packing at all, see gemm_skinny_ok), and at most 3 rows with a row-major op(B) to the row kernels.
  *
  * Threads: C is cut into a grid of MR/NR-aligned rectangles, one per thread, and every thread runs the
  * serial blocked loop on its own rectangle with its own packing buffers. When C is small and K large
