@@ -104,7 +104,8 @@ static inline __attribute__((always_inline)) void BODY(const int MRC, const int 
                                                        int relu) {
     const V zero = OP(_mm256_setzero)();
     ALL_ROWS(DECL_ACC)
-    const T *ag0 = a, *ag1 = a + 3 * rs_a, *ag2 = a + 6 * rs_a, *ag3 = a + 9 * rs_a;
+    /* group g's pointer exists only when its rows do (a row-major A read in place ends after row MRC) */
+    const T *ag0 = a, *ag1 = a + 3 * rs_a, *ag2 = MRC > 6 ? a + 6 * rs_a : a, *ag3 = MRC > 9 ? a + 9 * rs_a : a;
     for (int64_t p = 0; p < kc; ++p) {
         const V b0 = OP(_mm256_loadu)(b);
         const V b1 = NV > 1 ? OP(_mm256_loadu)(b + VL) : zero;

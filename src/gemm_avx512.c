@@ -112,8 +112,10 @@ static inline __attribute__((always_inline)) void BODY(const int MRC, const int 
                                                        int relu) {
     const V zero = OP(_mm512_setzero)();
     ALL_ROWS(DECL_ACC, 0)
+    /* group g's pointer exists only when its rows do (a row-major A read in place ends after row MRC) */
     const T *ag0 = a, *ag1 = a + 3 * rs_a, *ag2 = a + 6 * rs_a, *ag3 = a + 9 * rs_a;
-    const T *ag4 = a + 12 * rs_a, *ag5 = a + 15 * rs_a, *ag6 = a + 18 * rs_a, *ag7 = a + 21 * rs_a;
+    const T *ag4 = MRC > 12 ? a + 12 * rs_a : a, *ag5 = MRC > 15 ? a + 15 * rs_a : a;
+    const T *ag6 = MRC > 18 ? a + 18 * rs_a : a, *ag7 = MRC > 21 ? a + 21 * rs_a : a;
     for (int64_t p = 0; p < kc; ++p) {
         const V b0 = OP(_mm512_loadu)(b);
         const V b1 = NV > 1 ? OP(_mm512_loadu)(b + VL) : zero;

@@ -6,7 +6,8 @@
  *      cs_a = MR (rows past the matrix edge are zero); a row-major A may be read in place (rs_a = lda,
  *      cs_a = 1), but then all MR rows must exist.
  *   b: kc x NR panel of op(B), row p at b + p*rs_b: packed k-major (rs_b = NR, columns past the edge
- *      zero, 64-byte aligned), or a row-major op(B) read in place (rs_b = ldb; all NR columns exist).
+ *      zero), or a row-major op(B) read in place (rs_b = ldb; all NR columns exist). No alignment is
+ *      assumed (unaligned loads).
  * and updates the m x n corner (m <= MR, n <= NR) of the tile at c (row stride ldc), ab scaled by
  * alpha first:
  *   beta == 0: c = alpha*ab        (c is never read, so NaN/garbage is overwritten)
