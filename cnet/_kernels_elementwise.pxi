@@ -241,9 +241,6 @@ cdef void _bn_sizes(Py_ssize_t *a, Py_ssize_t *b, str what) except *:
     _same_size(a[1], b[1], what + " C")
     _same_size(a[2], b[2], what + " S")
 
-cdef void _bn_check(int rc, str op) except *:
-    _check_alloc(rc, op)
-
 def batchnorm_forward(floating[:, :, ::1] y, floating[::1] mean, floating[::1] inv_std,
                       const floating[:, :, ::1] x, const floating[::1] gamma, const floating[::1] beta,
                       double eps, int n_threads):
@@ -263,7 +260,7 @@ def batchnorm_forward(floating[:, :, ::1] y, floating[::1] mean, floating[::1] i
         else:
             rc = cnet_batchnorm_forward_f64(&y[0, 0, 0], &mean[0], &inv_std[0], &x[0, 0, 0], &gamma[0],
                                             &beta[0], eps, N, C, S, n_threads)
-    _bn_check(rc, "batchnorm_forward")
+    _check_alloc(rc, "batchnorm_forward")
 
 def batchnorm_backward(floating[:, :, ::1] dx, floating[::1] dgamma, floating[::1] dbeta,
                        const floating[:, :, ::1] dy, const floating[:, :, ::1] x, const floating[::1] gamma,
@@ -286,7 +283,7 @@ def batchnorm_backward(floating[:, :, ::1] dx, floating[::1] dgamma, floating[::
         else:
             rc = cnet_batchnorm_backward_f64(&dx[0, 0, 0], &dgamma[0], &dbeta[0], &dy[0, 0, 0], &x[0, 0, 0],
                                              &gamma[0], &mean[0], &inv_std[0], N, C, S, n_threads)
-    _bn_check(rc, "batchnorm_backward")
+    _check_alloc(rc, "batchnorm_backward")
 
 def batchnorm_inference(floating[:, :, ::1] y, const floating[:, :, ::1] x, const floating[::1] gamma,
                         const floating[::1] beta, const floating[::1] running_mean,
@@ -307,7 +304,7 @@ def batchnorm_inference(floating[:, :, ::1] y, const floating[:, :, ::1] x, cons
         else:
             rc = cnet_batchnorm_inference_f64(&y[0, 0, 0], &x[0, 0, 0], &gamma[0], &beta[0],
                                               &running_mean[0], &running_var[0], eps, N, C, S, n_threads)
-    _bn_check(rc, "batchnorm_inference")
+    _check_alloc(rc, "batchnorm_inference")
 
 
 # ---- optimizer updates (p and the state in place; g read only) ----------------------------------

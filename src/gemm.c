@@ -210,34 +210,23 @@ typedef struct {
     void (*packbt)(CNET_PACKBT_ARGS(T)); /* SIMD packing of a transposed op(B), or NULL */
 } SFX(gemm_t);
 
-/* Packs op(A)[i0 : i0+mc, p0 : p0+kc] into MR-high panels: dst[panel][p][i] (op(A) transposed,
- * i.e. A is (K, M) and op(A)[i][p] = A[p*lda + i]). p outer: each row of A is read sequentially. */
-/* Copies of W elements with W a compile-time constant: inlined moves, not a call to memcpy (whose call
- * cost was most of packing 12 elements at a time). */
-#define COPY_FIXED(W)                                                                              \
-    static inline void SFX(copy##W)(T *restrict d, const T *restrict s) { memcpy(d, s, sizeof(T) * W); }
-COPY_FIXED(4)
-COPY_FIXED(6)
-COPY_FIXED(8)
-COPY_FIXED(12)
-COPY_FIXED(16)
-COPY_FIXED(24)
-COPY_FIXED(32)
-#undef COPY_FIXED
-
+/* d[0 : w] = s[0 : w]. The widths of the kernels' tiles and panels are copied by constant-size memcpy,
+ * which compiles to inlined moves (a call to memcpy cost most of packing 12 elements at a time). */
 static inline void SFX(copy_n)(T *restrict d, const T *restrict s, int64_t w) {
     switch (w) {
-    case 4: SFX(copy4)(d, s); break;
-    case 6: SFX(copy6)(d, s); break;
-    case 8: SFX(copy8)(d, s); break;
-    case 12: SFX(copy12)(d, s); break;
-    case 16: SFX(copy16)(d, s); break;
-    case 24: SFX(copy24)(d, s); break;
-    case 32: SFX(copy32)(d, s); break;
+    case 4: memcpy(d, s, sizeof(T) * 4); break;
+    case 6: memcpy(d, s, sizeof(T) * 6); break;
+    case 8: memcpy(d, s, sizeof(T) * 8); break;
+    case 12: memcpy(d, s, sizeof(T) * 12); break;
+    case 16: memcpy(d, s, sizeof(T) * 16); break;
+    case 24: memcpy(d, s, sizeof(T) * 24); break;
+    case 32: memcpy(d, s, sizeof(T) * 32); break;
     default: memcpy(d, s, sizeof(T) * (size_t)w);
     }
 }
 
+/* Packs op(A)[i0 : i0+mc, p0 : p0+kc] into MR-high panels: dst[panel][p][i] (op(A) transposed,
+ * i.e. A is (K, M) and op(A)[i][p] = A[p*lda + i]). p outer: each row of A is read sequentially. */
 static void SFX(pack_a)(T *restrict dst, const SFX(gemm_t) *g, int64_t i0, int64_t mc, int64_t p0,
                         int64_t kc) {
     const int64_t mr = g->k.mr, lda = g->lda, mfull = mc / mr * mr;
@@ -352,12 +341,13 @@ static void SFX(gemm_rect)(const SFX(gemm_t) *g, int64_t m0, int64_t m1, int64_t
 
 /* Allocates the scratch of gemm_rect on an m x n rectangle (or any smaller one) with K range length k
  * (or any shorter one: a shorter range can have longer K blocks, kc_for(510) > kc_for(513) with 256,
- * so the block length is bounded by min(k, kc) rather than taken from k). Returns CNET_OK, or
+ * so the block length is bounded by min(k, kc) rather than taken from k). An operand read in place
+ * packs only its partial edge tile or panel: one MR x kc tile, one kc x NR panel. Returns CNET_OK, or
  * CNET_ERR_NOMEM with both buffers NULL. */
 static int SFX(rect_buffers)(const SFX(gemm_t) *g, int64_t m, int64_t n, int64_t k, T **abuf, T **bbuf) {
     const int64_t kc = imin(k, g->k.kc);
-    const int64_t mc = cdiv(imin(g->k.mc, m), g->k.mr) * g->k.mr;
-    const int64_t nc = cdiv(imin(g->k.nc, n), g->k.nr) * g->k.nr;
+    const int64_t mc = g->direct_a ? g->k.mr : cdiv(imin(g->k.mc, m), g->k.mr) * g->k.mr;
+    const int64_t nc = g->direct_b ? g->k.nr : cdiv(imin(g->k.nc, n), g->k.nr) * g->k.nr;
     *abuf = cnet_scratch_alloc(sizeof(T) * (size_t)(mc * SFX(rows_ld)(kc)));
     *bbuf = cnet_scratch_alloc(sizeof(T) * (size_t)(kc * nc));
     if (*abuf && *bbuf) return CNET_OK;
