@@ -11,25 +11,11 @@ import numpy as np
 import pytest
 
 from cnet import reference as R
+from helpers import numerical_grad
 
 
 # --------------------------------------------------------------------------------------------
 # helpers
-
-def numerical_grad(f, x, h=1e-5):
-    """Central-difference gradient of the scalar function f() with respect to the array x (in place)."""
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)   # views (x is contiguous)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        fp = f()
-        flat[i] = old - h
-        fm = f()
-        flat[i] = old
-        gflat[i] = (fp - fm) / (2 * h)
-    return grad
-
 
 def rel_error(analytic, numeric):
     """max |a - n| relative to the largest magnitude of either gradient."""

@@ -10,7 +10,7 @@ One module per op family, the same stem as the family's C files, binding (_kerne
 reference (cnet/reference/<family>.py) and kernel tests (tests/test_kernels_<family>.py); _table.py holds
 the backend state and the registry, _checks.py the checks shared by several families.
 """
-from ._table import BACKENDS, get_backend, implementation, op_backends, set_backend, use_backend
+from ._table import BACKENDS, get_backend, implementation, op_backends, set_backend, use_backend  # noqa: F401
 from . import gemm as _gemm, conv as _conv, pool as _pool, activation as _activation, loss as _loss
 from . import regularization as _regularization, optim as _optim
 from .gemm import *  # noqa: F401,F403
