@@ -401,7 +401,10 @@ class Sequential:
         if self._sparse_labels:
             if y.ndim == 2 and y.shape[1] == 1:
                 y = y[:, 0]
-            return y.astype(np.int64, copy=False)
+            try:
+                return y.astype(np.int64, copy=False)
+            except OverflowError:   # an object array holding a huge number
+                raise ValueError(f"y: class indices out of range (a {y.dtype} array of shape {y.shape})") from None
         if y.dtype.kind in "iub" and y.ndim >= 2:
             return y.astype(self.dtype)
         if y.dtype.kind == "f" and y.dtype != self.dtype:

@@ -204,6 +204,10 @@ def test_batchnorm_bad_inputs(backend):
             ops.batchnorm_forward(x.astype(np.int32), gamma, beta)
         with pytest.raises(ValueError, match="empty batch"):
             ops.batchnorm_forward(x[:0], gamma, beta)
+        with pytest.raises(ValueError, match=r"x: got an empty array of shape \(4, 3, 0, 2\)"):
+            ops.batchnorm_inference(np.ones((4, 3, 0, 2), np.float32), gamma, beta, mean, inv_std)
+        with pytest.raises(ValueError, match=r"x: got an empty array of shape \(4, 0\)"):
+            ops.batchnorm_forward(np.ones((4, 0), np.float32), gamma[:0], beta[:0])
         with pytest.raises(ValueError, match="eps: expected a finite number 0.0 <= eps"):
             ops.batchnorm_forward(x, gamma, beta, -1.0)
         with pytest.raises(TypeError, match="eps: expected a real number"):

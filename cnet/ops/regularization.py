@@ -100,6 +100,9 @@ def _bn_x(x, name="x"):
     if x.ndim not in (2, 4):
         raise ValueError(f"{name}: expected 2 dimensions (N, D) or 4 dimensions (N, C, H, W), "
                          f"got an array of shape {x.shape} and dtype {x.dtype}")
+    if x.size == 0:   # no feature, or empty planes: no statistics to take (the C kernels refuse it too)
+        raise ValueError(f"{name}: got an empty array of shape {x.shape}; expected at least one feature "
+                         f"(channel) with at least one value")
     return x
 
 
