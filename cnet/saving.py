@@ -58,6 +58,8 @@ import zipfile
 
 import numpy as np
 
+from ._version import __version__
+
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model", "save_weights", "load_weights",
            "save_params", "load_params", "atomic_write", "ModelFile"]
 
@@ -137,7 +139,6 @@ def _write_archive(path, header, arrays):
 
 
 def _base_header(kind):
-    from . import __version__
     return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "cnet_version": __version__,
             "kind": kind}
 
