@@ -1,0 +1,92 @@
+"""The book's layers ("Deep Learning from Scratch", common/layers.py): thin subclasses of the Keras
+layers with the book's constructors, sharing their implementation. Its Dropout and
+BatchNormalization are the Keras classes, which accept the book's arguments."""
+import numpy as np
+
+from ..losses import SoftmaxCrossEntropy
+from .advanced_activations import ReLU
+from .base import _param_array
+from .convolutional import Conv2D
+from .core import Activation, Dense
+from .pooling import MaxPooling2D
+
+
+class Affine(Dense):
+    """The book's Affine(W, b): Dense with the given W (D, U) and b (U,) arrays, kept by reference."""
+
+    _keras_base = Dense
+
+    def __init__(self, W, b, name=None):
+        W = _param_array(W, "W")
+        if W.ndim != 2:
+            raise ValueError(f"Affine: W must be 2-D (input_dim, units), got shape {W.shape}")
+        super().__init__(W.shape[1], use_bias=b is not None, name=name, dtype=W.dtype)
+        self.params["W"] = W
+        if b is not None:
+            self._put("b", b)
+            if self.params["b"].shape != (W.shape[1],):
+                raise ValueError(f"Affine: b must have shape ({W.shape[1]},), got {self.params['b'].shape}")
+
+
+class Convolution(Conv2D):
+    """The book's Convolution(W, b, stride=1, pad=0): Conv2D with W (FN, C, FH, FW) kept by reference."""
+
+    _keras_base = Conv2D
+
+    def __init__(self, W, b, stride=1, pad=0, name=None):
+        W = _param_array(W, "W")
+        if W.ndim != 4:
+            raise ValueError(f"Convolution: W must be 4-D (FN, C, FH, FW), got shape {W.shape}")
+        super().__init__(W.shape[0], W.shape[2:], strides=stride, padding=pad, use_bias=b is not None,
+                         name=name, dtype=W.dtype)
+        self.params["W"] = W
+        if b is not None:
+            self._put("b", b)
+            if self.params["b"].shape != (W.shape[0],):
+                raise ValueError(f"Convolution: b must have shape ({W.shape[0]},), got {self.params['b'].shape}")
+
+
+class Pooling(MaxPooling2D):
+    """The book's Pooling(pool_h, pool_w, stride=1, pad=0): max pooling (note the book's stride default 1)."""
+
+    _keras_base = MaxPooling2D
+
+    def __init__(self, pool_h, pool_w, stride=1, pad=0, name=None):
+        super().__init__((pool_h, pool_w), strides=stride, padding=pad, name=name)
+
+
+class Relu(ReLU):
+    """The book's Relu()."""
+    _keras_base = ReLU
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+
+
+class Sigmoid(Activation):
+    """The book's Sigmoid()."""
+    _keras_base = Activation
+
+    def __init__(self, name=None):
+        super().__init__("sigmoid", name=name)
+
+
+class SoftmaxWithLoss:
+    """The book's last layer: ``forward(x, t) -> loss`` (softmax + mean cross-entropy of the scores x),
+    ``backward(dout=1) -> dx``. t: class indices (N,) or one-hot rows (N, L). Attributes: loss, y, t."""
+
+    def __init__(self):
+        self._loss = SoftmaxCrossEntropy()
+        self.loss = self.y = self.t = None
+
+    def forward(self, x, t):
+        self.t = t
+        self.loss = self._loss.forward(x, t)
+        self.y = self._loss.probs
+        return self.loss
+
+    def backward(self, dout=1):
+        dx = self._loss.backward()
+        if not (np.isscalar(dout) and dout == 1):
+            dx = dx * np.asarray(dout, dtype=dx.dtype)
+        return dx

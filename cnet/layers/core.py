@@ -1,0 +1,175 @@
+"""Core layers (keras.layers.core): Dense, Activation, Flatten, Reshape, InputLayer; Dropout is
+re-exported from cnet.layers.regularization, as Keras 2.1 exposed it here."""
+import math
+
+from .. import activations, initializers, ops
+from .base import Layer, _check_data_format, _int, _KernelBias, _no_unsupported, _shape
+from .regularization import Dropout  # noqa: F401  (keras.layers.core.Dropout)
+
+
+class Dense(_KernelBias, Layer):
+    """y = activation(x @ W + b), W (input_dim, units). Inputs with more than two axes are flattened."""
+
+    _has_weights = True
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        _no_unsupported("Dense", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                        activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                        bias_constraint=bias_constraint)
+        super().__init__(**kwargs)
+        self.units = _int(units, "Dense: units")
+        if self.units < 1:
+            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
+        self._act = activations.Fused(activation)
+        self.activation = self._act.fn
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+
+    def _compatible(self, got, expected):
+        return got == expected or (len(got) >= 1 and math.prod(got) == math.prod(expected))
+
+    def _build(self, input_shape):
+        if len(input_shape) < 1:
+            raise ValueError(f"{self.name}: Dense needs inputs of shape (N, features), got {(None,) + input_shape}")
+        d = math.prod(input_shape)
+        if "W" in self.params:
+            if self.params["W"].shape != (d, self.units):
+                raise ValueError(f"{self.name}: W has shape {self.params['W'].shape} but inputs of shape "
+                                 f"{input_shape} need ({d}, {self.units})")
+            return
+        self.params["W"] = initializers.get(self.kernel_initializer)((d, self.units), self.dtype)
+        if self.use_bias:
+            self.params["b"] = initializers.get(self.bias_initializer)((self.units,), self.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (self.units,)
+
+    def _forward(self, x, train):
+        skip = self._logits and self._act.is_softmax
+        fuse_relu = self._act.name == "relu"  # the GEMM applies it as it writes y
+        z = ops.affine_forward(x, self.params["W"], self.params.get("b"),
+                               out=self._buf("y", (x.shape[0], self.units)), relu=fuse_relu)
+        y = z if (skip or fuse_relu) else self._act.forward(z)
+        if train:
+            self._x, self._y, self._skip = x, y, skip
+        return y
+
+    def _backward(self, dout):
+        dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
+        need_dx = self._need_input_grad or not self._reuse
+        dx, dw, db = ops.affine_backward(
+            dz, self._x, self.params["W"],
+            out=(self._buf("dx", self._x.shape) if need_dx else None, self._grad_out("W"),
+                 self._grad_out("b")), need_dx=need_dx)
+        self._set_grad("W", dw)
+        if self.use_bias:
+            self._set_grad("b", db)
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units, activation=self._act.name, use_bias=self.use_bias,
+                      kernel_initializer=initializers.serialize(self.kernel_initializer),
+                      bias_initializer=initializers.serialize(self.bias_initializer))
+        return config
+
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1*d2*...), in C order (channels-first: C, H, W)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        _check_data_format(data_format, "Flatten")
+        super().__init__(**kwargs)
+
+    def compute_output_shape(self, input_shape):
+        return (math.prod(_shape(input_shape)),)
+
+    def _forward(self, x, train):
+        if train:
+            self._xshape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def _backward(self, dout):
+        return dout.reshape(self._xshape)
+
+
+class Reshape(Layer):
+    """(N,) + input_shape -> (N,) + target_shape; one entry of target_shape may be -1."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = _shape(target_shape, "target_shape")
+        if sum(1 for s in self.target_shape if s == -1) > 1:
+            raise ValueError(f"Reshape: at most one -1 in target_shape, got {self.target_shape}")
+
+    def compute_output_shape(self, input_shape):
+        size = math.prod(_shape(input_shape))
+        known = math.prod(s for s in self.target_shape if s != -1)
+        if -1 in self.target_shape:
+            if known == 0 or size % known:
+                raise ValueError(f"{self.name}: cannot reshape {input_shape} to {self.target_shape}")
+            return tuple(size // known if s == -1 else s for s in self.target_shape)
+        if known != size:
+            raise ValueError(f"{self.name}: cannot reshape {input_shape} ({size} values) to "
+                             f"{self.target_shape} ({known} values)")
+        return self.target_shape
+
+    def _forward(self, x, train):
+        if train:
+            self._xshape = x.shape
+        return x.reshape((x.shape[0],) + self.output_shape)
+
+    def _backward(self, dout):
+        return dout.reshape(self._xshape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["target_shape"] = list(self.target_shape)
+        return config
+
+
+class InputLayer(Layer):
+    """The identity; declares the model's input shape (without the batch axis)."""
+
+    def __init__(self, input_shape=None, batch_size=None, dtype=None, batch_input_shape=None, name=None,
+                 **kwargs):
+        super().__init__(input_shape=input_shape, batch_input_shape=batch_input_shape, dtype=dtype,
+                         name=name, **kwargs)
+        if self._declared_input_shape is None:
+            raise ValueError("InputLayer needs input_shape (without the batch axis), e.g. (1, 28, 28)")
+
+    def _forward(self, x, train):
+        return x
+
+    def _backward(self, dout):
+        return dout
+
+
+class Activation(Layer):
+    """Applies an activation: 'relu', 'sigmoid', 'tanh', 'softmax', 'linear' or a cnet.activations function."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self._act = activations.Fused(activation, axis=self._softmax_axis())
+        self.activation = self._act.fn
+
+    def _softmax_axis(self):
+        return -1
+
+    def _forward(self, x, train):
+        skip = self._logits and self._act.is_softmax
+        y = x if skip else self._act.forward(x, inplace=False, out=self._buf("y", x.shape))
+        if train:
+            self._y, self._skip = y, skip
+        return y
+
+    def _backward(self, dout):
+        return dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = self._act.name
+        return config
