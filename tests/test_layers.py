@@ -484,3 +484,25 @@ def test_book_dropout_scales_at_inference(backend):
         dout = np.ones_like(x)
         np.testing.assert_allclose(book.backward(dout), kept.astype(np.float32), rtol=1e-6)
         assert Dropout.from_config(book.get_config()).scale_at_inference
+
+
+def _scalar_splitmix64(z):
+    """splitmix64's next() on Python ints (the formula of cnet.reference.rng)."""
+    mask = (1 << 64) - 1
+    z = (z + 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2 ** 63 - 1, -1])
+def test_dropout_mask_seed_is_splitmix64_of_seed_and_step(seed):
+    """Dropout derives the seed of step k's mask as splitmix64(splitmix64(seed) ^ k) with the counter RNG
+    of cnet.reference.rng: the masks (and checkpoints' dropout streams) stay what they were."""
+    from cnet import reference
+    x = np.ones((6, 50), np.float64)
+    layer = L.Dropout(0.4, seed=seed)
+    for step in range(3):
+        derived = _scalar_splitmix64(_scalar_splitmix64(seed & ((1 << 64) - 1)) ^ step)
+        expected = reference.dropout_forward(x, 0.4, derived)[0]
+        np.testing.assert_array_equal(layer.forward(x, train=True), expected)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import initializers, ops
+from ..reference.rng import counter_bits
 from .base import Layer, _no_unsupported
 
 _MASK64 = (1 << 64) - 1
@@ -9,10 +10,8 @@ _dropout_frozen = [0]
 
 
 def _splitmix(z):
-    z = (z + 0x9E3779B97F4A7C15) & _MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return z ^ (z >> 31)
+    """splitmix64's next() from state z (any int, taken modulo 2**64): the counter RNG's first output."""
+    return int(counter_bits(1, z & _MASK64)[0])
 
 
 class frozen_dropout:

@@ -29,8 +29,9 @@ def _seed_u64(seed):
     return np.uint64(seed)
 
 
-def counter_uniform(n, seed):
-    """Return float64 u of length n, u[i] in [0, 1) a multiple of 2**-24, from the formula above."""
+def counter_bits(n, seed):
+    """Return uint64 z of length n: the splitmix64 outputs of the formula above (before the shift to a
+    float). counter_bits(1, s)[0] is splitmix64's next() from state s, used to derive seeds."""
     n = operator.index(n)
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
@@ -41,4 +42,9 @@ def counter_uniform(n, seed):
         z = (z ^ (z >> np.uint64(30))) * _MUL1
         z = (z ^ (z >> np.uint64(27))) * _MUL2
         z ^= z >> np.uint64(31)
-    return (z >> np.uint64(40)).astype(np.float64) * 2.0 ** -24
+    return z
+
+
+def counter_uniform(n, seed):
+    """Return float64 u of length n, u[i] in [0, 1) a multiple of 2**-24, from the formula above."""
+    return (counter_bits(n, seed) >> np.uint64(40)).astype(np.float64) * 2.0 ** -24
