@@ -292,3 +292,28 @@ class _KernelBias:
             self.dtype = value.dtype    # a book network may rebind W in another dtype
         if self.built and (key not in self.grads or self.grads[key].dtype != value.dtype):
             self.grads[key] = np.zeros_like(value)
+
+
+def sync_params(params, seen, owners, what="params"):
+    """Reconcile a dict of parameter arrays shared with layers (a model's or a book network's params).
+
+    owners: {key: (layer, name in layer.params)}; seen: {key: the array this dict held at the last call},
+    updated here. An array rebound in the dict (book style, params[k] = new, a list too) goes into its
+    layer, cast to the layer's dtype; one rebound in a layer (a dtype change, load_params) replaces the
+    dict's entry. The keys are fixed by the layers: adding or removing one raises ValueError."""
+    if set(params) != set(seen):
+        raise ValueError(f"{what}: keys were added or removed; the keys are fixed by the layers "
+                         f"({', '.join(seen)})")
+    for key, (layer, name) in owners.items():
+        mine, last, theirs = params[key], seen[key], layer.params.get(name)
+        if mine is not last:
+            mine = np.asarray(mine)
+            if mine.shape != last.shape:
+                raise ValueError(f"{what}[{key!r}] must be an array of shape {last.shape}, got {mine.shape}")
+            dtype = (theirs if theirs is not None else last).dtype
+            if mine.dtype != dtype:
+                mine = mine.astype(dtype)
+            params[key] = layer.params[name] = mine
+        elif theirs is not last:
+            params[key] = theirs
+        seen[key] = params[key]
