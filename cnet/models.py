@@ -23,7 +23,6 @@ import warnings
 import numpy as np
 
 from . import _model_io, _training, backend, losses, optimizers, saving
-from . import callbacks as callbacks_module
 from . import layers as layers_module
 from . import metrics as metrics_module
 from .layers.base import sync_params
