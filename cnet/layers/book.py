@@ -12,9 +12,11 @@ from .pooling import MaxPooling2D
 
 
 class Affine(Dense):
-    """The book's Affine(W, b): Dense with the given W (D, U) and b (U,) arrays, kept by reference."""
+    """The book's Affine(W, b): Dense with the given W (D, U) and b (U,) arrays, kept by reference. An
+    input (N, d1, d2, ...) is flattened to (N, d1*d2*...) first, as in the book (D = d1*d2*...)."""
 
     _keras_base = Dense
+    _flatten = True
 
     def __init__(self, W, b, name=None):
         W = _param_array(W, "W")

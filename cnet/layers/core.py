@@ -8,9 +8,14 @@ from .regularization import Dropout  # noqa: F401  (keras.layers.core.Dropout)
 
 
 class Dense(_KernelBias, Layer):
-    """y = activation(x @ W + b), W (input_dim, units). Inputs with more than two axes are flattened."""
+    """y = activation(x @ W + b), W (input_dim, units).
+
+    As in Keras, an input with more than two axes, (N, ..., input_dim), is transformed along its last
+    axis: the output is (N, ..., units), computed as one GEMM of the (N * ..., input_dim) rows. (The
+    book's Affine flattens such an input to (N, d1*d2*...) instead.)"""
 
     _has_weights = True
+    _flatten = False   # Affine: (N, d1, d2, ...) -> (N, d1*d2*...) first, as the book's Affine does
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -29,12 +34,14 @@ class Dense(_KernelBias, Layer):
         self.bias_initializer = bias_initializer
 
     def _compatible(self, got, expected):
-        return got == expected or (len(got) >= 1 and math.prod(got) == math.prod(expected))
+        if self._flatten:
+            return got == expected or (len(got) >= 1 and math.prod(got) == math.prod(expected))
+        return got == expected
 
     def _build(self, input_shape):
         if len(input_shape) < 1:
             raise ValueError(f"{self.name}: Dense needs inputs of shape (N, features), got {(None,) + input_shape}")
-        d = math.prod(input_shape)
+        d = math.prod(input_shape) if self._flatten else input_shape[-1]
         if "W" in self.params:
             if self.params["W"].shape != (d, self.units):
                 raise ValueError(f"{self.name}: W has shape {self.params['W'].shape} but inputs of shape "
@@ -45,19 +52,28 @@ class Dense(_KernelBias, Layer):
             self.params["b"] = initializers.get(self.bias_initializer)((self.units,), self.dtype)
 
     def compute_output_shape(self, input_shape):
-        return (self.units,)
+        if self._flatten:
+            return (self.units,)
+        return tuple(_shape(input_shape)[:-1]) + (self.units,)
 
     def _forward(self, x, train):
+        shape = x.shape
+        if x.ndim > 2 and not self._flatten:   # the rows of every axis but the last: one GEMM
+            x = x.reshape(-1, shape[-1])
         skip = self._logits and self._act.is_softmax
         fuse_relu = self._act.name == "relu"  # the GEMM applies it as it writes y
         z = ops.affine_forward(x, self.params["W"], self.params.get("b"),
                                out=self._buf("y", (x.shape[0], self.units)), relu=fuse_relu)
         y = z if (skip or fuse_relu) else self._act.forward(z)
         if train:
-            self._x, self._y, self._skip = x, y, skip
+            self._x, self._y, self._skip, self._xshape = x, y, skip, shape
+        if len(shape) > 2 and not self._flatten:
+            y = y.reshape(shape[:-1] + (self.units,))
         return y
 
     def _backward(self, dout):
+        if dout.ndim != self._y.ndim:
+            dout = dout.reshape(self._y.shape)
         dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
         need_dx = self._need_input_grad or not self._reuse
         dx, dw, db = ops.affine_backward(
@@ -67,7 +83,7 @@ class Dense(_KernelBias, Layer):
         self._set_grad("W", dw)
         if self.use_bias:
             self._set_grad("b", db)
-        return dx
+        return dx if dx is None or dx.ndim == len(self._xshape) else dx.reshape(self._xshape)
 
     def get_config(self):
         config = super().get_config()
