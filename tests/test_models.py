@@ -471,3 +471,142 @@ def test_complex_and_string_inputs_are_refused_not_truncated():
         with pytest.raises(TypeError, match='inputs must be numeric'):
             model.predict(x)
     np.testing.assert_array_equal(model.predict(np.ones((2, 20), object)), model.predict(np.ones((2, 20))))
+
+
+# ---- every argument is honoured or refused by name -----------------------------------------------
+
+def _compiled(metrics=('accuracy',)):
+    cnet.set_seed(0)
+    model = _mlp()
+    model.compile('sgd', 'sparse_categorical_crossentropy', list(metrics))
+    return model
+
+
+def test_evaluate_steps():
+    x, y = _blobs(100)
+    model = _compiled()
+    assert model.evaluate(x, y, batch_size=10, steps=2, verbose=0) == \
+        pytest.approx(model.evaluate(x[:20], y[:20], verbose=0))
+    assert model.evaluate(x, y, batch_size=30, steps=9, verbose=0) == \
+        pytest.approx(model.evaluate(x, y, verbose=0))          # more steps than batches: every sample
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match='steps must be a positive integer'):
+            model.evaluate(x, y, verbose=0, steps=bad)
+
+
+def test_evaluate_return_dict():
+    x, y = _blobs(100)
+    model = _compiled()
+    d = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert isinstance(d, dict) and list(d) == ['loss', 'accuracy']
+    assert [d['loss'], d['accuracy']] == pytest.approx(model.evaluate(x, y, verbose=0))
+    assert list(_compiled(metrics=()).evaluate(x, y, verbose=0, return_dict=True)) == ['loss']
+
+
+def test_evaluate_refuses_unknown_arguments_and_sample_weight():
+    x, y = _blobs(100)
+    model = _compiled()
+    with pytest.raises(TypeError, match='callbacks'):
+        model.evaluate(x, y, verbose=0, callbacks=[])
+    with pytest.raises(NotImplementedError, match='sample_weight'):
+        model.evaluate(x, y, verbose=0, sample_weight=np.ones(len(x)))
+
+
+def test_predict_steps():
+    x, _ = _blobs(50)
+    model = _compiled()
+    p = model.predict(x, batch_size=8, steps=3)
+    assert p.shape == (24, 3)
+    np.testing.assert_array_equal(p, model.predict(x[:24], batch_size=8))
+    assert model.predict(x, batch_size=8, steps=100).shape == (50, 3)
+    with pytest.raises(ValueError, match='steps must be a positive integer'):
+        model.predict(x, steps=0)
+
+
+def test_fit_validation_freq():
+    x, y = _blobs(120)
+    model = _compiled()
+    h = model.fit(x, y, epochs=4, verbose=0, validation_split=0.25, validation_freq=2)
+    assert len(h.history['loss']) == 4 and len(h.history['val_loss']) == 2
+    assert h.history['val_loss'][-1] == pytest.approx(model.evaluate(x[90:], y[90:], verbose=0)[0])
+    seen = []
+
+    class Record(cbs.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((epoch, 'val_loss' in logs))
+    model.fit(x, y, epochs=4, verbose=0, validation_data=(x[:30], y[:30]), validation_freq=[1, 3],
+              callbacks=[Record()])
+    assert seen == [(0, True), (1, False), (2, True), (3, False)]
+    for bad in (0, 1.5, 'each', [0, 2]):
+        with pytest.raises(ValueError, match='validation_freq'):
+            model.fit(x, y, epochs=1, verbose=0, validation_split=0.25, validation_freq=bad)
+
+
+def test_fit_validation_steps():
+    x, y = _blobs(120)
+    model = _compiled()
+    h = model.fit(x, y, epochs=1, batch_size=10, verbose=0, validation_data=(x, y), validation_steps=2)
+    assert h.history['val_loss'][0] == pytest.approx(model.evaluate(x[:20], y[:20], verbose=0)[0])
+
+
+def test_fit_refuses_generator_options():
+    x, y = _blobs(40)
+    model = _compiled()
+    for kwargs in ({'workers': 4}, {'use_multiprocessing': True}, {'max_queue_size': 2}):
+        name = next(iter(kwargs))
+        with pytest.raises(ValueError, match=f'{name}=.* is not supported.*generator'):
+            model.fit(x, y, verbose=0, **kwargs)
+    before = model.get_weights()
+    model.fit(x, y, epochs=1, verbose=0, workers=1, use_multiprocessing=False, max_queue_size=10)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    with pytest.raises(TypeError, match='no_such_option'):
+        model.fit(x, y, verbose=0, no_such_option=1)
+
+
+def test_fit_refuses_sample_weights_in_validation_data():
+    x, y = _blobs(40)
+    model = _compiled()
+    with pytest.raises(NotImplementedError, match='validation_data holds sample weights'):
+        model.fit(x, y, verbose=0, validation_data=(x, y, np.ones(len(x))))
+    h = model.fit(x, y, verbose=0, validation_data=(x, y, None))   # no weights: as (x, y)
+    assert h.history['val_loss'][0] == pytest.approx(model.evaluate(x, y, verbose=0)[0])
+
+
+def test_save_and_save_weights_with_overwrite_false(tmp_path):
+    model = _compiled()
+    for save in (model.save, model.save_weights):
+        path = tmp_path / f'{save.__name__}.cnet.npz'
+        save(str(path), overwrite=False)                      # a new file: written
+        before = path.read_bytes()
+        model.layers[0].params['W'] += 1.0
+        with pytest.raises(FileExistsError, match=f'{path.name} exists and overwrite=False'):
+            save(str(path), overwrite=False)
+        assert path.read_bytes() == before                    # left as it was
+        save(str(path))                                       # the default overwrites, as Keras
+        assert path.read_bytes() != before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['save.cnet.npz', 'save_weights.cnet.npz']
+
+
+def test_load_weights_by_name(tmp_path):
+    cnet.set_seed(1)
+    source = Sequential([Dense(8, activation='relu', input_shape=(20,), name='hidden'),
+                         Dense(3, activation='softmax', name='old_head')])
+    source.save_weights(str(tmp_path / 'w.npz'))
+    # a new head (other name, other size) over the same hidden layer, and a layer the file lacks
+    target = Sequential([Dense(8, activation='relu', input_shape=(20,), name='hidden'),
+                         Dense(5, activation='relu', name='extra'), Dense(2, activation='softmax', name='head')])
+    extra, head = target.layers[1].get_weights(), target.layers[2].get_weights()
+    with pytest.raises(ValueError, match='holds weights for 2 layers but the model has 3'):
+        target.load_weights(str(tmp_path / 'w.npz'))
+    target.load_weights(str(tmp_path / 'w.npz'), by_name=True)
+    for a, b in zip(target.layers[0].get_weights(), source.layers[0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for layer, kept in ((target.layers[1], extra), (target.layers[2], head)):
+        for a, b in zip(layer.get_weights(), kept):
+            np.testing.assert_array_equal(a, b)
+    x, _ = _blobs(4)
+    np.testing.assert_array_equal(target.layers[0].forward(x, train=False), source.layers[0].forward(x, train=False))
+    # a layer of the same name with other shapes is an error, as in Keras
+    clash = Sequential([Dense(8, input_shape=(20,), name='hidden'), Dense(4, name='old_head')])
+    with pytest.raises(ValueError, match=r"'layers/1/0'.*old_head.*shape \(8, 3\), expected \(8, 4\)"):
+        clash.load_weights(str(tmp_path / 'w.npz'), by_name=True)
