@@ -169,24 +169,42 @@ def test_evaluate_without_metrics_returns_a_scalar_and_batches():
 
 
 def test_fused_softmax_head_matches_unfused_loss_and_gradients():
+    """The fused path (logits into softmax cross-entropy) and the plain one (the model's softmax, then the
+    cross-entropy of probabilities) give the same loss, gradients, metrics and training step."""
     x, y = _blobs(40)
     x64 = x.astype(np.float64)
     cnet.set_seed(3)
-    fused = Sequential([Dense(5, activation='relu', input_shape=(20,)), Dense(3, activation='softmax')],
-                       dtype='float64')
-    unfused = Sequential([Dense(5, activation='relu', input_shape=(20,)), Dense(3, activation='softmax')],
-                         dtype='float64')
+
+    def mlp():
+        return Sequential([Dense(5, activation='relu', input_shape=(20,)), Dense(3, activation='softmax')],
+                          dtype='float64')
+
+    class ProbabilityCrossentropy(cnet.losses.SparseCategoricalCrossentropy):
+        fuses_softmax = False    # the model runs its softmax; the loss takes probabilities
+
+    fused, unfused = mlp(), mlp()
     unfused.set_weights(fused.get_weights())
-    fused.compile('sgd', 'sparse_categorical_crossentropy')
-    unfused.compile('sgd', 'mse')   # not fusable: the softmax runs
+    fused.compile(cnet.optimizers.SGD(lr=0.1), 'sparse_categorical_crossentropy', ['accuracy'])
+    unfused.compile(cnet.optimizers.SGD(lr=0.1), ProbabilityCrossentropy(), ['accuracy'])
     assert fused._fused() and not unfused._fused()
     probs = fused.predict(x64)
-    assert np.allclose(probs.sum(axis=1), 1)
+    np.testing.assert_array_equal(probs, unfused.predict(x64))
+    assert np.allclose(probs.sum(axis=1), 1) and probs.min() > 1e-4   # the unfused clipping does not bite
     expected = -np.mean(np.log(probs[np.arange(40), y]))
     assert fused.loss(x64, y) == pytest.approx(expected, rel=1e-10)
-    # book-style gradient check through the fused head
-    errors = cnet.gradcheck(fused, x64[:6], y[:6])
-    assert max(errors.values()) < 1e-6, errors
+    assert unfused.loss(x64, y) == pytest.approx(expected, rel=1e-10)
+    g_fused, g_unfused = fused.gradient(x64, y), unfused.gradient(x64, y)
+    assert len(g_fused) == len(g_unfused) == 4      # the same layers (named dense..., dense_2...)
+    for (key, a), b in zip(g_fused.items(), g_unfused.values()):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg=key)
+    assert fused.evaluate(x64, y, verbose=0) == pytest.approx(unfused.evaluate(x64, y, verbose=0), rel=1e-10)
+    assert fused.train_on_batch(x64, y) == pytest.approx(unfused.train_on_batch(x64, y), rel=1e-10)
+    for a, b in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    # book-style gradient checks through both heads
+    for model in (fused, unfused):
+        errors = cnet.gradcheck(model, x64[:6], y[:6])
+        assert max(errors.values()) < 1e-6, errors
 
 
 def test_float64_model_and_seeded_reproducibility():
