@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from .. import backend
+from .. import activations, backend, initializers
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 LAYERS = {}
@@ -18,6 +18,14 @@ def _int(value, what):
             and float(value).is_integer()):
         return int(value)
     raise TypeError(f"{what} must be an integer, got {value!r} ({type(value).__name__})")
+
+
+def _positive_int(value, what):
+    """_int(value) that must be >= 1 (ValueError otherwise)."""
+    n = _int(value, what)
+    if n < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return n
 
 
 def _shape(shape, what="input_shape"):
@@ -273,7 +281,32 @@ def training_workspaces(layers):
 
 
 class _KernelBias:
-    """Book/Keras attribute access to params and grads ('W', 'b')."""
+    """What Dense and Conv2D share: the activation, bias and initializer arguments, the creation of W and
+    b, their config; and the book's/Keras's attribute access to params and grads ('W', 'b')."""
+
+    def _init_kernel_bias(self, activation, use_bias, kernel_initializer, bias_initializer, axis=-1):
+        self._act = activations.Fused(activation, axis=axis)
+        self.activation = self._act.fn
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+
+    def _create_kernel_bias(self, shape, units, input_shape):
+        """W of `shape` and b of (units,) from the initializers; W given to a book constructor is kept
+        (its shape checked)."""
+        if "W" in self.params:
+            if self.params["W"].shape != shape:
+                raise ValueError(f"{self.name}: W has shape {self.params['W'].shape} but inputs of shape "
+                                 f"{input_shape} need {shape}")
+            return
+        self.params["W"] = initializers.get(self.kernel_initializer)(shape, self.dtype)
+        if self.use_bias:
+            self.params["b"] = initializers.get(self.bias_initializer)((units,), self.dtype)
+
+    def _kernel_bias_config(self):
+        return dict(activation=self._act.name, use_bias=self.use_bias,
+                    kernel_initializer=initializers.serialize(self.kernel_initializer),
+                    bias_initializer=initializers.serialize(self.bias_initializer))
 
     W = property(lambda self: self.params.get("W"), lambda self, v: self._put("W", v))
     b = property(lambda self: self.params.get("b"), lambda self, v: self._put("b", v))

@@ -11,6 +11,23 @@ from .core import Activation, Dense
 from .pooling import MaxPooling2D
 
 
+def _book_weights(W, ndim, what):
+    """W given to a book constructor: kept as is when it is a float array; `what` names its ndim axes."""
+    W = _param_array(W, "W")
+    if W.ndim != ndim:
+        raise ValueError(f"{what}, got shape {W.shape}")
+    return W
+
+
+def _keep(layer, W, b, units):
+    """The book's layers keep the arrays they are given: W, and b checked to be (units,)."""
+    layer.params["W"] = W
+    if b is not None:
+        layer._put("b", b)
+        if layer.params["b"].shape != (units,):
+            raise ValueError(f"{type(layer).__name__}: b must have shape ({units},), got {layer.params['b'].shape}")
+
+
 class Affine(Dense):
     """The book's Affine(W, b): Dense with the given W (D, U) and b (U,) arrays, kept by reference. An
     input (N, d1, d2, ...) is flattened to (N, d1*d2*...) first, as in the book (D = d1*d2*...)."""
@@ -19,15 +36,9 @@ class Affine(Dense):
     _flatten = True
 
     def __init__(self, W, b, name=None):
-        W = _param_array(W, "W")
-        if W.ndim != 2:
-            raise ValueError(f"Affine: W must be 2-D (input_dim, units), got shape {W.shape}")
+        W = _book_weights(W, 2, "Affine: W must be 2-D (input_dim, units)")
         super().__init__(W.shape[1], use_bias=b is not None, name=name, dtype=W.dtype)
-        self.params["W"] = W
-        if b is not None:
-            self._put("b", b)
-            if self.params["b"].shape != (W.shape[1],):
-                raise ValueError(f"Affine: b must have shape ({W.shape[1]},), got {self.params['b'].shape}")
+        _keep(self, W, b, W.shape[1])
 
 
 class Convolution(Conv2D):
@@ -36,16 +47,10 @@ class Convolution(Conv2D):
     _keras_base = Conv2D
 
     def __init__(self, W, b, stride=1, pad=0, name=None):
-        W = _param_array(W, "W")
-        if W.ndim != 4:
-            raise ValueError(f"Convolution: W must be 4-D (FN, C, FH, FW), got shape {W.shape}")
+        W = _book_weights(W, 4, "Convolution: W must be 4-D (FN, C, FH, FW)")
         super().__init__(W.shape[0], W.shape[2:], strides=stride, padding=pad, use_bias=b is not None,
                          name=name, dtype=W.dtype)
-        self.params["W"] = W
-        if b is not None:
-            self._put("b", b)
-            if self.params["b"].shape != (W.shape[0],):
-                raise ValueError(f"Convolution: b must have shape ({W.shape[0]},), got {self.params['b'].shape}")
+        _keep(self, W, b, W.shape[0])
 
 
 class Pooling(MaxPooling2D):

@@ -2,9 +2,8 @@
 the pooling layers (valid/same/explicit padding, channels-first images)."""
 import numpy as np
 
-from .. import activations, backend, initializers, ops
-from .base import (Layer, _check_data_format, _int, _KernelBias, _no_unsupported, _pair,
-                   _shape)
+from .. import backend, ops
+from .base import Layer, _check_data_format, _KernelBias, _no_unsupported, _pair, _positive_int, _shape
 
 
 def _window(size, k, stride, padding, what):
@@ -96,9 +95,7 @@ class Conv2D(_KernelBias, _Spatial):
                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                         bias_constraint=bias_constraint)
         super().__init__(**kwargs)
-        self.filters = _int(filters, "Conv2D: filters")
-        if self.filters < 1:
-            raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}")
+        self.filters = _positive_int(filters, "Conv2D: filters")
         self.kernel_size = self._kernel = _pair(kernel_size, "kernel_size")
         self.strides = self._strides = _pair(strides, "strides")
         if min(self._kernel) < 1 or min(self._strides) < 1:
@@ -106,24 +103,12 @@ class Conv2D(_KernelBias, _Spatial):
         self.padding = _normalize_padding(padding, "Conv2D")
         if self._declared_input_shape is not None:
             _check_image_shape(self, self._declared_input_shape)
-        self._act = activations.Fused(activation, axis=1)
-        self.activation = self._act.fn
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
+        self._init_kernel_bias(activation, use_bias, kernel_initializer, bias_initializer, axis=1)
 
     def _build(self, input_shape):
         self._setup(input_shape)
         c = input_shape[0]
-        shape = (self.filters, c) + self._kernel
-        if "W" in self.params:
-            if self.params["W"].shape != shape:
-                raise ValueError(f"{self.name}: W has shape {self.params['W'].shape} but inputs of shape "
-                                 f"{input_shape} need {shape}")
-            return
-        self.params["W"] = initializers.get(self.kernel_initializer)(shape, self.dtype)
-        if self.use_bias:
-            self.params["b"] = initializers.get(self.bias_initializer)((self.filters,), self.dtype)
+        self._create_kernel_bias((self.filters, c) + self._kernel, self.filters, input_shape)
 
     def compute_output_shape(self, input_shape):
         (oh, ow), _, _ = self._geometry(_shape(input_shape))
@@ -156,7 +141,5 @@ class Conv2D(_KernelBias, _Spatial):
     def get_config(self):
         config = super().get_config()
         config.update(filters=self.filters, kernel_size=list(self._kernel), strides=list(self._strides),
-                      padding=self._padding_config(), activation=self._act.name, use_bias=self.use_bias,
-                      kernel_initializer=initializers.serialize(self.kernel_initializer),
-                      bias_initializer=initializers.serialize(self.bias_initializer))
+                      padding=self._padding_config(), **self._kernel_bias_config())
         return config

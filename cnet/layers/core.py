@@ -2,8 +2,8 @@
 re-exported from cnet.layers.regularization, as Keras 2.1 exposed it here."""
 import math
 
-from .. import activations, initializers, ops
-from .base import Layer, _check_data_format, _int, _KernelBias, _no_unsupported, _shape
+from .. import activations, ops
+from .base import Layer, _check_data_format, _KernelBias, _no_unsupported, _positive_int, _shape
 from .regularization import Dropout  # noqa: F401  (keras.layers.core.Dropout)
 
 
@@ -24,14 +24,8 @@ class Dense(_KernelBias, Layer):
                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                         bias_constraint=bias_constraint)
         super().__init__(**kwargs)
-        self.units = _int(units, "Dense: units")
-        if self.units < 1:
-            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
-        self._act = activations.Fused(activation)
-        self.activation = self._act.fn
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
+        self.units = _positive_int(units, "Dense: units")
+        self._init_kernel_bias(activation, use_bias, kernel_initializer, bias_initializer)
 
     def _compatible(self, got, expected):
         if self._flatten:
@@ -42,14 +36,7 @@ class Dense(_KernelBias, Layer):
         if len(input_shape) < 1:
             raise ValueError(f"{self.name}: Dense needs inputs of shape (N, features), got {(None,) + input_shape}")
         d = math.prod(input_shape) if self._flatten else input_shape[-1]
-        if "W" in self.params:
-            if self.params["W"].shape != (d, self.units):
-                raise ValueError(f"{self.name}: W has shape {self.params['W'].shape} but inputs of shape "
-                                 f"{input_shape} need ({d}, {self.units})")
-            return
-        self.params["W"] = initializers.get(self.kernel_initializer)((d, self.units), self.dtype)
-        if self.use_bias:
-            self.params["b"] = initializers.get(self.bias_initializer)((self.units,), self.dtype)
+        self._create_kernel_bias((d, self.units), self.units, input_shape)
 
     def compute_output_shape(self, input_shape):
         if self._flatten:
@@ -87,9 +74,7 @@ class Dense(_KernelBias, Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(units=self.units, activation=self._act.name, use_bias=self.use_bias,
-                      kernel_initializer=initializers.serialize(self.kernel_initializer),
-                      bias_initializer=initializers.serialize(self.bias_initializer))
+        config.update(units=self.units, **self._kernel_bias_config())
         return config
 
 
