@@ -506,6 +506,10 @@ def test_dropout_mask_seed_is_splitmix64_of_seed_and_step(seed):
     """Dropout derives the seed of step k's mask as splitmix64(splitmix64(seed) ^ k) with the counter RNG
     of cnet.reference.rng: the masks (and checkpoints' dropout streams) stay what they were."""
     from cnet import reference
+    from cnet.reference import rng
+    state = seed & ((1 << 64) - 1)   # the scalar form of the reference's counter RNG is its element 0
+    assert rng.splitmix64(seed) == _scalar_splitmix64(state)
+    assert (rng.splitmix64(seed) >> 40) * 2.0 ** -24 == reference.counter_uniform(1, state)[0]
     x = np.ones((6, 50), np.float64)
     layer = L.Dropout(0.4, seed=seed)
     for step in range(3):

@@ -2,16 +2,10 @@
 import numpy as np
 
 from .. import initializers, ops
-from ..reference.rng import counter_bits
+from ..reference.rng import splitmix64
 from .base import Layer, _no_unsupported
 
-_MASK64 = (1 << 64) - 1
 _dropout_frozen = [0]
-
-
-def _splitmix(z):
-    """splitmix64's next() from state z (any int, taken modulo 2**64): the counter RNG's first output."""
-    return int(counter_bits(1, z & _MASK64)[0])
 
 
 class frozen_dropout:
@@ -61,7 +55,7 @@ class Dropout(Layer):
     def _mask_seed(self):
         if self._base_seed is None:
             self._base_seed = int(initializers.get_rng().integers(0, 2 ** 63))
-        seed = _splitmix(_splitmix(self._base_seed) ^ self.step)
+        seed = splitmix64(splitmix64(self._base_seed) ^ self.step)
         if not _dropout_frozen[0]:
             self.step += 1
         return seed
