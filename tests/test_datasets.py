@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import cnet.datasets as datasets
-from cnet.datasets import _idx, fashion_mnist, mnist
+from cnet.datasets import _checksum, _download, _idx, _load, _spec, fashion_mnist, mnist
 from cnet.datasets import DatasetCorruptError, DatasetError, DatasetNotFoundError
 
 NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -72,8 +72,8 @@ def tiny_spec(data, *, mirrors=(), sha=True, name="mnist", gz_hashes=None):
             extra["sha256"] = hashlib.sha256(raws[nm]).hexdigest()
         if gz_hashes:
             extra.update(gz_hashes[nm])
-        files.append(_idx.FileSpec(nm, 2051 if "images" in nm else 2049, shape, **extra))
-    return _idx.DatasetSpec(name, name.upper(), *files, mirrors=tuple(mirrors))
+        files.append(_spec.FileSpec(nm, 2051 if "images" in nm else 2049, shape, **extra))
+    return _spec.DatasetSpec(name, name.upper(), *files, mirrors=tuple(mirrors))
 
 
 def assert_same(result, data):
@@ -92,7 +92,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("CNET_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("CNET_DATA", raising=False)
-    monkeypatch.setattr(_idx, "_verified", {})
+    monkeypatch.setattr(_checksum, "_verified", {})
     return tmp_path
 
 
@@ -425,7 +425,7 @@ def test_verification_is_memoized_per_size_and_mtime(env, monkeypatch):
     monkeypatch.setattr(mnist, "SPEC", tiny_spec(data))
     mnist.load_data(path=folder)
     calls = []
-    real = _idx.hashlib.sha256
+    real = _checksum.hashlib.sha256
 
     class CountingHashlib:
         def __getattr__(self, name):
@@ -435,7 +435,7 @@ def test_verification_is_memoized_per_size_and_mtime(env, monkeypatch):
             calls.append(1)
             return real(*a)
 
-    monkeypatch.setattr(_idx, "hashlib", CountingHashlib())
+    monkeypatch.setattr(_checksum, "hashlib", CountingHashlib())
     assert_same(mnist.load_data(path=folder), data)
     assert calls == []  # nothing rehashed
     # a changed file (new content, size and mtime) is verified again and caught
@@ -459,7 +459,7 @@ def test_download_with_failover_and_progress(env, monkeypatch, server):
     mirrors = [unused_url(), server.url + "/missing/", server.url + "/garbage/", good]
     monkeypatch.setattr(mnist, "SPEC", tiny_spec(data, mirrors=mirrors))
     seen = []
-    result = _idx.load_dataset(mnist.SPEC, progress=lambda got, total: seen.append((got, total)))
+    result = _load.load_dataset(mnist.SPEC, progress=lambda got, total: seen.append((got, total)))
     assert_same(result, data)
     cache = env / "cache" / "mnist"
     assert sorted(p.name for p in cache.iterdir()) == sorted(n + ".gz" for n in NAMES)
@@ -482,7 +482,7 @@ def test_download_tty_progress_line(env, monkeypatch, server):
     err = FakeTTY()
     monkeypatch.setattr("sys.stderr", err)
     dest = env / "cache" / "x" / (NAMES[1] + ".gz")
-    _idx.download_file(f"{url}{NAMES[1]}.gz", dest)
+    _download.download_file(f"{url}{NAMES[1]}.gz", dest)
     assert f"Downloading {NAMES[1]}.gz" in err.getvalue() and err.getvalue().endswith("\n")
     assert dest.read_bytes() == server.routes[f"/m/{NAMES[1]}.gz"]
 
@@ -490,7 +490,7 @@ def test_download_tty_progress_line(env, monkeypatch, server):
 def test_download_not_a_tty_prints_nothing(env, monkeypatch, server, capsys):
     data = make_data()
     url = server.serve_set("/m/", data)
-    _idx.download_file(f"{url}{NAMES[1]}.gz", env / "d" / "f.gz")
+    _download.download_file(f"{url}{NAMES[1]}.gz", env / "d" / "f.gz")
     assert capsys.readouterr().err == ""
 
 
@@ -560,7 +560,7 @@ def test_interrupted_download_leaves_no_partial_file(env, server):
     server.routes["/full.gz"] = payload
     dest = env / "dl" / "file.gz"
     with pytest.raises(Exception) as e:
-        _idx.download_file(server.url + "/cut.gz", dest)
+        _download.download_file(server.url + "/cut.gz", dest)
     assert not isinstance(e.value, AssertionError)
     assert not dest.exists() and list((env / "dl").iterdir()) == []
 
@@ -569,18 +569,18 @@ def test_interrupted_download_leaves_no_partial_file(env, server):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        _idx.download_file(server.url + "/full.gz", dest, progress=interrupt)
+        _download.download_file(server.url + "/full.gz", dest, progress=interrupt)
     assert list((env / "dl").iterdir()) == []
 
     def reject(path):
         raise DatasetCorruptError("nope", path)
 
     with pytest.raises(DatasetCorruptError):
-        _idx.download_file(server.url + "/full.gz", dest, verify=reject)
+        _download.download_file(server.url + "/full.gz", dest, verify=reject)
     assert list((env / "dl").iterdir()) == []
     # and a good download replaces an existing file atomically
     dest.write_bytes(b"old")
-    _idx.download_file(server.url + "/full.gz", dest)
+    _download.download_file(server.url + "/full.gz", dest)
     assert dest.read_bytes() == payload and list((env / "dl").iterdir()) == [dest]
 
 
@@ -593,7 +593,7 @@ def test_keyboard_interrupt_is_not_taken_for_a_mirror_failure(env, monkeypatch, 
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        _idx.load_dataset(mnist.SPEC, progress=interrupt)
+        _load.load_dataset(mnist.SPEC, progress=interrupt)
     assert len(server.hits) == 1  # the second mirror was not tried
     assert list((env / "cache" / "mnist").iterdir()) == []
 
