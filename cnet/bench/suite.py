@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from cnet import ops
+from cnet._fileio import atomic_write
 
 from .cases import f32, gemm_products, kernel_cases
 from .e2e import run_e2e
@@ -273,8 +274,8 @@ class Suite:
         self.results["speedups"] = [{"case": lab, "threads": t, "c_vs_numpy": a, "c_vs_torch": b}
                                     for lab, t, a, b in self.speedups]
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "w") as f:
-            json.dump(self.results, f, indent=1, default=_json_default)
+        text = json.dumps(self.results, indent=1, default=_json_default)
+        atomic_write(path, lambda f: f.write(text.encode("utf-8")))   # never half a results file
         self.out(f"JSON: {path}")
 
     def plot(self, path):
