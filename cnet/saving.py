@@ -50,13 +50,13 @@ Saving
 The archive is written to a temporary file in the destination folder, flushed and fsync'ed, then moved
 over the destination with ``os.replace``: a crash mid-save leaves the previous file intact.
 """
-import contextlib
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
+
+from ._fileio import atomic_write
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model", "save_weights", "load_weights",
            "save_params", "load_params", "atomic_write", "ModelFile"]
@@ -69,56 +69,6 @@ _NPY_HEADER_SLACK = 1 << 16     # an .npy member may exceed its data by at most 
 
 
 # ---- writing -------------------------------------------------------------------------------------
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:   # exists (another user's: PermissionError), or cannot tell: keep its file
-        pass
-    return True
-
-
-def _remove_stale_temporaries(folder, name):
-    """Delete the temporaries of earlier saves to `name` whose process is gone (killed mid-save: the
-    target itself was never touched). Temporaries of live processes, saving right now, are kept."""
-    prefix = "." + name + "."
-    with contextlib.suppress(OSError):
-        for entry in os.listdir(folder):
-            if not (entry.startswith(prefix) and entry.endswith(".tmp")):
-                continue
-            pid = entry[len(prefix):].split(".", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(folder, entry))
-
-
-def atomic_write(path, write):
-    """Call write(fileobj) on a temporary file next to `path` (named .<name>.<pid>.<random>.tmp), fsync
-    it, then os.replace it onto path; afterwards remove the temporaries left by killed savers."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    name = os.path.basename(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):   # make the rename itself durable (not possible on every OS)
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    _remove_stale_temporaries(folder, name)
-
 
 def _write_archive(path, header, arrays):
     """header: JSON-able dict; arrays: {key: ndarray}, each stored as member '<key>.npy'."""
