@@ -44,10 +44,10 @@ with the same shuffling order and dropout masks as a run that was never interrup
 Loading
 -------
 Loading parses JSON and reads ``.npy`` arrays with ``allow_pickle=False``: no code is run and no object is
-unpickled. Layer classes come only from cnet's registry (``cnet.layers.get``, used by cnet.models). A file that is not a
-zip, is truncated or corrupt, has a newer ``format_version``, names an unknown layer class, misses an
-array, or holds an array of the wrong shape or dtype (object arrays included) raises ``ValueError``
-naming the file and what is wrong.
+unpickled. Layer classes come only from cnet's registry (``cnet.layers.get``, used by cnet.models). A
+file that is not a zip, is truncated or corrupt, has a newer ``format_version``, names an unknown layer
+class, misses an array, or holds an array of the wrong shape or dtype (object arrays included) raises
+``ValueError`` naming the file and what is wrong.
 
 Saving
 ------
@@ -55,14 +55,13 @@ The archive is written to a temporary file in the destination folder, flushed an
 over the destination with ``os.replace``: a crash mid-save leaves the previous file intact.
 ``write(..., overwrite=False)`` refuses (FileExistsError) to replace an existing file.
 """
-import contextlib
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from ._fileio import atomic_write
 from ._version import __version__
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "HEADER", "write", "describe", "flatten_state", "ModelFile",
@@ -76,56 +75,6 @@ _NPY_HEADER_SLACK = 1 << 16     # an .npy member may exceed its data by at most 
 
 
 # ---- writing -------------------------------------------------------------------------------------
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:   # exists (another user's: PermissionError), or cannot tell: keep its file
-        pass
-    return True
-
-
-def _remove_stale_temporaries(folder, name):
-    """Delete the temporaries of earlier saves to `name` whose process is gone (killed mid-save: the
-    target itself was never touched). Temporaries of live processes, saving right now, are kept."""
-    prefix = "." + name + "."
-    with contextlib.suppress(OSError):
-        for entry in os.listdir(folder):
-            if not (entry.startswith(prefix) and entry.endswith(".tmp")):
-                continue
-            pid = entry[len(prefix):].split(".", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(folder, entry))
-
-
-def atomic_write(path, write):
-    """Call write(fileobj) on a temporary file next to `path` (named .<name>.<pid>.<random>.tmp), fsync
-    it, then os.replace it onto path; afterwards remove the temporaries left by killed savers."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    name = os.path.basename(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):   # make the rename itself durable (not possible on every OS)
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    _remove_stale_temporaries(folder, name)
-
 
 def _write_archive(path, header, arrays):
     """header: JSON-able dict; arrays: {key: ndarray}, each stored as member '<key>.npy'."""

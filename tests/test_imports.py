@@ -35,7 +35,7 @@ RANKS = {
     "cnet.distributed": 6,
     # 7: the commands and what only they use
     "cnet.cli": 7, "cnet.train": 7, "cnet.plot": 7, "cnet.image": 7, "cnet.bench": 7, "cnet._info": 7,
-    "cnet.__main__": 7,
+    "cnet._command": 7, "cnet.__main__": 7,
     # 8: the package root (matches "cnet" exactly)
     "cnet": 8,
 }
@@ -137,6 +137,8 @@ def _violation(importer, target):
     """Why importer may not import target, or None."""
     iprefix, irank = _rank(importer)
     tprefix, trank = _rank(target)
+    if irank is None:
+        return f"{importer} is not in the layer table (tests/test_imports.py RANKS)"
     if trank is None:
         return f"{target} is not in the layer table (tests/test_imports.py RANKS)"
     only = next((ONLY[p] for p in ONLY if _under(importer, (p,))), None)
