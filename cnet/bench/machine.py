@@ -53,8 +53,8 @@ def machine_info(torch_mod, torch_note, threads_ctl):
         "numpy": np.__version__,
     }
     try:
-        from cnet import _config
-        cfg = _config.config()
+        from cnet import _info
+        cfg = _info.config()
         info.update({"openmp": cfg.get("openmp"), "openmp_runtime": cfg.get("openmp_runtime"),
                      "cnet_threads": cfg.get("threads"), "simd": cfg.get("simd")})
     except Exception as exc:

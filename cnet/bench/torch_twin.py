@@ -1,6 +1,5 @@
 """The PyTorch twin of cnet-bench: torch imported only when present (and not disabled), the torch.nn model
 equivalent to a cnet model (read off its layers), and the torch optimizer equivalent to a cnet one."""
-import numpy as np
 
 
 def import_torch(enabled):
@@ -39,9 +38,9 @@ def torch_from_cnet(torch, model, input_shape):
         kind = type(layer).__name__
         cfg = layer.get_config() if hasattr(layer, "get_config") else {}
         if kind in ("Dense", "Affine"):
-            if len(shape_now()) > 2:
+            if len(shape_now()) > 2 and kind == "Affine":   # Dense acts on the last axis, as nn.Linear
                 mods.append(nn.Flatten())
-            mods.append(nn.Linear(int(np.prod(shape_now()[1:])), layer.units, bias=layer.use_bias))
+            mods.append(nn.Linear(int(shape_now()[-1]), layer.units, bias=layer.use_bias))
             act(cfg.get("activation"))
         elif kind in ("Conv2D", "Convolution"):
             pad = tuple(getattr(layer, "_pad", (0, 0)))
