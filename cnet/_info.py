@@ -1,14 +1,17 @@
-"""The build and run-time configuration: config(), show_config()."""
+"""What this cnet is and how it runs: ``config()`` (a dict) and ``show_config()`` (printed)."""
 import sys
 
-from . import _kernels
+import numpy
+
+from . import _kernels, ops
 from ._runtime import cpu_count, get_num_threads
+from ._version import __version__
+
+__all__ = ["config", "show_config"]
 
 
 def config():
     """The build and run-time configuration as a dict (what show_config prints)."""
-    from . import __version__, ops
-    import numpy
     return {
         "cnet": __version__,
         "python": sys.version.split()[0],
@@ -36,8 +39,8 @@ def show_config(file=None):
         f"  backend:  {c['backend']}",
         "  ops:",
     ]
-    ops = c["ops"]
-    width = max((len(k) for k in ops), default=0)
-    for name, impl in ops.items():
+    ops_table = c["ops"]
+    width = max((len(k) for k in ops_table), default=0)
+    for name, impl in ops_table.items():
         lines.append(f"    {name:<{width}}  {impl}")
     print("\n".join(lines), file=out)
