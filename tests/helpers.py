@@ -109,3 +109,22 @@ def numerical_grad(f, x, h=1e-5):
         flat[i] = old
         gflat[i] = (fp - fm) / (2 * h)
     return grad
+
+
+def rel_error(analytic, numeric):
+    """max |a - n| relative to the largest magnitude of either gradient."""
+    analytic, numeric = np.asarray(analytic), np.asarray(numeric)
+    assert analytic.shape == numeric.shape, (analytic.shape, numeric.shape)
+    scale = max(np.abs(analytic).max(), np.abs(numeric).max(), 1e-12)
+    return np.abs(analytic - numeric).max() / scale
+
+
+def assert_grad(analytic, f, x, tol=1e-6, name="grad"):
+    """Assert that the analytic gradient of f() with respect to x matches central differences: the
+    largest difference at most tol of the largest magnitude of either."""
+    numeric = numerical_grad(f, x)
+    err = rel_error(analytic, numeric)
+    if not err < tol:
+        where = np.unravel_index(np.abs(analytic - numeric).argmax(), x.shape)
+        raise AssertionError(f"{name}: relative error {err:.3g} >= {tol:g}; worst at {where}: "
+                             f"analytic {analytic[where]!r}, numeric {numeric[where]!r}")
