@@ -8,7 +8,8 @@ its C kernel under the 'c' backend, its NumPy reference under 'numpy' (or where 
 
 One module per op family, the same stem as the family's C files, binding (_kernels_<family>.pxi),
 reference (cnet/reference/<family>.py) and kernel tests (tests/test_kernels_<family>.py); _table.py holds
-the backend state and the registry, _checks.py the checks shared by several families.
+the backend state and the registry, _checks.py the checks shared by several families. (The op
+cnet.ops.gemm hides the module of the same name: that one is sys.modules["cnet.ops.gemm"].)
 """
 from ._table import BACKENDS, get_backend, implementation, op_backends, set_backend, use_backend  # noqa: F401
 from . import gemm as _gemm, conv as _conv, pool as _pool, activation as _activation, loss as _loss

@@ -145,11 +145,9 @@ def in_place_out(out, like, inputs):
 
 
 def outputs(out, op, specs, inputs):
-    """The caller-supplied outputs of a multi-output op, checked: None, or a tuple with one entry per output,
-    an array to write into or None (allocated). specs: the (shape, dtype) of each output. No output may
+    """The caller-supplied outputs of a multi-output op, checked: a tuple with one entry per output, an
+    array to write into or None (allocated). specs: the (shape, dtype) of each output. No output may
     overlap an input or another output."""
-    if out is None:
-        return None
     if not isinstance(out, tuple) or len(out) != len(specs):
         raise TypeError(f"{op}: out must be a tuple of {len(specs)} arrays or None, got {out!r}")
     out = tuple(None if o is None else output(o, f"out[{i}]", shape, dtype)

@@ -67,8 +67,9 @@ def conv2d_backward(dy, x, w, stride=1, pad=0, out=None, need_dx=True):
     dy = _checks.float_array(dy, "dy", ndim=4, dtype=x.dtype)
     _, _, _, _, oh, ow = _checks.window(x.shape, w.shape[2], w.shape[3], stride, pad)
     _checks.has_shape(dy, (x.shape[0], w.shape[0], oh, ow), "dy", "N, K, OH, OW of the forward output")
-    out = _checks.outputs(out, "conv2d_backward", [(x.shape, x.dtype), (w.shape, x.dtype),
-                                                    ((w.shape[0],), x.dtype)], (dy, x, w))
+    if out is not None:
+        out = _checks.outputs(out, "conv2d_backward", [(x.shape, x.dtype), (w.shape, x.dtype),
+                                                        ((w.shape[0],), x.dtype)], (dy, x, w))
     return implementation("conv2d_backward")(dy, x, w, stride, pad, out, need_dx)
 
 

@@ -71,8 +71,9 @@ def affine_backward(dy, x, w, out=None, need_dx=True):
     dy = _checks.float_array(dy, "dy", ndim=2, dtype=x.dtype)
     if dy.shape != (x.shape[0], w.shape[1]):
         raise ValueError(f"dy: expected shape {(x.shape[0], w.shape[1])} (batch, units), got {dy.shape}")
-    out = _checks.outputs(out, "affine_backward", [(x.shape, x.dtype), (w.shape, x.dtype),
-                                                    ((w.shape[1],), x.dtype)], (dy, x, w))
+    if out is not None:
+        out = _checks.outputs(out, "affine_backward", [(x.shape, x.dtype), (w.shape, x.dtype),
+                                                        ((w.shape[1],), x.dtype)], (dy, x, w))
     return implementation("affine_backward")(dy, x, w, out, need_dx)
 
 

@@ -81,7 +81,8 @@ def dropout_forward(x, rate, seed, out=None):
     out=(y, mask) arrays to write into (either may be None)."""
     x = _checks.float_array(x, "x")
     rate, seed = _rate(rate), _seed(seed)
-    out = _checks.outputs(out, "dropout_forward", [(x.shape, x.dtype)] * 2, (x,))
+    if out is not None:
+        out = _checks.outputs(out, "dropout_forward", [(x.shape, x.dtype)] * 2, (x,))
     return implementation("dropout_forward")(x, rate, seed, out)
 
 
