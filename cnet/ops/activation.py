@@ -20,40 +20,33 @@ def _pair(dy, y):
     return dy, y
 
 
-def relu_forward(x, out=None):
-    """y = max(x, 0), elementwise; written into `out` when given (which may be x itself)."""
-    x = _checks.float_array(x, "x")
-    return implementation("relu_forward")(x, _checks.in_place_out(out, x, (x,)))
+def _elementwise(name, forward_doc, backward_doc):
+    """The public ops forward(x, out=None) and backward(dy, y, out=None) of an element-wise activation."""
+    forward_name, backward_name = f"{name}_forward", f"{name}_backward"
+
+    def forward(x, out=None):
+        x = _checks.float_array(x, "x")
+        return implementation(forward_name)(x, _checks.in_place_out(out, x, (x,)))
+
+    def backward(dy, y, out=None):
+        dy, y = _pair(dy, y)
+        return implementation(backward_name)(dy, y, _checks.in_place_out(out, dy, (dy, y)))
+
+    for fn, fn_name, doc in ((forward, forward_name, forward_doc), (backward, backward_name, backward_doc)):
+        fn.__name__ = fn.__qualname__ = fn_name
+        fn.__doc__ = doc
+    return forward, backward
 
 
-def relu_backward(dy, y, out=None):
-    """dx = dy where the forward output y > 0, else 0; written into `out` when given."""
-    dy, y = _pair(dy, y)
-    return implementation("relu_backward")(dy, y, _checks.in_place_out(out, dy, (dy, y)))
-
-
-def sigmoid_forward(x, out=None):
-    """y = 1/(1 + exp(-x)), elementwise; written into `out` when given (which may be x itself)."""
-    x = _checks.float_array(x, "x")
-    return implementation("sigmoid_forward")(x, _checks.in_place_out(out, x, (x,)))
-
-
-def sigmoid_backward(dy, y, out=None):
-    """dx = dy * y * (1 - y), y the forward output; written into `out` when given (may be dy)."""
-    dy, y = _pair(dy, y)
-    return implementation("sigmoid_backward")(dy, y, _checks.in_place_out(out, dy, (dy, y)))
-
-
-def tanh_forward(x, out=None):
-    """y = tanh(x), elementwise; written into `out` when given (which may be x itself)."""
-    x = _checks.float_array(x, "x")
-    return implementation("tanh_forward")(x, _checks.in_place_out(out, x, (x,)))
-
-
-def tanh_backward(dy, y, out=None):
-    """dx = dy * (1 - y*y), y the forward output; written into `out` when given (may be dy)."""
-    dy, y = _pair(dy, y)
-    return implementation("tanh_backward")(dy, y, _checks.in_place_out(out, dy, (dy, y)))
+relu_forward, relu_backward = _elementwise(
+    "relu", "y = max(x, 0), elementwise; written into `out` when given (which may be x itself).",
+    "dx = dy where the forward output y > 0, else 0; written into `out` when given (may be dy).")
+sigmoid_forward, sigmoid_backward = _elementwise(
+    "sigmoid", "y = 1/(1 + exp(-x)), elementwise; written into `out` when given (which may be x itself).",
+    "dx = dy * y * (1 - y), y the forward output; written into `out` when given (may be dy).")
+tanh_forward, tanh_backward = _elementwise(
+    "tanh", "y = tanh(x), elementwise; written into `out` when given (which may be x itself).",
+    "dx = dy * (1 - y*y), y the forward output; written into `out` when given (may be dy).")
 
 
 # ---- softmax (over the last axis) ---------------------------------------------------------------
