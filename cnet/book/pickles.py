@@ -12,7 +12,8 @@ a hostile .pkl could run anything. ``load``/``loads`` admit only what a pickle o
   mapped to cnet's own builders, which check every argument and state and make the arrays from the
   raw bytes: numpy's own ``__setstate__`` never sees the file's data, and object or record dtypes
   are refused;
-- ``_codecs.encode`` for latin-1 text only (protocol-2 pickles store bytes that way).
+- ``_codecs.encode`` for latin-1 text only, ``complex`` of two reals, ``bytes()`` and ``bytearray(bytes)``
+  (how pickles before protocol 3 or 5 store these values).
 
 Any other global (a function, a class) raises ``UnsafePickleError`` (a ValueError) naming it, before
 anything is called; so does a persistent id, a malformed array state, or a result holding anything
@@ -104,8 +105,22 @@ def _shape(shape):
     return shape
 
 
+class _NdarrayName:
+    """What the name numpy.ndarray stands for in a pickle: only an argument of _reconstruct."""
+
+    def __call__(self, *args):
+        raise UnsafePickleError("refused a call of numpy.ndarray: a pickle of arrays only names it "
+                                "as the type numpy's _reconstruct builds")
+
+    def __repr__(self):
+        return "numpy.ndarray"
+
+
+_NDARRAY = _NdarrayName()
+
+
 def _reconstruct(subtype, shape, placeholder):
-    if subtype is not np.ndarray:
+    if subtype is not _NDARRAY:
         raise UnsafePickleError(f"numpy's _reconstruct may only build numpy.ndarray, not {subtype!r}")
     if math.prod(_shape(shape)) != 0:
         raise UnsafePickleError(f"numpy's _reconstruct is called with shape {shape!r}: numpy writes an "
@@ -145,14 +160,36 @@ def _latin1(text, encoding="latin1"):
     return text.encode("latin1")
 
 
+def _complex(real=0.0, imag=0.0):
+    if not all(isinstance(v, (int, float)) for v in (real, imag)):
+        raise UnsafePickleError("complex() is only admitted with two real numbers")
+    return complex(real, imag)
+
+
+def _bytes(*args):
+    if args:
+        raise UnsafePickleError("bytes() is only admitted without arguments (an empty byte string)")
+    return b""
+
+
+def _bytearray(data=b""):
+    if not isinstance(data, bytes):
+        raise UnsafePickleError("bytearray() is only admitted with bytes")
+    return bytearray(data)
+
+
 _ALLOWED = {("_codecs", "encode"): _latin1}
+for _builtins in ("builtins", "__builtin__"):       # Python 3 and 2 names of the same module
+    _ALLOWED[(_builtins, "complex")] = _complex
+    _ALLOWED[(_builtins, "bytes")] = _bytes
+    _ALLOWED[(_builtins, "bytearray")] = _bytearray
 for _core in ("numpy.core", "numpy._core"):
     _ALLOWED[(_core + ".multiarray", "_reconstruct")] = _reconstruct
     _ALLOWED[(_core + ".multiarray", "scalar")] = _scalar
     _ALLOWED[(_core + ".numeric", "_frombuffer")] = _frombuffer
-_ALLOWED[("numpy", "ndarray")] = np.ndarray     # only ever passed to _reconstruct, which checks it
+_ALLOWED[("numpy", "ndarray")] = _NDARRAY
 _ALLOWED[("numpy", "dtype")] = _dtype
-del _core
+del _core, _builtins
 
 _PLAIN = (dict, list, tuple, str, bytes, bytearray, int, float, complex, bool, type(None))
 
