@@ -35,8 +35,7 @@ def test_the_real_mnist_as_the_book_returns_it():
     (x, t), (xt, tt) = mnist.load_mnist()
     assert x.shape == (60000, 784) and x.dtype == np.float32 and xt.shape == (10000, 784)
     assert t.dtype == np.uint8 and t[:5].tolist() == [5, 0, 4, 1, 9]
-    (raw, _), _ = mnist.load_mnist(normalize=False)
-    np.testing.assert_array_equal(x, raw.astype(np.float32) / 255.0)     # float32 division, as the book
-    (images, onehot), _ = mnist.load_mnist(flatten=False, one_hot_label=True)
-    assert images.shape == (60000, 1, 28, 28) and onehot.dtype == np.float64
+    (raw, onehot), _ = mnist.load_mnist(normalize=False, flatten=False, one_hot_label=True)
+    assert raw.shape == (60000, 1, 28, 28) and raw.dtype == np.uint8 and onehot.dtype == np.float64
+    np.testing.assert_array_equal(x, raw.reshape(60000, 784).astype(np.float32) / 255.0)   # as the book
     np.testing.assert_array_equal(onehot.argmax(axis=1), t)
