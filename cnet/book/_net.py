@@ -11,6 +11,7 @@ import numpy as np
 from cnet.layers import training_workspaces
 from cnet.saving import save_params as _save_params_file
 from .common.gradient import numerical_gradient as _numerical_gradient
+from .common.util import conv_output_size
 from .pickles import load_params_file
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -32,11 +33,11 @@ def gaussian(scale, shape, dtype):
 
 def conv_output(size, filter_size, pad, stride, what):
     """The output size of a convolution; ValueError when the filter does not tile the input."""
-    out = (size + 2 * pad - filter_size) / stride + 1
-    if out < 1 or out != int(out):
-        raise ValueError(f"{what}: a {filter_size}x{filter_size} filter with pad {pad} and stride {stride} "
-                         f"does not tile an input of size {size}")
-    return int(out)
+    out = conv_output_size(size, filter_size, stride, pad)
+    if out >= 1 and float(out).is_integer():
+        return int(out)
+    raise ValueError(f"{what}: a {filter_size}x{filter_size} filter with pad {pad} and stride {stride} "
+                     f"does not tile an input of size {size}")
 
 
 class BookNet:

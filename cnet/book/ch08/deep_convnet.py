@@ -1,15 +1,10 @@
 """The book's ch08/deep_convnet.py: ``DeepConvNet`` (over 99 % on MNIST), computed by cnet's kernels.
 
-    DeepConvNet(input_dim=(1, 28, 28),
-                conv_param_1={'filter_num': 16, 'filter_size': 3, 'pad': 1, 'stride': 1},
-                conv_param_2={'filter_num': 16, 'filter_size': 3, 'pad': 1, 'stride': 1},
-                conv_param_3={'filter_num': 32, 'filter_size': 3, 'pad': 1, 'stride': 1},
-                conv_param_4={'filter_num': 32, 'filter_size': 3, 'pad': 2, 'stride': 1},
-                conv_param_5={'filter_num': 64, 'filter_size': 3, 'pad': 1, 'stride': 1},
-                conv_param_6={'filter_num': 64, 'filter_size': 3, 'pad': 1, 'stride': 1},
-                hidden_size=50, output_size=10, dtype=None)
+    DeepConvNet(input_dim=(1, 28, 28), conv_param_1=..., ..., conv_param_6=..., hidden_size=50,
+                output_size=10, dtype=None)
 
-conv - relu - conv - relu - pool, three times, then affine - relu - dropout - affine - dropout -
+Six 3x3 convolutions of stride 1 (the book's defaults: 16, 16, 32, 32, 64, 64 filters, pad 1 but 2 for
+the fourth), each conv_param a dict {'filter_num', 'filter_size', 'pad', 'stride'}: conv - relu - conv - relu - pool, three times, then affine - relu - dropout - affine - dropout -
 softmax. ``layers`` is a list (as in the book: weights at indices 0, 2, 5, 7, 10, 12, 15, 18);
 params W1..W8, b1..b8, He initialization (std sqrt(2 / fan_in), numpy's global generator in the
 book's order), float64 unless dtype='float32'. The dropouts (ratio 0.5) are active in ``loss``
@@ -25,17 +20,16 @@ from ..common.layers import Affine, Convolution, Dropout, Pooling, Relu, Softmax
 __all__ = ["np", "DeepConvNet"]
 
 
+def _conv3x3(filters, pad):
+    return {"filter_num": filters, "filter_size": 3, "pad": pad, "stride": 1}
+
+
 class DeepConvNet(ParamsFile, BookNet):
     """The deep convolutional network of chapter 8 (see the module docstring)."""
 
-    def __init__(self, input_dim=(1, 28, 28),
-                 conv_param_1={"filter_num": 16, "filter_size": 3, "pad": 1, "stride": 1},
-                 conv_param_2={"filter_num": 16, "filter_size": 3, "pad": 1, "stride": 1},
-                 conv_param_3={"filter_num": 32, "filter_size": 3, "pad": 1, "stride": 1},
-                 conv_param_4={"filter_num": 32, "filter_size": 3, "pad": 2, "stride": 1},
-                 conv_param_5={"filter_num": 64, "filter_size": 3, "pad": 1, "stride": 1},
-                 conv_param_6={"filter_num": 64, "filter_size": 3, "pad": 1, "stride": 1},
-                 hidden_size=50, output_size=10, dtype=None):
+    def __init__(self, input_dim=(1, 28, 28), conv_param_1=_conv3x3(16, 1), conv_param_2=_conv3x3(16, 1),
+                 conv_param_3=_conv3x3(32, 1), conv_param_4=_conv3x3(32, 2), conv_param_5=_conv3x3(64, 1),
+                 conv_param_6=_conv3x3(64, 1), hidden_size=50, output_size=10, dtype=None):
         dtype = book_dtype(dtype)
         self.params = {}
         channels, height, width = input_dim
