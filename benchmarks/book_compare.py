@@ -2,7 +2,7 @@
 ``python -m cnet.book``, and compare what they print and draw.
 
     python benchmarks/book_compare.py BOOK_REPO [--only ch07/train_convnet.py ...] [--seed 0]
-                                       [--cnet-nets] [--out DIR] [--lines-scale 1.0]
+                                       [--cnet-nets] [--out DIR] [--cap LINES]
 
 BOOK_REPO is a checkout of github.com/oreilly-japan/deep-learning-from-scratch whose dataset/ folder
 holds the four MNIST .gz files (the book's loader converts them to dataset/mnist.pkl on first use);
@@ -172,6 +172,7 @@ def main():
     p.add_argument("--cnet-nets", action="store_true", help="pass --cnet-nets to python -m cnet.book")
     p.add_argument("--out", default=None, help="folder for logs and figures (default: a temporary one)")
     p.add_argument("--timeout", type=float, default=900, help="seconds a run may take at most")
+    p.add_argument("--cap", type=int, help="stop every run after this many printed lines (default: the table's)")
     opts = p.parse_args()
     out = opts.out or tempfile.mkdtemp(prefix="book_compare_")
     os.makedirs(out, exist_ok=True)
@@ -181,6 +182,7 @@ def main():
     for script, cap, atol, notes in SCRIPTS:
         if opts.only and script not in opts.only:
             continue
+        cap = opts.cap if opts.cap is not None else cap
         path = os.path.join(os.path.abspath(opts.book_repo), script)
         results = {}
         for kind in ("book", "cnet"):
@@ -213,8 +215,8 @@ def main():
             timing = (f"step median {statistics.median(sb) * 1e3:.0f} ms vs {statistics.median(sm) * 1e3:.0f} ms "
                       f"(best {min(sb) * 1e3:.0f} vs {min(sm) * 1e3:.0f}, {len(sm)} steps): "
                       f"{statistics.median(sb) / statistics.median(sm):.1f}x")
-        rows.append((script, "y" if runs else "n", "y" if same else "n", "; ".join(filter(None, [notes, detail, timing])),
-                     f"{book_s:.1f} s / {mine_s:.1f} s"))
+        rows.append((script, "y" if runs else "n", "y" if same else "n",
+                     "; ".join(filter(None, [notes, detail, timing])), f"{book_s:.1f} s / {mine_s:.1f} s"))
         print(f"| {' | '.join(rows[-1])} |", flush=True)
     print("\n| script | runs | same figures | notes | wall time book / cnet |")
     print("|---|---|---|---|---|")

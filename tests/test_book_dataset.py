@@ -30,7 +30,8 @@ def test_one_hot_rows_are_float64_as_in_the_book(monkeypatch):
     assert (mnist.img_dim, mnist.img_size, mnist.train_num, mnist.test_num) == ((1, 28, 28), 784, 60000, 10000)
 
 
-@pytest.mark.skipif(not os.environ.get("CNET_DATA"), reason="needs $CNET_DATA/mnist (e.g. CNET_DATA=/work/shared/datasets)")
+@pytest.mark.skipif(not os.environ.get("CNET_DATA"),
+                    reason="needs $CNET_DATA/mnist (e.g. CNET_DATA=/work/shared/datasets)")
 def test_the_real_mnist_as_the_book_returns_it():
     (x, t), (xt, tt) = mnist.load_mnist()
     assert x.shape == (60000, 784) and x.dtype == np.float32 and xt.shape == (10000, 784)
