@@ -5,7 +5,8 @@
 
 Six 3x3 convolutions of stride 1 (the book's defaults: 16, 16, 32, 32, 64, 64 filters, pad 1 but 2 for
 the fourth), each conv_param a dict {'filter_num', 'filter_size', 'pad', 'stride'}:
-conv - relu - conv - relu - pool, three times, then affine - relu - dropout - affine - dropout - softmax. ``layers`` is a list (as in the book: weights at indices 0, 2, 5, 7, 10, 12, 15, 18);
+conv - relu - conv - relu - pool, three times, then affine - relu - dropout - affine - dropout - softmax.
+``layers`` is a list (as in the book: weights at indices 0, 2, 5, 7, 10, 12, 15, 18);
 params W1..W8, b1..b8, He initialization (std sqrt(2 / fan_in), numpy's global generator in the
 book's order), float64 unless dtype='float32'. The dropouts (ratio 0.5) are active in ``loss``
 (always training mode, as the book) and in ``predict(x, train_flg=True)``. ``accuracy(x, t,
