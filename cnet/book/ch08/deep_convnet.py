@@ -1,4 +1,4 @@
-"""The book's ch08/deep_convnet.py: ``DeepConvNet`` (over 99 % on MNIST), computed by cnet's kernels.
+"""The book's ch08/deep_convnet.py: ``DeepConvNet``, the book's deepest network, on cnet's kernels.
 
     DeepConvNet(input_dim=(1, 28, 28), conv_param_1=..., ..., conv_param_6=..., hidden_size=50,
                 output_size=10, dtype=None)
