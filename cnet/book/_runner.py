@@ -107,8 +107,9 @@ def run_script(path, args=(), seed=None, cnet_nets=False, trust_pickles=False):
 def _forget(hook, folder):
     """Drop the modules a run imports under the book's names (the aliases, the chapter's helpers)."""
     for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None) or ""
-        if hook.target(name) is not None or os.path.dirname(os.path.abspath(file)) == folder:
+        file = getattr(module, "__file__", None)
+        beside = isinstance(file, str) and os.path.dirname(os.path.abspath(file)) == folder
+        if beside or hook.target(name) is not None:
             del sys.modules[name]
 
 
