@@ -27,6 +27,7 @@ import traceback
 
 import numpy as np
 
+from .._command import UserError
 from . import pickles
 
 __all__ = ["main", "convert_main", "run_script"]
@@ -164,7 +165,10 @@ def convert_main(argv=None, prog="cnet convert"):
     p.add_argument("destination", help="the cnet parameter file to write (e.g. params.cnet.npz)")
     p.add_argument("--network", help="the network's class name recorded in the file (e.g. SimpleConvNet)")
     opts = p.parse_args(sys.argv[1:] if argv is None else argv)
-    params = pickles.convert(opts.source, opts.destination, network=opts.network)
+    try:
+        params = pickles.convert(opts.source, opts.destination, network=opts.network)
+    except ValueError as exc:       # a refused or malformed file: the user's to fix, said in one line
+        raise UserError(str(exc)) from None
     total = sum(int(np.asarray(a).size) for a in params.values())
     print(f"{opts.destination}: {len(params)} arrays ({', '.join(params)}), {total:,} numbers")
     return 0
