@@ -56,8 +56,12 @@ over the destination with ``os.replace``: a crash mid-save leaves the previous f
 ``write(..., overwrite=False)`` refuses (FileExistsError) to replace an existing file.
 """
 import json
+import math
 import os
+import stat
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -70,8 +74,10 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "HEADER", "write", "describe", "flat
 FORMAT_NAME = "cnet-model"
 FORMAT_VERSION = 1
 HEADER = "__model__.json"
-_MAX_HEADER_BYTES = 64 << 20
-_NPY_HEADER_SLACK = 1 << 16     # an .npy member may exceed its data by at most this much (its header)
+_MAX_HEADER_BYTES = 16 << 20    # a model's JSON: tens of KB; 16 MiB parses into ~100 MB of objects at most
+_MAX_JSON_DEPTH = 32            # the format nests 8 levels; a deeper file is hostile, not a model
+_MAX_NPY_HEADER = 10000         # an .npy header describes one array's dtype and shape in ~100 bytes
+_DEFLATE_MAX_RATIO = 1032       # deflate cannot expand data more than this (the format's limit)
 
 
 # ---- writing -------------------------------------------------------------------------------------
@@ -141,38 +147,65 @@ def save_params(path, params, network=None):
 # ---- reading -------------------------------------------------------------------------------------
 
 class ModelFile:
-    """A model file opened for checked reading: `header` (the JSON) and `array(key, shape, dtype)`."""
+    """A model file opened for checked reading: `header` (the JSON), `array(key, shape, dtype)` and
+    `array_header(key)` (an array's declared shape and dtype, its data not read).
+
+    Nothing is believed before it is checked against something the file cannot inflate: the file must
+    be a regular file (never a FIFO, device or folder, which could block or never end); each member's
+    declared size must fit in the archive (stored), or in the deflate format's largest ratio; an array's
+    .npy header must declare a numeric dtype and a shape whose bytes are exactly the member's data, so
+    that nothing larger than what the file really holds is ever allocated; the JSON header is at most
+    16 MiB and 32 levels deep."""
 
     def __init__(self, path):
         self.path = os.fspath(path)
+        self._zip = None
+        self._file, self._size = _open_regular(self.path, self.error)
         try:
-            with open(self.path, "rb") as f:
-                magic = f.read(4)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"no such model file: {self.path!r}") from None
-        if magic != b"PK\x03\x04":
-            raise self.error("not a cnet model file (it is not a zip/.npz archive)")
-        try:
-            self._npz = np.load(self.path, allow_pickle=False)
-            self._zip = self._npz.zip
-            self._infos = {info.filename: info for info in self._zip.infolist()}
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise self.error(f"corrupt or truncated archive ({exc})") from None
-        self.header = self._read_header()
+            self._open_archive()
+            self.header = self._read_header()
+        except BaseException:
+            self.close()
+            raise
 
     def error(self, what):
         return ValueError(f"{self.path}: {what}")
 
     def close(self):
-        npz = getattr(self, "_npz", None)
-        if npz is not None:
-            npz.close()
+        for f in (self._zip, self._file):
+            if f is not None:
+                f.close()
+        self._zip = self._file = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+    def _open_archive(self):
+        if self._file.read(4) != b"PK\x03\x04":
+            raise self.error("not a cnet model file (it is not a zip/.npz archive)")
+        self._file.seek(0)
+        try:
+            self._zip = zipfile.ZipFile(self._file)
+            infos = self._zip.infolist()
+        except _UNREADABLE as exc:
+            raise self.error(f"corrupt or truncated archive ({type(exc).__name__}: {exc})") from None
+        self._infos = {}
+        for info in infos:
+            name = info.filename
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise self.error(f"member {name!r} uses compression method {info.compress_type}; cnet "
+                                 "files use stored (0) or deflated (8) members only")
+            if info.flag_bits & 0x1:
+                raise self.error(f"member {name!r} is encrypted")
+            most = info.compress_size if info.compress_type == zipfile.ZIP_STORED else \
+                info.compress_size * _DEFLATE_MAX_RATIO + 1024
+            if info.compress_size > self._size or info.file_size > most:
+                raise self.error(f"member {name!r} declares {info.file_size} bytes, more than the "
+                                 f"{self._size}-byte archive can hold")
+            self._infos[name] = info
 
     def _read_header(self):
         info = self._infos.get(HEADER)
@@ -181,9 +214,13 @@ class ModelFile:
         if info.file_size > _MAX_HEADER_BYTES:
             raise self.error(f"{HEADER} is implausibly large ({info.file_size} bytes)")
         try:
-            header = json.loads(self._zip.read(HEADER).decode("utf-8"))
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            header = json.loads(self._zip.read(info).decode("utf-8"))
+        except RecursionError:
+            raise self.error(f"{HEADER} is nested too deeply") from None
+        except _UNREADABLE as exc:
             raise self.error(f"{HEADER} is unreadable or not valid JSON ({exc})") from None
+        if _depth_exceeds(header, _MAX_JSON_DEPTH):
+            raise self.error(f"{HEADER} is nested more than {_MAX_JSON_DEPTH} levels deep")
         if not isinstance(header, dict):
             raise self.error(f"{HEADER} must hold a JSON object, got {type(header).__name__}")
         if header.get("format") != FORMAT_NAME:
@@ -202,32 +239,76 @@ class ModelFile:
         if kind not in kinds:
             raise self.error(f"holds {kind!r} data, expected {' or '.join(map(repr, kinds))}")
 
-    def array(self, key, shape=None, dtype=None, what=None):
-        """The array stored under key, checked against the expected shape and (float) dtype."""
-        what = what or repr(key)
+    def _member(self, key, what):
         if not isinstance(key, str) or key + ".npy" not in self._infos:
             raise self.error(f"missing array {what} (member {key!r}.npy)")
-        info = self._infos[key + ".npy"]
-        if shape is not None:
-            expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype or np.float64).itemsize
-            if info.file_size > expected + _NPY_HEADER_SLACK:
-                raise self.error(f"array {what} is {info.file_size} bytes, far more than its expected "
-                                 f"shape {tuple(shape)} needs")
+        return self._infos[key + ".npy"]
+
+    def _npy_header(self, f, info, what):
+        """(shape, dtype, fortran_order) of the .npy member open in f, read up to its data, checked: a
+        numeric dtype, and exactly as many data bytes in the member as the shape needs."""
         try:
-            arr = self._npz[key]
-        except ValueError as exc:
-            if "pickle" in str(exc) or "allow_pickle" in str(exc):
-                raise self.error(f"array {what} is an object array (it would need pickle); "
-                                 f"refusing to load it") from None
-            raise self.error(f"array {what} is corrupt ({exc})") from None
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+            version = np.lib.format.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"unsupported .npy format version {version}")
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(f, max_header_size=_MAX_NPY_HEADER)
+        except RecursionError:
+            raise self.error(f"array {what}: its .npy header is nested too deeply") from None
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:   # the member's bytes (CRC)
             raise self.error(f"array {what} is corrupt or truncated ({exc})") from None
-        if not isinstance(arr, np.ndarray):
-            raise self.error(f"member {what} is not an array")
-        if arr.dtype.kind not in "fiub":
-            raise self.error(f"array {what} has dtype {arr.dtype}, expected a numeric dtype")
-        if shape is not None and tuple(arr.shape) != tuple(shape):
-            raise self.error(f"array {what} has shape {tuple(arr.shape)}, expected {tuple(shape)}")
+        except Exception as exc:    # NumPy parses the header's text with tokenize/ast: any of their errors
+            raise self.error(f"array {what}: unreadable .npy header ({type(exc).__name__}: {exc})") from None
+        if dtype.hasobject:
+            raise self.error(f"array {what} is an object array (it would need pickle); refusing to load it")
+        if dtype.kind not in "fiub" or dtype.fields is not None or dtype.subdtype is not None:
+            raise self.error(f"array {what} has dtype {dtype}, expected a numeric dtype")
+        nbytes = math.prod(shape) * dtype.itemsize
+        held = info.file_size - f.tell()
+        if nbytes != held:
+            raise self.error(f"array {what}: its .npy header declares shape {tuple(shape)} of {dtype} "
+                             f"({nbytes} bytes) but the file holds {held} bytes of data for it")
+        return tuple(shape), dtype, fortran
+
+    def _open_member(self, info, what):
+        try:
+            return self._zip.open(info)
+        except _UNREADABLE as exc:
+            raise self.error(f"array {what} is corrupt or truncated ({exc})") from None
+
+    def array_header(self, key, what=None):
+        """(shape, dtype) the array under key declares, checked against the bytes the file holds for it
+        (its data is not read)."""
+        what = what or repr(key)
+        info = self._member(key, what)
+        with self._open_member(info, what) as f:
+            shape, dtype, _ = self._npy_header(f, info, what)
+        return shape, dtype
+
+    def array(self, key, shape=None, dtype=None, what=None):
+        """The array stored under key, checked against the expected shape (the dtype must be numeric;
+        float arrays must hold finite numbers). `dtype` is the expected one, kept for the callers."""
+        what = what or repr(key)
+        info = self._member(key, what)
+        with self._open_member(info, what) as f:
+            stored, stype, fortran = self._npy_header(f, info, what)
+            if shape is not None and stored != tuple(shape):
+                raise self.error(f"array {what} has shape {stored}, expected {tuple(shape)}")
+            raw = np.empty(math.prod(stored) * stype.itemsize, np.uint8)   # no more than the file holds
+            try:
+                complete = _read_into(f, memoryview(raw)) == raw.size and not f.read(1)  # at the end: CRC
+            except _UNREADABLE as exc:
+                raise self.error(f"array {what} is corrupt or truncated ({exc})") from None
+            if not complete:
+                raise self.error(f"array {what} is truncated")
+        arr = raw.view(stype).reshape(stored, order="F" if fortran else "C")
+        if not stype.isnative:
+            arr = arr.astype(stype.newbyteorder("="))
+        arr = np.ascontiguousarray(arr)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise self.error(f"array {what} holds NaN or Inf values; a model file holds finite numbers "
+                             "only")
         return arr
 
     def state(self, tree):
@@ -243,6 +324,57 @@ class ModelFile:
         if isinstance(tree, list):
             return [self.state(v) for v in tree]
         return tree
+
+
+# What parsing a hostile archive, member or header may raise besides ValueError: all become ValueError.
+_UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, ValueError, TypeError,
+               SyntaxError, KeyError, IndexError, struct.error, NotImplementedError, OverflowError,
+               UnicodeDecodeError)
+
+
+def _open_regular(path, error):
+    """(binary file object, size) of the regular file at path; anything else (a FIFO, which would block
+    forever, a device, a folder, a socket) raises error(...) without reading it."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)   # O_NONBLOCK: opening a FIFO without a writer does not wait
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such model file: {path!r}") from None
+    except IsADirectoryError:
+        raise error("it is a folder, not a model file") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode)
+                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a socket")
+            raise error(f"it is {kind}, not a regular file: not a model file")
+        return os.fdopen(fd, "rb"), st.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_into(f, buf):
+    """Fill buf from f; the number of bytes read (fewer only at the end of f)."""
+    total = 0
+    while total < len(buf):
+        got = f.readinto(buf[total:])
+        if not got:
+            break
+        total += got
+    return total
+
+
+def _depth_exceeds(obj, limit):
+    """True when the JSON value obj nests lists/objects more than limit levels deep (no recursion)."""
+    stack = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return False
 
 
 def load_params(path, expected=None):
