@@ -103,7 +103,8 @@ class BatchNormalization(Layer):
         return size
 
     def _build(self, input_shape):
-        c, size = input_shape[0], self._size(input_shape)
+        size = self._size(input_shape)   # checks the shape first
+        c = input_shape[0]
         if "gamma" in self.params:   # the book's arrays
             self._flat = size != c
         else:
