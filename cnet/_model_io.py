@@ -16,19 +16,20 @@ MAX_SAMPLE_ELEMENTS = 1 << 26
 
 
 def _weights_payload(model):
-    """(header fields, arrays) of a model's architecture and weights: layer i's j-th array is
-    'layers/<i>/<j>', listed in the header's 'weights' table."""
-    arrays, table = {}, []
+    """(header fields, arrays, labels) of a model's architecture and weights: layer i's j-th array is
+    'layers/<i>/<j>', listed in the header's 'weights' table; labels name each for a message."""
+    arrays, table, labels = {}, [], {}
     for i, layer in enumerate(model.layers):
         entries = []
-        for j, w in enumerate(layer.get_weights()):
+        for j, (name, w) in enumerate(zip(layer._weight_names(), layer.get_weights())):
             key = f"layers/{i}/{j}"
             arrays[key] = np.asarray(w)
+            labels[key] = f"weight {name} of layer {i} ({layer.name!r})"
             entries.append(saving.describe(key, arrays[key]))
         table.append(entries)
     fields = {"model": {"class_name": type(model).__name__, "config": model.get_config()},
               "weights": table}
-    return fields, arrays
+    return fields, arrays, labels
 
 
 def _compile_config(model):
@@ -47,14 +48,16 @@ def save(model, filepath, weights_only=False, overwrite=True, include_optimizer=
     if not model.built:
         what = "the weights of a model" if weights_only else "a model"
         raise ValueError(f"cannot save {what} that is not built yet (fit it or call build first)")
-    fields, arrays = _weights_payload(model)
+    fields, arrays, labels = _weights_payload(model)
     if not weights_only:
         fields["compile"] = _compile_config(model)
         opt = model.optimizer
         state = opt.get_state() if include_optimizer and opt is not None and hasattr(opt, "get_state") else None
-        fields["optimizer_state"] = None if state is None else saving.flatten_state(state, arrays, "optimizer")
+        fields["optimizer_state"] = None if state is None else saving.flatten_state(state, arrays, "optimizer",
+                                                                                     labels)
         fields["training_state"] = _training.training_state(model)
-    saving.write(filepath, "weights" if weights_only else "model", fields, arrays, overwrite=overwrite)
+    saving.write(filepath, "weights" if weights_only else "model", fields, arrays, overwrite=overwrite,
+                 labels=labels)
 
 
 def _stored_layer_names(mf, count):

@@ -87,6 +87,7 @@ class Sequential:
         self._epochs_done = 0
         self._steps_done = 0
         self._epoch_step = 0
+        self._unfinished = None      # the epoch fit is in: shuffling state at its start, metric sums...
         self._params = {}
         self._param_owner = {}
         self._seen = {}
@@ -316,7 +317,7 @@ class Sequential:
     def _train_batch(self, xb, yb):
         """One optimizer step on a cast batch; returns [loss, metrics...] (the metrics of the batch's
         outputs before the update). Raises NonFiniteLoss before touching the weights when the loss is
-        NaN or infinite."""
+        NaN or infinite, Diverged after the update when it left NaN or Inf in the weights or state."""
         with self._step_lock, layers_module.training_workspaces(self.layers):  # the step reuses buffers
             out = self._forward_to_loss_input(xb, train=True)
             loss = self._loss_forward(out, yb)
@@ -324,7 +325,9 @@ class Sequential:
                 raise _training.NonFiniteLoss(loss)
             self.backward(self._loss.backward())
             self.optimizer.update(self.trainable_params, self.grads)
-            return [loss] + self._batch_metrics(out, yb)
+            values = [loss] + self._batch_metrics(out, yb)
+            _training.check_finite(self)
+            return values
 
     def _test_batch(self, xb, yb):
         """[loss, metrics...] of a cast batch in inference mode."""
@@ -350,6 +353,10 @@ class Sequential:
             warnings.warn(f"train_on_batch: the loss is {exc.args[0]}; the weights were not updated",
                           RuntimeWarning, stacklevel=2)
             return exc.args[0] if not self._metrics else [exc.args[0]] + [math.nan] * len(self._metrics)
+        except _training.Diverged as exc:
+            warnings.warn(f"train_on_batch: training diverged: {exc}; lower the learning rate", RuntimeWarning,
+                          stacklevel=2)
+            return math.nan if not self._metrics else [math.nan] * (1 + len(self._metrics))
         return values[0] if len(values) == 1 else values
 
     def test_on_batch(self, x, y):

@@ -98,13 +98,21 @@ def _write_archive(path, header, arrays):
     atomic_write(path, write)
 
 
-def write(path, kind, fields, arrays, overwrite=True):
+def write(path, kind, fields, arrays, overwrite=True, labels=None):
     """Write a file of `kind` ('model', 'weights', 'params'): the header is the format's fields, then
     `fields` (a JSON-able dict); `arrays` ({key: ndarray}) become members '<key>.npy'. With
-    overwrite=False an existing file at path is refused (FileExistsError) and left as it is."""
+    overwrite=False an existing file at path is refused (FileExistsError) and left as it is. A float
+    array holding NaN or Inf is refused (ValueError naming it as labels[key] says, else by its key):
+    nothing is written, so a diverged model never replaces a good file."""
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(f"{os.fspath(path)} exists and overwrite=False: nothing was written (pass "
                               "overwrite=True to replace it)")
+    for key, arr in arrays.items():
+        arr = np.asarray(arr)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            what = (labels or {}).get(key, f"array {key!r}")
+            raise ValueError(f"cannot save {os.fspath(path)}: {what} holds NaN or Inf values (training "
+                             "diverged?); nothing was written")
     header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "cnet_version": __version__,
               "kind": kind}
     header.update(fields)
@@ -116,17 +124,20 @@ def describe(key, arr):
     return {"key": key, "shape": list(arr.shape), "dtype": np.dtype(arr.dtype).name}
 
 
-def flatten_state(state, arrays, prefix):
+def flatten_state(state, arrays, prefix, labels=None, path=()):
     """Replace the arrays of a nested dict/list structure by {"__array__": key} and collect them in
-    `arrays` under prefix/<n> (ModelFile.state rebuilds the structure)."""
+    `arrays` under prefix/<n> (ModelFile.state rebuilds the structure); `labels`, when given, gets
+    each key's place in the structure ("state 'm:dense/W'")."""
     if isinstance(state, np.ndarray):
         key = f"{prefix}/{sum(1 for k in arrays if k.startswith(prefix + '/'))}"
         arrays[key] = state
+        if labels is not None:
+            labels[key] = f"{prefix} state {'/'.join(path)!r}"
         return {"__array__": key, "shape": list(state.shape), "dtype": state.dtype.name}
     if isinstance(state, dict):
-        return {str(k): flatten_state(v, arrays, prefix) for k, v in state.items()}
+        return {str(k): flatten_state(v, arrays, prefix, labels, path + (str(k),)) for k, v in state.items()}
     if isinstance(state, (list, tuple)):
-        return [flatten_state(v, arrays, prefix) for v in state]
+        return [flatten_state(v, arrays, prefix, labels, path + (str(i),)) for i, v in enumerate(state)]
     if isinstance(state, np.generic):
         return state.item()
     if state is None or isinstance(state, (bool, int, float, str)):
