@@ -22,6 +22,10 @@ class NonFiniteLoss(Exception):
     """The loss of a batch is NaN or infinite (raised before the weights are updated)."""
 
 
+class ResumeMismatch(ValueError):
+    """fit was asked to resume, inside an epoch, a run saved with another batch size or other metrics."""
+
+
 class Diverged(Exception):
     """A training step left NaN or Inf in a layer's weights, its optimizer state or its statistics
     (raised after that step's update; the message names the layer)."""
@@ -183,11 +187,11 @@ def _unfinished_epoch(model, batch_size, steps):
     """(steps done, metric sums, samples seen) of the epoch a loaded checkpoint stopped in."""
     done, unfinished = model._epoch_step, model._unfinished
     if unfinished["batch_size"] != batch_size or done > steps:
-        raise ValueError(f"fit: the model was saved after {done} steps of epoch {model._epochs_done + 1} "
+        raise ResumeMismatch(f"fit: the model was saved after {done} steps of epoch {model._epochs_done + 1} "
                          f"with batch_size={unfinished['batch_size']}; resume it with that batch size and the "
                          f"same data (got batch_size={batch_size}, {steps} steps per epoch)")
     if len(unfinished["sums"]) != len(model.metrics_names):
-        raise ValueError(f"fit: the model was saved inside an epoch with {len(unfinished['sums'])} metrics "
+        raise ResumeMismatch(f"fit: the model was saved inside an epoch with {len(unfinished['sums'])} metrics "
                          f"logged, but it has {len(model.metrics_names)} now ({model.metrics_names})")
     return done, np.array(unfinished["sums"], dtype=np.float64), unfinished["seen"]
 

@@ -21,6 +21,7 @@ import numpy as np
 from . import zoo
 from ._command import EXIT_DIVERGED, UserError, run
 from ._fileio import check_writable
+from ._training import ResumeMismatch
 from .zoo import DEFAULTS, build_model
 
 __all__ = ["main", "build_model", "DEFAULTS"]   # build_model and DEFAULTS live in cnet.zoo
@@ -206,9 +207,12 @@ def _main(argv, prog):
     start = time.perf_counter()
     with warnings.catch_warnings():     # fit's warnings of a stop: this command says it itself, below
         warnings.filterwarnings("ignore", "fit: ", RuntimeWarning)
-        history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=verbose,
-                            validation_split=args.validation_split, shuffle=True, seed=args.seed,
-                            initial_epoch=initial_epoch, callbacks=callbacks)
+        try:
+            history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                                validation_split=args.validation_split, shuffle=True, seed=args.seed,
+                                initial_epoch=initial_epoch, callbacks=callbacks)
+        except ResumeMismatch as exc:
+            raise UserError(f"--resume: {args.resume}: {exc} (--batch-size)") from None
     train_time = time.perf_counter() - start
     out = args.out or f"{args.model}.cnet.npz"
     if history.diverged is not None or history.interrupted is not None:

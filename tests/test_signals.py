@@ -279,3 +279,18 @@ def test_sigterm_outside_the_training_ends_the_command_with_143(tmp_path, how):
             proc.kill()
     assert proc.returncode == 143 and err.strip() == f"{how}: interrupted (SIGTERM)", err
     assert os.listdir(tmp_path) == []
+
+
+@needs_mnist
+def test_resuming_with_another_batch_size_is_one_line(tmp_path):
+    ckpt = tmp_path / "ckpt.npz"
+    _, err = _stop_during_training(_start("cnet-train", *COMMON, "--out", "none", "--resume", ckpt),
+                                   signal.SIGTERM)
+    assert load_model(str(ckpt)).training_state["epoch_step"] > 0, err
+    other = list(COMMON)
+    other[other.index("--batch-size") + 1] = "16"
+    proc = _start("cnet-train", *other, "--out", "none", "--resume", ckpt)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"cnet-train: error: --resume: {ckpt}: fit: the model was saved after ") and \
+        "with batch_size=8; resume it with that batch size" in err
