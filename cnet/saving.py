@@ -24,7 +24,10 @@ A model file is a zip archive in NumPy's ``.npz`` layout (members stored uncompr
          "optimizer_state": null | <the optimizer's get_state(), arrays replaced by {"__array__": key}>,
          "training_state": null | {"epoch": completed epochs, "step": optimizer steps of fit,
                                    "epoch_step": steps of an unfinished epoch (0 after a complete one),
-                                   "shuffle_rng": null | numpy bit_generator.state (e.g. PCG64),
+                                   "shuffle_rng": null | numpy bit_generator.state (e.g. PCG64), at the
+                                                  start of the unfinished epoch when there is one,
+                                   "unfinished_epoch": (when epoch_step > 0) {"sums": the epoch's metric
+                                                  sums so far, "seen": its samples, "batch_size": ...},
                                    "dropout": [{"layer": i, "seed": base seed | null, "step": n}, ...]}}
 
     ``weights[i]`` lists layer i's arrays in ``get_weights()`` order (Keras order: W, b; BatchNormalization
@@ -39,21 +42,39 @@ A model file is a zip archive in NumPy's ``.npz`` layout (members stored uncompr
 
 ``training_state`` (optional, absent in older files) makes a checkpoint resumable bit for bit:
 ``load_model(path)`` then ``fit(..., initial_epoch=model.training_state['epoch'])`` continues the run
-with the same shuffling order and dropout masks as a run that was never interrupted.
+with the same shuffling order and dropout masks as a run that was never interrupted, from the end of an
+epoch or, for a model saved after fit stopped inside one (a signal), from the step it stopped after.
 
 Loading
 -------
-Loading parses JSON and reads ``.npy`` arrays with ``allow_pickle=False``: no code is run and no object is
-unpickled. Layer classes come only from cnet's registry (``cnet.layers.get``, used by cnet.models). A
-file that is not a zip, is truncated or corrupt, has a newer ``format_version``, names an unknown layer
-class, misses an array, or holds an array of the wrong shape or dtype (object arrays included) raises
-``ValueError`` naming the file and what is wrong.
+Loading parses JSON and reads ``.npy`` arrays itself (their headers with NumPy's parser, never
+``allow_pickle``): no code is run and no object is unpickled. Layer classes come only from cnet's registry
+(``cnet.layers.get``, used by cnet.models). Nothing a file declares is believed before it is checked
+against what the file really holds, so a small file cannot make the loader allocate much, or wait:
+
+- only regular files are opened (a FIFO, a device or a folder named like a model is refused at once);
+- members are stored or deflated (no other zip method), each declaring no more bytes than the archive
+  (stored) or the deflate format's largest ratio (1032:1) allows; the JSON header is at most 16 MiB and
+  32 levels deep;
+- an array's ``.npy`` header must declare a numeric dtype (no object, string, structured or complex
+  dtype) and a shape whose bytes are exactly the data the member holds; float arrays must be finite;
+- a model's architecture is checked before it is built: following the shapes from its input shape
+  (``Layer.weight_shapes``, nothing allocated), every layer's weight shapes must be those of the file's
+  arrays and every layer's input and output at most 2**26 numbers per sample.
+
+A file that breaks any of these, is not a zip, is truncated or corrupt, has a newer ``format_version``,
+names an unknown layer class, misses an array, or holds an array of the wrong shape or dtype raises
+``ValueError`` naming the file and what is wrong; a missing file raises FileNotFoundError, a file that
+cannot be read (permissions) another OSError.
 
 Saving
 ------
-The archive is written to a temporary file in the destination folder, flushed and fsync'ed, then moved
-over the destination with ``os.replace``: a crash mid-save leaves the previous file intact.
-``write(..., overwrite=False)`` refuses (FileExistsError) to replace an existing file.
+The archive is written by ``cnet._fileio.atomic_write``: a temporary file in the destination folder
+(through a symbolic link: in its target's folder), flushed and fsync'ed, then moved over the destination
+with ``os.replace``: a crash mid-save leaves the previous file intact. The new file has the replaced
+file's permissions, or those the umask gives a new file. File-system errors name the destination, never
+the temporary file. ``write(..., overwrite=False)`` refuses (FileExistsError) to replace an existing file;
+a float array holding NaN or Inf is refused (ValueError): a diverged model is never written.
 """
 import json
 import math
