@@ -150,12 +150,18 @@ class ProgbarLogger(Callback):
 
     def on_batch_end(self, batch, logs=None):
         self.seen = batch + 1
+        self.last = self._values(logs)
         if self.progbar is not None and self.seen < (self.params.get("steps") or math.inf):
-            self.progbar.update(self.seen, self._values(logs))
+            self.progbar.update(self.seen, self.last)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.progbar is not None:
             self.progbar.update(self.seen, self._values(logs), finalize=True)
+            self.progbar = None
+
+    def on_train_end(self, logs=None):
+        if self.progbar is not None:    # an epoch a signal or a divergence cut short: end its line
+            self.progbar.update(self.seen, getattr(self, "last", []), finalize=True)
             self.progbar = None
 
 
