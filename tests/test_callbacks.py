@@ -1,6 +1,5 @@
 """Callbacks (History aside) and the progress bar, on a small Sequential model."""
 import io
-import math
 import os
 
 import numpy as np

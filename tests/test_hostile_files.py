@@ -3,7 +3,6 @@ what it really holds. Every case is built here, ends in the documented ValueErro
 the problem (never MemoryError, TypeError, RecursionError, NotImplementedError or a hang), and the
 memory that loading it takes is measured (tracemalloc sees NumPy's buffers) and bounded."""
 import gzip
-import json
 import os
 import threading
 import tracemalloc

@@ -2,6 +2,7 @@
 by fit (stop after the step) and by the commands (save the checkpoint, leave --out, exit 128 + signal:
 130, 143); a run stopped inside an epoch resumes inside it, bit for bit. Real signals, sent to this process
 from a callback or to a subprocess from outside."""
+import json
 import os
 import signal
 import subprocess
@@ -13,12 +14,10 @@ import time
 import numpy as np
 import pytest
 
-import cnet
 from cnet import _training
 from cnet._signals import StopRequest
-from cnet.callbacks import Callback, ModelCheckpoint
-from cnet.layers import Dense, Dropout
-from cnet.models import Sequential, load_model
+from cnet.models import load_model
+from test_interrupt import _model as _interrupt_model, _SelfSigint
 
 MAIN = threading.current_thread() is threading.main_thread()
 MNIST = "/work/shared/datasets/mnist"
@@ -43,30 +42,11 @@ def _python_handlers():
 
 def _data(n=60):
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, 6)).astype(np.float32)
-    return x, (x[:, 0] + x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1)
+    return rng.standard_normal((n, 5)).astype(np.float32), rng.integers(0, 3, n)
 
 
 def _model():
-    cnet.backend.clear_session()
-    cnet.set_seed(4)
-    model = Sequential([Dense(12, activation="relu", input_shape=(6,)), Dropout(0.3),
-                        Dense(3, activation="softmax")])
-    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
-    return model
-
-
-class _Signal(Callback):
-    """Sends `signum` to this process after `at` batches in all (counting from 1)."""
-
-    def __init__(self, signum, at):
-        super().__init__()
-        self.signum, self.at, self.n = signum, at, 0
-
-    def on_batch_end(self, batch, logs=None):
-        self.n += 1
-        if self.n == self.at:
-            os.kill(os.getpid(), self.signum)
+    return _interrupt_model("adam")
 
 
 def _same(a, b):
@@ -84,7 +64,7 @@ def test_a_signal_stops_fit_and_the_saved_state_resumes_bit_for_bit(tmp_path, si
 
     part = _model()
     with pytest.warns(RuntimeWarning, match=rf"interrupted \({signal.Signals(signum).name}\) at epoch"):
-        hist = part.fit(x, y, batch_size=10, epochs=3, verbose=0, seed=1, callbacks=[_Signal(signum, at)])
+        hist = part.fit(x, y, batch_size=10, epochs=3, verbose=0, seed=1, callbacks=[_SelfSigint(at, signum=signum)])
     epoch = (at - 1) // 6
     step = at - 6 * epoch                     # 6: after an epoch's last step, before its end callbacks
     assert hist.interrupted["signal"] == signal.Signals(signum).name
@@ -111,7 +91,7 @@ def test_resuming_inside_an_epoch_needs_its_batch_size(tmp_path):
     x, y = _data()
     model = _model()
     with pytest.warns(RuntimeWarning):
-        model.fit(x, y, batch_size=10, epochs=2, verbose=0, callbacks=[_Signal(signal.SIGTERM, 2)])
+        model.fit(x, y, batch_size=10, epochs=2, verbose=0, callbacks=[_SelfSigint(2, signum=signal.SIGTERM)])
     model.save(str(tmp_path / "m.npz"))
     with pytest.raises(ValueError, match=r"saved after 2 steps of epoch 1 with batch_size=10; resume it with "
                                          r"that batch size"):
@@ -173,7 +153,6 @@ def test_sigterm_from_outside_then_a_second_one_ends_the_process(tmp_path):
         assert proc.stdout.readline().strip() == "EPOCH 0", proc.stderr.read()
         time.sleep(0.3)
         proc.send_signal(signal.SIGTERM)
-        import json
         line = proc.stdout.readline()
         result = json.loads(line)
         assert result["interrupted"]["signal"] == "SIGTERM" and result["interrupted"]["epoch"] == 0
