@@ -268,8 +268,8 @@ def _diverged(model, history, exc, epoch, step, steps):
         model.stop_reason = (f"the loss became {exc.args[0]} {where}; training stopped before that step's "
                              f"update: {lower}, or check the inputs")
     else:
-        model.stop_reason = (f"training diverged {where}: {exc}; training stopped: {lower} (the model holds "
-                             "that step's non-finite numbers: it cannot be saved)")
+        model.stop_reason = (f"training diverged {where}: {exc}; training stopped: {lower}, or check the "
+                             "inputs (the model holds that step's non-finite numbers: it cannot be saved)")
     model.stop_training = True
     history.diverged = {"epoch": epoch, "step": step, "reason": model.stop_reason}
     warnings.warn("fit: " + model.stop_reason, RuntimeWarning, stacklevel=5)
