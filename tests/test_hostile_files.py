@@ -222,6 +222,15 @@ def test_a_fifo_named_like_a_model_is_refused_at_once(tmp_path):
                                                         "file: not a model file"), exc
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this OS")
+def test_a_fifo_named_like_an_idx_file_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "train-images-idx3-ubyte"
+    os.mkfifo(fifo)
+    exc = _returns_within(lambda: datasets.read_idx(fifo))
+    assert isinstance(exc, datasets.DatasetCorruptError) and str(exc) == f"{fifo}: not a regular file, so not " \
+        "an IDX file"
+
+
 def test_devices_and_folders_are_not_model_files(tmp_path):
     exc = _returns_within(lambda: load_model(os.devnull))
     assert type(exc) is ValueError and "it is a device, not a regular file" in str(exc)

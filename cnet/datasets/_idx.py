@@ -145,9 +145,12 @@ def read_idx(path, expected_magic: Optional[int] = None) -> np.ndarray:
     """Read an IDX file (gzip-compressed or raw, detected from its content) into a writable NumPy array.
 
     Validates the header and that the file length is exactly header + product(dims) * itemsize.
-    Raises :class:`DatasetCorruptError` (a ValueError) naming the file and what is wrong.
+    Raises :class:`DatasetCorruptError` (a ValueError) naming the file and what is wrong (a FIFO or a
+    folder is not an IDX file).
     """
     path = Path(path)
+    if path.exists() and not path.is_file():     # a folder, or a FIFO that would block the read
+        raise DatasetCorruptError(f"{path}: not a regular file, so not an IDX file", path)
     if not path.is_file():
         raise DatasetNotFoundError(f"IDX file not found: {path}")
     return _parse_idx(path, (), expected_magic)
