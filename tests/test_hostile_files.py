@@ -115,7 +115,8 @@ def test_an_npy_header_claiming_10_12_elements(small, tmp_path, shape, member):
 @pytest.mark.parametrize("descr, problem", [
     ("foo", "unreadable .npy header"), ("<x9", "unreadable .npy header"), ("<c8", "expected a numeric dtype"),
     ([("a", "<f4")], "expected a numeric dtype"), ("<M8[s]", "expected a numeric dtype"),
-    ("|V6", "expected a numeric dtype"), ("<U3", "expected a numeric dtype"), ("|O", "object array")])
+    ("|V6", "expected a numeric dtype"), ("<U3", "expected a numeric dtype"), ("|O", "object array"),
+    (5, "unreadable .npy header"), (None, "unreadable .npy header"), ("<f4" * 3000, "unreadable .npy header")])
 def test_nonsense_dtypes(small, tmp_path, descr, problem):
     bad = tmp_path / "dtype.npz"
     _rewrite(str(small), str(bad), replace={"layers/0/0.npy": _npy_header(descr, (3, 2), b"\0" * 48)})
