@@ -17,7 +17,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "cnet"
 # that do not exist (yet, or any more) are harmless.
 RANKS = {
     # 0: import nothing of cnet
-    "cnet._kernels": 0, "cnet._version": 0, "cnet._fileio": 0,
+    "cnet._kernels": 0, "cnet._version": 0, "cnet._fileio": 0, "cnet._signals": 0,
     # 1: the NumPy oracle (ONLY: itself)
     "cnet.reference": 1,
     # 2: threads (cnet._config holds them until cnet._runtime replaces it)
