@@ -70,16 +70,19 @@ there too. Differences: Dropout is inverted dropout (scaled at training, identit
 draws its mask from cnet's counter RNG; Nesterov follows Keras (see cnet.optimizers).
 """
 from .base import LAYERS, Layer, training_workspaces  # noqa: F401
-from .core import Activation, Dense, Flatten, InputLayer, Reshape
+from .node import KerasTensor
+from .core import Activation, Dense, Flatten, Input, InputLayer, Reshape
 from .advanced_activations import ReLU, Softmax
 from .convolutional import Conv2D
 from .pooling import AveragePooling2D, MaxPooling2D
 from .normalization import BatchNormalization
 from .regularization import Dropout, frozen_dropout  # noqa: F401
+from .merge import Add, Average, Concatenate, Multiply, add, average, concatenate, multiply
 from .book import Affine, Convolution, Pooling, Relu, Sigmoid, SoftmaxWithLoss
 
 __all__ = ["Layer", "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Reshape",
-           "Dropout", "Activation", "ReLU", "Softmax", "InputLayer", "BatchNormalization",
+           "Dropout", "Activation", "ReLU", "Softmax", "InputLayer", "Input", "KerasTensor", "BatchNormalization",
+           "Concatenate", "Add", "Multiply", "Average", "concatenate", "add", "multiply", "average",
            "Affine", "Relu", "Sigmoid", "Convolution", "Pooling", "SoftmaxWithLoss",
            "LAYERS", "get", "serialize", "deserialize"]
 
