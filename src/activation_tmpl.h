@@ -49,7 +49,7 @@
 #define POLY_EXPM1 POLY_EXPM1_F32
 #define COPYSIGN copysignf
 #define TANH_CLAMP 20.0f             /* tanh(10) rounds to 1 */
-#include "activation_vexp.h"
+#include "activation_vexp_tmpl.h"
 
 #define REAL double
 #define SFX(name) CNET_EW_CAT(name, _f64)
@@ -65,7 +65,7 @@
 #define POLY_EXPM1 POLY_EXPM1_F64
 #define COPYSIGN copysign
 #define TANH_CLAMP 40.0              /* tanh(20) rounds to 1 */
-#include "activation_vexp.h"
+#include "activation_vexp_tmpl.h"
 
 #define REAL float
 #define SFX(name) CNET_EW_CAT(name, _f32)

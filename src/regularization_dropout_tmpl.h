@@ -32,7 +32,7 @@ static uint64_t dropout_threshold(double rate) {
     return (uint64_t)ceil(rate * 16777216.0); /* 0 <= rate < 1: in [0, 2^24] */
 }
 
-#define CNET_TEMPLATE "dropout_tmpl.h"
+#define CNET_TEMPLATE "regularization_dropout_tmpl.h"
 #include "instantiate.h"
 
 #else /* ---- the body ---- */

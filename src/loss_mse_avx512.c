@@ -2,5 +2,5 @@
  * file its ISA flags; loss.c dispatches to it). Empty on other architectures. */
 #if defined(__x86_64__)
 #define CNET_EW_ISA _avx512
-#include "loss_tmpl.h"
+#include "loss_mse_tmpl.h"
 #endif

@@ -21,7 +21,7 @@
  * on the stack for arrays up to 1M elements. */
 #define LOSS_CHUNK (64 * CNET_REDUCE_CHUNK)
 
-#define CNET_TEMPLATE "loss_tmpl.h"
+#define CNET_TEMPLATE "loss_mse_tmpl.h"
 #include "instantiate.h"
 
 #else /* ---- the body ---- */

@@ -28,7 +28,7 @@ static int64_t bn_rows_per_chunk(int64_t C, int64_t S) {
 /* What a reduction pass sums per channel: x; (x - mean)^2; dy and dy * xhat. */
 enum { BN_SUM = 0, BN_SQDEV = 1, BN_DY = 2 };
 
-#define CNET_TEMPLATE "batchnorm_tmpl.h"
+#define CNET_TEMPLATE "regularization_batchnorm_tmpl.h"
 #include "instantiate.h"
 
 #else /* ---- the body ---- */

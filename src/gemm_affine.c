@@ -5,5 +5,5 @@
 
 #include "cnet_internal.h"
 
-#define CNET_TEMPLATE "affine_tmpl.h"
+#define CNET_TEMPLATE "gemm_affine_tmpl.h"
 #include "instantiate.h"

@@ -8,7 +8,7 @@
  * reference does. The bodies are written once in batchnorm_tmpl.h for float and double.
  */
 #define CNET_EW_ISA _portable
-#include "batchnorm_tmpl.h"
+#include "regularization_batchnorm_tmpl.h"
 
 #define DISPATCH(name, dt, params, args) CNET_EW_DISPATCH(name, dt, params, args)
 #define DISPATCH_RET(ret, name, dt, params, args) CNET_EW_DISPATCH_RET(ret, name, dt, params, args)

@@ -45,5 +45,5 @@ static void grad_chunks(const conv_geom *g, int64_t *chunk, int64_t *n_chunks) {
     *n_chunks = (g->N + c - 1) / c;
 }
 
-#define CNET_TEMPLATE "conv2d_tmpl.h"
+#define CNET_TEMPLATE "conv_tmpl.h"
 #include "instantiate.h"

@@ -6,5 +6,5 @@
 
 #include "cnet_internal.h"
 
-#define CNET_TEMPLATE "im2col_tmpl.h"
+#define CNET_TEMPLATE "conv_im2col_tmpl.h"
 #include "instantiate.h"

@@ -2,7 +2,7 @@
  * element i's random number depends only on (seed, i), so every thread count draws the same mask.
  * The bodies are written once in dropout_tmpl.h and instantiated for float and double. */
 #define CNET_EW_ISA _portable
-#include "dropout_tmpl.h"
+#include "regularization_dropout_tmpl.h"
 
 #define DISPATCH(name, dt, params, args) CNET_EW_DISPATCH(name, dt, params, args)
 #define DISPATCH_RET(ret, name, dt, params, args) CNET_EW_DISPATCH_RET(ret, name, dt, params, args)

@@ -2,5 +2,5 @@
  * file its ISA flags; batchnorm.c dispatches to it). Empty on other architectures. */
 #if defined(__x86_64__)
 #define CNET_EW_ISA _avx512
-#include "batchnorm_tmpl.h"
+#include "regularization_batchnorm_tmpl.h"
 #endif

@@ -26,5 +26,5 @@ static inline double select_f64(int64_t take, double a, double b) {
     return b;
 }
 
-#define CNET_TEMPLATE "pool2d_tmpl.h"
+#define CNET_TEMPLATE "pool_tmpl.h"
 #include "instantiate.h"

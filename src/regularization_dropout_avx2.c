@@ -2,5 +2,5 @@
  * file its ISA flags; dropout.c dispatches to it). Empty on other architectures. */
 #if defined(__x86_64__)
 #define CNET_EW_ISA _avx2
-#include "dropout_tmpl.h"
+#include "regularization_dropout_tmpl.h"
 #endif

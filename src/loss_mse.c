@@ -1,7 +1,7 @@
 /* loss.c -- mean squared error, forward (a reduction, thread-count independent) and backward.
  * The bodies are written once in loss_tmpl.h and instantiated for float and double. */
 #define CNET_EW_ISA _portable
-#include "loss_tmpl.h"
+#include "loss_mse_tmpl.h"
 
 #define DISPATCH(name, dt, params, args) CNET_EW_DISPATCH(name, dt, params, args)
 #define DISPATCH_RET(ret, name, dt, params, args) CNET_EW_DISPATCH_RET(ret, name, dt, params, args)

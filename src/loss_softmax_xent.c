@@ -12,7 +12,7 @@
 #define SFX(name) name##_f32
 #define EXP expf
 #define SOFTMAX cnet_softmax_forward_f32
-#include "softmax_xent_tmpl.h"
+#include "loss_softmax_xent_tmpl.h"
 #undef REAL
 #undef SFX
 #undef EXP
@@ -22,7 +22,7 @@
 #define SFX(name) name##_f64
 #define EXP exp
 #define SOFTMAX cnet_softmax_forward_f64
-#include "softmax_xent_tmpl.h"
+#include "loss_softmax_xent_tmpl.h"
 #undef REAL
 #undef SFX
 #undef EXP
