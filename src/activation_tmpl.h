@@ -15,10 +15,6 @@
  * reassociation, no flush-to-zero, NaN and inf kept). FMA contraction stays allowed (gcc's default):
  * the AVX2/AVX-512 builds may round the polynomials differently from the SSE2 build in the last bit,
  * within the tolerances against the reference; within one path, results do not depend on n_threads. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
-
 #include "elementwise_dispatch.h"
 
 /* Horner forms of exp(r) (Taylor, |r| <= ln2/2) and of (expm1(r) - r)/r^2 = 1/2! + r/3! + ... (Taylor,

@@ -11,10 +11,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
 #include "elementwise_dispatch.h"
 
 /* Elements per reduction chunk. */

@@ -10,10 +10,6 @@
 
 #include <math.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
 #include "elementwise_dispatch.h"
 
 /* splitmix64's finaliser applied to seed + (i + 1) * golden (uint64 wrap-around); true when the 24-bit
