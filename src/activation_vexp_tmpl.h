@@ -1,7 +1,7 @@
-/* Template (REAL, SFX, UINT, MANT_BITS, EXP_BIAS, MAGIC, POLY_EXP, POLY_EXPM1, TANH_CLAMP defined by activation_tmpl.h,
- * undefined again at the end of this file):
- * exp and tanh written with arithmetic, selects and bit operations only, so that gcc vectorizes the
- * loops that call them (glibc's expf/tanhf are scalar calls unless fast-math is on; tanhf is slow).
+/* activation_vexp_tmpl.h -- SFX(vexp) and SFX(vtanh): part of activation_tmpl.h's template (included by
+ * it for each dtype). exp and tanh written with arithmetic, selects and bit operations only, so that gcc
+ * vectorizes the loops that call them (glibc's expf/tanhf are scalar calls unless fast-math is on;
+ * tanhf is slow).
  *
  * exp(x): n = round(x / ln2) by the add-and-subtract-1.5*2^p trick; r = x - n*ln2 with ln2 split in a
  * high part with trailing zero bits (n*LN2_HI is exact) and a low part; exp(r) by its Taylor polynomial
@@ -9,6 +9,51 @@
  * bits as two factors 2^k1 * 2^k2, k1 + k2 = n, so that neither overflows before the product and results
  * that are subnormal or infinite come out right. Inputs are clamped to a range where the result is
  * already 0 or inf; NaN is passed through. Accuracy: a few ulp (tests compare with NumPy). */
+#ifndef CNET_ACTIVATION_VEXP_SHARED
+#define CNET_ACTIVATION_VEXP_SHARED
+
+/* Horner forms of exp(r) (Taylor, |r| <= ln2/2) and of (expm1(r) - r)/r^2 = 1/2! + r/3! + ... (Taylor,
+ * |r| <= ln2/2: truncation below half an ulp of expm1(r)). */
+#define POLY_EXP_F32(r) (1.0f + (r) * (1.0f + (r) * (0.5f + (r) * (1.6666667e-1f + (r) * (4.1666668e-2f + \
+    (r) * (8.3333338e-3f + (r) * (1.3888889e-3f + (r) * 1.9841270e-4f)))))))
+#define POLY_EXPM1_F32(r) (0.5f + (r) * (1.6666667e-1f + (r) * (4.1666668e-2f + (r) * (8.3333338e-3f + \
+    (r) * (1.3888889e-3f + (r) * 1.9841270e-4f)))))
+#define POLY_EXP_F64(r) (1.0 + (r) * (1.0 + (r) * (1.0 / 2 + (r) * (1.0 / 6 + (r) * (1.0 / 24 + \
+    (r) * (1.0 / 120 + (r) * (1.0 / 720 + (r) * (1.0 / 5040 + (r) * (1.0 / 40320 + (r) * (1.0 / 362880 + \
+    (r) * (1.0 / 3628800 + (r) * (1.0 / 39916800 + (r) * (1.0 / 479001600 + (r) * (1.0 / 6227020800.0))))))))))))))
+#define POLY_EXPM1_F64(r) (1.0 / 2 + (r) * (1.0 / 6 + (r) * (1.0 / 24 + (r) * (1.0 / 120 + (r) * (1.0 / 720 + \
+    (r) * (1.0 / 5040 + (r) * (1.0 / 40320 + (r) * (1.0 / 362880 + (r) * (1.0 / 3628800 + \
+    (r) * (1.0 / 39916800 + (r) * (1.0 / 479001600 + (r) * (1.0 / 6227020800.0 + \
+    (r) * (1.0 / 87178291200.0)))))))))))))
+
+#endif /* CNET_ACTIVATION_VEXP_SHARED */
+
+/* This dtype's constants: mantissa bits and exponent bias of REAL; MAGIC = 1.5 * 2^MANT_BITS (adding and
+ * subtracting it rounds to an integer); the clamps of exp's argument; ln2 split for an exact n * LN2_HI;
+ * the polynomials; the |2x| beyond which tanh rounds to +-1. */
+#if IS_F32
+#define MANT_BITS 23
+#define EXP_BIAS 127
+#define MAGIC 12582912.0f            /* 1.5 * 2^23 */
+#define EXP_HI 89.0f                 /* exp overflows to inf above ~88.72 */
+#define EXP_LO -104.0f               /* and underflows to 0 below ~-103.97 */
+#define LN2_HI 0.693359375f          /* 355/512: n * LN2_HI is exact */
+#define LN2_LO -2.12194440e-4f
+#define POLY_EXP POLY_EXP_F32
+#define POLY_EXPM1 POLY_EXPM1_F32
+#define TANH_CLAMP 20.0f             /* tanh(10) rounds to 1 */
+#else
+#define MANT_BITS 52
+#define EXP_BIAS 1023
+#define MAGIC 6755399441055744.0     /* 1.5 * 2^52 */
+#define EXP_HI 710.0
+#define EXP_LO -746.0
+#define LN2_HI 6.93147180369123816490e-01   /* ln2 with its low 21 bits zero */
+#define LN2_LO 1.90821492927058770002e-10
+#define POLY_EXP POLY_EXP_F64
+#define POLY_EXPM1 POLY_EXPM1_F64
+#define TANH_CLAMP 40.0              /* tanh(20) rounds to 1 */
+#endif
 
 static inline REAL SFX(bits_to_real)(UINT u) {
     REAL r;
@@ -57,10 +102,6 @@ static inline REAL SFX(vtanh)(REAL x) {
     return x != x ? x : y;
 }
 
-/* the parameters of this instantiation (defined by activation_tmpl.h) */
-#undef REAL
-#undef SFX
-#undef UINT
 #undef MANT_BITS
 #undef EXP_BIAS
 #undef MAGIC
@@ -70,5 +111,4 @@ static inline REAL SFX(vtanh)(REAL x) {
 #undef LN2_LO
 #undef POLY_EXP
 #undef POLY_EXPM1
-#undef COPYSIGN
 #undef TANH_CLAMP

@@ -1,6 +1,7 @@
-/* loss_avx512.c -- the kernels of loss_tmpl.h compiled for AVX-512 (F/VL/DQ/BW) (the build gives this
- * file its ISA flags; loss.c dispatches to it). Empty on other architectures. */
+/* loss_mse_avx512.c -- loss_mse_tmpl.h compiled for AVX-512 (F/VL/DQ/BW): CMakeLists.txt gives this file
+ * its ISA flags, loss_mse.c dispatches to it. Empty on other architectures. */
 #if defined(__x86_64__)
-#define CNET_EW_ISA _avx512
-#include "loss_mse_tmpl.h"
+#define CNET_ISA _avx512
+#define CNET_TEMPLATE "loss_mse_tmpl.h"
+#include "instantiate.h"
 #endif
