@@ -22,7 +22,6 @@
 
 #include "activation_vexp_tmpl.h"
 
-
 /* x, y are (n,). Overwrites y (may alias x). NaN stays NaN (v < 0 is false for NaN), as in np.maximum:
  * a diverging model must not have its NaNs hidden. */
 void KNAME(cnet_relu_forward)(REAL *y, const REAL *x, int64_t n, int n_threads) {
@@ -112,7 +111,7 @@ void KNAME(cnet_softmax_backward)(REAL *dx, const REAL *dy, const REAL *y, int64
     }
 }
 
-/* The public functions of cnet.h, defined in activation.c only (CNET_DISPATCH, cnet_internal.h). */
+/* The public functions of cnet.h, defined by activation.c (CNET_DISPATCH, cnet_internal.h). */
 CNET_DISPATCH(cnet_relu_forward, (REAL *y, const REAL *x, int64_t n, int n_threads), (y, x, n, n_threads))
 CNET_DISPATCH(cnet_relu_backward, (REAL *dx, const REAL *dy, const REAL *y, int64_t n, int n_threads),
               (dx, dy, y, n, n_threads))

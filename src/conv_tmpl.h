@@ -146,8 +146,8 @@ static int SFX(backward_chunk)(REAL *dx, REAL *part, const REAL *dy, const REAL 
         }
         /* dw^T (CKK, K) (+)= col (CKK, OHW) . dy_n^T: cheaper to pack than dy_n . col^T (the small dy_n
          * is the transposed operand) */
-        if (SFX(cnet_gemm)(0, 1, ckk, K, ohw, (REAL)1, B, ohw, dyn, ohw, n == n0 ? (REAL)0 : (REAL)1, part, K, NULL,
-                 CNET_EPI_NONE, nt) != CNET_OK)
+        if (SFX(cnet_gemm)(0, 1, ckk, K, ohw, (REAL)1, B, ohw, dyn, ohw, n == n0 ? (REAL)0 : (REAL)1, part, K,
+                           NULL, CNET_EPI_NONE, nt) != CNET_OK)
             return CNET_ERR_NOMEM;
         for (int64_t k = 0; k < K; k++) {
             const REAL s = SFX(row_sum)(dyn + k * ohw, ohw);
@@ -156,8 +156,8 @@ static int SFX(backward_chunk)(REAL *dx, REAL *part, const REAL *dy, const REAL 
         if (dx) {
             /* dcol (CKK, OHW) = W^T . dy_n, then dx_n = col2im(dcol); a direct 1x1 writes dx_n itself */
             REAL *dxn = dx + n * xs;
-            if (SFX(cnet_gemm)(1, 0, ckk, ohw, K, (REAL)1, w, ckk, dyn, ohw, (REAL)0, col ? col : dxn, ohw, NULL,
-                     CNET_EPI_NONE, nt) != CNET_OK)
+            if (SFX(cnet_gemm)(1, 0, ckk, ohw, K, (REAL)1, w, ckk, dyn, ohw, (REAL)0, col ? col : dxn, ohw,
+                               NULL, CNET_EPI_NONE, nt) != CNET_OK)
                 return CNET_ERR_NOMEM;
             if (col)
                 SFX(cnet_col2im_image)(dxn, col, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->PH,

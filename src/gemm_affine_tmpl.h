@@ -60,8 +60,8 @@ void SFX(cnet_colsum)(REAL *out, const REAL *x, int64_t N, int64_t D, int n_thre
  * Returns the GEMM's status. */
 int SFX(cnet_affine_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *b, int64_t N, int64_t D,
                              int64_t U, int relu, int n_threads) {
-    return SFX(cnet_gemm)(0, 0, N, U, D, (REAL)1, x, D, w, U, (REAL)0, y, U, b, relu ? CNET_EPI_RELU : CNET_EPI_NONE,
-                n_threads);
+    return SFX(cnet_gemm)(0, 0, N, U, D, (REAL)1, x, D, w, U, (REAL)0, y, U, b,
+                          relu ? CNET_EPI_RELU : CNET_EPI_NONE, n_threads);
 }
 
 /* dy (N, U), x (N, D), w (D, U) -> dx (N, D) = dy . wᵀ, dw (D, U) = xᵀ . dy, db (U,) = column sums
@@ -69,10 +69,11 @@ int SFX(cnet_affine_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *
  * CNET_ERR_NOMEM when a GEMM failed (the rest is then skipped). */
 int SFX(cnet_affine_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy, const REAL *x, const REAL *w,
                               int64_t N, int64_t D, int64_t U, int n_threads) {
-    if (dx != NULL &&
-        SFX(cnet_gemm)(0, 1, N, D, U, (REAL)1, dy, U, w, U, (REAL)0, dx, D, NULL, CNET_EPI_NONE, n_threads) != CNET_OK)
+    if (dx != NULL && SFX(cnet_gemm)(0, 1, N, D, U, (REAL)1, dy, U, w, U, (REAL)0, dx, D, NULL, CNET_EPI_NONE,
+                                     n_threads) != CNET_OK)
         return CNET_ERR_NOMEM;
-    if (SFX(cnet_gemm)(1, 0, D, U, N, (REAL)1, x, D, dy, U, (REAL)0, dw, U, NULL, CNET_EPI_NONE, n_threads) != CNET_OK)
+    if (SFX(cnet_gemm)(1, 0, D, U, N, (REAL)1, x, D, dy, U, (REAL)0, dw, U, NULL, CNET_EPI_NONE, n_threads) !=
+        CNET_OK)
         return CNET_ERR_NOMEM;
     if (db != NULL) SFX(cnet_colsum)(db, dy, N, U, n_threads);
     return CNET_OK;

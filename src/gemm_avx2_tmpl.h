@@ -27,7 +27,6 @@
 #define BCAST _mm256_broadcast_sd
 #endif
 
-
 /* ROW_FMA(i, g, o): row i of the tile += op(A)(i, p) * the B vectors; row i = 3*g + o reads
  * ag<g>[o * rs_a] (group pointers keep in-place A addresses in registers). */
 #define ROW_FMA(i, g, o)                                                                           \
@@ -87,7 +86,8 @@ static inline __attribute__((always_inline)) void SFX(ukr_body)(const int MRC, c
     const V zero = OP(_mm256_setzero)();
     ALL_ROWS(DECL_ACC)
     /* group g's pointer exists only when its rows do (a row-major A read in place ends after row MRC) */
-    const REAL *ag0 = a, *ag1 = a + 3 * rs_a, *ag2 = MRC > 6 ? a + 6 * rs_a : a, *ag3 = MRC > 9 ? a + 9 * rs_a : a;
+    const REAL *ag0 = a, *ag1 = a + 3 * rs_a;
+    const REAL *ag2 = MRC > 6 ? a + 6 * rs_a : a, *ag3 = MRC > 9 ? a + 9 * rs_a : a;
     for (int64_t p = 0; p < kc; ++p) {
         const V b0 = OP(_mm256_loadu)(b);
         const V b1 = NV > 1 ? OP(_mm256_loadu)(b + VL) : zero;
@@ -110,14 +110,19 @@ static inline __attribute__((always_inline)) void SFX(ukr_body)(const int MRC, c
     }
 }
 
+/* The kernels: a packed A (rs_a 1, cs_a MR) gets its strides as constants. */
 void SFX(cnet_gemm_ukr_avx2)(CNET_UKR_ARGS(REAL)) {
-    if (rs_a == 1 && cs_a == 6) SFX(ukr_body)(6, 2, kc, a, 1, 6, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else SFX(ukr_body)(6, 2, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    if (rs_a == 1 && cs_a == 6)
+        SFX(ukr_body)(6, 2, kc, a, 1, 6, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else
+        SFX(ukr_body)(6, 2, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
 void SFX(cnet_gemm_ukr_avx2_narrow)(CNET_UKR_ARGS(REAL)) {
-    if (rs_a == 1 && cs_a == 12) SFX(ukr_body)(12, 1, kc, a, 1, 12, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else SFX(ukr_body)(12, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    if (rs_a == 1 && cs_a == 12)
+        SFX(ukr_body)(12, 1, kc, a, 1, 12, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else
+        SFX(ukr_body)(12, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
 /* The row kernel (gemm_internal.h): NVR full vectors of accumulators, the columns past them (fewer

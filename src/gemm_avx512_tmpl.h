@@ -35,7 +35,6 @@
 #define CAST256(x) _mm512_castpd512_pd256(x)
 #endif
 
-
 /* ROW_FMA(i, g, o): row i of the tile += op(A)(i, p) broadcast * the NV B vectors. Row i = 3*g + o
  * reads ag<g>[o * rs_a]: 8 group pointers and one stride keep the addresses of 24 rows of an in-place A
  * in registers (one pointer per row spilled to the stack). */
@@ -88,11 +87,11 @@
 /* The micro-kernel on MRC rows x NV vectors; MRC, NV, and in the packed case rs_a and cs_a, are
  * compile-time constants once inlined. Edges are masked loads and stores. */
 static inline __attribute__((always_inline)) void SFX(ukr_body)(const int MRC, const int NV, int64_t kc,
-                                                       const REAL *a, int64_t rs_a, int64_t cs_a,
-                                                       const REAL *b, int64_t rs_b, REAL *c, int64_t ldc,
-                                                       int64_t m,
-                                                       int64_t n, REAL alpha, REAL beta, const REAL *bias,
-                                                       int relu) {
+                                                                const REAL *a, int64_t rs_a, int64_t cs_a,
+                                                                const REAL *b, int64_t rs_b, REAL *c,
+                                                                int64_t ldc, int64_t m, int64_t n,
+                                                                REAL alpha, REAL beta, const REAL *bias,
+                                                                int relu) {
     const V zero = OP(_mm512_setzero)();
     ALL_ROWS(DECL_ACC, 0)
     /* group g's pointer exists only when its rows do (a row-major A read in place ends after row MRC) */
@@ -150,10 +149,12 @@ static inline __attribute__((always_inline)) void SFX(ukr_body)(const int MRC, c
     }
 #define H_DECL(i, _) V c##i##a = zero; V2 h##i = CAST256(zero);
 
-static inline __attribute__((always_inline)) void SFX(ukr_body_half)(const int NZ, int64_t kc, const REAL *a, int64_t rs_a,
-                                                        int64_t cs_a, const REAL *b, int64_t rs_b, REAL *c,
-                                                        int64_t ldc, int64_t m, int64_t n, REAL alpha, REAL beta,
-                                                        const REAL *bias, int relu) {
+static inline __attribute__((always_inline)) void SFX(ukr_body_half)(const int NZ, int64_t kc,
+                                                                     const REAL *a, int64_t rs_a,
+                                                                     int64_t cs_a, const REAL *b,
+                                                                     int64_t rs_b, REAL *c, int64_t ldc,
+                                                                     int64_t m, int64_t n, REAL alpha,
+                                                                     REAL beta, const REAL *bias, int relu) {
     const V zero = OP(_mm512_setzero)();
     ALL_ROWS(H_DECL, 0)
     const REAL *ag0 = a, *ag1 = a + 3 * rs_a, *ag2 = a + 6 * rs_a, *ag3 = a + 9 * rs_a;
@@ -178,22 +179,33 @@ static inline __attribute__((always_inline)) void SFX(ukr_body_half)(const int N
     ALL_ROWS(H_STORE, 0)
 }
 
+/* The kernels. The wide one runs a right edge of at most half a vector, one vector, or one and a half on
+ * the narrower bodies; a packed A (rs_a 1, cs_a MR) gets its strides as constants. */
 void SFX(cnet_gemm_ukr_avx512)(CNET_UKR_ARGS(REAL)) {
-    if (n <= VL / 2) SFX(ukr_body_half)(0, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else if (n <= VL) SFX(ukr_body)(12, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else if (n <= VL + VL / 2) SFX(ukr_body_half)(1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else if (rs_a == 1 && cs_a == 12) SFX(ukr_body)(12, 2, kc, a, 1, 12, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else SFX(ukr_body)(12, 2, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    if (n <= VL / 2)
+        SFX(ukr_body_half)(0, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else if (n <= VL)
+        SFX(ukr_body)(12, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else if (n <= VL + VL / 2)
+        SFX(ukr_body_half)(1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else if (rs_a == 1 && cs_a == 12)
+        SFX(ukr_body)(12, 2, kc, a, 1, 12, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else
+        SFX(ukr_body)(12, 2, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
 void SFX(cnet_gemm_ukr_avx512_narrow)(CNET_UKR_ARGS(REAL)) {
-    if (rs_a == 1 && cs_a == 24) SFX(ukr_body)(24, 1, kc, a, 1, 24, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else SFX(ukr_body)(24, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    if (rs_a == 1 && cs_a == 24)
+        SFX(ukr_body)(24, 1, kc, a, 1, 24, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else
+        SFX(ukr_body)(24, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
 void SFX(cnet_gemm_ukr_avx512_m16)(CNET_UKR_ARGS(REAL)) {
-    if (rs_a == 1 && cs_a == 16) SFX(ukr_body)(16, 1, kc, a, 1, 16, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else SFX(ukr_body)(16, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    if (rs_a == 1 && cs_a == 16)
+        SFX(ukr_body)(16, 1, kc, a, 1, 16, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else
+        SFX(ukr_body)(16, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 }
 
 /* Transposes the VL x VL block in r (r[i] row i) in registers: unpack pairs of rows, then shuffle
@@ -248,7 +260,8 @@ void SFX(cnet_gemm_packbt_avx512)(CNET_PACKBT_ARGS(REAL)) {
     for (; p + VL <= kc; p += VL)
         for (int64_t j0 = 0; j0 < nr; j0 += VL) {
             V r[VL];
-            for (int q = 0; q < VL; ++q) r[q] = j0 + q < n ? OP(_mm512_loadu)(src + (j0 + q) * ldb + p) : zero;
+            for (int q = 0; q < VL; ++q)
+                r[q] = j0 + q < n ? OP(_mm512_loadu)(src + (j0 + q) * ldb + p) : zero;
             SFX(transpose)(r);
             for (int q = 0; q < VL; ++q) OP(_mm512_storeu)(d + (p + q) * nr + j0, r[q]);
         }

@@ -25,8 +25,8 @@ static inline int64_t SFX(kc_for)(const SFX(gemm_t) *g, int64_t k) {
  * tiles of op(A) and full NR-column panels of op(B) are read in place where g says so; the rest is
  * packed (a partial last tile or panel into the start of its buffer). */
 static void SFX(gemm_rect)(const SFX(gemm_t) *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
-                           int64_t k0, int64_t k1, REAL *C, int64_t ldc, REAL beta, const REAL *bias, int relu,
-                           REAL *abuf, REAL *bbuf) {
+                           int64_t k0, int64_t k1, REAL *C, int64_t ldc, REAL beta, const REAL *bias,
+                           int relu, REAL *abuf, REAL *bbuf) {
     const SFX(kernel_t) *k = &g->k;
     const int64_t kcb = SFX(kc_for)(g, k1 - k0), lda = g->lda;
     /* in-place op(A): element (i, p) at A[i*rs + p*cs] */
@@ -74,7 +74,8 @@ static void SFX(gemm_rect)(const SFX(gemm_t) *g, int64_t m0, int64_t m1, int64_t
  * so the block length is bounded by min(k, kc) rather than taken from k). An operand read in place
  * packs only its partial edge tile or panel: one MR x kc tile, one kc x NR panel. Returns CNET_OK, or
  * CNET_ERR_NOMEM with both buffers NULL. */
-static int SFX(rect_buffers)(const SFX(gemm_t) *g, int64_t m, int64_t n, int64_t k, REAL **abuf, REAL **bbuf) {
+static int SFX(rect_buffers)(const SFX(gemm_t) *g, int64_t m, int64_t n, int64_t k, REAL **abuf,
+                             REAL **bbuf) {
     const int64_t kc = imin(k, g->k.kc);
     const int64_t mc = g->direct_a ? g->k.mr : cdiv(imin(g->k.mc, m), g->k.mr) * g->k.mr;
     const int64_t nc = g->direct_b ? g->k.nr : cdiv(imin(g->k.nc, n), g->k.nr) * g->k.nr;

@@ -15,7 +15,8 @@
 static const cnet_gemm_blocking BLOCKING[2][CNET_UKR_COUNT] = {
     [0] = { /* float */
         /* 8 KiB, 96 KiB, 2 MiB */
-        [CNET_UKR_PORTABLE] = {.mr = CNET_PORTABLE_MR, .nr = CNET_PORTABLE_NR_F32, .mc = 96, .kc = 256, .nc = 2048},
+        [CNET_UKR_PORTABLE] = {.mr = CNET_PORTABLE_MR, .nr = CNET_PORTABLE_NR_F32,
+                               .mc = 96, .kc = 256, .nc = 2048},
         /* 16 KiB, 144 KiB, 3 MiB */
         [CNET_UKR_AVX2] = {.mr = 6, .nr = 16, .mc = 144, .kc = 256, .nc = 3072},
         /* 8 KiB, 240 KiB */
@@ -29,7 +30,8 @@ static const cnet_gemm_blocking BLOCKING[2][CNET_UKR_COUNT] = {
     },
     [1] = { /* double */
         /* 8 KiB, 192 KiB, 4 MiB */
-        [CNET_UKR_PORTABLE] = {.mr = CNET_PORTABLE_MR, .nr = CNET_PORTABLE_NR_F64, .mc = 96, .kc = 256, .nc = 2048},
+        [CNET_UKR_PORTABLE] = {.mr = CNET_PORTABLE_MR, .nr = CNET_PORTABLE_NR_F64,
+                               .mc = 96, .kc = 256, .nc = 2048},
         /* 16 KiB, 192 KiB, 4 MiB */
         [CNET_UKR_AVX2] = {.mr = 6, .nr = 8, .mc = 96, .kc = 256, .nc = 2048},
         /* 8 KiB, 480 KiB */

@@ -41,7 +41,8 @@ double KNAME(cnet_mse_forward)(const REAL *y, const REAL *t, int64_t n, int n_th
     if (n <= 0) return 0.0;
     int64_t n_chunks = (n + LOSS_CHUNK - 1) / LOSS_CHUNK;
     double chunk_stack[64];
-    double *chunk_sum = n_chunks <= 64 ? chunk_stack : (double *)cnet_scratch_alloc((size_t)n_chunks * sizeof(double));
+    double *chunk_sum = n_chunks <= 64 ? chunk_stack
+                                       : (double *)cnet_scratch_alloc((size_t)n_chunks * sizeof(double));
     if (chunk_sum == NULL) {  /* out of memory: the same chunk sums, serially, added in the same order */
         double total = 0.0;
         for (int64_t c = 0; c < n_chunks; c++) {
@@ -71,7 +72,7 @@ void KNAME(cnet_mse_backward)(REAL *dy, const REAL *y, const REAL *t, int64_t n,
     for (int64_t i = 0; i < n; i++) dy[i] = (y[i] - t[i]) * s;
 }
 
-/* The public functions of cnet.h, defined in loss_mse.c only (CNET_DISPATCH, cnet_internal.h). */
+/* The public functions of cnet.h, defined by loss_mse.c (CNET_DISPATCH, cnet_internal.h). */
 CNET_DISPATCH_RET(double, cnet_mse_forward, (const REAL *y, const REAL *t, int64_t n, int n_threads),
                   (y, t, n, n_threads))
 CNET_DISPATCH(cnet_mse_backward, (REAL *dy, const REAL *y, const REAL *t, int64_t n, int n_threads),

@@ -33,7 +33,6 @@
 
 #endif /* CNET_OPTIM_SHARED */
 
-
 /* Every array is (n,) -- p the parameter, g its gradient, then the state (v, h, m, d) -- and every
  * function overwrites p and its state in place, reading g only. The formulas, and the order of the
  * operations within them, are the reference's (cnet/reference/optim.py): scalar coefficients are
@@ -97,7 +96,7 @@ void KNAME(cnet_adadelta_update)(REAL *p, REAL *h, REAL *d, const REAL *g, int64
              p[i] = p[i] - lr_ * upd; d[i] = d[i] * rho_ + omr * upd * upd;);
 }
 
-/* The public functions of cnet.h, defined in optim.c only (CNET_DISPATCH, cnet_internal.h). */
+/* The public functions of cnet.h, defined by optim.c (CNET_DISPATCH, cnet_internal.h). */
 CNET_DISPATCH(cnet_sgd_update,
               (REAL *p, const REAL *g, int64_t n, double lr, double weight_decay, int n_threads),
               (p, g, n, lr, weight_decay, n_threads))

@@ -28,8 +28,10 @@ static inline REAL SFX(select)(int64_t take, REAL a, REAL b) {
 
 /* Max of one window of plane xc over rows [h0+i0, h0+i1), columns [w0+j0, w0+j1), all inside the plane:
  * the first element in row-major order that is the maximum, a NaN winning (the first NaN). */
-static inline __attribute__((always_inline)) void SFX(window_max)(const REAL *xc, int64_t W, int64_t h0, int64_t i0, int64_t i1,
-                                   int64_t w0, int64_t j0, int64_t j1, REAL *y, int64_t *arg) {
+static inline __attribute__((always_inline)) void SFX(window_max)(const REAL *xc, int64_t W, int64_t h0,
+                                                                  int64_t i0, int64_t i1, int64_t w0,
+                                                                  int64_t j0, int64_t j1, REAL *y,
+                                                                  int64_t *arg) {
     int64_t best_i = (h0 + i0) * W + w0 + j0;
     REAL best = xc[best_i];
     for (int64_t i = i0; i < i1; i++)

@@ -30,7 +30,6 @@ enum { BN_SUM = 0, BN_SQDEV = 1, BN_DY = 2 };
 
 #endif /* CNET_REGULARIZATION_BATCHNORM_SHARED */
 
-
 /* What a reduction pass reads (unused fields NULL). */
 struct SFX(bn_pass) {
     const REAL *x, *dy;
@@ -286,7 +285,7 @@ int KNAME(cnet_batchnorm_inference)(REAL *y, const REAL *x, const REAL *gamma, c
     return CNET_OK;
 }
 
-/* The public functions of cnet.h, defined in regularization_batchnorm.c only (CNET_DISPATCH, cnet_internal.h). */
+/* The public functions of cnet.h, defined by regularization_batchnorm.c (CNET_DISPATCH, cnet_internal.h). */
 CNET_DISPATCH_RET(int, cnet_batchnorm_forward,
                   (REAL *y, REAL *mean, REAL *inv_std, const REAL *x, const REAL *gamma, const REAL *beta,
                    double eps, int64_t N, int64_t C, int64_t S, int n_threads),

@@ -29,7 +29,6 @@ static uint64_t dropout_threshold(double rate) {
 
 #endif /* CNET_REGULARIZATION_DROPOUT_SHARED */
 
-
 /* The keep scale is 1/(1 - rate) computed in double, then rounded to REAL (as the reference). */
 
 /* mask is (n,), element i of the flat array: scale where kept, 0 where dropped. Overwrites mask. */
@@ -63,7 +62,7 @@ void KNAME(cnet_dropout_backward)(REAL *dx, const REAL *dy, const REAL *mask, in
     for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * mask[i];
 }
 
-/* The public functions of cnet.h, defined in regularization_dropout.c only (CNET_DISPATCH, cnet_internal.h). */
+/* The public functions of cnet.h, defined by regularization_dropout.c (CNET_DISPATCH, cnet_internal.h). */
 CNET_DISPATCH(cnet_dropout_mask, (REAL *mask, int64_t n, double rate, uint64_t seed, int n_threads),
               (mask, n, rate, seed, n_threads))
 CNET_DISPATCH(cnet_dropout_forward,
