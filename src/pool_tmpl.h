@@ -11,7 +11,7 @@
 #include "cnet_internal.h"
 
 /* take ? a : b without a branch: gcc turns the ternary on floats into a jump, which random data
- * mispredicts half the time (a 5x slower max pool). */
+ * mispredicts half the time (commit 50a1a80 measured the max pool's loss). */
 static inline int64_t select_i64(int64_t take, int64_t a, int64_t b) { return b ^ ((a ^ b) & -take); }
 
 #endif /* CNET_POOL_SHARED */
