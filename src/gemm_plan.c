@@ -1,7 +1,8 @@
 /* gemm_plan.c -- every shape decision of cnet's GEMM (gemm_plan.h): the route, the micro-kernel and its
- * cache blocks, the operands read in place, split-K, the threads. The numbers were measured on Zen 4;
- * docs/gemm.md gives each one's measurements and commits. To re-tune one: change it here, rebuild, and
- * time the products it affects on every SIMD path, at 1 and 2 threads, against the previous build. */
+ * cache blocks, the operands read in place, split-K, the threads. docs/gemm.md gives the measurements
+ * (Zen 4) and commits behind each number, and which have none recorded. To re-tune one: change it here,
+ * rebuild, and time the products it affects on every SIMD path, at 1 and 2 threads, against the
+ * previous build. */
 #include "gemm_plan.h"
 
 /* ---- blocking ------------------------------------------------------------------------------------
@@ -65,11 +66,12 @@ static const cnet_gemm_blocking BLOCKING[2][CNET_UKR_COUNT] = {
 #define SKINNY_MAX_TILES 6
 
 /* Operands read in place rather than packed: a row-major op(A) when N <= DIRECT_A_MAX_N, a transposed
- * one when N is within DIRECT_AT_MAX_PANELS panels (its tile's KC rows then span more than L1); a
+ * one when N is within DIRECT_AT_MAX_PANELS panels (a tile read in place spans KC rows of A, more than
+ * L1 holds, so it pays only for a panel or two); a
  * row-major op(B) with rows at most DIRECT_B_MAX_PANELS panels apart, or used by few tiles
  * (M <= DIRECT_B_MAX_M: a convolution's im2col matrix, one pass per filter tile) or with few rows
- * (K <= DIRECT_B_MAX_K). Never an operand whose row stride is a multiple of CNET_GEMM_CONFLICT_STRIDE
- * (but a row-major op(B) at most DIRECT_B_MAX_PANELS panels wide). */
+ * (K <= DIRECT_B_MAX_K). The last two, and op(A), never with a row stride that is a multiple of
+ * CNET_GEMM_CONFLICT_STRIDE. */
 #define DIRECT_A_MAX_N 512
 #define DIRECT_AT_MAX_PANELS 2
 #define DIRECT_B_MAX_PANELS 4
