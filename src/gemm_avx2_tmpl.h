@@ -110,20 +110,9 @@ static inline __attribute__((always_inline)) void SFX(ukr_body)(const int MRC, c
     }
 }
 
-/* The kernels: a packed A (rs_a 1, cs_a MR) gets its strides as constants. */
-void SFX(cnet_gemm_ukr_avx2)(CNET_UKR_ARGS(REAL)) {
-    if (rs_a == 1 && cs_a == 6)
-        SFX(ukr_body)(6, 2, kc, a, 1, 6, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else
-        SFX(ukr_body)(6, 2, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-}
+void SFX(cnet_gemm_ukr_avx2)(CNET_UKR_ARGS(REAL)) { CNET_UKR_CALL(SFX(ukr_body), 6, 2) }
 
-void SFX(cnet_gemm_ukr_avx2_narrow)(CNET_UKR_ARGS(REAL)) {
-    if (rs_a == 1 && cs_a == 12)
-        SFX(ukr_body)(12, 1, kc, a, 1, 12, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else
-        SFX(ukr_body)(12, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-}
+void SFX(cnet_gemm_ukr_avx2_narrow)(CNET_UKR_ARGS(REAL)) { CNET_UKR_CALL(SFX(ukr_body), 12, 1) }
 
 /* The row kernel (gemm_internal.h): NVR full vectors of accumulators, the columns past them (fewer
  * than a vector) as scalar chains; the update goes through SFX(tile_update) on the row's sums.

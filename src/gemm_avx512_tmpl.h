@@ -180,7 +180,7 @@ static inline __attribute__((always_inline)) void SFX(ukr_body_half)(const int N
 }
 
 /* The kernels. The wide one runs a right edge of at most half a vector, one vector, or one and a half on
- * the narrower bodies; a packed A (rs_a 1, cs_a MR) gets its strides as constants. */
+ * the narrower bodies. */
 void SFX(cnet_gemm_ukr_avx512)(CNET_UKR_ARGS(REAL)) {
     if (n <= VL / 2)
         SFX(ukr_body_half)(0, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
@@ -188,25 +188,14 @@ void SFX(cnet_gemm_ukr_avx512)(CNET_UKR_ARGS(REAL)) {
         SFX(ukr_body)(12, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
     else if (n <= VL + VL / 2)
         SFX(ukr_body_half)(1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else if (rs_a == 1 && cs_a == 12)
-        SFX(ukr_body)(12, 2, kc, a, 1, 12, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else
-        SFX(ukr_body)(12, 2, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+    else {
+        CNET_UKR_CALL(SFX(ukr_body), 12, 2)
+    }
 }
 
-void SFX(cnet_gemm_ukr_avx512_narrow)(CNET_UKR_ARGS(REAL)) {
-    if (rs_a == 1 && cs_a == 24)
-        SFX(ukr_body)(24, 1, kc, a, 1, 24, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else
-        SFX(ukr_body)(24, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-}
+void SFX(cnet_gemm_ukr_avx512_narrow)(CNET_UKR_ARGS(REAL)) { CNET_UKR_CALL(SFX(ukr_body), 24, 1) }
 
-void SFX(cnet_gemm_ukr_avx512_m16)(CNET_UKR_ARGS(REAL)) {
-    if (rs_a == 1 && cs_a == 16)
-        SFX(ukr_body)(16, 1, kc, a, 1, 16, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else
-        SFX(ukr_body)(16, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-}
+void SFX(cnet_gemm_ukr_avx512_m16)(CNET_UKR_ARGS(REAL)) { CNET_UKR_CALL(SFX(ukr_body), 16, 1) }
 
 /* Transposes the VL x VL block in r (r[i] row i) in registers: unpack pairs of rows, then shuffle
  * 128-bit lanes (the standard sequence; 3 or 4 rounds of VL shuffles for VL^2 elements). */

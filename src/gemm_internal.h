@@ -27,6 +27,14 @@
         int64_t m, int64_t n, R alpha, R beta, const R *bias, int relu
 typedef void (*cnet_ukr_f32)(CNET_UKR_ARGS(float));
 typedef void (*cnet_ukr_f64)(CNET_UKR_ARGS(double));
+/* In an ISA file's micro-kernel: BODYF(MRC, NV, <the kernel's arguments>) on MRC rows x NV vectors, with
+ * the strides of a packed A (rs_a 1, cs_a MRC) as constants when they are, so that the compiler
+ * specializes the common case. */
+#define CNET_UKR_CALL(BODYF, MRC, NV)                                                              \
+    if (rs_a == 1 && cs_a == (MRC))                                                                \
+        BODYF(MRC, NV, kc, a, 1, MRC, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);             \
+    else                                                                                           \
+        BODYF(MRC, NV, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 
 /* The portable micro-kernel's tile (gemm_portable_tmpl.h): MR rows x NR columns, per dtype. (The ISA
  * kernels' tiles are fixed by their code; gemm_plan.c lists them all.) */

@@ -18,47 +18,42 @@
  * No include guard here: included once per template and translation unit. */
 #define CNET_SFX_CAT_(a, b) a##b
 #define CNET_SFX_CAT(a, b) CNET_SFX_CAT_(a, b)
+/* CNET_PICK(IS_F32, f, d): f for float, d for double, chosen when the macro using it expands. */
+#define CNET_PICK_1(f, d) f
+#define CNET_PICK_0(f, d) d
+#define CNET_PICK_(c, f, d) CNET_PICK_##c(f, d)
+#define CNET_PICK(c, f, d) CNET_PICK_(c, f, d)
+
+#define REAL CNET_PICK(IS_F32, float, double)
+#define SFX(name) CNET_SFX_CAT(name, CNET_PICK(IS_F32, _f32, _f64))
 #ifdef CNET_ISA
 #define KNAME(name) SFX(CNET_SFX_CAT(name, CNET_ISA))
 #endif
+#define UINT CNET_PICK(IS_F32, uint32_t, uint64_t)
+#define SQRT CNET_PICK(IS_F32, sqrtf, sqrt)
+#define FABS CNET_PICK(IS_F32, fabsf, fabs)
+#define EXP CNET_PICK(IS_F32, expf, exp)
+#define COPYSIGN CNET_PICK(IS_F32, copysignf, copysign)
 
-#define REAL float
-#define SFX(name) CNET_SFX_CAT(name, _f32)
 #define IS_F32 1
-#define UINT uint32_t
-#define SQRT sqrtf
-#define FABS fabsf
-#define EXP expf
-#define COPYSIGN copysignf
 #include CNET_TEMPLATE
-#undef REAL
-#undef SFX
 #undef IS_F32
-#undef UINT
-#undef SQRT
-#undef FABS
-#undef EXP
-#undef COPYSIGN
-
-#define REAL double
-#define SFX(name) CNET_SFX_CAT(name, _f64)
 #define IS_F32 0
-#define UINT uint64_t
-#define SQRT sqrt
-#define FABS fabs
-#define EXP exp
-#define COPYSIGN copysign
 #include CNET_TEMPLATE
+#undef IS_F32
+
 #undef REAL
 #undef SFX
-#undef IS_F32
+#undef KNAME
 #undef UINT
 #undef SQRT
 #undef FABS
 #undef EXP
 #undef COPYSIGN
-
-#undef KNAME
 #undef CNET_TEMPLATE
+#undef CNET_PICK
+#undef CNET_PICK_
+#undef CNET_PICK_0
+#undef CNET_PICK_1
 #undef CNET_SFX_CAT
 #undef CNET_SFX_CAT_
