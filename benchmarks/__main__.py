@@ -1,4 +1,4 @@
-"""``python -m benchmarks [options]``: the same as ``cnet-bench [options]`` (see cnet/bench.py)."""
+"""``python -m benchmarks [options]``: the same as ``cnet-bench [options]`` (see cnet/bench/)."""
 import sys
 
 from cnet.bench import main

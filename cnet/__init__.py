@@ -3,7 +3,7 @@
 `import cnet as keras` works for Keras 2 MNIST programs: cnet.layers, cnet.models, cnet.optimizers,
 cnet.losses, cnet.utils, cnet.datasets, cnet.callbacks and cnet.backend are attributes of the package.
 """
-__version__ = "0.1.0"
+from ._version import __version__
 
 try:
     from . import _kernels  # noqa: F401
@@ -13,7 +13,8 @@ except ImportError as exc:  # pragma: no cover - only when the extension was not
         "If you are in a source checkout, build it with `pip install -e .` (see README.md)."
     ) from exc
 
-from ._config import cpu_count, get_num_threads, set_num_threads, show_config  # noqa: E402
+from ._config import cpu_count, get_num_threads, set_num_threads  # noqa: E402
+from ._info import show_config  # noqa: E402
 from . import ops  # noqa: E402
 from .ops import get_backend, set_backend, use_backend  # noqa: E402
 from . import (activations, backend, callbacks, datasets, initializers, layers, losses,  # noqa: E402

@@ -1,8 +1,7 @@
-"""Threads and build configuration: get/set_num_threads, show_config."""
+"""Threads: cpu_count, get/set_num_threads (show_config is in cnet._info)."""
 import functools
 import math
 import os
-import sys
 
 from . import _kernels
 
@@ -81,41 +80,3 @@ def set_num_threads(n):
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
     _explicit_threads = n
     _kernels.omp_set_num_threads(n)
-
-
-def config():
-    """The build and run-time configuration as a dict (what show_config prints)."""
-    from . import __version__, ops
-    import numpy
-    return {
-        "cnet": __version__,
-        "python": sys.version.split()[0],
-        "numpy": numpy.__version__,
-        "openmp": _kernels.have_openmp(),
-        "openmp_runtime": _kernels.openmp_runtime(),
-        "threads": get_num_threads(),
-        "cpus": cpu_count(),
-        "simd": _kernels.simd_path(),
-        "backend": ops.get_backend(),
-        "ops": ops.op_backends(),
-    }
-
-
-def show_config(file=None):
-    """Print version, OpenMP runtime, threads, SIMD path and which implementation each op uses."""
-    c = config()
-    out = file or sys.stdout
-    omp = f"yes ({c['openmp_runtime']})" if c["openmp"] else "NO - kernels run serially"
-    lines = [
-        f"cnet {c['cnet']}  (python {c['python']}, numpy {c['numpy']})",
-        f"  OpenMP:   {omp}",
-        f"  threads:  {c['threads']}  (CPUs available: {c['cpus']})",
-        f"  SIMD:     {c['simd']}",
-        f"  backend:  {c['backend']}",
-        "  ops:",
-    ]
-    ops = c["ops"]
-    width = max((len(k) for k in ops), default=0)
-    for name, impl in ops.items():
-        lines.append(f"    {name:<{width}}  {impl}")
-    print("\n".join(lines), file=out)

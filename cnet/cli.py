@@ -8,15 +8,16 @@
 
 With the progress bar, this is the only module that prints for users. Errors a user can fix (a missing
 file, an unreadable image, a model that does not take 28x28 digits, a missing optional package) end the
-command with a one-line message on stderr and exit code 2; CNET_TRACEBACK=1 shows the traceback instead.
+command with a one-line message on stderr and exit code 2; CNET_TRACEBACK=1 shows the traceback instead
+(see cnet._command). A bug keeps its traceback.
 """
 import argparse
 import os
 import sys
 
-__all__ = ["main"]
+from ._command import EXIT_ERROR, UserError, run
 
-EXIT_ERROR = 2
+__all__ = ["main"]
 
 _COMMANDS = {
     "train": "train a model on MNIST or Fashion-MNIST and save it (the cnet-train script)",
@@ -91,10 +92,6 @@ def _predict_parser():
 
 # ---- helpers -----------------------------------------------------------------------------------------------
 
-class UserError(Exception):
-    """A mistake the user can fix: reported in one line, exit code 2."""
-
-
 def _setup(args):
     import cnet
     cnet.set_backend(args.backend)
@@ -112,7 +109,10 @@ def _load_model(path):
         raise UserError(f"no such model file: {path}")
     if os.path.isdir(path):
         raise UserError(f"{path} is a folder, not a model file")
-    model = load_model(path, compile=False)
+    try:
+        model = load_model(path, compile=False)
+    except ValueError as exc:           # not a model file, or a damaged one: the message names the file
+        raise UserError(str(exc)) from None
     if model.input_shape is None:
         raise UserError(f"{path}: the model has no input shape (it was saved before being built)")
     return model
@@ -291,7 +291,10 @@ def cmd_predict(argv):
     for path in args.images:
         if not os.path.exists(path):
             raise UserError(f"no such image file: {path}")
-        digits.append(image.load_digit(path))
+        try:
+            digits.append(image.load_digit(path))
+        except ValueError as exc:       # a blank image: the message names the file
+            raise UserError(str(exc)) from None
     x = np.stack(digits).reshape((len(digits),) + shape).astype(np.float32)
     if args.no_rescale:
         x *= 255.0
@@ -311,11 +314,6 @@ _HANDLERS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predic
              "info": cmd_info}
 
 
-def _one_line(exc):
-    text = str(exc).strip() or type(exc).__name__
-    return " ".join(text.split())
-
-
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
@@ -326,16 +324,7 @@ def main(argv=None):
         _main_parser().parse_args(argv[:1])
         return EXIT_ERROR
     command, rest = argv[0], argv[1:]
-    try:
-        return _HANDLERS[command](rest) or 0
-    except KeyboardInterrupt:
-        print(f"cnet {command}: interrupted", file=sys.stderr)
-        return 130
-    except (UserError, OSError, ValueError, ImportError) as exc:
-        if os.environ.get("CNET_TRACEBACK"):
-            raise
-        print(f"cnet {command}: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_ERROR
+    return run(_HANDLERS[command], rest, f"cnet {command}")
 
 
 if __name__ == "__main__":

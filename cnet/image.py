@@ -39,7 +39,7 @@ def require_pillow():
     try:
         from PIL import Image
     except ImportError:
-        raise ImportError(PILLOW_HINT) from None
+        raise ImportError(PILLOW_HINT, name="PIL") from None
     return Image
 
 

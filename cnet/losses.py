@@ -123,19 +123,52 @@ mse = MSE = mean_squared_error
 
 # ---- training objects ---------------------------------------------------------------------
 
+def _softmax_crossentropy(t, logits):
+    """Per-sample -sum(t * log softmax(logits)) (t one-hot/soft rows) or -log softmax(logits)[t] (t class
+    indices), log-softmax max-shifted in float64 so that no logit overflows."""
+    z = logits.astype(np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    if t.ndim == 1:
+        return (-logp[np.arange(t.shape[0]), t]).astype(logits.dtype)
+    return (-(t.astype(np.float64) * logp).sum(axis=-1)).astype(logits.dtype)
+
+
 class Loss:
-    """Base class: forward(y_pred, y_true) -> mean loss; backward() -> gradient of forward's input."""
+    """Base class: forward(y_pred, y_true) -> mean loss; backward() -> gradient of forward's input.
+
+    Calling a loss object, ``loss(y_true, y_pred)``, gives the per-sample losses (Keras's function,
+    the class attribute ``fn``; of logits for the softmax cross-entropies built with from_logits=True).
+    A subclass without ``fn`` trains but cannot be called that way (NotImplementedError).
+    """
 
     name = "loss"
     fuses_softmax = False
+    fn = None
 
     def __init__(self, from_logits=False):
+        if from_logits and not self.fuses_softmax:
+            raise ValueError(f"{type(self).__name__}: from_logits=True is not supported (only the softmax "
+                             "cross-entropies take logits)")
         self.from_logits = bool(from_logits)
         self.probs = None
 
     def __call__(self, y_true, y_pred):
-        """The Keras function: per-sample losses."""
+        """The Keras function: per-sample losses, shape (N,)."""
+        if self.from_logits:
+            logits = _float(y_pred)
+            if logits.ndim != 2:
+                raise ValueError(f"{self.name}: logits must be (N, classes), got shape {logits.shape}")
+            return _softmax_crossentropy(self._targets(y_true, logits), logits)
+        if self.fn is None:
+            raise NotImplementedError(f"{type(self).__name__} has no per-sample function: give the class "
+                                      "an fn(y_true, y_pred) to call it (forward/backward train without it)")
         return self.fn(y_true, y_pred)
+
+    def _check_from_logits(self, from_logits):
+        if from_logits:
+            raise ValueError(f"{self.name}: from_logits=True is not supported (only the softmax "
+                             "cross-entropies take logits)")
 
     def get_config(self):
         return {"from_logits": self.from_logits} if self.fuses_softmax else {}
@@ -145,7 +178,8 @@ class Loss:
 
 
 class SoftmaxCrossEntropy(Loss):
-    """Softmax of logits + cross-entropy with targets given as class indices (N,) or rows (N, L)."""
+    """Softmax of logits + cross-entropy with targets given as class indices (N,) or rows (N, L).
+    Called as ``loss(y_true, logits)``: the per-sample cross-entropies of the logits."""
 
     name = "softmax_crossentropy"
     fuses_softmax = True
@@ -153,15 +187,18 @@ class SoftmaxCrossEntropy(Loss):
     def __init__(self):
         super().__init__(from_logits=True)
 
-    def _labels(self, y_true, logits):
+    def _targets(self, y_true, logits):
         t = np.asarray(y_true)
         if t.ndim == 2 and t.shape == logits.shape:
             return t.astype(logits.dtype, copy=False)
-        return _class_indices(t, logits.shape[0])
+        return _in_range(_class_indices(t, logits.shape[0]), logits.shape[1])
 
     def forward(self, logits, y_true, from_logits=True):
+        if not from_logits:
+            raise ValueError(f"{self.name}: takes logits (from_logits=True); for probabilities use "
+                             "categorical_crossentropy or sparse_categorical_crossentropy")
         logits = _float(logits)
-        self._t = self._labels(y_true, logits)
+        self._t = self._targets(y_true, logits)
         loss, self.probs = ops.softmax_xent_forward(logits, self._t)
         return float(loss)
 
@@ -221,6 +258,7 @@ class BinaryCrossentropy(Loss):
     fn = staticmethod(binary_crossentropy)
 
     def forward(self, y_pred, y_true, from_logits=None):
+        self._check_from_logits(from_logits)
         y_pred = _float(y_pred)
         self._y = y_pred
         self._t = _dense_targets(y_true, y_pred).astype(np.float64)
@@ -244,6 +282,7 @@ class MeanSquaredError(Loss):
     fn = staticmethod(mean_squared_error)
 
     def forward(self, y_pred, y_true, from_logits=None):
+        self._check_from_logits(from_logits)
         self._y = _float(y_pred)
         self._t = _dense_targets(y_true, self._y)
         return float(ops.mse_forward(self._y, self._t))

@@ -27,6 +27,7 @@ import numpy as np
 from . import initializers, optimizers, saving
 from .layers import (Affine, Convolution, Dropout, Pooling, Relu, Softmax, SoftmaxWithLoss,
                      training_workspaces)
+from .layers.base import sync_params
 from .models import Sequential
 
 __all__ = ["SimpleConvNet", "DeepConvNet", "Trainer"]
@@ -47,6 +48,7 @@ class _BookNet:
         """layers: [(book name, layer)]; owners: {'W1': (book layer name, 'W'), ...}."""
         self.layers = collections.OrderedDict(layers)
         self._owners = owners
+        self._param_layers = {key: (self.layers[lname], p) for key, (lname, p) in owners.items()}
         self.params = {key: self.layers[lname].params[p] for key, (lname, p) in owners.items()}
         self._seen = dict(self.params)
         self.last_layer = SoftmaxWithLoss()
@@ -57,19 +59,7 @@ class _BookNet:
 
     def _sync(self):
         """Book style: an array rebound in params (params['W1'] = ...) is what the layers use."""
-        for key, (lname, p) in self._owners.items():
-            layer = self.layers[lname]
-            mine, theirs = self.params[key], layer.params[p]
-            if mine is not self._seen[key]:
-                mine = np.asarray(mine)
-                if mine.shape != theirs.shape:
-                    raise ValueError(f"params[{key!r}] must have shape {theirs.shape}, got {mine.shape}")
-                if mine.dtype != theirs.dtype:
-                    mine = mine.astype(theirs.dtype)
-                self.params[key] = layer.params[p] = mine
-            elif theirs is not mine:
-                self.params[key] = theirs
-            self._seen[key] = self.params[key]
+        sync_params(self.params, self._seen, self._param_layers)
 
     def predict(self, x, train_flg=False):
         """The scores (logits) of x (N, C, H, W); train_flg=True drops out and caches for backward."""

@@ -29,7 +29,7 @@ def require_matplotlib():
         import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
     except ImportError:
-        raise ImportError(MATPLOTLIB_HINT) from None
+        raise ImportError(MATPLOTLIB_HINT, name="matplotlib") from None
     return matplotlib
 
 

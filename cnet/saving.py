@@ -1,4 +1,8 @@
-"""Model files: data only, never pickle; written atomically.
+"""The cnet file format: data only, never pickle; written atomically.
+
+This module knows the format (a JSON header and named arrays, the atomic write, the checked reads)
+and no model class: ``cnet.models`` builds a model's header and arrays (``write``) and rebuilds the
+model from a ``ModelFile``; ``cnet.nets`` saves its params with ``save_params``/``load_params``.
 
 Format "cnet-model", version 1
 ------------------------------
@@ -40,26 +44,28 @@ with the same shuffling order and dropout masks as a run that was never interrup
 Loading
 -------
 Loading parses JSON and reads ``.npy`` arrays with ``allow_pickle=False``: no code is run and no object is
-unpickled. Layer classes come only from cnet's registry (``cnet.layers.get``). A file that is not a
-zip, is truncated or corrupt, has a newer ``format_version``, names an unknown layer class, misses an
-array, or holds an array of the wrong shape or dtype (object arrays included) raises ``ValueError``
-naming the file and what is wrong.
+unpickled. Layer classes come only from cnet's registry (``cnet.layers.get``, used by cnet.models). A
+file that is not a zip, is truncated or corrupt, has a newer ``format_version``, names an unknown layer
+class, misses an array, or holds an array of the wrong shape or dtype (object arrays included) raises
+``ValueError`` naming the file and what is wrong.
 
 Saving
 ------
 The archive is written to a temporary file in the destination folder, flushed and fsync'ed, then moved
 over the destination with ``os.replace``: a crash mid-save leaves the previous file intact.
+``write(..., overwrite=False)`` refuses (FileExistsError) to replace an existing file.
 """
-import contextlib
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model", "save_weights", "load_weights",
-           "save_params", "load_params", "atomic_write", "ModelFile"]
+from ._fileio import atomic_write
+from ._version import __version__
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "HEADER", "write", "describe", "flatten_state", "ModelFile",
+           "read_header", "save_params", "load_params", "atomic_write"]
 
 FORMAT_NAME = "cnet-model"
 FORMAT_VERSION = 1
@@ -69,56 +75,6 @@ _NPY_HEADER_SLACK = 1 << 16     # an .npy member may exceed its data by at most 
 
 
 # ---- writing -------------------------------------------------------------------------------------
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:   # exists (another user's: PermissionError), or cannot tell: keep its file
-        pass
-    return True
-
-
-def _remove_stale_temporaries(folder, name):
-    """Delete the temporaries of earlier saves to `name` whose process is gone (killed mid-save: the
-    target itself was never touched). Temporaries of live processes, saving right now, are kept."""
-    prefix = "." + name + "."
-    with contextlib.suppress(OSError):
-        for entry in os.listdir(folder):
-            if not (entry.startswith(prefix) and entry.endswith(".tmp")):
-                continue
-            pid = entry[len(prefix):].split(".", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(folder, entry))
-
-
-def atomic_write(path, write):
-    """Call write(fileobj) on a temporary file next to `path` (named .<name>.<pid>.<random>.tmp), fsync
-    it, then os.replace it onto path; afterwards remove the temporaries left by killed savers."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    name = os.path.basename(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):   # make the rename itself durable (not possible on every OS)
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    _remove_stale_temporaries(folder, name)
-
 
 def _write_archive(path, header, arrays):
     """header: JSON-able dict; arrays: {key: ndarray}, each stored as member '<key>.npy'."""
@@ -136,26 +92,35 @@ def _write_archive(path, header, arrays):
     atomic_write(path, write)
 
 
-def _base_header(kind):
-    from . import __version__
-    return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "cnet_version": __version__,
-            "kind": kind}
+def write(path, kind, fields, arrays, overwrite=True):
+    """Write a file of `kind` ('model', 'weights', 'params'): the header is the format's fields, then
+    `fields` (a JSON-able dict); `arrays` ({key: ndarray}) become members '<key>.npy'. With
+    overwrite=False an existing file at path is refused (FileExistsError) and left as it is."""
+    if not overwrite and os.path.lexists(path):
+        raise FileExistsError(f"{os.fspath(path)} exists and overwrite=False: nothing was written (pass "
+                              "overwrite=True to replace it)")
+    header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "cnet_version": __version__,
+              "kind": kind}
+    header.update(fields)
+    _write_archive(path, header, arrays)
 
 
-def _describe(key, arr):
+def describe(key, arr):
+    """The header's entry of an array: {'key', 'shape', 'dtype'}."""
     return {"key": key, "shape": list(arr.shape), "dtype": np.dtype(arr.dtype).name}
 
 
-def _flatten_state(state, arrays, prefix):
-    """Replace the arrays of a nested dict/list structure by {"__array__": key} and collect them."""
+def flatten_state(state, arrays, prefix):
+    """Replace the arrays of a nested dict/list structure by {"__array__": key} and collect them in
+    `arrays` under prefix/<n> (ModelFile.state rebuilds the structure)."""
     if isinstance(state, np.ndarray):
         key = f"{prefix}/{sum(1 for k in arrays if k.startswith(prefix + '/'))}"
         arrays[key] = state
         return {"__array__": key, "shape": list(state.shape), "dtype": state.dtype.name}
     if isinstance(state, dict):
-        return {str(k): _flatten_state(v, arrays, prefix) for k, v in state.items()}
+        return {str(k): flatten_state(v, arrays, prefix) for k, v in state.items()}
     if isinstance(state, (list, tuple)):
-        return [_flatten_state(v, arrays, prefix) for v in state]
+        return [flatten_state(v, arrays, prefix) for v in state]
     if isinstance(state, np.generic):
         return state.item()
     if state is None or isinstance(state, (bool, int, float, str)):
@@ -163,48 +128,14 @@ def _flatten_state(state, arrays, prefix):
     raise TypeError(f"optimizer state holds a {type(state).__name__}, which is not data")
 
 
-def _model_payload(model, kind):
-    header = _base_header(kind)
-    header["model"] = {"class_name": type(model).__name__, "config": model.get_config()}
-    arrays, weights = {}, []
-    for i, layer in enumerate(model.layers):
-        entries = []
-        for j, w in enumerate(layer.get_weights()):
-            key = f"layers/{i}/{j}"
-            arrays[key] = np.asarray(w)
-            entries.append(_describe(key, arrays[key]))
-        weights.append(entries)
-    header["weights"] = weights
-    return header, arrays
-
-
-def save_model(model, path, include_optimizer=True):
-    """Save architecture, weights, compile configuration and optimizer state (see the module doc)."""
-    header, arrays = _model_payload(model, "model")
-    header["compile"] = model._compile_config()
-    state = model._optimizer_state() if include_optimizer else None
-    header["optimizer_state"] = None if state is None else _flatten_state(state, arrays, "optimizer")
-    header["training_state"] = model._training_state()
-    _write_archive(path, header, arrays)
-
-
-def save_weights(model, path):
-    """Save the weights only (with the architecture, so that a mismatch is caught on load)."""
-    header, arrays = _model_payload(model, "weights")
-    _write_archive(path, header, arrays)
-
-
 def save_params(path, params, network=None):
     """Save a flat {name: array} dict (the book nets' params) in the same safe, atomic format."""
-    header = _base_header("params")
-    header["network"] = network
     arrays, entries = {}, []
     for name, arr in params.items():
         key = f"params/{len(entries)}"
         arrays[key] = np.asarray(arr)
-        entries.append(dict(_describe(key, arrays[key]), name=str(name)))
-    header["params"] = entries
-    _write_archive(path, header, arrays)
+        entries.append(dict(describe(key, arrays[key]), name=str(name)))
+    write(path, "params", {"network": network, "params": entries}, arrays)
 
 
 # ---- reading -------------------------------------------------------------------------------------
@@ -300,7 +231,7 @@ class ModelFile:
         return arr
 
     def state(self, tree):
-        """Rebuild a structure written by _flatten_state."""
+        """Rebuild a structure written by flatten_state."""
         if isinstance(tree, dict):
             if "__array__" in tree:
                 shape = tree.get("shape")
@@ -312,97 +243,6 @@ class ModelFile:
         if isinstance(tree, list):
             return [self.state(v) for v in tree]
         return tree
-
-    def layer_weights(self, model):
-        """The stored arrays of every layer of `model`, checked against the layers' current weights."""
-        entries = self.header.get("weights")
-        if not isinstance(entries, list):
-            raise self.error("the 'weights' table is missing or not a list")
-        if len(entries) != len(model.layers):
-            raise self.error(f"holds weights for {len(entries)} layers but the model has "
-                             f"{len(model.layers)}")
-        result = []
-        for i, (layer, stored) in enumerate(zip(model.layers, entries)):
-            current = layer.get_weights()
-            if not isinstance(stored, list) or len(stored) != len(current):
-                n = len(stored) if isinstance(stored, list) else stored
-                raise self.error(f"layer {i} ({layer.name}, {type(layer).__name__}) has {len(current)} "
-                                 f"weight arrays but the file holds {n}")
-            arrays = []
-            for j, (w, entry) in enumerate(zip(current, stored)):
-                key = entry.get("key") if isinstance(entry, dict) else None
-                arr = self.array(key, np.shape(w), np.asarray(w).dtype,
-                                 what=f"{key!r} (layer {i} {layer.name!r}, weight {j})")
-                if arr.dtype.kind != "f":
-                    raise self.error(f"weight {j} of layer {i} ({layer.name}) has dtype {arr.dtype}, "
-                                     "expected a float dtype")
-                arrays.append(arr.astype(np.asarray(w).dtype, copy=False))
-            result.append(arrays)
-        return result
-
-
-def _model_from_header(mf):
-    from . import models
-    spec = mf.header.get("model")
-    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
-        raise mf.error("the 'model' entry is missing or malformed")
-    if spec.get("class_name") != "Sequential":
-        raise mf.error(f"unknown model class {spec.get('class_name')!r} (cnet saves Sequential models)")
-    try:
-        return models.Sequential.from_config(spec["config"])
-    except ValueError as exc:
-        raise mf.error(str(exc)) from None
-    except (TypeError, KeyError, AttributeError) as exc:
-        raise mf.error(f"invalid model configuration ({type(exc).__name__}: {exc})") from None
-
-
-def load_model(path, compile=True):
-    """Rebuild a model saved with `model.save(path)`: architecture, weights, compile state, optimizer state."""
-    with ModelFile(path) as mf:
-        mf.require_kind("model")
-        model = _model_from_header(mf)
-        for layer, arrays in zip(model.layers, mf.layer_weights(model)):
-            if arrays:
-                layer.set_weights(arrays)
-        cfg = mf.header.get("compile")
-        if compile and cfg is not None:
-            if not isinstance(cfg, dict):
-                raise mf.error("the 'compile' entry is malformed")
-            try:
-                model._restore_compile(cfg)
-            except (ValueError, TypeError, KeyError) as exc:
-                raise mf.error(f"cannot restore the compile configuration: {exc} (load_model(path, "
-                               "compile=False) loads the architecture and weights without it)") from None
-            tree = mf.header.get("optimizer_state")
-            if tree is not None:
-                state = mf.state(tree)
-                try:
-                    model._set_optimizer_state(state)
-                except (ValueError, TypeError, KeyError) as exc:
-                    raise mf.error(f"cannot restore the optimizer state: {exc}") from None
-        training = mf.header.get("training_state")
-        if training is not None:
-            try:
-                model._restore_training_state(training)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise mf.error(f"cannot restore the training state: {exc}") from None
-    return model
-
-
-def load_weights(model, path):
-    """Load weights saved by save_weights or save into `model` (same layers and shapes)."""
-    with ModelFile(path) as mf:
-        mf.require_kind("weights", "model")
-        if not model.built:
-            spec = mf.header.get("model", {}).get("config", {})
-            shape = spec.get("input_shape") if isinstance(spec, dict) else None
-            if shape is None:
-                raise mf.error("the model is not built and the file names no input shape")
-            model.build((None,) + tuple(shape))
-        arrays = mf.layer_weights(model)
-    for layer, ws in zip(model.layers, arrays):
-        if ws:
-            layer.set_weights(ws)
 
 
 def load_params(path, expected=None):

@@ -5,11 +5,9 @@
     python -m cnet.train --model simple_convnet --threads 2 --out simple.cnet.npz
     cnet train --model cnn --epochs 1 --plot out/   # the same, through the `cnet` command; + pictures
 
-Models: softmax (softmax regression on the 784 pixels), mlp (784-500-250-100-10 ReLU, Glorot init),
-cnn (Keras's mnist_cnn.py: Conv2D 32-Conv2D 64-MaxPool-Dropout-Dense 128-Dropout-Dense 10),
-simple_convnet and deep_convnet (the nets of "Deep Learning from Scratch", chapters 7 and 8).
-Each model has defaults (epochs, batch size, optimizer, learning rate) that reach its usual accuracy;
-every flag overrides them. The saved file is loadable with cnet.models.load_model.
+Models (see cnet.zoo): softmax, mlp, cnn (Keras's mnist_cnn.py), simple_convnet and deep_convnet (the
+nets of "Deep Learning from Scratch"). Each has defaults (epochs, batch size, optimizer, learning rate) that
+reach its usual accuracy; every flag overrides them. The saved file is loadable with cnet.models.load_model.
 """
 import argparse
 import os
@@ -18,48 +16,11 @@ import time
 
 import numpy as np
 
-__all__ = ["main", "build_model", "DEFAULTS"]
+from . import zoo
+from ._command import UserError, run
+from .zoo import DEFAULTS, build_model
 
-# model -> (epochs, batch size, optimizer, learning rate)
-DEFAULTS = {
-    "softmax": (20, 128, "rmsprop", 0.001),
-    "mlp": (10, 1000, "adam", 0.001),
-    "cnn": (12, 128, "adadelta", 1.0),
-    "simple_convnet": (20, 100, "adam", 0.001),
-    "deep_convnet": (20, 100, "adam", 0.001),
-}
-IMAGE_MODELS = ("cnn", "simple_convnet", "deep_convnet")
-
-
-def build_model(name, num_classes=10, dtype="float32"):
-    """The Sequential model called `name` (see the module doc), for 28x28 single-channel images:
-    flat (784,) inputs for softmax/mlp, (1, 28, 28) for the convnets."""
-    from . import nets
-    from .layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
-    from .models import Sequential
-    if name == "softmax":
-        layers = [Dense(num_classes, activation="softmax", input_shape=(784,))]
-    elif name == "mlp":
-        layers = [Dense(500, activation="relu", kernel_initializer="glorot_uniform", input_shape=(784,)),
-                  Dense(250, activation="relu", kernel_initializer="glorot_uniform"),
-                  Dense(100, activation="relu", kernel_initializer="glorot_uniform"),
-                  Dense(num_classes, activation="softmax", kernel_initializer="glorot_uniform")]
-    elif name == "cnn":
-        layers = [Conv2D(32, kernel_size=(3, 3), activation="relu", input_shape=(1, 28, 28)),
-                  Conv2D(64, (3, 3), activation="relu"),
-                  MaxPooling2D(pool_size=(2, 2)),
-                  Dropout(0.25),
-                  Flatten(),
-                  Dense(128, activation="relu"),
-                  Dropout(0.5),
-                  Dense(num_classes, activation="softmax")]
-    elif name == "simple_convnet":
-        return nets.SimpleConvNet(output_size=num_classes, dtype=dtype).model
-    elif name == "deep_convnet":
-        return nets.DeepConvNet(output_size=num_classes, dtype=dtype).model
-    else:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(DEFAULTS)}")
-    return Sequential(layers, name=name, dtype=dtype)
+__all__ = ["main", "build_model", "DEFAULTS"]   # build_model and DEFAULTS live in cnet.zoo
 
 
 def _parser(prog="cnet-train"):
@@ -113,21 +74,47 @@ def _load(dataset, data_dir):
     return module.load_data(path)
 
 
+def _check_args(args):
+    """Arguments argparse lets through but training cannot honour: UserError naming the option."""
+    for option, value, least in (("--epochs", args.epochs, 0), ("--batch-size", args.batch_size, 1),
+                                 ("--threads", args.threads, 1), ("--limit", args.limit, 1),
+                                 ("--test-limit", args.test_limit, 1)):
+        if value is not None and value < least:
+            raise UserError(f"{option} must be >= {least}, got {value}")
+    if not 0.0 <= args.validation_split < 1.0:
+        raise UserError(f"--validation-split must be in [0, 1), got {args.validation_split}")
+    for option, path in (("--out", args.out), ("--resume", args.resume)):   # before the training
+        folder = os.path.dirname(path) if path and path.lower() != "none" else ""
+        if folder and not os.path.isdir(folder):
+            raise UserError(f"{option}: the folder {folder} does not exist")
+
+
 def _make_optimizer(name, lr):
-    from . import optimizers
-    opt = optimizers.get(name)
-    return type(opt)(learning_rate=lr) if lr is not None else opt
+    try:
+        zoo.make_optimizer(name)
+    except ValueError as exc:
+        raise UserError(f"--optimizer: {exc}") from None
+    try:
+        return zoo.make_optimizer(name, lr)
+    except ValueError as exc:
+        raise UserError(f"--lr: {exc}") from None
 
 
 def main(argv=None, prog="cnet-train"):
+    """The command: parse `argv` (default sys.argv[1:]), train, return the exit code (errors a user can
+    fix: one line on stderr, exit code 2; see cnet._command)."""
+    return run(lambda a: _main(a, prog), argv, prog)
+
+
+def _main(argv, prog):
     args = _parser(prog).parse_args(argv)
+    _check_args(args)
     if args.plot:
         from . import plot
         try:
             plot.require_matplotlib()
         except ImportError as exc:   # before the training, not after it
-            print(f"{prog}: error: --plot: {exc}", file=sys.stderr)
-            return 2
+            raise UserError(f"--plot: {exc}") from None
     import cnet
     from . import initializers
 
@@ -137,6 +124,7 @@ def main(argv=None, prog="cnet-train"):
     if args.optimizer:
         opt_name, lr = args.optimizer, None
     lr = args.lr if args.lr is not None else lr
+    optimizer = _make_optimizer(opt_name, lr)
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
 
     cnet.set_backend(args.backend)
@@ -149,7 +137,7 @@ def main(argv=None, prog="cnet-train"):
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     if args.test_limit:
         x_test, y_test = x_test[:args.test_limit], y_test[:args.test_limit]
-    shape = (1, 28, 28) if args.model in IMAGE_MODELS else (784,)
+    shape = zoo.input_shape(args.model)
     x_train = x_train.reshape((len(x_train),) + shape).astype(np.float32)
     x_test = x_test.reshape((len(x_test),) + shape).astype(np.float32)
     if not args.no_rescale:
@@ -163,18 +151,15 @@ def main(argv=None, prog="cnet-train"):
         try:
             model = load_model(args.resume)
         except (ValueError, OSError) as exc:
-            print(f"{prog}: error: --resume: {exc}", file=sys.stderr)
-            return 2
+            raise UserError(f"--resume: {exc}") from None
         if model.optimizer is None:
-            print(f"{prog}: error: --resume: {args.resume} holds no optimizer (saved without compile)",
-                  file=sys.stderr)
-            return 2
+            raise UserError(f"--resume: {args.resume} holds no optimizer (saved without compile)")
         initial_epoch = model.training_state["epoch"]
         lr = None
         print(f"Resuming from {args.resume}: {initial_epoch} of {epochs} epochs done")
     else:
         model = build_model(args.model)
-        model.compile(optimizer=_make_optimizer(opt_name, lr), loss="sparse_categorical_crossentropy",
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
     if args.resume:
         from .callbacks import ModelCheckpoint

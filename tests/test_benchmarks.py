@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from cnet import bench
@@ -83,3 +84,84 @@ def test_report_renders_markdown_from_the_json(smoke):
     assert "| model | batch | threads |" in text
     assert "| softmax |" in text
     assert f"commit `{(res['machine']['git'] or {}).get('commit', '?')[:10]}" in text
+
+
+# ---- the pieces of cnet/bench/, each on its own (cheap: nothing is timed for its speed) -----------------------
+
+@pytest.mark.parametrize("name", ["softmax", "mlp", "cnn", "simple_convnet", "deep_convnet"])
+def test_kernel_cases_are_the_bundled_models(name):
+    """cases.py writes the bundled models' layer geometry out as cases; it must stay the zoo's: the matrix
+    product of every dense and conv layer in order, the parameter count and the optimizer of the update."""
+    from cnet import zoo
+    from cnet.bench import cases
+    from cnet.layers import Conv2D, Dense
+    n = 3
+    model = zoo.build_model(name)
+    expected = []
+    for layer in model.layers:
+        if isinstance(layer, Conv2D):
+            (c, _, _), (k, oh, ow) = layer.input_shape, layer.output_shape
+            expected.append((n * oh * ow, c * layer.kernel_size[0] * layer.kernel_size[1], k))
+        elif isinstance(layer, Dense):
+            expected.append((n, int(np.prod(layer.input_shape)), layer.units))
+    mine = [c for c in cases.model_cases(n) if c.model == name]
+    assert [c.gemm for c in mine if c.gemm] == expected
+    update, = [c for c in mine if c.direction == "upd"]
+    assert update.op == zoo.DEFAULTS[name].optimizer + "_update"
+    assert update.shape == f"{model.count_params()} params"
+
+
+def test_gemm_products_come_from_the_cases_once_each():
+    from cnet.bench import cases
+    prods = cases.gemm_products(2, models={"mlp"}, squares=(64,))
+    assert [p[0] for p in prods[:3]] == ["mlp.dense1.fwd", "mlp.dense1.dW", "mlp.dense1.dX"]
+    assert prods[0][1:5] == (2, 784, 500, "fwd") and prods[1][5] == (784, 2, 500) and prods[2][5] == (2, 500, 784)
+    assert prods[-1] == ("square64", 64, 64, 64, "square", (64, 64, 64))
+    keys = [(p[4],) + p[1:4] for p in cases.gemm_products(2)]
+    assert len(keys) == len(set(keys))
+    kernel = cases.kernel_cases(2)   # deduplicated by (op, direction, shape): a shape shared by two models
+    assert len({c.dedup_key for c in kernel}) == len(kernel)
+    assert any(c.also for c in kernel)
+
+
+def test_interleaved_rounds_and_stats():
+    from cnet.bench import timing
+    calls = []
+    contenders = [{"key": "a", "enter": lambda: calls.append("enter a"), "fn": lambda: calls.append("a")},
+                  {"key": "bad", "enter": lambda: None, "fn": lambda: 1 / 0},
+                  {"key": "b", "enter": lambda: calls.append("enter b"), "fn": lambda: calls.append("b")}]
+    mode = timing.mode_settings("smoke")
+    res = timing.interleaved(contenders, mode, warmup=1, rounds=3, per_round=2, settle=0, min_time=0.0)
+    assert res["bad"] == {"error": "ZeroDivisionError: division by zero"}
+    assert len(res["a"]["samples"]) == len(res["b"]["samples"]) == 6 and res["a"]["calls"] == [1] * 6
+    timed = [c for c in calls if not c.startswith("enter")][2:]          # after the two warm-up calls
+    assert timed == ["a", "a", "b", "b"] * 3                             # the contenders take turns
+    st = timing.stats([4.0, 1.0, 3.0, 2.0, 5.0])
+    assert (st["median_s"], st["q1_s"], st["q3_s"], st["min_s"], st["max_s"], st["n"]) == (3.0, 2.0, 4.0, 1.0, 5.0, 5)
+    assert timing.stats([]) == {}
+    assert [timing.fmt_time(s) for s in (None, 2e-6, 0.0123, 4.5)] == ["-", "2.0us", "12.30ms", "4.500s"]
+    with pytest.raises(ValueError):
+        timing.mode_settings("nonsense")
+
+
+def test_e2e_models_and_optimizers_come_from_the_zoo():
+    from cnet import zoo
+    from cnet.bench import e2e
+    assert e2e._e2e_spec("cnn") == ("cnn", zoo.DEFAULTS["cnn"].batch_size, "adadelta", 1.0)
+    assert e2e._e2e_spec("mlp:sgd") == ("mlp", 1000, "sgd", pytest.approx(0.01))
+    assert e2e._e2e_spec("bogus") == ("bogus", None, None, None)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        e2e._e2e_spec("cnn:nope")
+    model = e2e.cnet_model("softmax", seed=0)
+    assert type(model.optimizer).__name__ == "RMSprop" and model.optimizer.learning_rate == pytest.approx(0.001)
+
+
+def test_machine_line_from_facts():
+    from cnet.bench import machine
+    info = {"cpu": "TestCPU", "flags": {"avx2": True, "fma": False}, "cpus_usable": 2, "openmp_runtime": "libgomp",
+            "cnet_threads": 2, "cnet": "0.1.0", "git": {"commit": "0123456789abcdef", "dirty": True}, "simd": "avx2",
+            "numpy": "2.0", "threadpools": [], "threadpools_note": "no BLAS info", "torch": None}
+    line = machine.machine_line(info, {1: 50.0, 2: 99.6})
+    assert line.startswith("CPU: TestCPU [avx2] | CPUs usable: 2 | OpenMP: libgomp (2 thr) | cnet 0.1.0 @ "
+                           "0123456789+dirty, SIMD avx2 | numpy 2.0, no BLAS info | torch absent")
+    assert line.endswith("fp32 GEMM peak (numpy.matmul): 1 thr 50 GFLOP/s, 2 thr 100 GFLOP/s")

@@ -163,6 +163,88 @@ def test_without_pillow_or_matplotlib(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+SCRIPTS = {"cnet": "cnet.cli", "cnet-train": "cnet.train", "cnet-bench": "cnet.bench"}
+
+
+def run_script(script, *args, env=None, code=""):
+    """A console script of pyproject.toml as pip installs it (`sys.exit(main())`) in a subprocess; `code` runs
+    first (to plant a bug)."""
+    prog = (f"import sys\n{code}\nfrom {SCRIPTS[script]} import main\n"
+            f"sys.argv[0] = {script!r}\nsys.exit(main())\n")
+    full_env = {k: v for k, v in os.environ.items() if k != "CNET_TRACEBACK"}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-c", prog] + [str(a) for a in args], capture_output=True, text=True,
+                          env=full_env, timeout=120)
+
+
+def offline(tmp_path):
+    """No data set anywhere and no network: CNET_DATA and the cache are empty folders, and every download
+    goes to a proxy that refuses the connection (no request leaves the machine)."""
+    refused = "http://127.0.0.1:9"
+    return {"CNET_DATA": str(tmp_path / "data"), "CNET_CACHE": str(tmp_path / "cache"), "HOME": str(tmp_path),
+            "http_proxy": refused, "https_proxy": refused, "HTTP_PROXY": refused, "HTTPS_PROXY": refused,
+            "no_proxy": "", "NO_PROXY": ""}
+
+
+@pytest.mark.parametrize("how", ["cnet-train", "cnet train"])
+def test_train_without_the_data_set_offline(tmp_path, how):
+    """The message alone, on one line, exit code 2: it printed a full traceback above it."""
+    args = ("--model", "softmax", "--epochs", "1", "--out", "none")
+    p = run_script("cnet-train", *args, env=offline(tmp_path)) if how == "cnet-train" else \
+        run("train", *args, env=offline(tmp_path))
+    assert_one_line_error(p, f"{how}: error: MNIST data set not found", "Connection refused", "CNET_DATA")
+    assert p.stdout == ""
+    # a --data-dir without the files: the same, without trying the network
+    p = run_script("cnet-train", "--data-dir", tmp_path, *args) if how == "cnet-train" else \
+        run("train", "--data-dir", tmp_path, *args)
+    assert_one_line_error(p, f"{how}: error: MNIST: missing in {tmp_path}")
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+    (["--limit", "0"], "--limit must be >= 1, got 0"),
+    (["--validation-split", "1"], "--validation-split must be in [0, 1), got 1.0"),
+    (["--optimizer", "nope"], "--optimizer: unknown optimizer 'nope'"),
+    (["--lr", "-1"], "--lr: "),
+    (["--out", "no/such/folder/m.npz"], "--out: the folder no/such/folder does not exist"),
+])
+def test_train_refuses_what_it_cannot_honour_before_the_work(tmp_path, argv, fragment):
+    """Each was silently replaced by the default (0 for --batch-size, --limit), or failed after the training
+    (--out into a missing folder), or ended in a traceback (cnet-train)."""
+    p = run_script("cnet-train", "--model", "softmax", "--data-dir", tmp_path / "nothing", *argv)
+    assert_one_line_error(p, "cnet-train: error: " + fragment)
+
+
+def test_bench_errors_are_one_line(tmp_path):
+    p = run_script("cnet-bench", "--report", tmp_path / "nope.json")
+    assert_one_line_error(p, "cnet-bench: error:", "nope.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    assert_one_line_error(run_script("cnet-bench", "--report", tmp_path / "bad.json"),
+                          "--report:", "bad.json is not a JSON file")
+    (tmp_path / "other.json").write_text('{"a": 1}')
+    assert_one_line_error(run("bench", "--report", tmp_path / "other.json"),
+                          "cnet bench: error: --report:", "is not a results file of cnet-bench")
+
+
+@pytest.mark.parametrize("error", ["RuntimeError", "ValueError"])
+@pytest.mark.parametrize("how", ["cnet-train", "cnet train"])
+def test_a_bug_keeps_its_traceback(tmp_path, error, how):
+    """Only the errors a user can fix are shortened: a bug (here planted in the data loading) shows its
+    traceback, whatever its class, and exits 1 as Python does (`cnet train` printed any ValueError as one
+    line)."""
+    bug = f"import cnet.train\ndef bug(*a):\n    raise {error}('planted bug')\ncnet.train._load = bug"
+    argv = ["--model", "softmax", "--out", "none"]
+    p = run_script("cnet-train", *argv, code=bug) if how == "cnet-train" else \
+        run_script("cnet", "train", *argv, code=bug)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "Traceback" in p.stderr and f"{error}: planted bug" in p.stderr
+
+
+def test_cnet_traceback_shows_the_traceback_of_an_expected_error(tmp_path):
+    p = run_script("cnet-train", "--data-dir", tmp_path, "--model", "softmax", env={"CNET_TRACEBACK": "1"})
+    assert p.returncode == 1 and "Traceback" in p.stderr and "DatasetNotFoundError" in p.stderr
+
+
 # ---- real runs ------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

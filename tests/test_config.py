@@ -99,3 +99,11 @@ def test_set_num_threads_none_restores_the_environment_default():
     env = dict(os.environ, OMP_NUM_THREADS="1")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["2", "1"]
+
+
+def test_version_and_show_config_have_one_home_each(tmp_path):
+    from cnet import _info, _version, saving
+    assert cnet.__version__ == _version.__version__ and cnet.show_config is _info.show_config
+    assert _info.config()["cnet"] == _version.__version__
+    saving.save_params(str(tmp_path / "p.npz"), {"w": np.zeros(2)})
+    assert saving.read_header(str(tmp_path / "p.npz"))["cnet_version"] == _version.__version__

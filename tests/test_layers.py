@@ -29,7 +29,10 @@ GRAD_CASES = [
     ("dense_sigmoid", lambda: L.Dense(4, activation="sigmoid"), (3, 5)),
     ("dense_tanh", lambda: L.Dense(4, activation="tanh"), (3, 5)),
     ("dense_softmax", lambda: L.Dense(4, activation="softmax"), (3, 5)),
-    ("dense_nobias_flatten", lambda: L.Dense(3, use_bias=False), (2, 2, 3)),
+    ("dense_nobias_3d", lambda: L.Dense(3, use_bias=False), (2, 2, 3)),
+    ("dense_relu_3d", lambda: L.Dense(4, activation="relu"), (2, 3, 5)),
+    ("dense_softmax_4d", lambda: L.Dense(4, activation="softmax"), (2, 3, 2, 5)),
+    ("affine_flatten", lambda: L.Affine(_x(12, 3, seed=1), _x(3, seed=2)), (2, 2, 2, 3)),
     ("conv_valid", lambda: L.Conv2D(3, 3), (2, 2, 5, 5)),
     ("conv_same", lambda: L.Conv2D(3, 3, padding="same", activation="relu"), (2, 2, 5, 5)),
     ("conv_same_strided_odd_pad", lambda: L.Conv2D(2, 3, strides=2, padding="same"), (2, 2, 6, 6)),
@@ -280,7 +283,10 @@ def test_input_cast_and_shape_error():
     y = d.forward(np.ones((3, 4), np.uint8))
     assert y.dtype == np.float32
     assert d.forward(np.ones((3, 4))).dtype == np.float32          # float64 input cast
-    assert d.forward(np.ones((3, 2, 2), np.float32)).shape == (3, 2)   # flattened like the book's Affine
+    with pytest.raises(ValueError, match=r"expected input of shape \(N, 4\).*\(3, 2, 2\)"):
+        d.forward(np.ones((3, 2, 2), np.float32))   # Dense is not flattening (Keras: the last axis)
+    a = L.Affine(np.ones((4, 2), np.float32), np.zeros(2, np.float32))
+    assert a.forward(np.ones((3, 2, 2), np.float32)).shape == (3, 2)   # the book's Affine flattens
     with pytest.raises(ValueError, match=r"expected input of shape \(N, 4\).*\(3, 5\)"):
         d.forward(np.ones((3, 5), np.float32))
     f64 = L.Flatten().forward(np.ones((2, 3, 2)))
@@ -484,3 +490,55 @@ def test_book_dropout_scales_at_inference(backend):
         dout = np.ones_like(x)
         np.testing.assert_allclose(book.backward(dout), kept.astype(np.float32), rtol=1e-6)
         assert Dropout.from_config(book.get_config()).scale_at_inference
+
+
+def _scalar_splitmix64(z):
+    """splitmix64's next() on Python ints (the formula of cnet.reference.rng)."""
+    mask = (1 << 64) - 1
+    z = (z + 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2 ** 63 - 1, -1])
+def test_dropout_mask_seed_is_splitmix64_of_seed_and_step(seed):
+    """Dropout derives the seed of step k's mask as splitmix64(splitmix64(seed) ^ k) with the counter RNG
+    of cnet.reference.rng: the masks (and checkpoints' dropout streams) stay what they were."""
+    from cnet import reference
+    from cnet.reference import rng
+    state = seed & ((1 << 64) - 1)   # the scalar form of the reference's counter RNG is its element 0
+    assert rng.splitmix64(seed) == _scalar_splitmix64(state)
+    assert (rng.splitmix64(seed) >> 40) * 2.0 ** -24 == reference.counter_uniform(1, state)[0]
+    x = np.ones((6, 50), np.float64)
+    layer = L.Dropout(0.4, seed=seed)
+    for step in range(3):
+        derived = _scalar_splitmix64(_scalar_splitmix64(seed & ((1 << 64) - 1)) ^ step)
+        expected = reference.dropout_forward(x, 0.4, derived)[0]
+        np.testing.assert_array_equal(layer.forward(x, train=True), expected)
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "softmax", "tanh"])
+def test_dense_on_more_than_two_axes_acts_on_the_last_axis(activation, backend_name):
+    """Keras: Dense maps (N, ..., d) to (N, ..., units) with W (d, units), the same on every position."""
+    x = _x(3, 4, 2, 5).astype(np.float32)
+    d = L.Dense(6, activation=activation, input_shape=(4, 2, 5))
+    assert d.build((4, 2, 5)) == (4, 2, 6) and d.params["W"].shape == (5, 6) and d.count_params() == 36
+    y = d.forward(x)
+    rows = L.Dense(6, activation=activation)
+    rows.build((5,))
+    rows.set_weights(d.get_weights())
+    np.testing.assert_allclose(y, rows.forward(x.reshape(-1, 5)).reshape(3, 4, 2, 6), rtol=1e-6, atol=1e-7)
+    dx = d.backward(np.ones_like(y))
+    assert dx.shape == x.shape
+    rows.backward(np.ones((24, 6), np.float32))
+    np.testing.assert_allclose(d.grads["W"], rows.grads["W"], rtol=1e-5, atol=1e-6)
+    model = cnet.models.Sequential([L.Dense(6, activation=activation, input_shape=(4, 5)), L.Flatten(),
+                                    L.Dense(2, activation="softmax")])
+    assert model.output_shape == (2,) and model.layers[0].output_shape == (4, 6)
+    assert model.predict(x[:, :, 0]).shape == (3, 2)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    before = model.evaluate(x[:, :, 0], np.array([0, 1, 0]), verbose=0)
+    for _ in range(3):   # training steps with the layers' workspaces
+        model.train_on_batch(x[:, :, 0], np.array([0, 1, 0]))
+    assert model.evaluate(x[:, :, 0], np.array([0, 1, 0]), verbose=0) < before

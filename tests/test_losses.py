@@ -92,3 +92,39 @@ def test_get_and_errors():
         losses.get("categorical_crossentropy").forward(Y, LABELS)
     with pytest.raises(ValueError, match=r"class indices must be in \[0, 3\)"):
         losses.get("sparse_categorical_crossentropy").forward(Y, np.array([0, 3]))
+
+
+def test_calling_a_loss_object_gives_per_sample_losses(backend_name):
+    """loss(y_true, y_pred) is Keras's per-sample function; the softmax cross-entropies built with
+    from_logits=True (and SoftmaxCrossEntropy, which always takes logits) apply the softmax first."""
+    z = np.array([[2.0, 0.5, -1.0], [0.0, 3.0, 1.0]])
+    logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+    expected = -logp[np.arange(2), LABELS]
+    sce = losses.SoftmaxCrossEntropy()
+    np.testing.assert_allclose(sce(LABELS, z), expected, rtol=1e-12)
+    np.testing.assert_allclose(sce(T, z), expected, rtol=1e-12)
+    assert sce.forward(z, LABELS) == pytest.approx(expected.mean(), rel=1e-12)
+    np.testing.assert_allclose(losses.CategoricalCrossentropy(from_logits=True)(T, z), expected, rtol=1e-12)
+    np.testing.assert_allclose(losses.SparseCategoricalCrossentropy(from_logits=True)(LABELS, z), expected,
+                               rtol=1e-12)
+    big = np.array([[1000.0, 0.0, -1000.0]])
+    assert np.isfinite(sce(np.array([2]), big)).all()
+    with pytest.raises(ValueError, match=r"class indices must be in \[0, 3\)"):
+        sce(np.array([0, 3]), z)
+    np.testing.assert_allclose(losses.get("mse")(T, Y), losses.mean_squared_error(T, Y))
+
+    class Custom(losses.Loss):          # trains with forward/backward, has no per-sample function
+        def forward(self, y_pred, y_true, from_logits=None):
+            return 0.0
+    with pytest.raises(NotImplementedError, match="Custom has no per-sample function"):
+        Custom()(T, Y)
+
+
+def test_from_logits_only_where_a_softmax_can_take_logits():
+    for cls in (losses.BinaryCrossentropy, losses.MeanSquaredError):
+        with pytest.raises(ValueError, match="from_logits=True is not supported"):
+            cls(from_logits=True)
+        with pytest.raises(ValueError, match="from_logits=True is not supported"):
+            cls().forward(Y, T, from_logits=True)
+    with pytest.raises(ValueError, match="takes logits"):
+        losses.SoftmaxCrossEntropy().forward(Y, LABELS, from_logits=False)

@@ -1,7 +1,5 @@
-"""Sequential, callbacks and the progress bar: the Keras 2 surface on tiny synthetic data."""
-import io
+"""Sequential: the Keras 2 surface on tiny synthetic data (callbacks: test_callbacks.py)."""
 import math
-import os
 import re
 
 import numpy as np
@@ -11,7 +9,6 @@ import cnet
 from cnet import callbacks as cbs
 from cnet.layers import Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 from cnet.models import Sequential
-from cnet.progbar import Progbar
 
 
 def _blobs(n=240, d=20, classes=3, seed=0):
@@ -169,24 +166,42 @@ def test_evaluate_without_metrics_returns_a_scalar_and_batches():
 
 
 def test_fused_softmax_head_matches_unfused_loss_and_gradients():
+    """The fused path (logits into softmax cross-entropy) and the plain one (the model's softmax, then the
+    cross-entropy of probabilities) give the same loss, gradients, metrics and training step."""
     x, y = _blobs(40)
     x64 = x.astype(np.float64)
     cnet.set_seed(3)
-    fused = Sequential([Dense(5, activation='relu', input_shape=(20,)), Dense(3, activation='softmax')],
-                       dtype='float64')
-    unfused = Sequential([Dense(5, activation='relu', input_shape=(20,)), Dense(3, activation='softmax')],
-                         dtype='float64')
+
+    def mlp():
+        return Sequential([Dense(5, activation='relu', input_shape=(20,)), Dense(3, activation='softmax')],
+                          dtype='float64')
+
+    class ProbabilityCrossentropy(cnet.losses.SparseCategoricalCrossentropy):
+        fuses_softmax = False    # the model runs its softmax; the loss takes probabilities
+
+    fused, unfused = mlp(), mlp()
     unfused.set_weights(fused.get_weights())
-    fused.compile('sgd', 'sparse_categorical_crossentropy')
-    unfused.compile('sgd', 'mse')   # not fusable: the softmax runs
+    fused.compile(cnet.optimizers.SGD(lr=0.1), 'sparse_categorical_crossentropy', ['accuracy'])
+    unfused.compile(cnet.optimizers.SGD(lr=0.1), ProbabilityCrossentropy(), ['accuracy'])
     assert fused._fused() and not unfused._fused()
     probs = fused.predict(x64)
-    assert np.allclose(probs.sum(axis=1), 1)
+    np.testing.assert_array_equal(probs, unfused.predict(x64))
+    assert np.allclose(probs.sum(axis=1), 1) and probs.min() > 1e-4   # the unfused clipping does not bite
     expected = -np.mean(np.log(probs[np.arange(40), y]))
     assert fused.loss(x64, y) == pytest.approx(expected, rel=1e-10)
-    # book-style gradient check through the fused head
-    errors = cnet.gradcheck(fused, x64[:6], y[:6])
-    assert max(errors.values()) < 1e-6, errors
+    assert unfused.loss(x64, y) == pytest.approx(expected, rel=1e-10)
+    g_fused, g_unfused = fused.gradient(x64, y), unfused.gradient(x64, y)
+    assert len(g_fused) == len(g_unfused) == 4      # the same layers (named dense..., dense_2...)
+    for (key, a), b in zip(g_fused.items(), g_unfused.values()):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg=key)
+    assert fused.evaluate(x64, y, verbose=0) == pytest.approx(unfused.evaluate(x64, y, verbose=0), rel=1e-10)
+    assert fused.train_on_batch(x64, y) == pytest.approx(unfused.train_on_batch(x64, y), rel=1e-10)
+    for a, b in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    # book-style gradient checks through both heads
+    for model in (fused, unfused):
+        errors = cnet.gradcheck(model, x64[:6], y[:6])
+        assert max(errors.values()) < 1e-6, errors
 
 
 def test_float64_model_and_seeded_reproducibility():
@@ -254,139 +269,6 @@ def test_fit_errors_are_clear():
     model.compile('sgd', 'sparse_categorical_crossentropy')
     with pytest.raises(ValueError, match='same number of samples'):
         model.fit(np.zeros((3, 20)), np.zeros(2, np.int64), verbose=0)
-
-
-# ---- callbacks -----------------------------------------------------------------------------------
-
-def test_early_stopping_stops_and_restores_best_weights():
-    x, y = _blobs(60)
-    model = _mlp()
-    model.compile(cnet.optimizers.SGD(lr=0.0), 'sparse_categorical_crossentropy')   # nothing improves
-    stop = cbs.EarlyStopping(monitor='val_loss', patience=1, restore_best_weights=True)
-    h = model.fit(x, y, epochs=10, verbose=0, validation_split=0.2, callbacks=[stop])
-    assert len(h.epoch) == 2 and stop.stopped_epoch == 1 and model.stop_training
-
-    class Worse(cbs.Callback):   # after epoch 0, stop learning and spoil the weights
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch >= 1:
-                self.model.optimizer.learning_rate = 0.0
-                for w in self.model.layers[-1].params.values():
-                    w *= -3.0
-
-    model = _mlp()
-    model.compile(cnet.optimizers.SGD(lr=0.1), 'sparse_categorical_crossentropy', ['acc'])
-    stop = cbs.EarlyStopping(monitor='val_loss', patience=0, restore_best_weights=True, mode='auto')
-    assert stop.mode == 'min' and cbs.EarlyStopping(monitor='val_acc').mode == 'max'
-    best = None
-
-    class Snapshot(cbs.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            nonlocal best
-            if epoch == 0:
-                best = self.model.get_weights()
-
-    h = model.fit(x, y, epochs=5, verbose=0, validation_split=0.2, callbacks=[Worse(), Snapshot(), stop])
-    assert stop.best_epoch == 0 and stop.stopped_epoch == 1 and len(h.epoch) == 2
-    for a, b in zip(model.get_weights(), best):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_model_checkpoint_writes_formatted_files(tmp_path):
-    x, y = _blobs(60)
-    model = _mlp()
-    model.compile('adam', 'sparse_categorical_crossentropy', ['accuracy'])
-    pattern = str(tmp_path / 'w.{epoch:02d}-{val_loss:.2f}.cnet.npz')
-    model.fit(x, y, epochs=2, verbose=0, validation_split=0.2,
-              callbacks=[cbs.ModelCheckpoint(pattern, monitor='val_loss')])
-    names = sorted(os.listdir(tmp_path))
-    assert len(names) == 2 and names[0].startswith('w.01-') and names[1].startswith('w.02-')
-    best = tmp_path / 'best.cnet.npz'
-    ck = cbs.ModelCheckpoint(str(best), monitor='val_acc', save_best_only=True, save_weights_only=True)
-    model.fit(x, y, epochs=2, verbose=0, validation_split=0.2, callbacks=[ck])
-    assert best.exists() and ck.best is not None
-    other = _mlp()
-    other.load_weights(str(best))
-
-
-def test_nan_loss_stops_fit_with_a_message_and_terminate_on_nan():
-    x, y = _blobs(64)
-    x[40:] = np.nan                      # batch 3 (of 16 samples each, no shuffling) holds NaNs
-
-    def linear():
-        return Sequential([Dense(3, activation='softmax', input_shape=(20,))])
-
-    model = linear()
-    model.compile('sgd', 'sparse_categorical_crossentropy')
-    before = model.get_weights()
-    with pytest.warns(RuntimeWarning, match=r'epoch 1, step 3/4'):
-        h = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
-    assert h.epoch == [0] and math.isnan(h.history['loss'][0]) and model.stop_training
-    assert all(np.isfinite(w).all() for w in model.get_weights())   # the NaN step did not update
-    assert not all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
-
-    model = linear()
-    model.compile('sgd', 'sparse_categorical_crossentropy')
-    term = cbs.TerminateOnNaN()
-    with pytest.warns(RuntimeWarning):
-        model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, callbacks=[term])
-    assert model.stop_training
-
-
-def test_custom_callback_hooks_order():
-    events = []
-
-    class Recorder(cbs.Callback):
-        def on_train_begin(self, logs=None):
-            events.append('train_begin')
-
-        def on_epoch_begin(self, epoch, logs=None):
-            events.append(f'epoch_begin {epoch}')
-
-        def on_batch_end(self, batch, logs=None):
-            events.append(f'batch_end {batch} {sorted(k for k in logs if k in ("loss", "accuracy"))}')
-
-        def on_epoch_end(self, epoch, logs=None):
-            events.append(f'epoch_end {epoch} {sorted(logs)}')
-
-        def on_train_end(self, logs=None):
-            events.append('train_end')
-
-    x, y = _blobs(20)
-    model = _mlp()
-    model.compile('sgd', 'sparse_categorical_crossentropy', ['accuracy'])
-    model.fit(x, y, batch_size=10, epochs=2, verbose=0, initial_epoch=1, callbacks=[Recorder()])
-    assert events == ['train_begin', 'epoch_begin 1', "batch_end 0 ['accuracy', 'loss']",
-                      "batch_end 1 ['accuracy', 'loss']", "epoch_end 1 ['accuracy', 'loss']", 'train_end']
-
-
-# ---- the progress bar ----------------------------------------------------------------------------
-
-class _Stream(io.StringIO):
-    def __init__(self, tty):
-        super().__init__()
-        self.tty = tty
-
-    def isatty(self):
-        return self.tty
-
-
-def test_progbar_redraws_on_a_tty_and_writes_one_line_otherwise():
-    tty = _Stream(True)
-    bar = Progbar(4, stream=tty, interval=0)
-    for i in range(1, 5):
-        bar.update(i, [('loss', 0.5 / i), ('accuracy', 0.25 * i)])
-    text = tty.getvalue()
-    assert text.count('\r') == 4 and text.endswith('\n') and text.count('\n') == 1
-    assert 'ETA:' in text and '4/4 [==============================]' in text
-    assert '2/4 [==============>...............] - ETA:' in text
-    assert text.rstrip().endswith('loss: 0.1250 - accuracy: 1.0000')
-
-    pipe = _Stream(False)
-    bar = Progbar(4, stream=pipe, interval=0)
-    for i in range(1, 5):
-        bar.update(i, [('loss', 1e-5)])
-    assert '\r' not in pipe.getvalue() and pipe.getvalue().count('\n') == 1
-    assert 'loss: 1.0000e-05' in pipe.getvalue() and '/step' in pipe.getvalue()
 
 
 def test_layers_without_softmax_head_and_binary_accuracy():
@@ -471,3 +353,142 @@ def test_complex_and_string_inputs_are_refused_not_truncated():
         with pytest.raises(TypeError, match='inputs must be numeric'):
             model.predict(x)
     np.testing.assert_array_equal(model.predict(np.ones((2, 20), object)), model.predict(np.ones((2, 20))))
+
+
+# ---- every argument is honoured or refused by name -----------------------------------------------
+
+def _compiled(metrics=('accuracy',)):
+    cnet.set_seed(0)
+    model = _mlp()
+    model.compile('sgd', 'sparse_categorical_crossentropy', list(metrics))
+    return model
+
+
+def test_evaluate_steps():
+    x, y = _blobs(100)
+    model = _compiled()
+    assert model.evaluate(x, y, batch_size=10, steps=2, verbose=0) == \
+        pytest.approx(model.evaluate(x[:20], y[:20], verbose=0))
+    assert model.evaluate(x, y, batch_size=30, steps=9, verbose=0) == \
+        pytest.approx(model.evaluate(x, y, verbose=0))          # more steps than batches: every sample
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match='steps must be a positive integer'):
+            model.evaluate(x, y, verbose=0, steps=bad)
+
+
+def test_evaluate_return_dict():
+    x, y = _blobs(100)
+    model = _compiled()
+    d = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert isinstance(d, dict) and list(d) == ['loss', 'accuracy']
+    assert [d['loss'], d['accuracy']] == pytest.approx(model.evaluate(x, y, verbose=0))
+    assert list(_compiled(metrics=()).evaluate(x, y, verbose=0, return_dict=True)) == ['loss']
+
+
+def test_evaluate_refuses_unknown_arguments_and_sample_weight():
+    x, y = _blobs(100)
+    model = _compiled()
+    with pytest.raises(TypeError, match='callbacks'):
+        model.evaluate(x, y, verbose=0, callbacks=[])
+    with pytest.raises(NotImplementedError, match='sample_weight'):
+        model.evaluate(x, y, verbose=0, sample_weight=np.ones(len(x)))
+
+
+def test_predict_steps():
+    x, _ = _blobs(50)
+    model = _compiled()
+    p = model.predict(x, batch_size=8, steps=3)
+    assert p.shape == (24, 3)
+    np.testing.assert_array_equal(p, model.predict(x[:24], batch_size=8))
+    assert model.predict(x, batch_size=8, steps=100).shape == (50, 3)
+    with pytest.raises(ValueError, match='steps must be a positive integer'):
+        model.predict(x, steps=0)
+
+
+def test_fit_validation_freq():
+    x, y = _blobs(120)
+    model = _compiled()
+    h = model.fit(x, y, epochs=4, verbose=0, validation_split=0.25, validation_freq=2)
+    assert len(h.history['loss']) == 4 and len(h.history['val_loss']) == 2
+    assert h.history['val_loss'][-1] == pytest.approx(model.evaluate(x[90:], y[90:], verbose=0)[0])
+    seen = []
+
+    class Record(cbs.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((epoch, 'val_loss' in logs))
+    model.fit(x, y, epochs=4, verbose=0, validation_data=(x[:30], y[:30]), validation_freq=[1, 3],
+              callbacks=[Record()])
+    assert seen == [(0, True), (1, False), (2, True), (3, False)]
+    for bad in (0, 1.5, 'each', [0, 2]):
+        with pytest.raises(ValueError, match='validation_freq'):
+            model.fit(x, y, epochs=1, verbose=0, validation_split=0.25, validation_freq=bad)
+
+
+def test_fit_validation_steps():
+    x, y = _blobs(120)
+    model = _compiled()
+    h = model.fit(x, y, epochs=1, batch_size=10, verbose=0, validation_data=(x, y), validation_steps=2)
+    assert h.history['val_loss'][0] == pytest.approx(model.evaluate(x[:20], y[:20], verbose=0)[0])
+
+
+def test_fit_refuses_generator_options():
+    x, y = _blobs(40)
+    model = _compiled()
+    for kwargs in ({'workers': 4}, {'use_multiprocessing': True}, {'max_queue_size': 2}):
+        name = next(iter(kwargs))
+        with pytest.raises(ValueError, match=f'{name}=.* is not supported.*generator'):
+            model.fit(x, y, verbose=0, **kwargs)
+    before = model.get_weights()
+    model.fit(x, y, epochs=1, verbose=0, workers=1, use_multiprocessing=False, max_queue_size=10)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    with pytest.raises(TypeError, match='no_such_option'):
+        model.fit(x, y, verbose=0, no_such_option=1)
+
+
+def test_fit_refuses_sample_weights_in_validation_data():
+    x, y = _blobs(40)
+    model = _compiled()
+    with pytest.raises(NotImplementedError, match='validation_data holds sample weights'):
+        model.fit(x, y, verbose=0, validation_data=(x, y, np.ones(len(x))))
+    h = model.fit(x, y, verbose=0, validation_data=(x, y, None))   # no weights: as (x, y)
+    assert h.history['val_loss'][0] == pytest.approx(model.evaluate(x, y, verbose=0)[0])
+
+
+def test_save_and_save_weights_with_overwrite_false(tmp_path):
+    model = _compiled()
+    for save in (model.save, model.save_weights):
+        path = tmp_path / f'{save.__name__}.cnet.npz'
+        save(str(path), overwrite=False)                      # a new file: written
+        before = path.read_bytes()
+        model.layers[0].params['W'] += 1.0
+        with pytest.raises(FileExistsError, match=f'{path.name} exists and overwrite=False'):
+            save(str(path), overwrite=False)
+        assert path.read_bytes() == before                    # left as it was
+        save(str(path))                                       # the default overwrites, as Keras
+        assert path.read_bytes() != before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['save.cnet.npz', 'save_weights.cnet.npz']
+
+
+def test_load_weights_by_name(tmp_path):
+    cnet.set_seed(1)
+    source = Sequential([Dense(8, activation='relu', input_shape=(20,), name='hidden'),
+                         Dense(3, activation='softmax', name='old_head')])
+    source.save_weights(str(tmp_path / 'w.npz'))
+    # a new head (other name, other size) over the same hidden layer, and a layer the file lacks
+    target = Sequential([Dense(8, activation='relu', input_shape=(20,), name='hidden'),
+                         Dense(5, activation='relu', name='extra'), Dense(2, activation='softmax', name='head')])
+    extra, head = target.layers[1].get_weights(), target.layers[2].get_weights()
+    with pytest.raises(ValueError, match='holds weights for 2 layers but the model has 3'):
+        target.load_weights(str(tmp_path / 'w.npz'))
+    target.load_weights(str(tmp_path / 'w.npz'), by_name=True)
+    for a, b in zip(target.layers[0].get_weights(), source.layers[0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for layer, kept in ((target.layers[1], extra), (target.layers[2], head)):
+        for a, b in zip(layer.get_weights(), kept):
+            np.testing.assert_array_equal(a, b)
+    x, _ = _blobs(4)
+    np.testing.assert_array_equal(target.layers[0].forward(x, train=False), source.layers[0].forward(x, train=False))
+    # a layer of the same name with other shapes is an error, as in Keras
+    clash = Sequential([Dense(8, input_shape=(20,), name='hidden'), Dense(4, name='old_head')])
+    with pytest.raises(ValueError, match=r"'layers/1/0'.*old_head.*shape \(8, 3\), expected \(8, 4\)"):
+        clash.load_weights(str(tmp_path / 'w.npz'), by_name=True)

@@ -124,3 +124,26 @@ def test_net_model_view_fits_saves_and_loads(tmp_path):
     np.testing.assert_allclose(probs.argmax(1), net.predict(x).argmax(1))
     model.save(str(tmp_path / 'net.cnet.npz'))
     np.testing.assert_array_equal(load_model(str(tmp_path / 'net.cnet.npz')).predict(x), probs)
+
+
+def test_params_dicts_of_nets_and_models_follow_the_same_rules():
+    """One reconciliation (cnet.layers.base.sync_params) for a book net's params and a model's params:
+    a rebound array (or list) reaches its layer in the layer's dtype; a wrong shape or a new key is an
+    error naming it."""
+    x, _ = _stripes(2)
+    net = SimpleConvNet(input_dim=(1, 12, 12), hidden_size=8, output_size=3)
+    model = net.model
+    for params, run, key, layer in ((net.params, net.predict, 'W3', net.layers['Affine2']),
+                                    (model.params, model.predict, 'Affine2/W', model.layers[-2])):
+        params[key] = np.ones((8, 3)).tolist()
+        run(x)
+        assert layer.W.dtype == np.float32 and layer.W.sum() == 24 and params[key] is layer.W
+        params[key] = np.ones((3, 8))
+        with pytest.raises(ValueError, match=r"\[.*%s.*\] must be an array of shape \(8, 3\), got \(3, 8\)" % key):
+            run(x)
+        params[key] = layer.W
+        params['extra'] = np.ones(3)
+        with pytest.raises(ValueError, match='keys were added or removed'):
+            run(x)
+        del params['extra']
+        run(x)

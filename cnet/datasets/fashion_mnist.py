@@ -16,7 +16,8 @@ two independent sources agree).
 
 from __future__ import annotations
 
-from ._idx import DatasetSpec, FileSpec, load_dataset
+from ._load import load_dataset
+from ._spec import DatasetSpec, FileSpec
 
 __all__ = ["load_data", "CLASS_NAMES"]
 

@@ -3,7 +3,7 @@
 >>> from cnet.datasets import mnist
 >>> (x_train, y_train), (x_test, y_test) = mnist.load_data()
 
-Where the files are looked for (see :mod:`cnet.datasets._idx` for details): the ``path`` folder if given,
+Where the files are looked for (see :mod:`cnet.datasets._load` for details): the ``path`` folder if given,
 else ``$CNET_DATA/mnist``, else the cache ``~/.cache/cnet/mnist`` (``$CNET_CACHE/mnist`` or
 ``$XDG_CACHE_HOME/cnet/mnist`` when set), else a download into the cache. Every file is checked against the
 SHA-256 of its decompressed content, wherever it comes from.
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._idx import DatasetSpec, FileSpec, load_dataset
+from ._load import load_dataset
+from ._spec import DatasetSpec, FileSpec
 
 __all__ = ["load_data", "load_mnist"]
 

@@ -14,9 +14,9 @@ import operator
 
 import numpy as np
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
-_MUL2 = np.uint64(0x94D049BB133111EB)
+_MASK64 = (1 << 64) - 1
+_CONSTANTS = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
+_GOLDEN, _MUL1, _MUL2 = (np.uint64(c) for c in _CONSTANTS)
 
 
 def _seed_u64(seed):
@@ -42,3 +42,14 @@ def counter_uniform(n, seed):
         z = (z ^ (z >> np.uint64(27))) * _MUL2
         z ^= z >> np.uint64(31)
     return (z >> np.uint64(40)).astype(np.float64) * 2.0 ** -24
+
+
+def splitmix64(state):
+    """The formula above for i = 0 on Python ints: splitmix64's output from `state` (any int, taken
+    modulo 2**64). For deriving one seed from another (Dropout's per-step mask seeds), where NumPy's
+    arrays of one element would take ~20 times longer."""
+    golden, mul1, mul2 = _CONSTANTS
+    z = (state + golden) & _MASK64
+    z = ((z ^ (z >> 30)) * mul1) & _MASK64
+    z = ((z ^ (z >> 27)) * mul2) & _MASK64
+    return z ^ (z >> 31)

@@ -1,0 +1,168 @@
+"""A Sequential model in cnet.saving's format: the header fields and arrays of a model (architecture,
+weights, compile configuration, optimizer and training state) and their checked way back into a model.
+cnet.models calls these (and rebuilds the architecture itself); nothing here imports cnet.models."""
+import numpy as np
+
+from . import _training, optimizers, saving
+
+__all__ = ["save", "load_weights", "restore"]
+
+
+def _weights_payload(model):
+    """(header fields, arrays) of a model's architecture and weights: layer i's j-th array is
+    'layers/<i>/<j>', listed in the header's 'weights' table."""
+    arrays, table = {}, []
+    for i, layer in enumerate(model.layers):
+        entries = []
+        for j, w in enumerate(layer.get_weights()):
+            key = f"layers/{i}/{j}"
+            arrays[key] = np.asarray(w)
+            entries.append(saving.describe(key, arrays[key]))
+        table.append(entries)
+    fields = {"model": {"class_name": type(model).__name__, "config": model.get_config()},
+              "weights": table}
+    return fields, arrays
+
+
+def _compile_config(model):
+    if model._loss is None:
+        return None
+    opt = model.optimizer
+    return {"loss": model._loss_name,
+            "optimizer": {"class_name": type(opt).__name__, "config": opt.get_config()},
+            "metrics": [m if isinstance(m, str) else getattr(m, "__name__", str(m))
+                        for m in model._metric_specs]}
+
+
+def save(model, filepath, weights_only=False, overwrite=True, include_optimizer=True):
+    """Write a model file (architecture, weights, compile configuration, optimizer and training
+    state) or, weights_only, a weights file (architecture and weights)."""
+    if not model.built:
+        what = "the weights of a model" if weights_only else "a model"
+        raise ValueError(f"cannot save {what} that is not built yet (fit it or call build first)")
+    fields, arrays = _weights_payload(model)
+    if not weights_only:
+        fields["compile"] = _compile_config(model)
+        opt = model.optimizer
+        state = opt.get_state() if include_optimizer and opt is not None and hasattr(opt, "get_state") else None
+        fields["optimizer_state"] = None if state is None else saving.flatten_state(state, arrays, "optimizer")
+        fields["training_state"] = _training.training_state(model)
+    saving.write(filepath, "weights" if weights_only else "model", fields, arrays, overwrite=overwrite)
+
+
+def _stored_layer_names(mf, count):
+    """{name: index} of the file's layers (from its architecture)."""
+    spec = mf.header.get("model")
+    config = spec.get("config") if isinstance(spec, dict) else None
+    specs = config.get("layers") if isinstance(config, dict) else None
+    names = [s.get("config", {}).get("name") if isinstance(s, dict) and isinstance(s.get("config"), dict)
+             else None for s in specs or []]
+    if len(names) != count or not all(isinstance(n, str) for n in names):
+        raise mf.error("by_name: the file's architecture does not name each of its layers")
+    if len(set(names)) != len(names):
+        raise mf.error("by_name: the file names two layers alike")
+    return {name: i for i, name in enumerate(names)}
+
+
+def _stored_weights(mf, model, by_name=False):
+    """[(layer, arrays)] read from the file, checked against the layers' current weights: the file's
+    layer i for model layer i, or (by_name) the file's layer of the same name, when there is one."""
+    table = mf.header.get("weights")
+    if not isinstance(table, list):
+        raise mf.error("the 'weights' table is missing or not a list")
+    if by_name:
+        index = _stored_layer_names(mf, len(table))
+        pairs = [(layer, index[layer.name]) for layer in model.layers if layer.name in index]
+    else:
+        if len(table) != len(model.layers):
+            raise mf.error(f"holds weights for {len(table)} layers but the model has {len(model.layers)}")
+        pairs = list(zip(model.layers, range(len(table))))
+    result = []
+    for layer, i in pairs:
+        stored, current = table[i], layer.get_weights()
+        if not isinstance(stored, list) or len(stored) != len(current):
+            n = len(stored) if isinstance(stored, list) else stored
+            raise mf.error(f"layer {i} ({layer.name}, {type(layer).__name__}) has {len(current)} "
+                           f"weight arrays but the file holds {n}")
+        arrays = []
+        for j, (w, entry) in enumerate(zip(current, stored)):
+            key = entry.get("key") if isinstance(entry, dict) else None
+            arr = mf.array(key, np.shape(w), np.asarray(w).dtype,
+                           what=f"{key!r} (layer {i} {layer.name!r}, weight {j})")
+            if arr.dtype.kind != "f":
+                raise mf.error(f"weight {j} of layer {i} ({layer.name}) has dtype {arr.dtype}, "
+                               "expected a float dtype")
+            arrays.append(arr.astype(np.asarray(w).dtype, copy=False))
+        result.append((layer, arrays))
+    return result
+
+
+def _set_weights(stored):
+    for layer, arrays in stored:
+        if arrays:
+            layer.set_weights(arrays)
+
+
+def load_weights(model, filepath, by_name=False):
+    """Read the weights of a weights or model file into model (see Sequential.load_weights)."""
+    with saving.ModelFile(filepath) as mf:
+        mf.require_kind("weights", "model")
+        if not model.built:
+            spec = mf.header.get("model", {}).get("config", {})
+            shape = spec.get("input_shape") if isinstance(spec, dict) else None
+            if shape is None:
+                raise mf.error("the model is not built and the file names no input shape")
+            model.build((None,) + tuple(shape))
+        stored = _stored_weights(mf, model, by_name)
+    _set_weights(stored)
+
+
+def _optimizer_from_config(spec):
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+        raise ValueError(f"malformed optimizer entry {spec!r}")
+    cls = type(optimizers.get(spec["class_name"]))
+    config = spec.get("config") or {}
+    if not isinstance(config, dict):
+        raise ValueError(f"malformed optimizer config {config!r}")
+    if hasattr(cls, "from_config"):
+        return cls.from_config(config)
+    return cls(**config)
+
+
+def _restore_compile(model, mf, cfg):
+    if not isinstance(cfg, dict):
+        raise mf.error("the 'compile' entry is malformed")
+    try:
+        optimizer = _optimizer_from_config(cfg.get("optimizer"))
+        loss = cfg.get("loss")
+        if not isinstance(loss, str):
+            raise ValueError(f"malformed loss entry {loss!r}")
+        metric_names = cfg.get("metrics") or []
+        if not isinstance(metric_names, list) or not all(isinstance(m, str) for m in metric_names):
+            raise ValueError(f"malformed metrics entry {metric_names!r}")
+        model.compile(optimizer=optimizer, loss=loss, metrics=metric_names)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise mf.error(f"cannot restore the compile configuration: {exc} (load_model(path, "
+                       "compile=False) loads the architecture and weights without it)") from None
+    tree = mf.header.get("optimizer_state")
+    if tree is not None:
+        state = mf.state(tree)
+        try:
+            model.optimizer.set_state(state)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise mf.error(f"cannot restore the optimizer state: {exc}") from None
+
+
+def restore(mf, model, compile=True):
+    """Put a model file's weights, compile configuration, optimizer and training state into `model`,
+    built from the file's architecture."""
+    _set_weights(_stored_weights(mf, model))
+    cfg = mf.header.get("compile")
+    if compile and cfg is not None:
+        _restore_compile(model, mf, cfg)
+    training = mf.header.get("training_state")
+    if training is not None:
+        try:
+            _training.restore_training_state(model, training)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise mf.error(f"cannot restore the training state: {exc}") from None

@@ -1,0 +1,109 @@
+"""What cnet-bench reports besides its live tables: README-ready Markdown tables from a results JSON
+(``--report``) and a bar chart of the speedups (``--plot``)."""
+import numpy as np
+
+from .timing import fmt_time
+
+
+def _median_of(rows, **match):
+    """The first measured row matching every key (None when there is none)."""
+    for r in rows:
+        if all(r.get(k) == v for k, v in match.items()) and r.get("status") == "ok":
+            return r
+    return None
+
+
+def markdown_report(res, command):
+    """README-ready tables from a results dict: the machine, end-to-end training per model, the layer
+    kernels of the Keras convnet at batch 128, and the convnet's GEMM products."""
+    m, meta = res["machine"], res["meta"]
+    thr = meta["threads"]
+    git = m.get("git") or {}
+    commit = (git.get("commit") or "?")[:10] + (" + uncommitted changes" if git.get("dirty") else "")
+    out = [f"Measured by `{command}` at commit `{commit}` ({meta['mode']} mode, "
+           f"{meta['duration_s'] / 60:.0f} min; load average {meta['loadavg_start'][0]:.2f} at the start).",
+           "", f"Machine: {m['line']}", ""]
+    # end to end
+    out += ["Training (one optimizer step per batch; images/s, median of the timed steps; speedups in the same run):",
+            "", "| model | batch | threads | cnet C img/s | NumPy img/s | PyTorch img/s | C / NumPy | C / PyTorch "
+            "| s per MNIST epoch (C) |", "|---|---|---|---|---|---|---|---|---|"]
+    for model in [r["model"] for r in res["e2e"] if r.get("backend") == "c" and r["threads"] == thr[0]]:
+        for t in thr:
+            c = _median_of(res["e2e"], model=model, backend="c", threads=t)
+            n = _median_of(res["e2e"], model=model, backend="numpy", threads=t)
+            tt = _median_of(res["e2e"], model=model, backend="torch", threads=t)
+            if c is None:
+                continue
+            ips = lambda r: f"{r['images_per_s']:,.0f}" if r else "-"
+            ratio = lambda r: f"{c['images_per_s'] / r['images_per_s']:.2f}x" if r else "-"
+            out.append(f"| {model} | {c['batch']} | {t} | {ips(c)} | {ips(n)} | {ips(tt)} | {ratio(n)} | "
+                       f"{ratio(tt)} | {c['epoch_s']:.1f} |")
+    sc = {(r["model"], r["backend"]): r["ratio"] for r in res.get("scaling", [])}
+    if sc:
+        out += ["", "Thread scaling 1 -> 2 (training images/s): " + ", ".join(
+            f"{mdl} {sc[(mdl, 'c')]:.2f}x" for mdl, b in sc if b == "c") + "."]
+    mem = res.get("memory") or {}
+    if mem.get("status") == "ok":
+        out += [f"Peak resident memory of a training process (MNIST loaded, Keras convnet, batch "
+                f"{mem['batch']}, {mem['steps']} steps): {mem['vmhwm_kb'] / 1024:.0f} MB."]
+    # kernels of the Keras convnet at the largest batch
+    if res.get("kernels"):   # absent when the run was --only e2e, say
+        nmax = max(r["batch"] for r in res["kernels"])
+        t = thr[-1]
+        out += ["", f"Kernels of the Keras convnet, batch {nmax}, {t} threads (median per call; C writes into "
+                "preallocated outputs as the layers do in training, NumPy allocates):", "",
+                "| kernel | C | NumPy | PyTorch | C / NumPy | C / PyTorch |", "|---|---|---|---|---|---|"]
+        for r in res["kernels"]:
+            if r["model"] != "cnn" or r["batch"] != nmax or r["backend"] != "c" or r["threads"] != t:
+                continue
+            n = _median_of(res["kernels"], case=r["case"], batch=nmax, backend="numpy", threads=t)
+            tt = _median_of(res["kernels"], case=r["case"], batch=nmax, backend="torch", threads=t)
+            f = lambda x: fmt_time(x["median_s"]) if x else "-"
+            q = lambda x: f"{x['median_s'] / r['median_s']:.1f}x" if x else "-"
+            out.append(f"| {r['case']} | {f(r)} | {f(n)} | {f(tt)} | {q(n)} | {q(tt)} |")
+    # gemm products
+    if res.get("gemm"):
+        out += ["", "GEMM products of the Keras convnet's training step at batch 128 and square 1024 "
+                "(GFLOP/s; numpy.matmul is OpenBLAS):", "",
+                "| product | M x K x N | threads | cnet | numpy | cnet / numpy |", "|---|---|---|---|---|---|"]
+        for r in res["gemm"]:
+            if r["backend"] != "c" or not (r["case"].startswith("cnn.") or r["case"].startswith("square")):
+                continue
+            n = _median_of(res["gemm"], case=r["case"], backend="numpy", threads=r["threads"])
+            mkn = "x".join(map(str, r["mkn"]))
+            out.append(f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | "
+                       f"{n['gflops']:.1f} | {r['gflops'] / n['gflops']:.2f}x |" if n else
+                       f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | - | - |")
+    return "\n".join(out) + "\n"
+
+
+def plot_speedups(speedups, t, path, out=print):
+    """A PNG bar chart of the speedups (label, threads, c/numpy, c/torch) at `t` threads (needs matplotlib:
+    without it, a line says so and nothing is written)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except Exception as exc:
+        out(f"plot: skipped: matplotlib is not available ({exc.__class__.__name__}); "
+            "pip install matplotlib to get --plot")
+        return
+    rows = [(lab, np_, tr) for lab, th, np_, tr in speedups if th == t and np_]
+    if not rows:
+        out("plot: nothing to plot")
+        return
+    fig, ax = plt.subplots(figsize=(10, max(3, 0.22 * len(rows))))
+    y = np.arange(len(rows))
+    ax.barh(y - 0.2, [r[1] for r in rows], 0.4, label="C / NumPy reference")
+    if any(r[2] for r in rows):
+        ax.barh(y + 0.2, [r[2] or 0 for r in rows], 0.4, label="C / PyTorch")
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_yticks(y)
+    ax.set_yticklabels([r[0] for r in rows], fontsize=6)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"speedup of cnet's C backend (x, {t} threads; > 1 is faster)")
+    ax.legend()
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    out(f"plot: {path}")

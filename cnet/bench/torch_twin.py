@@ -1,0 +1,90 @@
+"""The PyTorch twin of cnet-bench: torch imported only when present (and not disabled), the torch.nn model
+equivalent to a cnet model (read off its layers), and the torch optimizer equivalent to a cnet one."""
+
+
+def import_torch(enabled):
+    if not enabled:
+        return None, "disabled with --no-torch"
+    try:
+        import torch
+        return torch, None
+    except Exception as exc:
+        return None, f"torch not importable ({exc.__class__.__name__}: {exc})"
+
+
+def torch_from_cnet(torch, model, input_shape):
+    """An equivalent torch.nn.Sequential, read off the cnet model's layers (same layers, same sizes)."""
+    nn = torch.nn
+    mods = []
+    probe = torch.zeros((1,) + tuple(input_shape))
+
+    def shape_now():
+        with torch.no_grad():
+            return nn.Sequential(*mods)(probe).shape if mods else probe.shape
+
+    def act(a):
+        a = (a or "linear") if isinstance(a, str) else getattr(a, "__name__", "linear")
+        a = a.lower()
+        if a == "relu":
+            mods.append(nn.ReLU())
+        elif a == "sigmoid":
+            mods.append(nn.Sigmoid())
+        elif a == "tanh":
+            mods.append(nn.Tanh())
+        elif a not in ("linear", "softmax", "none"):   # softmax: fused into the cross-entropy, as in cnet
+            raise ValueError(f"no torch equivalent for activation {a!r}")
+
+    for layer in model.layers:
+        kind = type(layer).__name__
+        cfg = layer.get_config() if hasattr(layer, "get_config") else {}
+        if kind in ("Dense", "Affine"):
+            if len(shape_now()) > 2 and kind == "Affine":   # Dense acts on the last axis, as nn.Linear
+                mods.append(nn.Flatten())
+            mods.append(nn.Linear(int(shape_now()[-1]), layer.units, bias=layer.use_bias))
+            act(cfg.get("activation"))
+        elif kind in ("Conv2D", "Convolution"):
+            pad = tuple(getattr(layer, "_pad", (0, 0)))
+            extra = tuple(getattr(layer, "_extra", (0, 0)) or (0, 0))
+            if any(extra):
+                mods.append(nn.ZeroPad2d((0, extra[1], 0, extra[0])))
+            mods.append(nn.Conv2d(shape_now()[1], layer.filters, tuple(layer.kernel_size),
+                                  tuple(layer.strides), pad, bias=layer.use_bias))
+            act(cfg.get("activation"))
+        elif kind in ("MaxPooling2D", "Pooling", "AveragePooling2D"):
+            pad = tuple(getattr(layer, "_pad", (0, 0)))
+            cls = nn.AvgPool2d if kind == "AveragePooling2D" else nn.MaxPool2d
+            mods.append(cls(tuple(layer.pool_size), tuple(layer.strides), pad))
+        elif kind == "Dropout":
+            mods.append(nn.Dropout(layer.rate))
+        elif kind == "Flatten":
+            mods.append(nn.Flatten())
+        elif kind in ("Activation", "ReLU", "Relu", "Softmax", "Sigmoid"):
+            act(cfg.get("activation", {"ReLU": "relu", "Relu": "relu", "Softmax": "softmax",
+                                        "Sigmoid": "sigmoid"}.get(kind)))
+        elif kind in ("InputLayer", "Reshape"):
+            if kind == "Reshape":
+                mods.append(nn.Unflatten(1, tuple(layer.target_shape)))
+        elif kind == "BatchNormalization":
+            c = shape_now()[1]
+            mods.append(nn.BatchNorm2d(c, eps=1e-3) if len(shape_now()) == 4 else nn.BatchNorm1d(c, eps=1e-3))
+        else:
+            raise ValueError(f"no torch equivalent for layer {kind}")
+    return nn.Sequential(*mods)
+
+
+def torch_optimizer(torch, params, cnet_opt):
+    """torch's optimizer matching a cnet (Keras 2.1) optimizer and its hyper-parameters."""
+    kind = type(cnet_opt).__name__.lower()
+    lr = float(getattr(cnet_opt, "learning_rate", getattr(cnet_opt, "lr", 0.01)))
+    eps = float(getattr(cnet_opt, "epsilon", 1e-7) or 1e-7)
+    o = torch.optim
+    if kind == "adadelta":
+        return o.Adadelta(params, lr=lr, rho=cnet_opt.rho, eps=eps)
+    if kind == "adam":
+        return o.Adam(params, lr=lr, betas=(cnet_opt.beta_1, cnet_opt.beta_2), eps=eps)
+    if kind == "rmsprop":
+        return o.RMSprop(params, lr=lr, alpha=getattr(cnet_opt, "rho", 0.9), eps=eps)
+    if kind in ("adagrad",):
+        return o.Adagrad(params, lr=lr, eps=eps)
+    momentum = float(getattr(cnet_opt, "momentum", 0.0) or 0.0)
+    return o.SGD(params, lr=lr, momentum=momentum, nesterov=(kind == "nesterov"))

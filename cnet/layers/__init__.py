@@ -1,0 +1,104 @@
+"""Layers: Keras 2 constructors, the book's forward/backward/params/grads, computed by cnet.ops.
+
+The modules follow Keras's layout: ``base`` (Layer and what the families share), ``core`` (Dense,
+Activation, Flatten, Reshape, InputLayer), ``advanced_activations`` (ReLU, Softmax), ``convolutional``
+(Conv2D), ``pooling`` (MaxPooling2D, AveragePooling2D), ``normalization`` (BatchNormalization),
+``regularization`` (Dropout), and ``book`` (the book's Affine, Convolution, Pooling, Relu, Sigmoid,
+SoftmaxWithLoss). Every class is also ``cnet.layers.<Name>``.
+
+The layer interface (what cnet.models and cnet.nets rely on)
+--------------------------------------------------------------
+Every layer is a ``Layer`` with:
+
+- ``name`` (str): unique per instance by default, Keras-like: "dense", "dense_1", ... (reset by
+  ``cnet.backend.clear_session()``); ``trainable`` (bool, default True); ``built`` (bool).
+- ``dtype``: the numpy dtype of its parameters, float32 by default (``cnet.backend.floatx()``), set by
+  ``build(input_shape, dtype)``. Inputs of another dtype (float64, uint8, ...) are cast to it;
+  layers without weights let float32 and float64 inputs through unchanged.
+- ``input_shape`` / ``output_shape``: tuples WITHOUT the batch axis, known after ``build``.
+  ``input_shape`` is already set before build when it was given to the constructor
+  (``Dense(10, input_shape=(784,))`` or ``input_dim=784``): a model builds itself from it.
+- ``params``: dict of trainable arrays with the book's names: 'W' and 'b' (Dense, Conv2D; no 'b'
+  when use_bias=False), 'gamma' and 'beta' (BatchNormalization, unless scale/center=False).
+- ``grads``: same keys and shapes as ``params``. The arrays are allocated by ``build`` and keep
+  their identity; every ``backward`` OVERWRITES their contents (it never accumulates).
+- ``state``: non-trainable arrays saved with a model (BatchNormalization: 'moving_mean',
+  'moving_variance'), ``{}`` for other layers.
+- ``build(input_shape, dtype=None) -> output_shape``: creates the parameters with the initializers
+  (random numbers from ``cnet.initializers``, seeded by ``cnet.set_seed``). Idempotent: building a
+  built layer again with the same input shape returns output_shape; with another dtype it converts
+  the parameters (new arrays) to that dtype, e.g. float64 for gradient checks.
+- ``compute_output_shape(input_shape) -> tuple``.
+- ``forward(x, train=True) -> y``: builds lazily on the first call (from ``x.shape[1:]``). With
+  train=True it caches what backward needs (and Dropout drops, BatchNormalization uses batch
+  statistics and updates its moving averages); with train=False nothing is cached. The book's
+  keyword ``train_flg`` is accepted too. ``forward(x, train, logits=True)`` skips a softmax
+  activation (Dense/Conv2D with activation='softmax', Activation('softmax'), Softmax): the model
+  uses it to feed logits to a fused softmax cross-entropy, and the following ``backward`` then takes
+  the gradient with respect to those logits.
+- ``backward(dout) -> dx``: fills ``grads`` and returns the gradient of the input (shaped like x).
+  Raises RuntimeError if the last forward was not a training forward.
+- ``get_weights() -> list`` of copies, Keras order: Dense/Conv2D [kernel, bias] (no bias when
+  use_bias=False); BatchNormalization [gamma, beta, moving_mean, moving_variance].
+- ``set_weights(weights)``: checks the count and every shape (ValueError naming the layer, the
+  position, the expected and the received shape) and copies into the existing arrays.
+- ``get_config() -> dict``: JSON-serializable constructor arguments plus 'name' (and 'input_shape'
+  when it was declared, 'dtype' when known); the class name is ``type(layer).__name__``;
+  ``Cls.from_config(config)`` rebuilds an unbuilt layer. ``cnet.layers.get(class_name)`` (or the
+  dict ``LAYERS``) maps class names to classes; ``serialize``/``deserialize`` use
+  ``{'class_name', 'config'}`` dicts.
+- ``count_params() -> int``: the number of scalars in get_weights() (ValueError before build).
+
+Non-trainable layers (``trainable=False``) still compute ``grads``; the optimizer step must skip them.
+
+Images are channels-first, (N, C, H, W), with Conv2D kernels (filters, C, kh, kw); a channels-last
+input raises a ValueError that says how to transpose it.
+
+'same' padding follows TensorFlow: out = ceil(in/stride), total pad = max((out-1)*stride + k - in, 0),
+the odd extra row/column going to the bottom/right. The ops pad symmetrically, so for an odd total
+the layer pads x explicitly by the one extra row/column (a copy of x) and lets the op pad the rest.
+AveragePooling2D with 'same' divides by the number of input elements in each window (TF's rule).
+
+The book's layers (common/layers.py) are thin subclasses with the book's constructors, sharing the
+implementation: ``Affine(W, b)``, ``Relu()``, ``Sigmoid()``, ``Convolution(W, b, stride=1, pad=0)``,
+``Pooling(pool_h, pool_w, stride=1, pad=0)`` (max pooling), ``Dropout(dropout_ratio=0.5)``,
+``BatchNormalization(gamma, beta, momentum=0.9, running_mean=None, running_var=None)`` and
+``SoftmaxWithLoss()``. They keep the arrays they are given (no copy), so an optimizer updating a
+network's ``params`` dict in place updates the layers, as in the book; ``.W``, ``.b``, ``.dW``,
+``.db`` (``.gamma``, ``.beta``, ``.dgamma``, ``.dbeta``, ``.running_mean``, ``.running_var``) are
+there too. Differences: Dropout is inverted dropout (scaled at training, identity at inference) and
+draws its mask from cnet's counter RNG; Nesterov follows Keras (see cnet.optimizers).
+"""
+from .base import LAYERS, Layer, training_workspaces  # noqa: F401
+from .core import Activation, Dense, Flatten, InputLayer, Reshape
+from .advanced_activations import ReLU, Softmax
+from .convolutional import Conv2D
+from .pooling import AveragePooling2D, MaxPooling2D
+from .normalization import BatchNormalization
+from .regularization import Dropout, frozen_dropout  # noqa: F401
+from .book import Affine, Convolution, Pooling, Relu, Sigmoid, SoftmaxWithLoss
+
+__all__ = ["Layer", "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Reshape",
+           "Dropout", "Activation", "ReLU", "Softmax", "InputLayer", "BatchNormalization",
+           "Affine", "Relu", "Sigmoid", "Convolution", "Pooling", "SoftmaxWithLoss",
+           "LAYERS", "get", "serialize", "deserialize"]
+
+
+def get(identifier):
+    """The layer class of a class name (e.g. 'Dense', 'MaxPooling2D', 'Affine')."""
+    if isinstance(identifier, type) and issubclass(identifier, Layer):
+        return identifier
+    cls = LAYERS.get(identifier)
+    if cls is None:
+        raise ValueError(f"unknown layer class {identifier!r}; known: {sorted(LAYERS)}")
+    return cls
+
+
+def serialize(layer):
+    """{'class_name': ..., 'config': ...} of a layer (JSON-serializable)."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(spec):
+    """A new, unbuilt layer from serialize()'s dict."""
+    return get(spec["class_name"]).from_config(dict(spec.get("config", {})))

@@ -1,0 +1,352 @@
+"""The base class of every layer (``Layer``) and what the layer families share: argument
+checks, the (W, b) attribute access of Dense and Conv2D, the training-step workspaces."""
+import contextlib
+import numbers
+
+import numpy as np
+
+from .. import activations, backend, initializers
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+LAYERS = {}
+
+
+def _int(value, what):
+    """value as an int: an integer, or a float with an integral value (28 / 2); anything else (3.9, '3',
+    True) raises TypeError rather than being truncated."""
+    if (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and float(value).is_integer()):
+        return int(value)
+    raise TypeError(f"{what} must be an integer, got {value!r} ({type(value).__name__})")
+
+
+def _positive_int(value, what):
+    """_int(value) that must be >= 1 (ValueError otherwise)."""
+    n = _int(value, what)
+    if n < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return n
+
+
+def _shape(shape, what="input_shape"):
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{what} must be a tuple of ints (without the batch axis), got {shape!r}")
+    return tuple(_int(s, what) for s in shape)
+
+
+def _pair(value, what):
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{what} must be an int or a pair of ints, got {value!r}")
+        return _int(value[0], what), _int(value[1], what)
+    return _int(value, what), _int(value, what)
+
+
+def _no_unsupported(layer_cls, **options):
+    for key, value in options.items():
+        if value is not None:
+            raise NotImplementedError(f"{layer_cls}: {key} is not supported by cnet (got {value!r})")
+
+
+def _param_array(a, name):
+    """A parameter handed to a book-style constructor: kept as is (no copy) when it is a float array."""
+    if isinstance(a, np.ndarray) and a.dtype in _FLOATS:
+        return a
+    return np.asarray(a, dtype=np.float64)
+
+
+def _check_data_format(data_format, cls):
+    if data_format not in (None, "channels_first"):
+        raise ValueError(f"{cls}(data_format={data_format!r}): {backend.CHANNELS_LAST_HELP} "
+                         f"Leave data_format unset (or 'channels_first').")
+
+
+class Layer:
+    """Base class of every layer (cnet.layers' docstring describes the interface)."""
+
+    _has_weights = False   # layers with weights cast their inputs to their dtype
+    _keras_base = None     # book aliases: the class whose constructor get_config() describes
+
+    def __init__(self, name=None, trainable=True, input_shape=None, batch_input_shape=None,
+                 input_dim=None, dtype=None, batch_size=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        self.name = str(name) if name else backend.unique_name(backend.snake_case(type(self).__name__))
+        self.trainable = bool(trainable)
+        self.built = False
+        self.dtype = np.dtype(dtype) if dtype is not None else None
+        if self.dtype is not None and self.dtype not in _FLOATS:
+            raise TypeError(f"{self.name}: dtype must be float32 or float64, got {self.dtype}")
+        self.params, self.grads, self.state = {}, {}, {}
+        if input_shape is None and batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+        if input_shape is None and input_dim is not None:
+            input_shape = (_int(input_dim, "input_dim"),)
+        self._declared_input_shape = None if input_shape is None else _shape(input_shape)
+        self.input_shape = self._declared_input_shape
+        self.output_shape = None
+        self._logits = False
+        self._cached = False
+        # Workspaces: with _workspace set (by a model's training step), training-mode outputs and
+        # gradients are written into buffers kept per layer and shape, so that a training step in
+        # steady state allocates nothing; _need_input_grad False skips the input gradient (first layer).
+        self._workspace = False
+        self._need_input_grad = True
+        self._reuse = False
+        self._buffers = {}
+
+    # ---- building ------------------------------------------------------------------------------
+
+    def build(self, input_shape, dtype=None):
+        """Create the parameters for inputs of shape (N,) + input_shape; return output_shape."""
+        input_shape = _shape(input_shape)
+        if self.built:
+            if not self._compatible(input_shape, self.input_shape):
+                raise ValueError(f"{self.name} was built for inputs of shape {self.input_shape} "
+                                 f"(without the batch axis), not {input_shape}")
+            if dtype is not None and np.dtype(dtype) != self.dtype:
+                self._cast(np.dtype(dtype))
+            return self.output_shape
+        declared = self._declared_input_shape
+        if declared is not None and not self._compatible(input_shape, declared):
+            raise ValueError(f"{self.name} was declared with input_shape={declared} but is built for "
+                             f"inputs of shape {input_shape}")
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype not in _FLOATS:
+                raise TypeError(f"{self.name}: dtype must be float32 or float64, got {dtype}")
+            if self.dtype is not None and dtype != self.dtype:
+                self._cast(dtype)
+            self.dtype = dtype
+        elif self.dtype is None:
+            self.dtype = np.dtype(backend.floatx())
+        self._build(input_shape)
+        self.input_shape = input_shape
+        self.output_shape = tuple(self.compute_output_shape(input_shape))
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.built = True
+        return self.output_shape
+
+    def _build(self, input_shape):
+        """Create self.params/self.state for this input shape (subclasses with weights)."""
+
+    def compute_output_shape(self, input_shape):
+        return _shape(input_shape)
+
+    def _compatible(self, got, expected):
+        return got == expected
+
+    def _cast(self, dtype):
+        for d in (self.params, self.grads, self.state):
+            for k in d:
+                d[k] = d[k].astype(dtype)
+        self.dtype = dtype
+
+    # ---- forward / backward --------------------------------------------------------------------
+
+    def forward(self, x, train=True, *, logits=False, train_flg=None):
+        if train_flg is not None:
+            train = train_flg
+        if not isinstance(x, np.ndarray):
+            x = np.asarray(x)
+        if not self.built:
+            if x.ndim < 1:
+                raise ValueError(f"{self.name}: expected a batch of inputs (N, ...), got a scalar")
+            shape = self._declared_input_shape if self._declared_input_shape is not None else x.shape[1:]
+            self.build(shape, x.dtype if (self.dtype is None and not self._has_weights
+                                                and x.dtype in _FLOATS) else None)
+        if x.dtype != self.dtype and (self._has_weights or x.dtype not in _FLOATS):
+            x = x.astype(self.dtype)
+        if x.shape[1:] != self.input_shape and not self._compatible(x.shape[1:], self.input_shape):
+            raise ValueError(self._shape_error(x.shape))
+        self._logits = logits
+        self._cached = bool(train)
+        self._reuse = self._workspace and bool(train)
+        return self._forward(x, bool(train))
+
+    def _shape_error(self, got):
+        return (f"{self.name} ({type(self).__name__}) expected input of shape "
+                f"(N, {', '.join(map(str, self.input_shape))}) but got {got}")
+
+    def backward(self, dout):
+        if dout is None:  # the layers below the first one with parameters need no input gradient
+            return None
+        if not self._cached:
+            raise RuntimeError(f"{self.name}: backward() needs a forward(x, train=True) first "
+                               f"(forward with train=False caches nothing)")
+        if not isinstance(dout, np.ndarray) or (dout.dtype not in _FLOATS):
+            dout = np.asarray(dout, dtype=self.dtype)
+        return self._backward(dout)
+
+    def _forward(self, x, train):
+        raise NotImplementedError
+
+    def _backward(self, dout):
+        raise NotImplementedError
+
+    def _set_grad(self, key, value):
+        if value is not self.grads[key]:
+            np.copyto(self.grads[key], value)
+
+    def _buf(self, key, shape, dtype=None):
+        """A workspace buffer for an output of this training step, or None (the op allocates) when
+        workspaces are off. Reused while the shape stays the same: its content lives until this
+        layer's next training-mode forward."""
+        if not self._reuse:
+            return None
+        dtype = self.dtype if dtype is None else dtype
+        shape = tuple(shape)
+        buf = self._buffers.get(key)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._buffers[key] = np.empty(shape, dtype)
+        return buf
+
+    def _grad_out(self, key):
+        """The array backward writes the gradient of parameter key into, when workspaces are on."""
+        return self.grads.get(key) if self._reuse else None
+
+    # ---- weights and config --------------------------------------------------------------------
+
+    def _weights(self):
+        return list(self.params.values()) + list(self.state.values())
+
+    def _weight_names(self):
+        return list(self.params) + list(self.state)
+
+    def get_weights(self):
+        return [w.copy() for w in self._weights()]
+
+    def set_weights(self, weights):
+        current = self._weights()
+        if not self.built and not current and self._has_weights:
+            raise ValueError(f"{self.name} has no weights yet: build it first "
+                             f"(layer.build(input_shape)) or run it on data")
+        weights = list(weights)
+        if len(weights) != len(current):
+            raise ValueError(f"{self.name}: set_weights expects {len(current)} arrays "
+                             f"({', '.join(self._weight_names()) or 'none'}), got {len(weights)}")
+        names = self._weight_names()
+        for i, (w, cur) in enumerate(zip(weights, current)):
+            w = np.asarray(w)
+            if w.shape != cur.shape:
+                raise ValueError(f"{self.name}: weight {i} ({names[i]}) must have shape {cur.shape}, "
+                                 f"got {w.shape}")
+        for w, cur in zip(weights, current):
+            np.copyto(cur, np.asarray(w), casting="unsafe")
+
+    def count_params(self):
+        if not self.built and not self._weights() and self._has_weights:
+            raise ValueError(f"{self.name} is not built yet: its number of parameters is unknown")
+        return int(sum(w.size for w in self._weights()))
+
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable}
+        if self._declared_input_shape is not None:
+            config["input_shape"] = list(self._declared_input_shape)
+        if self.dtype is not None:
+            config["dtype"] = self.dtype.name
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        obj = cls.__new__(cls)
+        (cls._keras_base or cls).__init__(obj, **config)
+        return obj
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            LAYERS[cls.__name__] = cls
+
+    def __repr__(self):
+        shape = f", output_shape={self.output_shape}" if self.built else ""
+        return f"<{type(self).__name__} name={self.name!r}{shape}>"
+
+
+@contextlib.contextmanager
+def training_workspaces(layers):
+    """Within this block (one training step of a model), the layers write their outputs and gradients
+    into buffers they keep per shape (no allocation in steady state), ReLU is fused where it can be,
+    and the layers up to the first one with parameters compute no input gradient (backward returns
+    None there). Outside it, every call returns fresh arrays, so nothing a caller holds is overwritten."""
+    layers = list(layers)
+    first = next((i for i, layer in enumerate(layers) if layer.params), len(layers))
+    for i, layer in enumerate(layers):
+        layer._workspace, layer._need_input_grad = True, i > first
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer._workspace, layer._need_input_grad = False, True
+
+
+class _KernelBias:
+    """What Dense and Conv2D share: the activation, bias and initializer arguments, the creation of W and
+    b, their config; and the book's/Keras's attribute access to params and grads ('W', 'b')."""
+
+    def _init_kernel_bias(self, activation, use_bias, kernel_initializer, bias_initializer, axis=-1):
+        self._act = activations.Fused(activation, axis=axis)
+        self.activation = self._act.fn
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+
+    def _create_kernel_bias(self, shape, units, input_shape):
+        """W of `shape` and b of (units,) from the initializers; W given to a book constructor is kept
+        (its shape checked)."""
+        if "W" in self.params:
+            if self.params["W"].shape != shape:
+                raise ValueError(f"{self.name}: W has shape {self.params['W'].shape} but inputs of shape "
+                                 f"{input_shape} need {shape}")
+            return
+        self.params["W"] = initializers.get(self.kernel_initializer)(shape, self.dtype)
+        if self.use_bias:
+            self.params["b"] = initializers.get(self.bias_initializer)((units,), self.dtype)
+
+    def _kernel_bias_config(self):
+        return dict(activation=self._act.name, use_bias=self.use_bias,
+                    kernel_initializer=initializers.serialize(self.kernel_initializer),
+                    bias_initializer=initializers.serialize(self.bias_initializer))
+
+    W = property(lambda self: self.params.get("W"), lambda self, v: self._put("W", v))
+    b = property(lambda self: self.params.get("b"), lambda self, v: self._put("b", v))
+    kernel = W
+    bias = b
+    dW = property(lambda self: self.grads.get("W"))
+    db = property(lambda self: self.grads.get("b"))
+
+    def _put(self, key, value):
+        value = _param_array(value, key)
+        old = self.params.get(key)
+        if old is not None and old.shape != value.shape:
+            raise ValueError(f"{self.name}: {key} must have shape {old.shape}, got {value.shape}")
+        self.params[key] = value
+        if key == "W":
+            self.dtype = value.dtype    # a book network may rebind W in another dtype
+        if self.built and (key not in self.grads or self.grads[key].dtype != value.dtype):
+            self.grads[key] = np.zeros_like(value)
+
+
+def sync_params(params, seen, owners, what="params"):
+    """Reconcile a dict of parameter arrays shared with layers (a model's or a book network's params).
+
+    owners: {key: (layer, name in layer.params)}; seen: {key: the array this dict held at the last call},
+    updated here. An array rebound in the dict (book style, params[k] = new, a list too) goes into its
+    layer, cast to the layer's dtype; one rebound in a layer (a dtype change, load_params) replaces the
+    dict's entry. The keys are fixed by the layers: adding or removing one raises ValueError."""
+    if set(params) != set(seen):
+        raise ValueError(f"{what}: keys were added or removed; the keys are fixed by the layers "
+                         f"({', '.join(seen)})")
+    for key, (layer, name) in owners.items():
+        mine, last, theirs = params[key], seen[key], layer.params.get(name)
+        if mine is not last:
+            mine = np.asarray(mine)
+            if mine.shape != last.shape:
+                raise ValueError(f"{what}[{key!r}] must be an array of shape {last.shape}, got {mine.shape}")
+            dtype = (theirs if theirs is not None else last).dtype
+            if mine.dtype != dtype:
+                mine = mine.astype(dtype)
+            params[key] = layer.params[name] = mine
+        elif theirs is not last:
+            params[key] = theirs
+        seen[key] = params[key]

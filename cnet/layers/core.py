@@ -1,0 +1,176 @@
+"""Core layers (keras.layers.core): Dense, Activation, Flatten, Reshape, InputLayer; Dropout is
+re-exported from cnet.layers.regularization, as Keras 2.1 exposed it here."""
+import math
+
+from .. import activations, ops
+from .base import Layer, _check_data_format, _KernelBias, _no_unsupported, _positive_int, _shape
+from .regularization import Dropout  # noqa: F401  (keras.layers.core.Dropout)
+
+
+class Dense(_KernelBias, Layer):
+    """y = activation(x @ W + b), W (input_dim, units).
+
+    As in Keras, an input with more than two axes, (N, ..., input_dim), is transformed along its last
+    axis: the output is (N, ..., units), computed as one GEMM of the (N * ..., input_dim) rows. (The
+    book's Affine flattens such an input to (N, d1*d2*...) instead.)"""
+
+    _has_weights = True
+    _flatten = False   # Affine: (N, d1, d2, ...) -> (N, d1*d2*...) first, as the book's Affine does
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        _no_unsupported("Dense", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                        activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                        bias_constraint=bias_constraint)
+        super().__init__(**kwargs)
+        self.units = _positive_int(units, "Dense: units")
+        self._init_kernel_bias(activation, use_bias, kernel_initializer, bias_initializer)
+
+    def _compatible(self, got, expected):
+        if self._flatten:
+            return got == expected or (len(got) >= 1 and math.prod(got) == math.prod(expected))
+        return got == expected
+
+    def _build(self, input_shape):
+        if len(input_shape) < 1:
+            raise ValueError(f"{self.name}: Dense needs inputs of shape (N, features), got {(None,) + input_shape}")
+        d = math.prod(input_shape) if self._flatten else input_shape[-1]
+        self._create_kernel_bias((d, self.units), self.units, input_shape)
+
+    def compute_output_shape(self, input_shape):
+        if self._flatten:
+            return (self.units,)
+        return tuple(_shape(input_shape)[:-1]) + (self.units,)
+
+    def _forward(self, x, train):
+        shape = x.shape
+        if x.ndim > 2 and not self._flatten:   # the rows of every axis but the last: one GEMM
+            x = x.reshape(-1, shape[-1])
+        skip = self._logits and self._act.is_softmax
+        fuse_relu = self._act.name == "relu"  # the GEMM applies it as it writes y
+        z = ops.affine_forward(x, self.params["W"], self.params.get("b"),
+                               out=self._buf("y", (x.shape[0], self.units)), relu=fuse_relu)
+        y = z if (skip or fuse_relu) else self._act.forward(z)
+        if train:
+            self._x, self._y, self._skip, self._xshape = x, y, skip, shape
+        if len(shape) > 2 and not self._flatten:
+            y = y.reshape(shape[:-1] + (self.units,))
+        return y
+
+    def _backward(self, dout):
+        if dout.ndim != self._y.ndim:
+            dout = dout.reshape(self._y.shape)
+        dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
+        need_dx = self._need_input_grad or not self._reuse
+        dx, dw, db = ops.affine_backward(
+            dz, self._x, self.params["W"],
+            out=(self._buf("dx", self._x.shape) if need_dx else None, self._grad_out("W"),
+                 self._grad_out("b")), need_dx=need_dx)
+        self._set_grad("W", dw)
+        if self.use_bias:
+            self._set_grad("b", db)
+        return dx if dx is None or dx.ndim == len(self._xshape) else dx.reshape(self._xshape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units, **self._kernel_bias_config())
+        return config
+
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1*d2*...), in C order (channels-first: C, H, W)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        _check_data_format(data_format, "Flatten")
+        super().__init__(**kwargs)
+
+    def compute_output_shape(self, input_shape):
+        return (math.prod(_shape(input_shape)),)
+
+    def _forward(self, x, train):
+        if train:
+            self._xshape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def _backward(self, dout):
+        return dout.reshape(self._xshape)
+
+
+class Reshape(Layer):
+    """(N,) + input_shape -> (N,) + target_shape; one entry of target_shape may be -1."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = _shape(target_shape, "target_shape")
+        if sum(1 for s in self.target_shape if s == -1) > 1:
+            raise ValueError(f"Reshape: at most one -1 in target_shape, got {self.target_shape}")
+
+    def compute_output_shape(self, input_shape):
+        size = math.prod(_shape(input_shape))
+        known = math.prod(s for s in self.target_shape if s != -1)
+        if -1 in self.target_shape:
+            if known == 0 or size % known:
+                raise ValueError(f"{self.name}: cannot reshape {input_shape} to {self.target_shape}")
+            return tuple(size // known if s == -1 else s for s in self.target_shape)
+        if known != size:
+            raise ValueError(f"{self.name}: cannot reshape {input_shape} ({size} values) to "
+                             f"{self.target_shape} ({known} values)")
+        return self.target_shape
+
+    def _forward(self, x, train):
+        if train:
+            self._xshape = x.shape
+        return x.reshape((x.shape[0],) + self.output_shape)
+
+    def _backward(self, dout):
+        return dout.reshape(self._xshape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["target_shape"] = list(self.target_shape)
+        return config
+
+
+class InputLayer(Layer):
+    """The identity; declares the model's input shape (without the batch axis)."""
+
+    def __init__(self, input_shape=None, batch_size=None, dtype=None, batch_input_shape=None, name=None,
+                 **kwargs):
+        super().__init__(input_shape=input_shape, batch_input_shape=batch_input_shape, dtype=dtype,
+                         name=name, **kwargs)
+        if self._declared_input_shape is None:
+            raise ValueError("InputLayer needs input_shape (without the batch axis), e.g. (1, 28, 28)")
+
+    def _forward(self, x, train):
+        return x
+
+    def _backward(self, dout):
+        return dout
+
+
+class Activation(Layer):
+    """Applies an activation: 'relu', 'sigmoid', 'tanh', 'softmax', 'linear' or a cnet.activations function."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self._act = activations.Fused(activation, axis=self._softmax_axis())
+        self.activation = self._act.fn
+
+    def _softmax_axis(self):
+        return -1
+
+    def _forward(self, x, train):
+        skip = self._logits and self._act.is_softmax
+        y = x if skip else self._act.forward(x, inplace=False, out=self._buf("y", x.shape))
+        if train:
+            self._y, self._skip = y, skip
+        return y
+
+    def _backward(self, dout):
+        return dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = self._act.name
+        return config

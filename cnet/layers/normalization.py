@@ -1,0 +1,153 @@
+"""Normalization (keras.layers.normalization): BatchNormalization, Keras's and the book's."""
+import math
+
+import numpy as np
+
+from .. import initializers, ops
+from .base import Layer, _no_unsupported, _param_array
+
+
+class BatchNormalization(Layer):
+    """Batch normalization of the features of (N, D) or the channels of (N, C, H, W) inputs.
+
+    Keras: ``BatchNormalization(axis=1, momentum=0.99, epsilon=1e-3, center=True, scale=True, ...)``.
+    The default axis is 1 (cnet is channels-first), which is also the last axis of (N, D) inputs;
+    axis=-1 is accepted for 2-D inputs, axis=1 or -3 for images. Training uses the batch statistics
+    and updates moving_mean/moving_variance (momentum*moving + (1 - momentum)*batch, the variance
+    unbiased, as Keras 2 and PyTorch); inference uses the moving statistics.
+
+    Book: ``BatchNormalization(gamma, beta, momentum=0.9, running_mean=None, running_var=None)``
+    keeps the given arrays, uses epsilon 1e-6, the biased variance and zero-initialized running
+    statistics as the book does; a gamma of size C*H*W normalizes every element of an image input
+    separately (the book's reshape to (N, C*H*W)).
+    """
+
+    _has_weights = True
+
+    def __init__(self, *args, **kwargs):
+        if (args and isinstance(args[0], np.ndarray)) or "gamma" in kwargs:
+            self._init_book(*args, **kwargs)
+        else:
+            self._init_keras(*args, **kwargs)
+
+    def _init_keras(self, axis=1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                    beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
+                    moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
+                    beta_constraint=None, gamma_constraint=None, **kwargs):
+        _no_unsupported("BatchNormalization", beta_regularizer=beta_regularizer,
+                        gamma_regularizer=gamma_regularizer, beta_constraint=beta_constraint,
+                        gamma_constraint=gamma_constraint)
+        Layer.__init__(self, **kwargs)
+        self.axis = int(axis)
+        self.momentum, self.epsilon = float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.moving_mean_initializer = moving_mean_initializer
+        self.moving_variance_initializer = moving_variance_initializer
+        self._unbiased = True
+        self._flat = False
+
+    def _init_book(self, gamma, beta, momentum=0.9, running_mean=None, running_var=None, name=None):
+        gamma = _param_array(gamma, "gamma")
+        self._init_keras(axis=1, momentum=momentum, epsilon=1e-6, name=name, dtype=gamma.dtype,
+                         moving_variance_initializer="zeros")
+        self._unbiased = False
+        self.params["gamma"] = gamma
+        self.params["beta"] = _param_array(beta, "beta")
+        if running_mean is not None:
+            self.state["moving_mean"] = _param_array(running_mean, "running_mean")
+        if running_var is not None:
+            self.state["moving_variance"] = _param_array(running_var, "running_var")
+
+    @classmethod
+    def from_config(cls, config):
+        obj = cls.__new__(cls)
+        obj._init_keras(**config)
+        return obj
+
+    gamma = property(lambda self: self.params.get("gamma"))
+    beta = property(lambda self: self.params.get("beta"))
+    dgamma = property(lambda self: self.grads.get("gamma"))
+    dbeta = property(lambda self: self.grads.get("beta"))
+    running_mean = property(lambda self: self.state.get("moving_mean"))
+    running_var = property(lambda self: self.state.get("moving_variance"))
+    moving_mean = running_mean
+    moving_variance = running_var
+
+    def _build(self, input_shape):
+        if len(input_shape) == 1:
+            ok = self.axis in (1, -1)
+        elif len(input_shape) == 3:
+            ok = self.axis in (1, -3)
+        else:
+            raise ValueError(f"{self.name}: BatchNormalization takes (N, D) or (N, C, H, W) inputs, "
+                             f"got input shape {(None,) + input_shape}")
+        if not ok:
+            raise ValueError(f"{self.name}: axis={self.axis} is not supported: cnet is channels-first and "
+                             f"normalizes axis 1 (the features of (N, D), the channels of (N, C, H, W)); "
+                             f"use axis=1 (the default)")
+        c = input_shape[0]
+        size = c
+        if "gamma" in self.params:   # the book's arrays
+            size = self.params["gamma"].size
+            if size not in (c, math.prod(input_shape)):
+                raise ValueError(f"{self.name}: gamma has {size} elements but inputs of shape {input_shape} "
+                                 f"need {c} (per channel) or {math.prod(input_shape)}")
+            self._flat = size != c
+        else:
+            if self.scale:
+                self.params["gamma"] = initializers.get(self.gamma_initializer)((c,), self.dtype)
+            if self.center:
+                self.params["beta"] = initializers.get(self.beta_initializer)((c,), self.dtype)
+        for key, init in (("moving_mean", self.moving_mean_initializer),
+                          ("moving_variance", self.moving_variance_initializer)):
+            if key not in self.state:
+                self.state[key] = initializers.get(init)((size,), self.dtype)
+        self._ones = np.ones(size, self.dtype)
+        self._zeros = np.zeros(size, self.dtype)
+
+    def _cast(self, dtype):
+        super()._cast(dtype)
+        if hasattr(self, "_ones"):
+            self._ones, self._zeros = self._ones.astype(dtype), self._zeros.astype(dtype)
+
+    def _forward(self, x, train):
+        xx = x.reshape(x.shape[0], -1) if self._flat else x
+        gamma = self.params.get("gamma", self._ones)
+        beta = self.params.get("beta", self._zeros)
+        mm, mv = self.state["moving_mean"], self.state["moving_variance"]
+        if not train:
+            y = ops.batchnorm_inference(xx, gamma, beta, mm, mv, self.epsilon)
+            return y.reshape(x.shape)
+        y, mean, inv_std = ops.batchnorm_forward(xx, gamma, beta, self.epsilon)
+        self._x, self._mean, self._inv_std = xx, mean, inv_std
+        m = xx.size // xx.shape[1]
+        var = 1.0 / (inv_std.astype(np.float64) ** 2) - self.epsilon
+        if self._unbiased and m > 1:
+            var *= m / (m - 1.0)
+        mom = self.momentum
+        mm *= mom
+        mm += (1.0 - mom) * mean
+        mv *= mom
+        mv += (1.0 - mom) * var
+        return y.reshape(x.shape)
+
+    def _backward(self, dout):
+        gamma = self.params.get("gamma", self._ones)
+        dx, dgamma, dbeta = ops.batchnorm_backward(dout.reshape(self._x.shape), self._x, gamma,
+                                                   self._mean, self._inv_std)
+        if "gamma" in self.grads:
+            self._set_grad("gamma", dgamma)
+        if "beta" in self.grads:
+            self._set_grad("beta", dbeta)
+        return dx.reshape(dout.shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(axis=self.axis, momentum=self.momentum, epsilon=self.epsilon, center=self.center,
+                      scale=self.scale,
+                      beta_initializer=initializers.serialize(self.beta_initializer),
+                      gamma_initializer=initializers.serialize(self.gamma_initializer),
+                      moving_mean_initializer=initializers.serialize(self.moving_mean_initializer),
+                      moving_variance_initializer=initializers.serialize(self.moving_variance_initializer))
+        return config

@@ -1,0 +1,78 @@
+"""Pooling (keras.layers.pooling): MaxPooling2D, AveragePooling2D."""
+import numpy as np
+
+from .. import ops
+from .base import _check_data_format, _pair, _shape
+from .convolutional import _normalize_padding, _Spatial
+
+
+class _Pooling2D(_Spatial):
+    _mode = "max"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        cls = type(self).__name__
+        _check_data_format(data_format, cls)
+        super().__init__(**kwargs)
+        self.pool_size = self._kernel = _pair(pool_size, "pool_size")
+        self.strides = self._strides = self._kernel if strides is None else _pair(strides, "strides")
+        if min(self._kernel) < 1 or min(self._strides) < 1:
+            raise ValueError(f"{cls}: pool_size and strides must be >= 1, got {pool_size!r}, {strides!r}")
+        self.padding = _normalize_padding(padding, cls)
+
+    def _build(self, input_shape):
+        self._setup(input_shape)
+        self._scale = None
+        if self._mode == "avg" and self.padding == "same" and (self._pad != (0, 0) or self._extra != (0, 0)):
+            # TF divides each window by the number of input elements in it, not by its size.
+            ones = self._pad_input(np.ones((1, 1) + input_shape[1:]))
+            frac = ops.avgpool2d_forward(ones, *self._kernel, self._strides, self._pad)
+            self._scale = 1.0 / frac
+
+    def compute_output_shape(self, input_shape):
+        input_shape = _shape(input_shape)
+        (oh, ow), _, _ = self._geometry(input_shape)
+        return (input_shape[0], oh, ow)
+
+    def _forward(self, x, train):
+        kh, kw = self._kernel
+        if self._mode == "max":
+            xin = self._pad_input(x, -np.inf)
+            oshape = (x.shape[0],) + self.output_shape
+            y, argmax = ops.maxpool2d_forward(xin, kh, kw, self._strides, self._pad,
+                                              out=(self._buf("y", oshape), self._buf("argmax", oshape, np.int64)))
+            if train:
+                self._argmax = argmax
+        else:
+            xin = self._pad_input(x)
+            y = ops.avgpool2d_forward(xin, kh, kw, self._strides, self._pad)
+            if self._scale is not None:
+                y *= self._scale
+        if train:
+            self._xin_shape, self._xshape = xin.shape, x.shape
+        return y
+
+    def _backward(self, dout):
+        kh, kw = self._kernel
+        if self._mode == "max":
+            dx = ops.maxpool2d_backward(dout, self._argmax, self._xin_shape, out=self._buf("dx", self._xin_shape))
+        else:
+            if self._scale is not None:
+                dout = (dout * self._scale).astype(dout.dtype, copy=False)
+            dx = ops.avgpool2d_backward(dout, self._xin_shape, kh, kw, self._strides, self._pad)
+        return self._unpad(dx, self._xshape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(pool_size=list(self._kernel), strides=list(self._strides),
+                      padding=self._padding_config())
+        return config
+
+
+class MaxPooling2D(_Pooling2D):
+    """Max over pool_size windows; strides default to pool_size."""
+    _mode = "max"
+
+
+class AveragePooling2D(_Pooling2D):
+    """Mean over pool_size windows; strides default to pool_size."""
+    _mode = "avg"

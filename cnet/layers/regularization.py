@@ -1,0 +1,89 @@
+"""Regularization layers: Dropout (and ``frozen_dropout`` for gradient checks)."""
+import numpy as np
+
+from .. import initializers, ops
+from ..reference.rng import splitmix64
+from .base import Layer, _no_unsupported
+
+_dropout_frozen = [0]
+
+
+class frozen_dropout:
+    """Context manager: Dropout layers reuse their current mask seed instead of advancing it
+    (gradient checks evaluate the same function many times)."""
+
+    def __enter__(self):
+        _dropout_frozen[0] += 1
+
+    def __exit__(self, *exc):
+        _dropout_frozen[0] -= 1
+
+
+class Dropout(Layer):
+    """Inverted dropout: at training, each element is zeroed with probability rate and the others are
+    scaled by 1/(1 - rate); at inference (train=False) the identity.
+
+    The mask comes from ops.dropout_forward's counter RNG, seeded from (seed, step): ``seed`` is the
+    constructor's, or drawn once from cnet's generator (``cnet.set_seed``) on the first training
+    call; ``step`` counts the training calls. Same seed and step -> same mask on any backend and any
+    number of threads.
+
+    The book's ``Dropout(dropout_ratio=0.5)`` is this class with the book's scaling
+    (``scale_at_inference=True``, the default when ``dropout_ratio`` is given): kept elements pass
+    unscaled at training and every element is multiplied by (1 - ratio) at inference. That is the
+    inverted form times the constant (1 - ratio), which changes the network's function where it matters
+    (a dropout on the logits, as in the book's DeepConvNet, sets the softmax temperature).
+    """
+
+    def __init__(self, rate=0.5, noise_shape=None, seed=None, dropout_ratio=None, scale_at_inference=None,
+                 **kwargs):
+        _no_unsupported("Dropout", noise_shape=noise_shape)
+        super().__init__(**kwargs)
+        if dropout_ratio is not None:
+            rate = dropout_ratio
+        self.scale_at_inference = (dropout_ratio is not None) if scale_at_inference is None \
+            else bool(scale_at_inference)
+        self.rate = float(rate)
+        if not 0.0 <= self.rate < 1.0:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
+        self.seed = None if seed is None else int(seed)
+        self.step = 0
+        self._base_seed = self.seed
+
+    dropout_ratio = property(lambda self: self.rate)
+
+    def _mask_seed(self):
+        if self._base_seed is None:
+            self._base_seed = int(initializers.get_rng().integers(0, 2 ** 63))
+        seed = splitmix64(splitmix64(self._base_seed) ^ self.step)
+        if not _dropout_frozen[0]:
+            self.step += 1
+        return seed
+
+    def _keep(self, dtype):
+        return np.dtype(dtype).type(1.0 - self.rate)
+
+    def _forward(self, x, train):
+        self._mask = None
+        if not train or self.rate == 0.0:
+            if self.scale_at_inference and self.rate != 0.0:
+                return x * self._keep(x.dtype)
+            return x
+        y, self._mask = ops.dropout_forward(x, self.rate, self._mask_seed(),
+                                            out=(self._buf("y", x.shape), self._buf("mask", x.shape)))
+        if self.scale_at_inference:  # the book's form: the kept elements pass unscaled
+            np.multiply(y, self._keep(y.dtype), out=y)
+        return y
+
+    def _backward(self, dout):
+        if self._mask is None:
+            return dout * self._keep(dout.dtype) if self.scale_at_inference and self.rate != 0.0 else dout
+        dx = ops.dropout_backward(dout, self._mask, out=dout if self._reuse else None)
+        if self.scale_at_inference:
+            np.multiply(dx, self._keep(dx.dtype), out=dx)
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rate=self.rate, seed=self.seed, scale_at_inference=self.scale_at_inference)
+        return config
