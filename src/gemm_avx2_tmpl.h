@@ -77,12 +77,8 @@
 /* The micro-kernel on MRC rows x NV vectors (compile-time constants once inlined): full tiles update C
  * with vector loads and stores; edge tiles go through ab and SFX(tile_update) (AVX2 masked stores are
  * slow on AMD). */
-static inline __attribute__((always_inline)) void SFX(ukr_body)(const int MRC, const int NV, int64_t kc,
-                                                                const REAL *a, int64_t rs_a, int64_t cs_a,
-                                                                const REAL *b, int64_t rs_b, REAL *c,
-                                                                int64_t ldc, int64_t m, int64_t n,
-                                                                REAL alpha, REAL beta, const REAL *bias,
-                                                                int relu) {
+static inline __attribute__((always_inline)) void SFX(ukr_body)(const int MRC, const int NV,
+                                                                CNET_UKR_ARGS(REAL)) {
     const V zero = OP(_mm256_setzero)();
     ALL_ROWS(DECL_ACC)
     /* group g's pointer exists only when its rows do (a row-major A read in place ends after row MRC) */

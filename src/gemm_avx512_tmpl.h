@@ -86,12 +86,8 @@
 
 /* The micro-kernel on MRC rows x NV vectors; MRC, NV, and in the packed case rs_a and cs_a, are
  * compile-time constants once inlined. Edges are masked loads and stores. */
-static inline __attribute__((always_inline)) void SFX(ukr_body)(const int MRC, const int NV, int64_t kc,
-                                                                const REAL *a, int64_t rs_a, int64_t cs_a,
-                                                                const REAL *b, int64_t rs_b, REAL *c,
-                                                                int64_t ldc, int64_t m, int64_t n,
-                                                                REAL alpha, REAL beta, const REAL *bias,
-                                                                int relu) {
+static inline __attribute__((always_inline)) void SFX(ukr_body)(const int MRC, const int NV,
+                                                                CNET_UKR_ARGS(REAL)) {
     const V zero = OP(_mm512_setzero)();
     ALL_ROWS(DECL_ACC, 0)
     /* group g's pointer exists only when its rows do (a row-major A read in place ends after row MRC) */
@@ -149,12 +145,7 @@ static inline __attribute__((always_inline)) void SFX(ukr_body)(const int MRC, c
     }
 #define H_DECL(i, _) V c##i##a = zero; V2 h##i = CAST256(zero);
 
-static inline __attribute__((always_inline)) void SFX(ukr_body_half)(const int NZ, int64_t kc,
-                                                                     const REAL *a, int64_t rs_a,
-                                                                     int64_t cs_a, const REAL *b,
-                                                                     int64_t rs_b, REAL *c, int64_t ldc,
-                                                                     int64_t m, int64_t n, REAL alpha,
-                                                                     REAL beta, const REAL *bias, int relu) {
+static inline __attribute__((always_inline)) void SFX(ukr_body_half)(const int NZ, CNET_UKR_ARGS(REAL)) {
     const V zero = OP(_mm512_setzero)();
     ALL_ROWS(H_DECL, 0)
     const REAL *ag0 = a, *ag1 = a + 3 * rs_a, *ag2 = a + 6 * rs_a, *ag3 = a + 9 * rs_a;

@@ -100,14 +100,14 @@ void KNAME(cnet_adadelta_update)(REAL *p, REAL *h, REAL *d, const REAL *g, int64
 CNET_DISPATCH(cnet_sgd_update,
               (REAL *p, const REAL *g, int64_t n, double lr, double weight_decay, int n_threads),
               (p, g, n, lr, weight_decay, n_threads))
-CNET_DISPATCH(cnet_momentum_update,
-              (REAL *p, REAL *v, const REAL *g, int64_t n, double lr, double momentum, double weight_decay,
-               int n_threads),
-              (p, v, g, n, lr, momentum, weight_decay, n_threads))
-CNET_DISPATCH(cnet_nesterov_update,
-              (REAL *p, REAL *v, const REAL *g, int64_t n, double lr, double momentum, double weight_decay,
-               int n_threads),
-              (p, v, g, n, lr, momentum, weight_decay, n_threads))
+/* momentum and nesterov take the same arguments */
+#define MOMENTUM_PARAMS                                                                            \
+    (REAL *p, REAL *v, const REAL *g, int64_t n, double lr, double momentum, double weight_decay, int n_threads)
+#define MOMENTUM_ARGS (p, v, g, n, lr, momentum, weight_decay, n_threads)
+CNET_DISPATCH(cnet_momentum_update, MOMENTUM_PARAMS, MOMENTUM_ARGS)
+CNET_DISPATCH(cnet_nesterov_update, MOMENTUM_PARAMS, MOMENTUM_ARGS)
+#undef MOMENTUM_PARAMS
+#undef MOMENTUM_ARGS
 CNET_DISPATCH(cnet_adagrad_update,
               (REAL *p, REAL *h, const REAL *g, int64_t n, double lr, double eps, double weight_decay,
                int n_threads),
