@@ -11,38 +11,43 @@
  * MC/MR times back to back (L1, or L2 for the widest), the A block once per panel of the B block (the
  * 1 MiB L2 per core of Zen 4), the B block once per A block (the shared L3, 32 MiB). KC is also the
  * length of a tile's FMA chains between two updates of C. A narrow kernel's N fits one panel: NC = NR.
- * MR x NR is fixed by the kernel's code (its accumulators fill the vector registers); the comment
- * above each row gives that kernel's B panel, A block and B block in bytes. */
+ * MR x NR is fixed by the kernel's code (its accumulators fill the vector registers): MR below, NR one or
+ * two vectors; the comment above each row gives that kernel's B panel, A block and B block in bytes. */
+#define AVX2_MR 6
+#define AVX2_NARROW_MR 12
+#define AVX512_MR 12
+#define AVX512_NARROW_MR 24
+#define AVX512_M16_MR 16
 static const cnet_gemm_blocking BLOCKING[2][CNET_UKR_COUNT] = {
     [0] = { /* float */
         /* 8 KiB, 96 KiB, 2 MiB */
         [CNET_UKR_PORTABLE] = {.mr = CNET_PORTABLE_MR, .nr = CNET_PORTABLE_NR_F32,
                                .mc = 96, .kc = 256, .nc = 2048},
         /* 16 KiB, 144 KiB, 3 MiB */
-        [CNET_UKR_AVX2] = {.mr = 6, .nr = 16, .mc = 144, .kc = 256, .nc = 3072},
+        [CNET_UKR_AVX2] = {.mr = AVX2_MR, .nr = 16, .mc = 144, .kc = 256, .nc = 3072},
         /* 8 KiB, 240 KiB */
-        [CNET_UKR_AVX2_NARROW] = {.mr = 12, .nr = 8, .mc = 240, .kc = 256, .nc = 8},
+        [CNET_UKR_AVX2_NARROW] = {.mr = AVX2_NARROW_MR, .nr = 8, .mc = 240, .kc = 256, .nc = 8},
         /* 48 KiB, 216 KiB, 4.5 MiB */
-        [CNET_UKR_AVX512] = {.mr = 12, .nr = 32, .mc = 144, .kc = 384, .nc = 3072},
+        [CNET_UKR_AVX512] = {.mr = AVX512_MR, .nr = 32, .mc = 144, .kc = 384, .nc = 3072},
         /* 24 KiB, 360 KiB */
-        [CNET_UKR_AVX512_NARROW] = {.mr = 24, .nr = 16, .mc = 240, .kc = 384, .nc = 16},
+        [CNET_UKR_AVX512_NARROW] = {.mr = AVX512_NARROW_MR, .nr = 16, .mc = 240, .kc = 384, .nc = 16},
         /* 24 KiB, 216 KiB, 4.5 MiB */
-        [CNET_UKR_AVX512_M16] = {.mr = 16, .nr = 16, .mc = 144, .kc = 384, .nc = 3072},
+        [CNET_UKR_AVX512_M16] = {.mr = AVX512_M16_MR, .nr = 16, .mc = 144, .kc = 384, .nc = 3072},
     },
     [1] = { /* double */
         /* 8 KiB, 192 KiB, 4 MiB */
         [CNET_UKR_PORTABLE] = {.mr = CNET_PORTABLE_MR, .nr = CNET_PORTABLE_NR_F64,
                                .mc = 96, .kc = 256, .nc = 2048},
         /* 16 KiB, 192 KiB, 4 MiB */
-        [CNET_UKR_AVX2] = {.mr = 6, .nr = 8, .mc = 96, .kc = 256, .nc = 2048},
+        [CNET_UKR_AVX2] = {.mr = AVX2_MR, .nr = 8, .mc = 96, .kc = 256, .nc = 2048},
         /* 8 KiB, 480 KiB */
-        [CNET_UKR_AVX2_NARROW] = {.mr = 12, .nr = 4, .mc = 240, .kc = 256, .nc = 4},
+        [CNET_UKR_AVX2_NARROW] = {.mr = AVX2_NARROW_MR, .nr = 4, .mc = 240, .kc = 256, .nc = 4},
         /* 32 KiB, 192 KiB, 4 MiB */
-        [CNET_UKR_AVX512] = {.mr = 12, .nr = 16, .mc = 96, .kc = 256, .nc = 2048},
+        [CNET_UKR_AVX512] = {.mr = AVX512_MR, .nr = 16, .mc = 96, .kc = 256, .nc = 2048},
         /* 16 KiB, 480 KiB */
-        [CNET_UKR_AVX512_NARROW] = {.mr = 24, .nr = 8, .mc = 240, .kc = 256, .nc = 8},
+        [CNET_UKR_AVX512_NARROW] = {.mr = AVX512_NARROW_MR, .nr = 8, .mc = 240, .kc = 256, .nc = 8},
         /* 16 KiB, 192 KiB, 4 MiB */
-        [CNET_UKR_AVX512_M16] = {.mr = 16, .nr = 8, .mc = 96, .kc = 256, .nc = 2048},
+        [CNET_UKR_AVX512_M16] = {.mr = AVX512_M16_MR, .nr = 8, .mc = 96, .kc = 256, .nc = 2048},
     },
 };
 
@@ -101,21 +106,21 @@ static int skinny_ok(int simd, int64_t vl, int trans_a, int trans_b, int64_t M, 
     return N <= 2 * vl && M <= SKINNY_MAX_TILES * CNET_SKINNY_MR_2V;
 }
 
-/* The micro-kernel for this path: the narrow one when N fits in its width; with AVX-512, the 16-row one
- * when M is a multiple of 16 that 12-row tiles would pad by more than a tenth (16, 32, 64: a
- * convolution's filters; for M = 128 or 1024 the 12 x 32 tile stays ahead), or, for N within one
- * vector, that 24-row tiles would pad (M a multiple of 16 but not of 24). */
-static cnet_ukr_id pick_ukr(int simd, const cnet_gemm_blocking *b, int64_t M, int64_t N) {
+/* The micro-kernel for this path (vl512, vl256: a vector's elements, the narrow kernels' NR): the narrow
+ * one when N fits in its width; with AVX-512, the 16-row one when M is a multiple of 16 that 12-row
+ * tiles would pad by more than a tenth (16, 32, 64: a convolution's filters; for M = 128 or 1024 the
+ * 12 x 32 tile stays ahead), or, for N within one vector, that 24-row tiles would pad (M a multiple of
+ * 16 but not of 24). The tile heights are constants here: a GEMM's call should not pay divisions. */
+static cnet_ukr_id pick_ukr(int simd, int64_t vl512, int64_t vl256, int64_t M, int64_t N) {
     if (simd >= CNET_SIMD_AVX512) {
-        const int64_t m16 = b[CNET_UKR_AVX512_M16].mr, wide = b[CNET_UKR_AVX512].mr;
-        if (N <= b[CNET_UKR_AVX512_NARROW].nr)
-            return M % m16 == 0 && M % b[CNET_UKR_AVX512_NARROW].mr != 0 ? CNET_UKR_AVX512_M16
-                                                                         : CNET_UKR_AVX512_NARROW;
-        if (M % m16 == 0 && cdiv(M, wide) * wide * 10 > M * 11) return CNET_UKR_AVX512_M16;
+        if (N <= vl512)
+            return M % AVX512_M16_MR == 0 && M % AVX512_NARROW_MR != 0 ? CNET_UKR_AVX512_M16
+                                                                       : CNET_UKR_AVX512_NARROW;
+        if (M % AVX512_M16_MR == 0 && cdiv(M, AVX512_MR) * AVX512_MR * 10 > M * 11)
+            return CNET_UKR_AVX512_M16;
         return CNET_UKR_AVX512;
     }
-    if (simd >= CNET_SIMD_AVX2)
-        return N <= b[CNET_UKR_AVX2_NARROW].nr ? CNET_UKR_AVX2_NARROW : CNET_UKR_AVX2;
+    if (simd >= CNET_SIMD_AVX2) return N <= vl256 ? CNET_UKR_AVX2_NARROW : CNET_UKR_AVX2;
     return CNET_UKR_PORTABLE;
 }
 
@@ -142,7 +147,8 @@ cnet_gemm_plan cnet_gemm_make_plan(size_t esize, int trans_a, int trans_b, int64
                                    int64_t lda, int64_t ldb, int n_threads) {
     cnet_gemm_plan p = {0};
     p.simd = cnet_simd_level();
-    const int64_t vl512 = 64 / (int64_t)esize, vl256 = 32 / (int64_t)esize; /* vector lengths */
+    const int f32 = esize == sizeof(float);
+    const int64_t vl512 = f32 ? 16 : 8, vl256 = f32 ? 8 : 4; /* elements per vector */
     if (M <= ROWS_MAX_M && !trans_b) {
         p.route = CNET_GEMM_ROWS;
         p.rowk_width = p.simd >= CNET_SIMD_AVX512 ? CNET_ROWK_VECTORS * vl512
@@ -151,9 +157,8 @@ cnet_gemm_plan cnet_gemm_make_plan(size_t esize, int trans_a, int trans_b, int64
         p.nt = 1;
         return p;
     }
-    const cnet_gemm_blocking *table = BLOCKING[esize == sizeof(float) ? 0 : 1];
-    p.ukr = pick_ukr(p.simd, table, M, N);
-    p.blk = table[p.ukr];
+    p.ukr = pick_ukr(p.simd, vl512, vl256, M, N);
+    p.blk = BLOCKING[f32 ? 0 : 1][p.ukr];
     const int64_t lda_bytes = lda * (int64_t)esize, ldb_bytes = ldb * (int64_t)esize;
     p.direct_a = (trans_a ? N <= DIRECT_AT_MAX_PANELS * p.blk.nr : N <= DIRECT_A_MAX_N) &&
                  lda_bytes % CNET_GEMM_CONFLICT_STRIDE != 0;
