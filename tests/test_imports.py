@@ -35,7 +35,7 @@ RANKS = {
     "cnet.distributed": 6,
     # 7: the commands and what only they use
     "cnet.cli": 7, "cnet.train": 7, "cnet.plot": 7, "cnet.image": 7, "cnet.bench": 7, "cnet._info": 7,
-    "cnet._command": 7, "cnet.__main__": 7,
+    "cnet._command": 7, "cnet.__main__": 7, "cnet.book": 7,
     # 8: the package root (matches "cnet" exactly)
     "cnet": 8,
 }
