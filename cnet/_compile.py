@@ -44,6 +44,8 @@ def match(data, names, what):
     """The arrays of `data` for slots named `names` (a model's inputs or outputs): an array for one slot,
     an Arrays for several. data: an array (one slot), a list/tuple of arrays in the slots' order, or a
     dict {name: array}."""
+    if isinstance(data, np.ndarray) and len(names) == 1:
+        return data
     if isinstance(data, Arrays):
         if len(data.arrays) != len(names):
             raise ValueError(f"{what}: {len(data.arrays)} arrays for the model's {len(names)} ({names})")

@@ -1,10 +1,11 @@
 """Layers: Keras 2 constructors, the book's forward/backward/params/grads, computed by cnet.ops.
 
 The modules follow Keras's layout: ``base`` (Layer and what the families share), ``core`` (Dense,
-Activation, Flatten, Reshape, InputLayer), ``advanced_activations`` (ReLU, Softmax), ``convolutional``
+Activation, Flatten, Reshape, InputLayer, Input), ``advanced_activations`` (ReLU, Softmax), ``convolutional``
 (Conv2D), ``pooling`` (MaxPooling2D, AveragePooling2D), ``normalization`` (BatchNormalization),
-``regularization`` (Dropout), and ``book`` (the book's Affine, Convolution, Pooling, Relu, Sigmoid,
-SoftmaxWithLoss). Every class is also ``cnet.layers.<Name>``.
+``regularization`` (Dropout), ``merge`` (Concatenate, Add, Multiply, Average and their functional forms),
+``node`` (the symbolic tensors of the functional API) and ``book`` (the book's Affine, Convolution,
+Pooling, Relu, Sigmoid, SoftmaxWithLoss). Every class is also ``cnet.layers.<Name>``.
 
 The layer interface (what cnet.models and cnet.nets rely on)
 --------------------------------------------------------------
@@ -48,6 +49,12 @@ Every layer is a ``Layer`` with:
   dict ``LAYERS``) maps class names to classes; ``serialize``/``deserialize`` use
   ``{'class_name', 'config'}`` dicts.
 - ``count_params() -> int``: the number of scalars in get_weights() (ValueError before build).
+- ``layer(tensor)``, the functional API: on a symbolic tensor (``Input(shape=...)`` or another layer's
+  output, a ``KerasTensor`` with ``shape`` (None, ...), ``dtype`` and the ``layer`` that made it) the layer
+  is built for the tensor's shape (in its dtype, when not built yet) and returns its symbolic output;
+  ``layer.input``/``layer.output`` are then those tensors (``get_input_at(i)``/``get_output_at(i)`` for a
+  layer called several times). On arrays, ``layer(x)`` is ``forward(x, train=False)``. Merge layers take
+  a list: ``forward([x1, x2, ...])``, ``backward(dout)`` returns a list, ``input_shape`` is a list.
 
 Non-trainable layers (``trainable=False``) still compute ``grads``; the optimizer step must skip them.
 
