@@ -146,6 +146,7 @@ class Graph:
             if s >= n_in and s not in keep:
                 self.frees[step].append(s)
         self.exec_layers = [entry[0] for entry in self.plan]
+        self._own = {id(node.layer) for node in self.nodes}    # the layers themselves (not their twins)
         self._logits = [False] * len(self.plan)
 
     # ---- running ---------------------------------------------------------------------------------
@@ -190,9 +191,11 @@ class Graph:
                 values[s] = None
         return [values[s] for s in self.out_slots]
 
-    def backward(self, douts):
+    def backward(self, douts, after_layer=None):
         """Backpropagate the gradients of the outputs (a list, None for no gradient); fills every layer's
-        grads and returns the gradients of the inputs (None where nothing needed them)."""
+        grads and returns the gradients of the inputs (None where nothing needed them). after_layer(layer),
+        when given, is called once per layer as soon as its gradients are complete (in reverse order of
+        the calls; a shared layer after its first call, the last one backward goes through)."""
         grads = [None] * len(self._slots)
         for s, d in zip(self.out_slots, douts):
             _accumulate(grads, s, d)
@@ -201,17 +204,19 @@ class Graph:
             if d is None:                  # no gradient reaches this call: its parameters get zeros
                 for g in layer.grads.values():
                     g.fill(0)
-                continue
-            dx = layer.backward(d)
-            if multi:
-                for s, g in zip(ins, dx):
-                    _accumulate(grads, s, g)
             else:
-                _accumulate(grads, ins[0], dx)
-        for layer, twins in self.shared.values():
-            for key, g in layer.grads.items():
-                for twin in twins:
-                    np.add(g, twin.grads[key], out=g)
+                dx = layer.backward(d)
+                if multi:
+                    for s, g in zip(ins, dx):
+                        _accumulate(grads, s, g)
+                else:
+                    _accumulate(grads, ins[0], dx)
+            if id(layer) in self.shared:   # the layer's own call runs backward after its twins'
+                for key, g in layer.grads.items():
+                    for twin in self.shared[id(layer)][1]:
+                        np.add(g, twin.grads[key], out=g)
+            if after_layer is not None and id(layer) in self._own:
+                after_layer(layer)
         return grads[:len(self.inputs)]
 
     # ---- the functional config -------------------------------------------------------------------

@@ -230,13 +230,15 @@ class Model:
         self._sync_params()
         return self._unlist(self._graph.forward(listed(x), train))
 
-    def backward(self, dout):
+    def backward(self, dout, after_layer=None):
         """Backpropagate dout (gradient of the loss w.r.t. the output; a list for several outputs); fills
-        every layer's grads; returns the gradient of the input (a list for several)."""
+        every layer's grads; returns the gradient of the input (a list for several). after_layer(layer) is
+        called after each layer's gradients are complete (cnet.distributed can start summing them while
+        the layers below compute)."""
         douts = list(dout) if len(self.outputs) > 1 else [dout]
         if len(douts) != len(self.outputs):
             raise ValueError(f"backward: the model has {len(self.outputs)} outputs, got {len(douts)} gradients")
-        return self._unlist(self._graph.backward(douts))
+        return self._unlist(self._graph.backward(douts, after_layer))
 
     def _fused(self):
         """True when training/evaluation feed the logits of an output to a fused softmax cross-entropy."""

@@ -176,7 +176,7 @@ def test_a_shared_layer_sums_its_gradients_over_its_calls():
     left, right = Input(shape=(6,), name="left", dtype="float64"), Input(shape=(6,), name="right", dtype="float64")
     shared = Dense(5, activation="tanh", name="shared")
     drop = Dropout(0.3, seed=9, name="shared_drop")
-    h = Concatenate()([drop(shared(left)), drop(shared(right))])
+    h = Concatenate(name="cat")([drop(shared(left)), drop(shared(right))])
     model = Model([left, right], Dense(2, activation="softmax", name="head")(h))
     assert model.layers.count(shared) == 1 and len(shared._inbound_nodes) == 2
     with pytest.raises(AttributeError, match="shared layer.*get_output_at"):
@@ -187,6 +187,15 @@ def test_a_shared_layer_sums_its_gradients_over_its_calls():
     x, y = [rng.normal(size=(5, 6)), rng.normal(size=(5, 6))], rng.integers(0, 2, 5)
     errors = cnet.gradcheck(model, x, y)
     assert max(errors.values()) < 1e-7, errors
+    # after_layer sees each layer once, when its gradients are complete (the shared one: both calls summed)
+    seen = {}
+    model.loss(x, y)
+    model.backward(model._heads.loss_backward()[0],
+                   after_layer=lambda layer: seen.setdefault(layer.name, {k: g.copy() for k, g in layer.grads.items()}))
+    assert list(seen) == ["head", "cat", "shared_drop", "shared"]
+    for name, grads in seen.items():
+        for key, g in grads.items():
+            np.testing.assert_array_equal(g, model.get_layer(name).grads[key])
     # the two calls draw different dropout masks from the one stream, which the training state keeps
     out = model.forward(x, train=True)
     step = drop.step
