@@ -169,8 +169,11 @@ class Heads:
         self.names = (["loss"] + ([] if single else [f"{h.name}_loss" for h in self.heads])
                       + [m[0] for h in self.heads for m in h.metrics])
 
-    def attach(self, graph):
-        """Fuse the softmax of the outputs whose loss takes logits (and whose graph allows it)."""
+    def attach(self, graph, names):
+        """Fuse the softmax of the outputs whose loss takes logits (and whose graph allows it). names: the
+        outputs' names (a Sequential compiled before it was built learns its output's name here)."""
+        for head, name in zip(self.heads, names):
+            head.name = name
         for i, head in enumerate(self.heads):
             head.fused = bool(getattr(head.loss, "fuses_softmax", False)) and graph.fusable(i)
         graph.set_fused([i for i, head in enumerate(self.heads) if head.fused])

@@ -120,7 +120,7 @@ class Model:
         self.built = True
         self._collect_params()
         if self._heads is not None:
-            self._heads.attach(graph)
+            self._heads.attach(graph, self.output_names)
 
     # -- structure --
     input = property(lambda self: self._ends("inputs"), doc="The input tensor (a list for several).")
@@ -291,7 +291,7 @@ class Model:
         self.metrics_names = list(heads.names)
         self.stop_training = False
         if self.built:
-            heads.attach(self._graph)
+            heads.attach(self._graph, self.output_names)
 
     def _rng_for(self, seed):
         if seed is not None:

@@ -11,14 +11,7 @@ from cnet.gradcheck import relative_error
 from cnet.layers import (Activation, Add, Average, BatchNormalization, Concatenate, Conv2D, Dense, Dropout,
                          Flatten, Input, InputLayer, MaxPooling2D, Multiply)
 from cnet.models import Model, Sequential
-
-
-def _blobs(n=96, d=12, classes=3, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, n)
-    x = rng.normal(0, 0.5, (n, d))
-    x[np.arange(n), y] += 2.0
-    return x.astype(np.float32), y
+from test_models import _blobs
 
 
 def _chain_layers(dtype=None):
@@ -300,7 +293,7 @@ def test_inputs_and_targets_must_match_the_model():
 # ---- intermediate outputs, layers, names ----------------------------------------------------------
 
 def test_intermediate_outputs_share_the_trained_weights():
-    x, y = _blobs()
+    x, y = _blobs(96, 12)
     cnet.set_seed(0)
     seq = Sequential([Dense(8, activation="relu", input_shape=(12,), name="hidden"),
                       Dense(3, activation="softmax", name="probs")])
@@ -392,7 +385,7 @@ def test_unsupported_uses_are_refused_with_what_to_do():
     for kwargs, match in (({"shape": (3,), "sparse": True}, "sparse"), ({"batch_shape": (32, 3)}, "fixed batch"),
                           ({"shape": (3,), "batch_size": 8}, "fixed batch"), ({}, "needs shape"),
                           ({"shape": (3,), "dtype": "int32"}, "float32 or float64"),
-                          ({"shape": (3,), "tensor": 1}, "tensor")):
+                          ({"shape": (3,), "tensor": 1}, "tensor"), ({"shape": (None, 3)}, "unknown size")):
         with pytest.raises(ValueError, match=match):
             Input(**kwargs)
     assert Input(batch_shape=(None, 5)).shape == (None, 5) and Input(shape=7).shape == (None, 7)
@@ -440,7 +433,7 @@ def test_keras_functional_program_runs_unchanged(capsys):
     import cnet as keras
     from cnet.layers import Input, Dense, Dropout, concatenate
     from cnet.models import Model
-    x_train, y_train = _blobs(240, seed=5)
+    x_train, y_train = _blobs(240, 12, seed=5)
     y_train = keras.utils.to_categorical(y_train, 3)
     main_input = Input(shape=(12,), name='main_input')
     aux_input = Input(shape=(4,), name='aux_input')

@@ -142,6 +142,19 @@ def test_a_sequential_file_keeps_its_format(tmp_path):
     assert [entry["key"] for entry in header["weights"][0]] == ["layers/0/0", "layers/0/1"]
 
 
+def test_a_sequential_compiled_before_it_was_built_saves_its_loss_weight(tmp_path):
+    model = Sequential([Dense(3, activation="softmax", name="last")])
+    model.compile("sgd", "categorical_crossentropy", loss_weights=[0.5])
+    x, y = np.ones((4, 2), np.float32), np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
+    model.train_on_batch(x, y)
+    plain = cnet.losses.categorical_crossentropy(y, model.predict(x)).mean()
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(0.5 * plain, rel=1e-5)
+    model.save(str(tmp_path / "s.npz"))
+    loaded = load_model(str(tmp_path / "s.npz"))
+    assert loaded._heads.config()["loss_weights"] == {"last": 0.5}
+    assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+
+
 def test_a_file_written_before_functional_models_loads_and_resumes():
     """tests/data/main_sequential.cnet.npz was written by cnet's main branch before this engine
     (tests/data/make_main_sequential.py): it loads, predicts and resumes training as it did."""

@@ -188,6 +188,9 @@ def Input(shape=None, batch_shape=None, name=None, dtype=None, sparse=False, ten
         raise ValueError("Input needs shape= (one sample's shape, without the batch axis), e.g. (784,)")
     if isinstance(shape, int):
         shape = (shape,)
+    if any(s is None for s in shape):
+        raise ValueError(f"Input(shape={tuple(shape)}): axes of unknown size (None) are not supported: give every "
+                         "axis of one sample its size")
     if dtype is not None and np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"Input(dtype={dtype!r}) is not supported: cnet computes in float32 or float64 and "
                          "casts inputs of other dtypes (uint8 images, ints) batch by batch; leave dtype unset")

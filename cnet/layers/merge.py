@@ -48,6 +48,8 @@ class _Merge(Layer):
     def forward(self, inputs, train=True, *, logits=False, train_flg=None):
         if train_flg is not None:
             train = train_flg
+        if logits:
+            raise ValueError(f"{self.name} ({type(self).__name__}) has no softmax to skip (logits=True)")
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ValueError(f"{self.name} ({type(self).__name__}) takes a list of at least 2 arrays")
         xs = [x if isinstance(x, np.ndarray) else np.asarray(x) for x in inputs]
