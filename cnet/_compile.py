@@ -57,7 +57,8 @@ def match(data, names, what):
         missing = [n for n in names if n not in data]
         if unknown or missing:
             raise ValueError(f"{what}: a dict must have one entry for each of the model's names {names}"
-                             + (f"; unknown: {unknown}" if unknown else "") + (f"; missing: {missing}" if missing else ""))
+                             + (f"; unknown: {unknown}" if unknown else "")
+                             + (f"; missing: {missing}" if missing else ""))
         items = [data[n] for n in names]
     elif isinstance(data, (list, tuple)) and len(names) > 1:
         if len(data) != len(names):
@@ -156,7 +157,8 @@ class Heads:
         metrics = [] if metrics is None else metrics
         if not isinstance(metrics, (list, tuple, dict)):
             raise TypeError(f"compile: metrics must be a list (or a dict by output name), got {metrics!r}")
-        nested = isinstance(metrics, (list, tuple)) and metrics and all(isinstance(m, (list, tuple)) for m in metrics)
+        nested = isinstance(metrics, (list, tuple)) and bool(metrics) and \
+            all(isinstance(m, (list, tuple)) for m in metrics)
         specs = _per_output(metrics, names, "metrics", [], lambda v: not nested)
         self.heads, seen = [], []
         for name, g, w, spec in zip(names, given, weights, specs):

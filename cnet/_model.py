@@ -11,7 +11,6 @@ import warnings
 import numpy as np
 
 from . import _compile, _graph, _model_io, _summary, _training, optimizers
-from . import layers as layers_module
 from ._compile import Arrays, listed
 from .layers.base import sync_params
 from .layers.node import is_symbolic

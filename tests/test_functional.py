@@ -183,8 +183,8 @@ def test_a_shared_layer_sums_its_gradients_over_its_calls():
     # after_layer sees each layer once, when its gradients are complete (the shared one: both calls summed)
     seen = {}
     model.loss(x, y)
-    model.backward(model._heads.loss_backward()[0],
-                   after_layer=lambda layer: seen.setdefault(layer.name, {k: g.copy() for k, g in layer.grads.items()}))
+    model.backward(model._heads.loss_backward()[0], after_layer=lambda layer: seen.setdefault(
+        layer.name, {k: g.copy() for k, g in layer.grads.items()}))
     assert list(seen) == ["head", "cat", "shared_drop", "shared"]
     for name, grads in seen.items():
         for key, g in grads.items():
