@@ -139,8 +139,9 @@ class Sequential:
         self._build_layers()
 
     def _build_layers(self):
-        shape = self.input_shape
+        shape, data_format = self.input_shape, None
         for layer in self.layers:
+            data_format = layer.adopt_data_format(data_format, shape)   # channels-last images flow on
             if not layer.built:
                 out = layer.build(shape, dtype=self.dtype)
             else:
