@@ -106,8 +106,15 @@ class _Spatial(Layer):
         _, h, w = self._cf_shape(input_shape)
         (kh, kw), (sh, sw) = self._kernel, self._strides
         pad = self.padding if isinstance(self.padding, str) else None
-        oh, ph, eh = _window(h, kh, sh, pad or self.padding[0], f"{self.name}: window height")
-        ow, pw, ew = _window(w, kw, sw, pad or self.padding[1], f"{self.name}: window width")
+        try:
+            oh, ph, eh = _window(h, kh, sh, pad or self.padding[0], f"{self.name}: window height")
+            ow, pw, ew = _window(w, kw, sw, pad or self.padding[1], f"{self.name}: window width")
+        except ValueError as exc:
+            if self._cl or input_shape[2] >= input_shape[0]:
+                raise
+            raise ValueError(f"{exc}; read channels-first, input shape {tuple(input_shape)} is {input_shape[0]} "
+                             f"channels of {input_shape[1]}x{input_shape[2]} images: if it is (H, W, C), pass "
+                             f"data_format='channels_last'") from None
         return (oh, ow), (ph, pw), (eh, ew)
 
     def _setup(self, input_shape):

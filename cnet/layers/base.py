@@ -310,12 +310,16 @@ class Layer:
             w = np.asarray(w)
             if w.shape != cur.shape:
                 raise ValueError(f"{self.name}: weight {i} ({names[i]}) must have shape {cur.shape}, "
-                                 f"got {w.shape}")
+                                 f"got {w.shape}{self._layout_hint(names[i], w.shape)}")
             if w.dtype.kind in "fc" and not np.isfinite(w).all():
                 raise ValueError(f"{self.name}: weight {i} ({names[i]}) holds {_nonfinite(w)}: weights must "
                                  f"be finite numbers")
         for w, cur in zip(weights, current):
             np.copyto(cur, np.asarray(w), casting="unsafe")
+
+    def _layout_hint(self, name, shape):
+        """More for the message of a weight of the wrong shape (Conv2D: Keras's kernel layout)."""
+        return ""
 
     def count_params(self):
         if not self.built and not self._weights() and self._has_weights:

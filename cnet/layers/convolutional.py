@@ -73,6 +73,14 @@ class Conv2D(_KernelBias, _Spatial):
         self._setup(input_shape)
         self._create_kernel_bias(input_shape)
 
+    def _layout_hint(self, name, shape):
+        f, c, kh, kw = self.params["W"].shape
+        if name == "W" and tuple(shape) == (kh, kw, c, f):
+            return (f": that is Keras's kernel layout (kh, kw, C, filters); cnet's Conv2D kernels are (filters, "
+                    f"C, kh, kw) in every data_format: pass kernel.transpose(3, 2, 0, 1) (model.load_weights of "
+                    f"a Keras .h5 file converts by itself)")
+        return ""
+
     def compute_output_shape(self, input_shape):
         (oh, ow), _, _ = self._geometry(_shape(input_shape))
         return self._public((self.filters, oh, ow))
