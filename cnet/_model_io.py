@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from . import _training, optimizers, saving
+from . import _training, keras_h5, optimizers, saving
 from . import layers as layers_module
 
 __all__ = ["save", "load_weights", "restore", "layers_from_config", "check_shapes"]
@@ -45,6 +45,8 @@ def _compile_config(model):
 def save(model, filepath, weights_only=False, overwrite=True, include_optimizer=True):
     """Write a model file (architecture, weights, compile configuration, optimizer and training
     state) or, weights_only, a weights file (architecture and weights)."""
+    if keras_h5.is_h5_name(filepath):   # .h5, .hdf5: Keras's HDF5 format
+        return keras_h5.save(model, filepath, weights_only=weights_only, overwrite=overwrite)
     if not model.built:
         what = "the weights of a model" if weights_only else "a model"
         raise ValueError(f"cannot save {what} that is not built yet (fit it or call build first)")
@@ -115,6 +117,8 @@ def _set_weights(stored):
 
 def load_weights(model, filepath, by_name=False):
     """Read the weights of a weights or model file into model (see Sequential.load_weights)."""
+    if keras_h5.is_hdf5(filepath):      # a Keras HDF5 file, whatever its name
+        return keras_h5.load_weights(model, filepath, by_name=by_name)
     with saving.ModelFile(filepath) as mf:
         mf.require_kind("weights", "model")
         if not model.built:

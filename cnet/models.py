@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from . import _model_io, _training, backend, losses, optimizers, saving
+from . import _model_io, _training, backend, keras_h5, losses, optimizers, saving
 from . import layers as layers_module
 from . import metrics as metrics_module
 from .layers.base import sync_params
@@ -523,7 +523,8 @@ class Sequential:
     def save(self, filepath, overwrite=True, include_optimizer=True):
         """Save architecture, weights, compile configuration, optimizer and training state to one safe
         file (see cnet.saving); the write is atomic. overwrite=False refuses (FileExistsError) to
-        replace an existing file, where Keras would ask on the terminal."""
+        replace an existing file, where Keras would ask on the terminal. A name ending in .h5 or .hdf5 is
+        written in Keras 2's HDF5 format instead (cnet.keras_h5: architecture and weights only)."""
         _model_io.save(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite=True):
@@ -563,10 +564,18 @@ def _model_from_header(mf):
 
 def load_model(filepath, compile=True, custom_objects=None):
     """Load a model saved with model.save(filepath): architecture, weights, compile configuration,
-    optimizer and training state. Never unpickles; errors are ValueError naming the file."""
+    optimizer and training state. Never unpickles; errors are ValueError naming the file. A Keras 2
+    HDF5 file (whatever its name) gives the Sequential model its model_config describes (cnet.keras_h5)."""
     if custom_objects:
         raise ValueError("custom_objects is not supported: cnet model files name only cnet's own "
                          "layers, losses and optimizers")
+    if keras_h5.is_hdf5(filepath):      # a Keras 2 HDF5 file (cnet.keras_h5)
+        parts, training = keras_h5.read_model(filepath)
+        model = Sequential._assemble(*parts)
+        model.load_weights(filepath)
+        if compile and training:
+            keras_h5.restore_compile(model, training, filepath)
+        return model
     with saving.ModelFile(filepath) as mf:
         mf.require_kind("model")
         model = _model_from_header(mf)
