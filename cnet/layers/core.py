@@ -24,14 +24,14 @@ class Dense(_KernelBias, Layer):
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         if {"output_dim", "init", "W_regularizer", "b_regularizer", "W_constraint", "b_constraint",
                 "bias"} & set(kwargs):   # Keras 1's names
+            if units is not None and "output_dim" in kwargs:
+                raise TypeError("Dense: got both Keras 1's output_dim and Keras 2's units; keep units")
             legacy = _keras1_arguments("Dense", {k: kwargs.pop(k) for k in ("output_dim", "init", "W_regularizer",
                                                                            "b_regularizer", "W_constraint",
                                                                            "b_constraint", "bias")
                                                  if k in kwargs},
                                        ("units", "kernel_initializer", "kernel_regularizer", "bias_regularizer",
                                         "kernel_constraint", "bias_constraint", "use_bias"))
-            if units is not None and "units" in legacy:
-                raise TypeError("Dense: got both Keras 1's output_dim and Keras 2's units; keep units")
             units = legacy.pop("units", units)
             kernel_initializer = legacy.pop("kernel_initializer", kernel_initializer)
             use_bias = legacy.pop("use_bias", use_bias)
