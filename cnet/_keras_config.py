@@ -93,6 +93,8 @@ def layers_from_keras(model_config):
                 raise ValueError(f"layer {i}: an InputLayer must come first and give batch_input_shape")
             input_shape, dtype = tuple(shape[1:]), kwargs.get("dtype")
             continue
+        if cls in ("Conv2D", "MaxPooling2D", "AveragePooling2D"):
+            kwargs.setdefault("data_format", CL)        # Keras's default
         try:
             layer = L.get(cls).from_config(kwargs)
         except (TypeError, ValueError, NotImplementedError) as exc:

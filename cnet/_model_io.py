@@ -169,8 +169,9 @@ def _planned_weights(mf, input_shape, layers):
     """[weight shapes of each layer] when `layers` (not built) take inputs of input_shape: the shapes are
     followed through the layers without allocating anything, each input and output checked against
     MAX_SAMPLE_ELEMENTS."""
-    shape, planned = tuple(input_shape), []
+    shape, planned, data_format = tuple(input_shape), [], None
     for i, layer in enumerate(layers):
+        data_format = layer.adopt_data_format(data_format, shape)   # as the model will build them
         if math.prod(shape) > MAX_SAMPLE_ELEMENTS:
             raise mf.error(f"layer {i} ({layer.name}) takes inputs of shape {shape}, more than "
                            f"{MAX_SAMPLE_ELEMENTS} numbers per sample: not a model cnet loads")

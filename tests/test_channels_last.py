@@ -243,3 +243,16 @@ def test_save_and_load_a_channels_last_model(tmp_path):
     loaded = cnet.models.load_model(tmp_path / "m.cnet")
     assert loaded.layers[0].data_format == "channels_last" and loaded.layers[1].axis == -1
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_configs_of_before_data_format_are_channels_first():
+    K.set_image_data_format("channels_last")
+    config = L.Conv2D(4, 3).get_config()
+    assert config["data_format"] == "channels_last"
+    del config["data_format"]          # a file written before cnet had data_format
+    assert L.Conv2D.from_config(config).data_format == "channels_first"
+    pool = L.MaxPooling2D.get_config(L.MaxPooling2D(data_format=None))
+    assert pool["data_format"] == "channels_last" and L.MaxPooling2D.from_config(pool).data_format == "channels_last"
+    K._settings["image_data_format"] = None
+    unresolved = L.Conv2D(4, 3).get_config()          # left to the model: stays so through a config
+    assert unresolved["data_format"] is None and L.Conv2D.from_config(unresolved).data_format is None

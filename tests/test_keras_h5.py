@@ -159,6 +159,11 @@ def _cf(x):
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
+def _for(data_format, x):
+    """Channels-last images x as the model of that data format takes them."""
+    return x if data_format == "channels_last" else _cf(x)
+
+
 # ---- reading Keras's files -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("flavour", ["2.1", "2.2", "tf"])
@@ -168,10 +173,11 @@ def test_keras_file_into_cnet_models(tmp_path, flavour, whole):
     path = write_keras_file(tmp_path / "k.h5", w, flavour, whole=whole)
     x = _x()
     expected = keras_predict(x, {k: [np.float32(a) for a in v] for k, v in w.items()})
-    for data_format, inputs in (("channels_first", _cf(x)), ("channels_last", x)):
+    for data_format in ("channels_first", "channels_last"):
         model = cnet_model(data_format)
         model.load_weights(str(path))
-        np.testing.assert_allclose(model.predict(inputs), expected, rtol=1e-5, atol=1e-6, err_msg=data_format)
+        np.testing.assert_allclose(model.predict(_for(data_format, x)), expected, rtol=1e-5, atol=1e-6,
+                                   err_msg=data_format)
 
 
 @pytest.mark.parametrize("flavour", ["2.1", "2.2", "tf"])
@@ -268,7 +274,7 @@ def _trained(data_format):
     model = cnet_model(data_format)
     model.compile("adam", "categorical_crossentropy")
     x = _x(8)
-    model.fit(x if data_format == "channels_last" else _cf(x), np.eye(3)[RNG.integers(0, 3, 8)], epochs=2,
+    model.fit(_for(data_format, x), np.eye(3)[RNG.integers(0, 3, 8)], epochs=2,
               verbose=0)
     return model
 
@@ -290,6 +296,8 @@ def test_save_writes_the_keras_model(tmp_path, data_format):
     model = _trained(data_format)
     path = tmp_path / "m.h5"
     model.save(path)
+    x = _x()
+    expected = model.predict(_for(data_format, x))
     with h5py.File(path, "r") as f:
         assert f.attrs["keras_version"] == b"2.2.4" and f.attrs["backend"] == b"tensorflow"
         config = json.loads(f.attrs["model_config"])
@@ -305,11 +313,8 @@ def test_save_writes_the_keras_model(tmp_path, data_format):
     assert all(spec["config"]["data_format"] == "channels_last" for spec in layers if "data_format" in spec["config"])
     assert layers[2]["config"]["axis"] == -1
     # what Keras computes from the file is what the cnet model computes
-    x = _x()
-    inputs = x if data_format == "channels_last" else _cf(x)
-    np.testing.assert_allclose(keras_predict(x, _file_weights(path)), model.predict(inputs), rtol=1e-5, atol=1e-6)
-    loaded = load_model(path)                          # back into cnet: a channels-last model
-    np.testing.assert_allclose(loaded.predict(x), model.predict(inputs), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(keras_predict(x, _file_weights(path)), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(load_model(path).predict(x), expected, rtol=1e-6, atol=1e-7)   # channels-last
 
 
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
@@ -320,13 +325,12 @@ def test_save_weights_round_trips(tmp_path, data_format):
     with h5py.File(path, "r") as f:
         assert "model_config" not in f.attrs and f.attrs["keras_version"] == b"2.2.4"
     x = _x()
-    np.testing.assert_allclose(keras_predict(x, _file_weights(path, group=None)),
-                               model.predict(x if data_format == "channels_last" else _cf(x)), rtol=1e-5, atol=1e-6)
+    expected = model.predict(_for(data_format, x))
+    np.testing.assert_allclose(keras_predict(x, _file_weights(path, group=None)), expected, rtol=1e-5, atol=1e-6)
     for other in ("channels_first", "channels_last"):
         fresh = cnet_model(other)
         fresh.load_weights(path)
-        got = fresh.predict(x if other == "channels_last" else _cf(x))
-        np.testing.assert_allclose(got, model.predict(x if data_format == "channels_last" else _cf(x)), rtol=1e-12)
+        np.testing.assert_allclose(fresh.predict(_for(other, x)), expected, rtol=1e-12)
     same = cnet_model(data_format)
     same.load_weights(path)
     for a, b in zip(same.get_weights(), model.get_weights()):

@@ -47,7 +47,7 @@ def _check_image_shape(layer, shape):
                          f"got input shape {(None,) + tuple(shape)}.{hint}")
     if layer.data_format == "channels_last":
         c, h, w = shape
-        if c in (1, 3) and h == w and h >= 8 and w not in (1, 3):
+        if c in (1, 3) and h == w and h >= 8 and w not in (1, 3) and tuple(shape) == layer._declared_input_shape:
             raise ValueError(f"{layer.name} ({type(layer).__name__}, data_format='channels_last'): input "
                              f"shape {tuple(shape)} looks channels-first (C, H, W); channels-last images are "
                              f"(H, W, C), here ({h}, {w}, {c}): transpose the data with x.transpose(0, 2, 3, 1) "
@@ -155,7 +155,9 @@ class _Spatial(Layer):
         return self.padding if isinstance(self.padding, str) else list(self.padding)
 
     def _spatial_config(self):
-        config = {"padding": self._padding_config()}
-        if self.data_format is not None:
-            config["data_format"] = self.data_format
-        return config
+        return {"padding": self._padding_config(), "data_format": self.data_format}
+
+    @classmethod
+    def from_config(cls, config):
+        # files of before data_format existed hold channels-first layers (None: to be resolved, see above)
+        return super().from_config(dict({"data_format": "channels_first"}, **config))

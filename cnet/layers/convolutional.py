@@ -1,12 +1,9 @@
 """Convolution (keras.layers.convolutional): Conv2D and its alias Convolution2D. As in Keras 2, the pooling
 layers can be imported from here too (keras.layers.convolutional.MaxPooling2D)."""
-import numpy as np
-
 from .. import ops
 from ._spatial import _normalize_padding, _Spatial
-from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D  # noqa: F401  (as in Keras)
 from .base import _KernelBias, _keras1_arguments, _no_unsupported, _pair, _positive_int, _shape
-
+from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D  # noqa: F401  (as in Keras)
 
 _CONV_ORDER = ("strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
                "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
