@@ -17,7 +17,7 @@ import numpy as np
 from . import layers as L
 from .layers.base import _shape
 
-__all__ = ["layers_from_keras", "keras_config", "keras_dense_inputs", "converters", "Converter", "KERAS_VERSION"]
+__all__ = ["layers_from_keras", "functional_from_keras", "keras_config", "keras_dense_inputs", "converters", "Converter", "KERAS_VERSION"]
 
 KERAS_VERSION = "2.2.4"     # the format written: readable by Keras 2.x and tf.keras
 CF, CL = "channels_first", "channels_last"
@@ -32,24 +32,41 @@ _IGNORABLE = {"sparse": (False,), "ragged": (False,), "renorm": (False,), "fused
               "virtual_batch_size": (None,), "adjustment": (None,), "amsgrad": (False,), "trainable": None,
               "renorm_clipping": (None,), "renorm_momentum": None}
 _KERAS_CLASSES = {"Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout", "Activation",
-                  "BatchNormalization", "Reshape", "ReLU", "Softmax", "InputLayer"}
+                  "BatchNormalization", "Reshape", "ReLU", "Softmax", "InputLayer", "Add", "Multiply", "Average",
+                  "Concatenate"}
+_IMAGE_CLASSES = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
 
 
 # ---- Keras -> cnet ------------------------------------------------------------------------------
 
 def _keras_layer_specs(model_config):
+    """(class name, name, layer specs) of a Keras model_config: Sequential (Keras 2.1's list of layers, 2.2's
+    and tf.keras's dict with 'layers') or a functional Model (Keras 2's layout of layers and their calls)."""
     if not isinstance(model_config, dict) or not isinstance(model_config.get("class_name"), str):
         raise ValueError("model_config must be a JSON object with 'class_name' and 'config'")
     cls, config = model_config["class_name"], model_config.get("config")
-    if cls != "Sequential":
-        raise NotImplementedError(
-            f"the file holds a Keras {cls} model; cnet builds Sequential models from Keras files. Build the "
-            f"model with cnet and call model.load_weights(path) (by_name=True matches layers by name)")
-    if isinstance(config, list):             # Keras 2.0/2.1
-        return None, config
+    if cls not in ("Sequential", "Model", "Functional"):
+        raise NotImplementedError(f"the file holds a Keras {cls} model; cnet builds Sequential and functional "
+                                  f"models from Keras files")
+    if cls == "Sequential" and isinstance(config, list):             # Keras 2.0/2.1
+        return cls, None, config
     if isinstance(config, dict) and isinstance(config.get("layers"), list):
-        return config.get("name"), config["layers"]
-    raise ValueError("the Sequential model_config holds no list of layers")
+        return cls, config.get("name"), config["layers"]
+    raise ValueError(f"the {cls} model_config holds no list of layers")
+
+
+def _translate(i, spec):
+    """cnet's {'class_name', 'config'} for a Keras layer entry (checked, its arguments translated)."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        raise ValueError(f"layer {i}: malformed entry {spec!r}")
+    cls = spec.get("class_name")
+    if cls not in _KERAS_CLASSES:
+        raise NotImplementedError(f"layer {i}: Keras layer class {cls!r} is not supported by cnet (supported: "
+                                  f"{', '.join(sorted(_KERAS_CLASSES))})")
+    kwargs = _cnet_arguments(i, cls, spec["config"])
+    if cls in _IMAGE_CLASSES:
+        kwargs.setdefault("data_format", CL)        # Keras's default
+    return dict(spec, class_name=cls, config=kwargs)
 
 
 def _cnet_arguments(i, cls, config):
@@ -77,24 +94,17 @@ def _cnet_arguments(i, cls, config):
 
 def layers_from_keras(model_config):
     """(name, dtype, input_shape, layers) of a Keras Sequential model_config, the layers not built."""
-    name, specs = _keras_layer_specs(model_config)
+    _, name, specs = _keras_layer_specs(model_config)
     layers, input_shape, dtype = [], None, None
     for i, spec in enumerate(specs):
-        if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
-            raise ValueError(f"layer {i}: malformed entry {spec!r}")
-        cls = spec.get("class_name")
-        if cls not in _KERAS_CLASSES:
-            raise NotImplementedError(f"layer {i}: Keras layer class {cls!r} is not supported by cnet (supported: "
-                                      f"{', '.join(sorted(_KERAS_CLASSES))})")
-        kwargs = _cnet_arguments(i, cls, spec["config"])
+        spec = _translate(i, spec)
+        cls, kwargs = spec["class_name"], spec["config"]
         if cls == "InputLayer":
             shape = kwargs.get("batch_input_shape") or kwargs.get("batch_shape")
             if not isinstance(shape, list) or i != 0:
                 raise ValueError(f"layer {i}: an InputLayer must come first and give batch_input_shape")
             input_shape, dtype = tuple(shape[1:]), kwargs.get("dtype")
             continue
-        if cls in ("Conv2D", "MaxPooling2D", "AveragePooling2D"):
-            kwargs.setdefault("data_format", CL)        # Keras's default
         try:
             layer = L.get(cls).from_config(kwargs)
         except (TypeError, ValueError, NotImplementedError) as exc:
@@ -110,11 +120,20 @@ def layers_from_keras(model_config):
     return name, dtype or "float32", input_shape, layers
 
 
+def functional_from_keras(model_config):
+    """cnet.models' functional config (cnet._graph.parse_config's input) of a Keras functional model_config."""
+    _, name, specs = _keras_layer_specs(model_config)
+    config = dict(model_config["config"], layers=[_translate(i, spec) for i, spec in enumerate(specs)])
+    return config
+
+
 def keras_dense_inputs(model_config):
     """{layer name: what the Dense of that name reads} in a Keras Sequential model_config: 'hwc' or 'chw' (a
     flattened image, in the order Keras flattened it), 'cf-images' or 'cl-images' (images: Dense on their
     last axis)."""
-    _, specs = _keras_layer_specs(model_config)
+    kind, _, specs = _keras_layer_specs(model_config)
+    if kind != "Sequential":
+        return None     # a functional model: the channels-last default (layers followed in a chain only)
     found, image, flat = {}, None, None
     for spec in specs:
         cls, config = spec.get("class_name"), spec.get("config") or {}
@@ -136,34 +155,43 @@ def keras_dense_inputs(model_config):
 
 # ---- what flows along a cnet model ----------------------------------------------------------------
 
-def cnet_dense_inputs(layers):
-    """{index of a Dense: ('chw' | 'hwc', (C, H, W))} for the Dense layers that read a flattened image (the
-    order the cnet model flattens it in), and {index: 'cf-images'} for a Dense applied to channels-first
-    images (on their last axis, W: no channels-last Keras model has it)."""
-    found, image, flat = {}, None, None
-    for i, layer in enumerate(layers):
-        out = layer.output_shape
-        fmt = getattr(layer, "data_format", None)
+def _image_format(t):
+    """The data format of the images tensor t carries, or None (no image, or one of the user's layout)."""
+    return t.data_format if len(t.shape) == 4 and t.data_format in (CF, CL) else None
+
+
+def _dense_reads(t):
+    """What a Dense called on tensor t reads: ('chw' | 'hwc', (C, H, W)) for a flattened image (the order
+    the cnet model flattened it in), 'cf-images' for channels-first images, else None."""
+    while True:
+        layer = t.node.layer
         if isinstance(layer, L.Flatten):
-            if image is not None:
-                layout, (a, b, c) = image
-                chw = (a, b, c) if layout == CF else (c, a, b)
-                if layout == CL and layer.data_format == CF:
-                    raise NotImplementedError(f"{layer.name}: Flatten(data_format='channels_first') after "
-                                              f"channels-last layers has no Keras layout")
-                flat = ("hwc" if layout == CL or layer.data_format == CF else "chw", chw)
-            image = None
-        elif isinstance(layer, L.Dense):
-            if flat is not None:
-                found[i] = flat
-            elif image is not None and image[0] == CF:
-                found[i] = "cf-images"
-            flat = None
-            image = (image[0], out) if image is not None and out is not None and len(out) == 3 else None
-        elif fmt in (CF, CL) and out is not None and len(out) == 3:
-            image, flat = (fmt, out), None
-        elif not (layer._elementwise or isinstance(layer, (L.BatchNormalization, L.Dropout, L.InputLayer))):
-            image = flat = None
+            src = t.node.inputs[0]
+            fmt = _image_format(src)
+            if fmt is None:
+                return None
+            a, b, c = src.shape[1:]
+            if fmt == CL and layer.data_format == CF:
+                raise NotImplementedError(f"{layer.name}: Flatten(data_format='channels_first') of channels-last "
+                                          f"images has no Keras equivalent")
+            return ("hwc" if fmt == CL or layer.data_format == CF else "chw", (a, b, c) if fmt == CF else (c, a, b))
+        if _image_format(t) == CF:
+            return "cf-images"
+        passes = layer._elementwise or isinstance(layer, (L.BatchNormalization, L.Dropout))
+        if len(t.shape) != 2 or len(t.node.inputs) != 1 or not passes:
+            return None
+        t = t.node.inputs[0]
+
+
+def cnet_dense_inputs(model):
+    """{id(Dense layer): what it reads (_dense_reads)} over the calls of the model's graph."""
+    found = {}
+    for node in model._graph.nodes:
+        if isinstance(node.layer, L.Dense) and node.inputs:
+            reads = _dense_reads(node.inputs[0])
+            if found.get(id(node.layer), reads) != reads:
+                raise NotImplementedError(f"{node.layer.name}: a Dense shared by inputs of other layouts")
+            found[id(node.layer)] = reads
     return found
 
 
@@ -243,9 +271,9 @@ class Converter:
 def converters(model, keras_inputs=None, flip=False):
     """[Converter] of the model's layers, in order; keras_inputs: keras_dense_inputs of the file's
     model_config (None: a channels-last Keras model)."""
-    found = cnet_dense_inputs(model.layers)
-    return [Converter(layer, found.get(i), (keras_inputs or {}).get(layer.name), flip)
-            for i, layer in enumerate(model.layers)]
+    found = cnet_dense_inputs(model)
+    return [Converter(layer, found.get(id(layer)), (keras_inputs or {}).get(layer.name), flip)
+            for layer in model.layers]
 
 
 # ---- cnet -> Keras ---------------------------------------------------------------------------------
@@ -304,6 +332,14 @@ def _keras_layer(layer, image_in, first_shape):
         config.update(axis=-1, beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                       gamma_constraint=None)
         return {"class_name": "BatchNormalization", "config": config}
+    if isinstance(layer, (L.Add, L.Multiply, L.Average)):
+        return {"class_name": type(layer).__name__, "config": config}
+    if isinstance(layer, L.Concatenate):
+        axis = layer.axis
+        if image_in == CF:      # (N, C, H, W) axes as (N, H, W, C) ones
+            axis = {1: 3, 2: 1, 3: 2}[axis % 4]
+        config["axis"] = axis
+        return {"class_name": "Concatenate", "config": config}
     if isinstance(layer, L.Reshape):
         if image_in == CF or (len(layer.output_shape) == 3 and image_in != CL):
             refuse("a Reshape to or from images in a channels-first model")
@@ -312,20 +348,47 @@ def _keras_layer(layer, image_in, first_shape):
     refuse("no Keras layer of cnet's supported set matches it")
 
 
+def _input_formats(graph):
+    """{id(input tensor): CF} for the model inputs that channels-first image layers read (a Keras model
+    takes them as (H, W, C))."""
+    found = {}
+    for node in graph.nodes:
+        for t in node.inputs:
+            if t in graph.inputs and len(t.shape) == 4 and getattr(node.layer, "data_format", None) == CF \
+                    and not isinstance(node.layer, L.Flatten):
+                found[id(t)] = CF
+    return found
+
+
 def keras_config(model):
-    """The JSON-able model_config of a built cnet Sequential as a channels-last Keras Sequential."""
-    layers = list(model.layers)
-    shape = tuple(model.input_shape)
-    first = layers[0] if layers else None
-    fmt = getattr(first, "data_format", None)
-    if len(shape) == 3 and fmt == CF:
-        shape = (shape[1], shape[2], shape[0])
-    specs, image = [], (fmt if len(model.input_shape) == 3 else None)
-    for i, layer in enumerate(layers):
-        specs.append(_keras_layer(layer, image, shape if i == 0 else None))
-        out, lf = layer.output_shape, getattr(layer, "data_format", None)
-        if lf in (CF, CL) and len(out) == 3:
-            image = lf
-        elif isinstance(layer, (L.Flatten, L.Reshape)) or len(out) != 3:
-            image = None
-    return {"class_name": "Sequential", "config": {"name": model.name, "layers": specs}}
+    """The JSON-able model_config of a built cnet model as a channels-last Keras model (Sequential, or
+    Keras 2's functional Model)."""
+    graph = model._graph
+    inputs = _input_formats(graph)
+    image_in = {}
+    for node in graph.nodes:
+        t = node.inputs[0] if node.inputs else None
+        fmt = None if t is None else (_image_format(t) or inputs.get(id(t)))
+        image_in.setdefault(id(node.layer), fmt)
+
+    def keras_shape(t):
+        shape = list(t.shape[1:])
+        return shape[1:] + shape[:1] if inputs.get(id(t)) == CF else shape
+
+    if not getattr(model, "_functional", True):
+        specs = [_keras_layer(layer, image_in.get(id(layer)), keras_shape(graph.inputs[0]) if i == 0 else None)
+                 for i, layer in enumerate(model.layers)]
+        return {"class_name": "Sequential", "config": {"name": model.name, "layers": specs}}
+    config = graph.get_config(model.name)
+    by_name = {layer.name: layer for layer in graph.layers}
+    shapes = {t.layer.name: keras_shape(t) for t in graph.inputs}
+    for entry in config["layers"]:
+        layer = by_name[entry["name"]]
+        if isinstance(layer, L.InputLayer):
+            spec = {"class_name": "InputLayer", "config": {"batch_input_shape": [None] + shapes[layer.name],
+                                                           "dtype": layer.dtype.name, "sparse": False,
+                                                           "name": layer.name}}
+        else:
+            spec = _keras_layer(layer, image_in.get(id(layer)), None)
+        entry.update(class_name=spec["class_name"], config=spec["config"])
+    return {"class_name": "Model", "config": config}

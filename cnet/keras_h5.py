@@ -277,7 +277,7 @@ def load_weights(model, filepath, by_name=False):
             try:
                 keras_inputs = kc.keras_dense_inputs(config)
             except (ValueError, NotImplementedError):
-                keras_inputs = None     # a functional model's config: the channels-last default
+                keras_inputs = None     # not a model cnet reads: the channels-last default
         if not model.built:
             if model.input_shape is None:
                 raise f.error("the model is not built: give input_shape to its first layer (or call "
@@ -310,14 +310,18 @@ def load_weights(model, filepath, by_name=False):
 
 
 def read_model(filepath):
-    """(parts of a Sequential: name, dtype, input_shape, layers; training_config or None) of a Keras file."""
+    """(kind, parts, training_config or None) of a Keras file's model: kind 'Sequential' with parts (name,
+    dtype, input_shape, layers), or 'Model' with a cnet functional config (cnet._graph.parse_config's)."""
     with _File(filepath) as f:
         config = f.model_config()
         if config is None:
             raise f.error("holds no model_config (a weights file): build the model with cnet and call "
                           "model.load_weights(path)")
         try:
-            parts = kc.layers_from_keras(config)
+            if isinstance(config, dict) and config.get("class_name") == "Sequential":
+                kind, parts = "Sequential", kc.layers_from_keras(config)
+            else:
+                kind, parts = "Model", kc.functional_from_keras(config)
         except (ValueError, TypeError, NotImplementedError) as exc:
             raise type(exc)(f"{f.path}: {exc}") from None
         text = f.text(f.h5, "training_config")
@@ -327,7 +331,7 @@ def read_model(filepath):
                 training = json.loads(text)
             except (ValueError, RecursionError):
                 raise f.error("training_config is not valid JSON") from None
-    return parts, training
+    return kind, parts, training
 
 
 _OPTIMIZER_DROPPED = {"name": None, "amsgrad": False, "clipnorm": None, "clipvalue": None, "global_clipnorm": None,

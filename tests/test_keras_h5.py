@@ -246,6 +246,64 @@ def test_theano_kernels_are_flipped(tmp_path):
     np.testing.assert_allclose(model.predict(x), keras_predict(x, w), rtol=1e-5, atol=1e-6)
 
 
+def keras_functional_config(flavour="2.2"):
+    """The same model as Keras 2's functional Model: an InputLayer, then each layer called on the previous."""
+    layers = [spec for spec in keras_layer_configs("tf" if flavour == "tf" else "2.2")["config"]["layers"]
+              if spec["class_name"] != "InputLayer"]
+    layers[0]["config"].pop("batch_input_shape", None)
+    out = [{"name": "input_1", "class_name": "InputLayer", "inbound_nodes": [],
+            "config": {"batch_input_shape": [None, *IN], "dtype": "float32", "sparse": False, "name": "input_1"}}]
+    previous = "input_1"
+    for spec in layers:
+        name = spec["config"]["name"]
+        out.append(dict(spec, name=name, inbound_nodes=[[[previous, 0, 0, {}]]]))
+        previous = name
+    return {"class_name": "Model" if flavour != "tf" else "Functional",
+            "config": {"name": "model_1", "layers": out, "input_layers": [["input_1", 0, 0]],
+                       "output_layers": [[previous, 0, 0]]}}
+
+
+@pytest.mark.parametrize("flavour", ["2.2", "tf"])
+def test_keras_functional_model_file(tmp_path, flavour):
+    w = keras_weights()
+    path = write_keras_file(tmp_path / "f.h5", w, flavour, config=keras_functional_config(flavour),
+                            layer_names=["input_1"] + ORDER)
+    model = load_model(path)
+    assert type(model).__name__ == "Model" and model.layers[0].name == "input_1"
+    x = _x()
+    np.testing.assert_allclose(model.predict(x), keras_predict(x, w), rtol=1e-5, atol=1e-6)
+    cf = cnet_model("channels_first")
+    cf.load_weights(path)                               # a functional file into a Sequential: in order
+    np.testing.assert_allclose(cf.predict(_cf(x)), keras_predict(x, w), rtol=1e-5, atol=1e-6)
+
+
+def test_functional_cnet_model_written_and_read(tmp_path):
+    inputs = L.Input(shape=(IN[2], IN[0], IN[1]))                       # channels-first images
+    a = L.Conv2D(4, 3, activation="relu", data_format="channels_first", name="ca")(inputs)
+    b = L.Conv2D(4, 3, data_format="channels_first", name="cb")(inputs)
+    merged = L.Concatenate(axis=1, name="cat")([a, b])                  # along the channels
+    flat = L.Flatten(name="fl")(L.MaxPooling2D(data_format="channels_first", name="mp")(merged))
+    outputs = L.Dense(3, activation="softmax", name="d")(flat)
+    model = cnet.models.Model(inputs, outputs)
+    x = _x()
+    expected = model.predict(_cf(x))
+    model.save(tmp_path / "f.h5")
+    with h5py.File(tmp_path / "f.h5", "r") as f:
+        config = json.loads(f.attrs["model_config"])
+    specs = {spec["name"]: spec for spec in config["config"]["layers"]}
+    assert config["class_name"] == "Model" and specs["cat"]["config"]["axis"] == 3
+    assert specs[inputs.layer.name]["config"]["batch_input_shape"] == [None, *IN]
+    assert specs["cat"]["inbound_nodes"] == [[["ca", 0, 0, {}], ["cb", 0, 0, {}]]]
+    loaded = load_model(tmp_path / "f.h5")          # its channels-last twin
+    np.testing.assert_allclose(loaded.predict(x), expected, rtol=1e-6, atol=1e-7)
+    model.save_weights(tmp_path / "w.h5")
+    for layer in model.layers:
+        if layer.get_weights():
+            layer.set_weights([np.zeros_like(v) for v in layer.get_weights()])
+    model.load_weights(tmp_path / "w.h5")
+    np.testing.assert_allclose(model.predict(_cf(x)), expected, rtol=1e-12)
+
+
 def test_channels_first_keras_21_model_flattens_channels_first(tmp_path):
     """A Keras 2.1 model written for Theano's channels_first flattens (C, H, W): no reordering then."""
     config = keras_layer_configs("2.1")
@@ -387,10 +445,13 @@ def test_bad_keras_files(tmp_path):
         del f["model_weights/dense_2/dense_2/bias:0"]
     with pytest.raises(ValueError, match="weight 'dense_2/bias:0' is missing"):
         model.load_weights(missing)
-    functional = write_keras_file(tmp_path / "f.h5", w, config={"class_name": "Model", "config": {"layers": []}})
-    with pytest.raises(NotImplementedError, match="Keras Model model.*load_weights"):
-        load_model(functional)
-    model.load_weights(functional)        # the weights of a functional model's file load in order
+    odd = write_keras_file(tmp_path / "o.h5", w, config={"class_name": "Graph", "config": {"layers": []}})
+    with pytest.raises(NotImplementedError, match="Keras Graph model"):
+        load_model(odd)
+    model.load_weights(odd)        # the weights load in order all the same
+    broken = write_keras_file(tmp_path / "f.h5", w, config={"class_name": "Model", "config": {"layers": []}})
+    with pytest.raises(ValueError, match=r"f.h5: a functional model config needs a non-empty 'input_layers'"):
+        load_model(broken)
     config = keras_layer_configs()
     config["config"]["layers"][3] = {"class_name": "LeakyReLU", "config": {"name": "activation_1", "alpha": 0.3}}
     with pytest.raises(NotImplementedError, match="Keras layer class 'LeakyReLU' is not supported"):

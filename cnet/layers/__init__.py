@@ -1,12 +1,14 @@
 """Layers: Keras 2 constructors, the book's forward/backward/params/grads, computed by cnet.ops.
 
 The modules follow Keras's layout, so Keras 2.1's import paths work with ``import cnet as keras``:
-``base`` (Layer and what the families share), ``core`` (Dense, Activation, Flatten, Reshape, InputLayer;
-Dropout too, as in Keras 2.1), ``advanced_activations`` (ReLU, Softmax), ``convolutional`` (Conv2D, alias
-Convolution2D; the pooling layers too, as in Keras), ``pooling`` (MaxPooling2D, AveragePooling2D, aliases
-MaxPool2D, AvgPool2D), ``normalization`` (BatchNormalization), ``regularization`` (Dropout), and ``book``
-(the book's Affine, Convolution, Pooling, Relu, Sigmoid, SoftmaxWithLoss). Every class is also
-``cnet.layers.<Name>``, and the aliases are the same classes (serialized under Keras's names).
+``base`` (Layer and what the families share), ``core`` (Dense, Activation, Flatten, Reshape, InputLayer,
+Input; Dropout too, as in Keras 2.1), ``advanced_activations`` (ReLU, Softmax), ``convolutional`` (Conv2D,
+alias Convolution2D; the pooling layers too, as in Keras), ``pooling`` (MaxPooling2D, AveragePooling2D,
+aliases MaxPool2D, AvgPool2D), ``normalization`` (BatchNormalization), ``regularization`` (Dropout),
+``merge`` (Concatenate, Add, Multiply, Average and their functional forms), ``node`` (the symbolic tensors
+of the functional API) and ``book`` (the book's Affine, Convolution, Pooling, Relu, Sigmoid,
+SoftmaxWithLoss). Every class is also ``cnet.layers.<Name>``, and the aliases are the same classes
+(serialized under Keras's names).
 
 The layer interface (what cnet.models and cnet.nets rely on)
 --------------------------------------------------------------
@@ -50,6 +52,12 @@ Every layer is a ``Layer`` with:
   dict ``LAYERS``) maps class names to classes; ``serialize``/``deserialize`` use
   ``{'class_name', 'config'}`` dicts.
 - ``count_params() -> int``: the number of scalars in get_weights() (ValueError before build).
+- ``layer(tensor)``, the functional API: on a symbolic tensor (``Input(shape=...)`` or another layer's
+  output, a ``KerasTensor`` with ``shape`` (None, ...), ``dtype`` and the ``layer`` that made it) the layer
+  is built for the tensor's shape (in its dtype, when not built yet) and returns its symbolic output;
+  ``layer.input``/``layer.output`` are then those tensors (``get_input_at(i)``/``get_output_at(i)`` for a
+  layer called several times). On arrays, ``layer(x)`` is ``forward(x, train=False)``. Merge layers take
+  a list: ``forward([x1, x2, ...])``, ``backward(dout)`` returns a list, ``input_shape`` is a list.
 
 Non-trainable layers (``trainable=False``) still compute ``grads``; the optimizer step must skip them.
 
@@ -79,12 +87,14 @@ there too. Differences: Dropout is inverted dropout (scaled at training, identit
 draws its mask from cnet's counter RNG; Nesterov follows Keras (see cnet.optimizers).
 """
 from .base import LAYERS, Layer, training_workspaces  # noqa: F401
-from .core import Activation, Dense, Flatten, InputLayer, Reshape
+from .node import KerasTensor
+from .core import Activation, Dense, Flatten, Input, InputLayer, Reshape
 from .advanced_activations import ReLU, Softmax
 from .convolutional import Conv2D, Convolution2D
 from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
 from .normalization import BatchNormalization
 from .regularization import Dropout, frozen_dropout  # noqa: F401
+from .merge import Add, Average, Concatenate, Multiply, add, average, concatenate, multiply
 from .book import Affine, Convolution, Pooling, Relu, Sigmoid, SoftmaxWithLoss
 
 # Keras 2's aliases: other names of the same classes (layers.get('Convolution2D') is Conv2D).
@@ -92,7 +102,8 @@ LAYERS.update(Convolution2D=Conv2D, MaxPool2D=MaxPooling2D, AvgPool2D=AveragePoo
 
 __all__ = ["Layer", "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Reshape",
            "Convolution2D", "MaxPool2D", "AvgPool2D",
-           "Dropout", "Activation", "ReLU", "Softmax", "InputLayer", "BatchNormalization",
+           "Dropout", "Activation", "ReLU", "Softmax", "InputLayer", "Input", "KerasTensor", "BatchNormalization",
+           "Concatenate", "Add", "Multiply", "Average", "concatenate", "add", "multiply", "average",
            "Affine", "Relu", "Sigmoid", "Convolution", "Pooling", "SoftmaxWithLoss",
            "LAYERS", "get", "serialize", "deserialize"]
 
