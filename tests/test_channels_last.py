@@ -256,3 +256,25 @@ def test_configs_of_before_data_format_are_channels_first():
     K._settings["image_data_format"] = None
     unresolved = L.Conv2D(4, 3).get_config()          # left to the model: stays so through a config
     assert unresolved["data_format"] is None and L.Conv2D.from_config(unresolved).data_format is None
+
+
+def test_data_formats_flow_through_a_functional_model():
+    inputs = L.Input(shape=(12, 12, 1))                 # read channels-last: every image layer follows
+    a = L.Conv2D(3, 3, padding="same", activation="relu")(inputs)
+    b = L.BatchNormalization()(L.Conv2D(3, 1)(inputs))
+    merged = L.Concatenate()([a, b])                    # axis -1: the channels of channels-last images
+    out = L.Dense(2)(L.Flatten()(L.MaxPooling2D()(merged)))
+    model = cnet.models.Model(inputs, out)
+    assert a.data_format == merged.data_format == "channels_last" and a.shape == (None, 12, 12, 3)
+    assert [layer.data_format for layer in model.layers if isinstance(layer, (L.Conv2D, L.MaxPooling2D))] == \
+        ["channels_last"] * 3
+    assert b.layer.axis == -1 and merged.shape == (None, 12, 12, 6)
+    x = _x(2, 12, 12, 1)
+    cf_in = L.Input(shape=(1, 12, 12))
+    a2 = L.Conv2D(3, 3, padding="same", activation="relu")(cf_in)
+    b2 = L.BatchNormalization()(L.Conv2D(3, 1)(cf_in))
+    cf = cnet.models.Model(cf_in, L.Dense(2)(L.Flatten()(L.MaxPooling2D()(L.Concatenate(axis=1)([a2, b2])))))
+    weights = model.get_weights()
+    weights[-2] = weights[-2].reshape(6, 6, 6, 2).transpose(2, 0, 1, 3).reshape(216, 2)   # (h, w, c) -> (c, h, w)
+    cf.set_weights(weights)
+    np.testing.assert_allclose(model.predict(x), cf.predict(x.transpose(0, 3, 1, 2)), rtol=1e-5, atol=1e-6)
