@@ -207,6 +207,15 @@ def reorder_rows(w, chw, src, dst):
     return np.ascontiguousarray(w.reshape(h, wd, c, -1).transpose(2, 0, 1, 3).reshape(w.shape))
 
 
+def keras_shapes(layer, shapes):
+    """The shapes of `layer`'s weights (cnet's shapes, in get_weights order) in a Keras file."""
+    shapes = [tuple(s) for s in shapes]
+    if shapes and isinstance(layer, L.Conv2D):
+        f, c, kh, kw = shapes[0]
+        shapes[0] = (kh, kw, c, f)
+    return shapes
+
+
 class Converter:
     """The weights of one cnet layer in a Keras file: their names, and the conversions both ways.
 
@@ -231,11 +240,7 @@ class Converter:
 
     def keras_shapes(self):
         """The shapes of the layer's weights in a Keras file."""
-        shapes = [w.shape for w in self.layer._weights()]
-        if isinstance(self.layer, L.Conv2D):
-            f, c, kh, kw = shapes[0]
-            shapes[0] = (kh, kw, c, f)
-        return shapes
+        return keras_shapes(self.layer, [w.shape for w in self.layer._weights()])
 
     def _reorder(self):
         """(cnet's order, Keras's order, (C, H, W)) of a Dense reading a flattened image, or None."""

@@ -29,12 +29,13 @@ declared shape and dtype against the model before reading it, and refuses NaN or
 """
 import io
 import json
+import math
 import os
 
 import numpy as np
 
+from . import _graph, optimizers, saving
 from . import _keras_config as kc
-from . import optimizers, saving
 from ._fileio import atomic_write
 from ._version import __version__
 
@@ -44,6 +45,8 @@ _SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _MAX_LAYERS = 100000
 _MAX_JSON_BYTES = 16 << 20
 _HEADER_LIMIT = 64512           # the bytes an attribute may hold in an HDF5 object header (Keras's figure)
+_DEFLATE_MAX_RATIO = 1032       # deflate cannot expand data more than this (the format's limit)
+_MAX_SAMPLE = 1 << 26           # numbers per sample a layer of a loaded model may take or give (as cnet files)
 
 
 def _h5py():
@@ -250,6 +253,34 @@ class _File:
                 found.append((name, datasets))
         return found
 
+    def check_stored(self, what, ds):
+        """A dataset must store its values: one that declares more than its bytes could hold even
+        deflated (unwritten chunks read as a fill value) would make the reader allocate what the file
+        does not hold."""
+        nbytes = int(np.prod(ds.shape, dtype=np.int64)) * ds.dtype.itemsize
+        if ds.id.get_storage_size() * _DEFLATE_MAX_RATIO + 1024 < nbytes:
+            raise self.error(f"{what} declares shape {tuple(ds.shape)} ({nbytes} bytes) but stores "
+                             f"{ds.id.get_storage_size()} bytes")
+
+    def check_planned(self, planned):
+        """Before a model is built from the file's model_config: {layer name: [Keras weight shapes]} must be
+        what the file's weights group holds, every array stored (nothing is allocated before)."""
+        group, _, _ = self.weights_group()
+        stored = dict(self.layers(group))
+        for name, shapes in planned.items():
+            if not shapes:
+                continue
+            datasets = stored.get(name)
+            if datasets is None or len(datasets) != len(shapes):
+                n = 0 if datasets is None else len(datasets)
+                raise self.error(f"layer {name!r} of the model_config has {len(shapes)} weight arrays, the weights "
+                                 f"group holds {n} for it")
+            for (wname, ds), shape in zip(datasets, shapes):
+                what = f"layer {name!r}, weight {wname!r}"
+                if tuple(ds.shape) != tuple(shape):
+                    raise self.error(f"{what} has shape {tuple(ds.shape)}, the model_config says {tuple(shape)}")
+                self.check_stored(what, ds)
+
     def array(self, layer_name, wname, ds, shape):
         """The dataset's values, its declared shape and dtype checked first (shape: the expected one in the
         file's layout, or None to check only its number of values)."""
@@ -258,6 +289,7 @@ class _File:
             raise self.error(f"{what} has dtype {ds.dtype}, expected floats")
         if tuple(ds.shape) != tuple(shape):
             raise self.error(f"{what} has shape {tuple(ds.shape)}, expected {tuple(shape)}")
+        self.check_stored(what, ds)
         try:
             value = np.asarray(ds[()])
         except (OSError, ValueError, TypeError) as exc:
@@ -320,10 +352,13 @@ def read_model(filepath):
         try:
             if isinstance(config, dict) and config.get("class_name") == "Sequential":
                 kind, parts = "Sequential", kc.layers_from_keras(config)
+                planned = _plan_chain(parts[2], parts[3])
             else:
-                kind, parts = "Model", kc.functional_from_keras(config)
+                kind, parts = "Model", _graph.parse_config(kc.functional_from_keras(config))
+                planned = _plan_graph(parts[1], parts[2])
         except (ValueError, TypeError, NotImplementedError) as exc:
             raise type(exc)(f"{f.path}: {exc}") from None
+        f.check_planned(planned)
         text = f.text(f.h5, "training_config")
         training = None
         if text:
@@ -332,6 +367,43 @@ def read_model(filepath):
             except (ValueError, RecursionError):
                 raise f.error("training_config is not valid JSON") from None
     return kind, parts, training
+
+
+def _planned(layer, shape):
+    """The Keras shapes of the weights `layer` (not built) would have for inputs of shape, and its output
+    shape, nothing allocated; an input or output of more than _MAX_SAMPLE numbers per sample is refused."""
+    for s in (shape if isinstance(shape, list) else [shape]):
+        if s is None or math.prod(s) > _MAX_SAMPLE:
+            raise ValueError(f"layer {layer.name!r} would take inputs of shape {s}: not a model cnet loads "
+                             f"(an input shape is needed, of at most {_MAX_SAMPLE} numbers per sample)")
+    shapes = kc.keras_shapes(layer, [s for _, s in layer.weight_shapes(shape)])
+    out = tuple(layer.compute_output_shape(shape))
+    if math.prod(out) > _MAX_SAMPLE:
+        raise ValueError(f"layer {layer.name!r} would give outputs of shape {out}: not a model cnet loads")
+    return shapes, out
+
+
+def _plan_chain(input_shape, layers):
+    planned, shape, data_format = {}, input_shape, None
+    for layer in layers:
+        data_format = layer.adopt_data_format(data_format, shape) if shape is not None else data_format
+        planned[layer.name], shape = _planned(layer, shape)
+    return planned
+
+
+def _plan_graph(layers, calls):
+    planned = {}
+
+    def call(layer, value):
+        shapes = [v[0] for v in value] if isinstance(value, list) else value[0]
+        formats = {v[1] for v in value} if isinstance(value, list) else {value[1]}
+        data_format = layer.adopt_data_format(formats.pop() if len(formats) == 1 else None, shapes)
+        weights, out = _planned(layer, shapes)
+        planned.setdefault(layer.name, weights)
+        return out, data_format
+
+    _graph.replay(layers, calls, lambda layer: (tuple(layer.input_shape), None), call)
+    return planned
 
 
 _OPTIMIZER_DROPPED = {"name": None, "amsgrad": False, "clipnorm": None, "clipvalue": None, "global_clipnorm": None,

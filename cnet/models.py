@@ -34,7 +34,6 @@ get_config/from_config, to_json/model_from_json and clone_model cover both kinds
 is in cnet._model, the fit loop in cnet._training, the metrics in cnet.metrics.
 """
 import json
-import os
 
 import numpy as np
 
@@ -222,13 +221,7 @@ def load_model(filepath, compile=True, custom_objects=None):
     _no_custom_objects(custom_objects)
     if keras_h5.is_hdf5(filepath):      # a Keras 2 HDF5 file (cnet.keras_h5)
         kind, parts, training = keras_h5.read_model(filepath)
-        if kind == "Sequential":
-            model = Sequential._assemble(*parts)
-        else:
-            try:
-                model = Model._from_parts(*_graph.parse_config(parts))
-            except ValueError as exc:
-                raise ValueError(f"{os.fspath(filepath)}: {exc}") from None
+        model = Sequential._assemble(*parts) if kind == "Sequential" else Model._from_parts(*parts)
         model.load_weights(filepath)
         if compile and training:
             keras_h5.restore_compile(model, training, filepath)

@@ -491,3 +491,33 @@ def test_without_h5py(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r'pip install "cnet\[h5\]"'):
         load_model(path)
     model.save(tmp_path / "x.cnet")          # cnet's own format needs no h5py
+
+
+def test_a_small_file_declaring_a_large_model_allocates_nothing(tmp_path):
+    n = 10 ** 6                      # a Dense of 10^12 weights: 4 TB if it were built
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "Dense", "config": {"name": "big", "units": n, "batch_input_shape": [None, n]}}]}}
+    path = tmp_path / "big.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = b"2.2.4"
+        f.attrs["model_config"] = json.dumps(config).encode()
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = [b"big"]
+        g.attrs["keras_version"] = b"2.2.4"
+        lg = g.create_group("big")
+        lg.attrs["weight_names"] = [b"big/kernel:0", b"big/bias:0"]
+        lg.create_dataset("big/kernel:0", shape=(n, n), dtype="float32", chunks=(1000, 1000))   # nothing written
+        lg.create_dataset("big/bias:0", shape=(n,), dtype="float32", chunks=(1000,))
+    assert os.path.getsize(path) < 100000
+    with pytest.raises(ValueError, match=r"'big/kernel:0' declares shape \(1000000, 1000000\).*but stores 0 bytes"):
+        load_model(path)
+    with h5py.File(path, "a") as f:
+        del f["model_weights/big/big/kernel:0"]
+        f["model_weights/big"].create_dataset("big/kernel:0", data=np.zeros((3, 3), np.float32))
+    with pytest.raises(ValueError, match=r"has shape \(3, 3\), the model_config says \(1000000, 1000000\)"):
+        load_model(path)
+    config["config"]["layers"][0]["config"]["batch_input_shape"] = [None, 10 ** 9]
+    with h5py.File(path, "a") as f:
+        f.attrs["model_config"] = json.dumps(config).encode()
+    with pytest.raises(ValueError, match="would take inputs of shape"):
+        load_model(path)
