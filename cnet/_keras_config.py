@@ -3,6 +3,7 @@
 - ``layers_from_keras(model_config)``: a Sequential's (name, dtype, input_shape, layers) from the
   ``model_config`` of a Keras 2 file (Keras 2.1's list of layers, 2.2's and tf.keras's dict with 'layers'),
   each layer created by its cnet class from Keras's arguments; what cnet cannot honour is refused.
+  ``functional_from_keras`` translates a functional Model's config the same way, for cnet._graph.
 - ``keras_config(model)``: the ``model_config`` of a cnet model as a channels-last Keras model (Keras's
   default, and the only convolution layout TensorFlow runs on a CPU), with ``Converter.to_keras`` turning
   cnet's weights into that model's.
@@ -10,14 +11,17 @@
   kh, kw) <-> (kh, kw, C, filters), whatever the data_format; the rows of a Dense that reads a flattened
   image, (C, H, W) order <-> (H, W, C), when the two models flatten in different orders.
 
-The flatten orders are followed along the layers as a chain (a Sequential model).
+What each Dense of a cnet model reads is followed through its graph (the symbolic tensors carry the data
+format of their images); in a Keras file, through a Sequential's chain of layer configs (a functional
+Keras file counts as channels-last, Keras's default).
 """
 import numpy as np
 
 from . import layers as L
 from .layers.base import _shape
 
-__all__ = ["layers_from_keras", "functional_from_keras", "keras_config", "keras_dense_inputs", "converters", "Converter", "KERAS_VERSION"]
+__all__ = ["layers_from_keras", "functional_from_keras", "keras_config", "keras_dense_inputs", "keras_shapes",
+           "converters", "Converter", "KERAS_VERSION"]
 
 KERAS_VERSION = "2.2.4"     # the format written: readable by Keras 2.x and tf.keras
 CF, CL = "channels_first", "channels_last"
@@ -29,8 +33,8 @@ _INITIALIZER_KEYS = ("kernel_initializer", "bias_initializer", "beta_initializer
                      "moving_mean_initializer", "moving_variance_initializer")
 # Keras arguments that cnet's constructors do not take, and the only values they may have.
 _IGNORABLE = {"sparse": (False,), "ragged": (False,), "renorm": (False,), "fused": (None, True, False),
-              "virtual_batch_size": (None,), "adjustment": (None,), "amsgrad": (False,), "trainable": None,
-              "renorm_clipping": (None,), "renorm_momentum": None}
+              "virtual_batch_size": (None,), "adjustment": (None,), "renorm_clipping": (None,),
+              "renorm_momentum": None}
 _KERAS_CLASSES = {"Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout", "Activation",
                   "BatchNormalization", "Reshape", "ReLU", "Softmax", "InputLayer", "Add", "Multiply", "Average",
                   "Concatenate"}
@@ -75,9 +79,7 @@ def _cnet_arguments(i, cls, config):
     for key, value in config.items():
         if key in _IGNORABLE:
             allowed = _IGNORABLE[key]
-            if key == "trainable":
-                out[key] = value
-            elif allowed is not None and value not in allowed:
+            if allowed is not None and value not in allowed:
                 raise NotImplementedError(f"layer {i} ({cls} {config.get('name')!r}): {key}={value!r} is not "
                                           f"supported by cnet")
             continue

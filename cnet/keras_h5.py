@@ -6,9 +6,9 @@ root); layer i of the file with weights goes into layer i of the model with weig
 ``by_name=True``, into the layer of the same name. ``model.save_weights('x.h5')`` writes such a weights
 file and ``model.save('x.h5')`` a whole model file (``model_config`` and weights, no optimizer or
 training configuration), which Keras reads with ``load_model``/``load_weights``; ``cnet.models.load_model``
-builds a Sequential model from a Keras file's ``model_config`` (Keras 2.1's, 2.2's or tf.keras's) when cnet
-has its layers. A name ending in ``.h5`` or ``.hdf5`` is saved in this format; reading goes by the file's
-content (an HDF5 file, or cnet's own format whatever its name).
+builds the Sequential or functional model of a Keras file's ``model_config`` (Keras 2.1's, 2.2's or
+tf.keras's) when cnet has its layers. A name ending in ``.h5`` or ``.hdf5`` is saved in this format;
+reading goes by the file's content (an HDF5 file, or cnet's own format whatever its name).
 
 Layouts: the files hold Keras's arrays and cnet converts at this boundary. A Conv2D kernel is (kh, kw, C,
 filters) in a Keras file whatever the data_format, (filters, C, kh, kw) in cnet. A written file describes
@@ -24,8 +24,11 @@ The file's attributes are those Keras 2 writes: ``keras_version`` ('2.2.4', the 
 ('tensorflow': the kernels are cross-correlations, which is what Keras checks it for), ``model_config``
 (JSON), and on the weights group ``layer_names`` and per layer ``weight_names`` (byte strings), the
 arrays at ``<layer>/<layer>/kernel:0`` ...; plus ``cnet_version``. Writing is atomic (cnet._fileio);
-weights holding NaN or Inf are not written. Reading opens regular files only, checks every array's
-declared shape and dtype against the model before reading it, and refuses NaN or Inf.
+weights holding NaN or Inf are not written. Reading opens regular files only; the model a model_config
+describes is planned before it is built (the shapes of its weights followed through its layers, each input
+and output at most 2**26 numbers per sample) and must match the arrays the file stores; every array's
+declared shape and dtype are checked against the model, and its stored bytes against its shape, before it
+is read; NaN or Inf is refused. A small file cannot make the reader allocate a large model.
 """
 import io
 import json
