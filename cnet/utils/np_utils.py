@@ -1,4 +1,4 @@
-"""Small helpers of the Keras API: ``to_categorical``."""
+"""NumPy helpers of the Keras API (keras.utils.np_utils): ``to_categorical``, ``normalize``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["to_categorical"]
+__all__ = ["to_categorical", "normalize"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -65,6 +65,14 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     categorical = np.zeros((n, num_classes), dtype=dtype)
     categorical[np.arange(n), labels] = 1
     return categorical.reshape(input_shape + (num_classes,))
+
+
+def normalize(x, axis=-1, order=2):
+    """x divided by its `order`-norm along `axis` (keras.utils.normalize); a zero norm leaves zeros."""
+    x = np.asarray(x)
+    norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+    norm[norm == 0] = 1
+    return x / np.expand_dims(norm, axis)
 
 
 def _show(values, limit=10):
