@@ -20,11 +20,10 @@ RANKS = {
     "cnet._kernels": 0, "cnet._version": 0, "cnet._fileio": 0, "cnet._signals": 0,
     # 1: the NumPy oracle (ONLY: itself)
     "cnet.reference": 1,
-    # 2: threads (cnet._config holds them until cnet._runtime replaces it)
-    "cnet._runtime": 2, "cnet._config": 2,
-    # 3: the op table and its checks (the _ops_*/_optable/_checks modules until cnet.ops is a package)
-    "cnet.ops": 3, "cnet._optable": 3, "cnet._checks": 3, "cnet._ops_activation": 3, "cnet._ops_conv": 3,
-    "cnet._ops_elementwise": 3, "cnet._ops_gemm": 3,
+    # 2: threads
+    "cnet._runtime": 2,
+    # 3: the op table, one module per op family, and its checks
+    "cnet.ops": 3,
     # 4: what a model is made of
     "cnet.backend": 4, "cnet.initializers": 4, "cnet.activations": 4, "cnet.layers": 4, "cnet.losses": 4,
     "cnet.optimizers": 4, "cnet.utils": 4, "cnet.gradcheck": 4,

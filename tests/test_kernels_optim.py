@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import cnet
-from cnet import _kernels, ops
-from helpers import (DTYPES, SIMD_PATHS, THREAD_COUNTS, assert_bit_identical, assert_close, run_c, run_numpy)
+from cnet import ops
+from helpers import (DTYPES, SIMD_PATHS, THREAD_COUNTS, assert_bit_identical, assert_close, on_path, run_c,
+                     run_numpy, several_simd_paths)
 
 
 TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
@@ -55,7 +56,7 @@ def test_update_trajectory_matches_reference(name, dtype, shape, threads):
         expected = _trajectory(run_numpy, name, shape, dtype, wd)
         for k, (a, b) in enumerate(zip(got, expected)):
             assert a.dtype == dtype
-            assert_close(a, b, rtol=tol, name=f"{name} wd={wd} array {k}")
+            assert_close(a, b, tol=tol, name=f"{name} wd={wd} array {k}")
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
@@ -80,7 +81,7 @@ def test_noncontiguous_gradient_is_copied():
     run_c(ops.adam_update, p, g, m, v, 0.01, 0.9, 0.999, 1e-7, 1)
     run_numpy(ops.adam_update, p_ref, g, m_ref, v_ref, 0.01, 0.9, 0.999, 1e-7, 1)
     for a, b in ((p, p_ref), (m, m_ref), (v, v_ref)):
-        assert_close(a, b, rtol=1e-10)
+        assert_close(a, b, tol=1e-10)
 
 
 @pytest.mark.parametrize("backend", ["c", "numpy"])
@@ -132,18 +133,12 @@ def test_update_bad_inputs(backend):
     np.testing.assert_array_equal(p, 1.0)   # no failed call touched p
 
 
+@several_simd_paths
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_update_bit_identical_across_simd_paths(name, dtype):
     """No FMA contraction in the optimizer kernels: every path rounds as the scalar code does. (So the
     reference comparison above, run on the default path, holds on every path.)"""
     for wd in (0.0, 1e-3):
-        results = []
-        for p in SIMD_PATHS:
-            current = _kernels.simd_path()
-            _kernels.set_simd_path(p)
-            try:
-                results.append(_trajectory(run_c, name, (97, 301), dtype, wd, threads=2))
-            finally:
-                _kernels.set_simd_path(current)
+        results = [on_path(p, _trajectory, run_c, name, (97, 301), dtype, wd, threads=2) for p in SIMD_PATHS]
         assert_bit_identical(results, f"{name} wd={wd} across paths")

@@ -1,29 +1,13 @@
-"""Ops: ReLU and the fused softmax cross-entropy (checks, and their C kernels)."""
+"""Ops of the loss family: the fused softmax cross-entropy and the mean squared error -- checks, and their
+two implementations. Forward ops return the loss as a Python float (accumulated in float64)."""
 import numpy as np
 
-from . import _checks, _kernels
-from ._config import get_num_threads
-from ._optable import binary_c, c_kernel, implementation, run_into, unary_c
+from .. import _kernels, reference
+from .._runtime import get_num_threads
+from . import _checks
+from ._table import implementation, register
 
-__all__ = ["relu_forward", "relu_backward", "softmax_xent_forward", "softmax_xent_backward"]
-
-
-def relu_forward(x, out=None):
-    """y = max(x, 0), elementwise; written into `out` when given (which may be x itself)."""
-    x = _checks.float_array(x, "x")
-    return run_into("relu_forward", out, x.shape, x.dtype, x)
-
-
-def relu_backward(dy, y, out=None):
-    """dx = dy where the forward output y > 0, else 0; written into `out` when given."""
-    dy = _checks.float_array(dy, "dy")
-    y = _checks.float_array(y, "y", dtype=dy.dtype)
-    _checks.same_shape(dy, y, "dy", "y")
-    return run_into("relu_backward", out, dy.shape, dy.dtype, dy, y)
-
-
-c_kernel("relu_forward")(unary_c(_kernels.relu_forward))
-c_kernel("relu_backward")(binary_c(_kernels.relu_backward))
+__all__ = ["softmax_xent_forward", "softmax_xent_backward", "mse_forward", "mse_backward"]
 
 
 # ---- fused softmax + cross-entropy -------------------------------------------------------------
@@ -52,7 +36,29 @@ def softmax_xent_backward(probs, labels):
     return implementation("softmax_xent_backward")(probs, labels)
 
 
-@c_kernel("softmax_xent_forward")
+# ---- mean squared error -------------------------------------------------------------------------
+
+def _mse_args(y, t):
+    y = _checks.float_array(y, "y")
+    t = _checks.float_array(t, "t", dtype=y.dtype)
+    _checks.same_shape(y, t, "y", "t")
+    return y, t
+
+
+def mse_forward(y, t):
+    """Mean of (y - t)^2 over every element, as a Python float (accumulated in float64)."""
+    y, t = _mse_args(y, t)
+    return implementation("mse_forward")(y, t)
+
+
+def mse_backward(y, t):
+    """dy = (y - t) * (2 / y.size), the factor rounded to y's dtype."""
+    y, t = _mse_args(y, t)
+    return implementation("mse_backward")(y, t)
+
+
+# ---- the C implementations ------------------------------------------------------------------------
+
 def _softmax_xent_forward_c(logits, labels):
     probs = np.empty_like(logits)
     row_loss = np.empty(logits.shape[0], dtype=logits.dtype)
@@ -63,7 +69,6 @@ def _softmax_xent_forward_c(logits, labels):
     return loss, probs
 
 
-@c_kernel("softmax_xent_backward")
 def _softmax_xent_backward_c(probs, labels):
     dlogits = np.empty_like(probs)
     if labels.dtype == np.int64:
@@ -71,3 +76,19 @@ def _softmax_xent_backward_c(probs, labels):
     else:
         _kernels.softmax_xent_dense_backward(dlogits, probs, labels, get_num_threads())
     return dlogits
+
+
+def _mse_forward_c(y, t):
+    return float(_kernels.mse_forward(y.reshape(-1), t.reshape(-1), get_num_threads()))
+
+
+def _mse_backward_c(y, t):
+    dy = np.empty_like(y)
+    _kernels.mse_backward(dy.reshape(-1), y.reshape(-1), t.reshape(-1), get_num_threads())
+    return dy
+
+
+register("softmax_xent_forward", reference.softmax_xent_forward, _softmax_xent_forward_c)
+register("softmax_xent_backward", reference.softmax_xent_backward, _softmax_xent_backward_c)
+register("mse_forward", reference.mse_forward, _mse_forward_c)
+register("mse_backward", reference.mse_backward, _mse_backward_c)

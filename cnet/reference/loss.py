@@ -4,7 +4,7 @@ backward functions return the gradient of that loss in the input's dtype."""
 import numpy as np
 
 from ._util import as_float, check_ndim, check_same_dtype, check_shape
-from .activations import softmax_forward
+from .activation import softmax_forward
 
 
 def _check_labels(labels, n, L):
