@@ -3,7 +3,7 @@ weights, compile configuration, optimizer and training state) and their checked 
 cnet.models calls these (and rebuilds the architecture itself); nothing here imports cnet.models."""
 import numpy as np
 
-from . import _training, optimizers, saving
+from . import _parallel, _training, optimizers, saving
 
 __all__ = ["save", "load_weights", "restore"]
 
@@ -36,10 +36,13 @@ def _compile_config(model):
 
 def save(model, filepath, weights_only=False, overwrite=True, include_optimizer=True):
     """Write a model file (architecture, weights, compile configuration, optimizer and training
-    state) or, weights_only, a weights file (architecture and weights)."""
+    state) or, weights_only, a weights file (architecture and weights). In data-parallel training
+    (cnet.distributed) only rank 0 writes; the other processes return without writing."""
     if not model.built:
         what = "the weights of a model" if weights_only else "a model"
         raise ValueError(f"cannot save {what} that is not built yet (fit it or call build first)")
+    if not _parallel.is_root():
+        return
     fields, arrays = _weights_payload(model)
     if not weights_only:
         fields["compile"] = _compile_config(model)

@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from . import _model_io, _training, backend, losses, optimizers, saving
+from . import _model_io, _parallel, _training, backend, losses, optimizers, saving
 from . import layers as layers_module
 from . import metrics as metrics_module
 from .layers.base import sync_params
@@ -87,6 +87,7 @@ class Sequential:
         self._epochs_done = 0
         self._steps_done = 0
         self._epoch_step = 0
+        self._dist_exponents = None   # cnet.distributed's gradient exponents (part of the training state)
         self._params = {}
         self._param_owner = {}
         self._seen = {}
@@ -234,10 +235,14 @@ class Sequential:
             x = layer.forward(x, train=train)
         return x
 
-    def backward(self, dout):
-        """Backpropagate dout (gradient of the loss w.r.t. the output); fills every layer's grads."""
+    def backward(self, dout, after_layer=None):
+        """Backpropagate dout (gradient of the loss w.r.t. the output); fills every layer's grads.
+        after_layer(layer) is called after each layer's backward (cnet.distributed starts summing the
+        gradients of the layers done while the others compute)."""
         for layer in reversed(self.layers):
             dout = layer.backward(dout)
+            if after_layer is not None:
+                after_layer(layer)
         return dout
 
     def _fused(self):
@@ -317,6 +322,8 @@ class Sequential:
         """One optimizer step on a cast batch; returns [loss, metrics...] (the metrics of the batch's
         outputs before the update). Raises NonFiniteLoss before touching the weights when the loss is
         NaN or infinite."""
+        if _parallel.engine() is not None:   # cnet.distributed: this process's share, summed over all
+            return _parallel.engine().train_batch(self, xb, yb)
         with self._step_lock, layers_module.training_workspaces(self.layers):  # the step reuses buffers
             out = self._forward_to_loss_input(xb, train=True)
             loss = self._loss_forward(out, yb)
@@ -328,6 +335,8 @@ class Sequential:
 
     def _test_batch(self, xb, yb):
         """[loss, metrics...] of a cast batch in inference mode."""
+        if _parallel.engine() is not None:
+            return _parallel.engine().test_batch(self, xb, yb)
         with self._step_lock:
             out = self._forward_to_loss_input(xb, train=False)
             return [self._loss_forward(out, yb)] + self._batch_metrics(out, yb)

@@ -4,10 +4,15 @@
     cnet-train --model mlp --epochs 3 --limit 10000 --backend numpy
     python -m cnet.train --model simple_convnet --threads 2 --out simple.cnet.npz
     cnet train --model cnn --epochs 1 --plot out/   # the same, through the `cnet` command; + pictures
+    mpiexec -n 2 cnet-train --model cnn             # data-parallel over 2 processes (pip install "cnet[mpi]")
 
 Models (see cnet.zoo): softmax, mlp, cnn (Keras's mnist_cnn.py), simple_convnet and deep_convnet (the
 nets of "Deep Learning from Scratch"). Each has defaults (epochs, batch size, optimizer, learning rate) that
 reach its usual accuracy; every flag overrides them. The saved file is loadable with cnet.models.load_model.
+
+Started by an MPI launcher (mpiexec, mpirun, srun), the processes train together (cnet.distributed):
+--batch-size stays the global batch, rank 0 prints and writes the files, and an error on one process
+stops them all.
 """
 import argparse
 import os
@@ -58,6 +63,12 @@ def _parser(prog="cnet-train"):
                         "continues from it (weights, optimizer and its settings, epoch, shuffling and "
                         "dropout state): with the same --model, --seed and data options, the run ends "
                         "bit-identical to one never interrupted")
+    p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
+                   help="under mpiexec: the same weights for any number of processes (each batch cut into "
+                        "--micro-batches pieces, summed exactly); --no-deterministic: one piece per "
+                        "process (default: deterministic)")
+    p.add_argument("--micro-batches", type=int, help="under mpiexec, with --deterministic: the pieces of "
+                   "each batch (default: 12 for 1, 2, 3, 4, 6 or 12 processes)")
     p.add_argument("--plot", metavar="DIR",
                    help="write history.png, filters.png (convnets), confusion.png and misclassified.png "
                         "into DIR (needs matplotlib; default: no pictures)")
@@ -78,7 +89,7 @@ def _check_args(args):
     """Arguments argparse lets through but training cannot honour: UserError naming the option."""
     for option, value, least in (("--epochs", args.epochs, 0), ("--batch-size", args.batch_size, 1),
                                  ("--threads", args.threads, 1), ("--limit", args.limit, 1),
-                                 ("--test-limit", args.test_limit, 1)):
+                                 ("--test-limit", args.test_limit, 1), ("--micro-batches", args.micro_batches, 1)):
         if value is not None and value < least:
             raise UserError(f"{option} must be >= {least}, got {value}")
     if not 0.0 <= args.validation_split < 1.0:
@@ -103,7 +114,30 @@ def _make_optimizer(name, lr):
 def main(argv=None, prog="cnet-train"):
     """The command: parse `argv` (default sys.argv[1:]), train, return the exit code (errors a user can
     fix: one line on stderr, exit code 2; see cnet._command)."""
-    return run(lambda a: _main(a, prog), argv, prog)
+    code = run(lambda a: _main(a, prog), argv, prog)
+    from . import distributed
+    if code and distributed.is_initialized() and distributed.size() > 1:
+        distributed.abort(f"{prog} ended with exit code {code} (its message is above)", code)
+    return code
+
+
+def _start_distributed(args):
+    """cnet.distributed, initialized, when an MPI launcher started this process; else None."""
+    from . import distributed
+    if not distributed.launched():
+        if args.deterministic is not None or args.micro_batches is not None:
+            raise UserError("--deterministic and --micro-batches apply to data-parallel training: start "
+                            "cnet-train with mpiexec (mpiexec -n 2 cnet-train ...)")
+        return None
+    deterministic = args.deterministic is not False
+    if args.micro_batches is not None and not deterministic:
+        raise UserError("--micro-batches goes with --deterministic (not --no-deterministic)")
+    distributed.init(deterministic=deterministic, micro_batches=args.micro_batches)
+    return distributed
+
+
+def _quiet(*args, **kwargs):
+    """print on the processes that are not rank 0."""
 
 
 def _main(argv, prog):
@@ -117,6 +151,9 @@ def _main(argv, prog):
             raise UserError(f"--plot: {exc}") from None
     import cnet
     from . import initializers
+    dist = _start_distributed(args)
+    root = dist is None or dist.rank() == 0
+    say = print if root else _quiet
 
     epochs, batch_size, opt_name, lr = DEFAULTS[args.model]
     epochs = args.epochs if args.epochs is not None else epochs
@@ -132,7 +169,11 @@ def _main(argv, prog):
         cnet.set_num_threads(args.threads)
     initializers.set_seed(args.seed)
 
+    if dist is not None and not root:
+        dist.barrier()   # rank 0 reads (or downloads) the data set first
     (x_train, y_train), (x_test, y_test) = _load(args.dataset, args.data_dir)
+    if dist is not None and root:
+        dist.barrier()
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     if args.test_limit:
@@ -156,7 +197,7 @@ def _main(argv, prog):
             raise UserError(f"--resume: {args.resume} holds no optimizer (saved without compile)")
         initial_epoch = model.training_state["epoch"]
         lr = None
-        print(f"Resuming from {args.resume}: {initial_epoch} of {epochs} epochs done")
+        say(f"Resuming from {args.resume}: {initial_epoch} of {epochs} epochs done")
     else:
         model = build_model(args.model)
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
@@ -164,11 +205,13 @@ def _main(argv, prog):
     if args.resume:
         from .callbacks import ModelCheckpoint
         callbacks.append(ModelCheckpoint(args.resume))
-    print(f"cnet {cnet.__version__}: {args.model} on {args.dataset} ({len(x_train)} training, "
-          f"{len(x_test)} test images), backend {cnet.get_backend()}, {cnet.get_num_threads()} threads; "
-          f"{epochs} epochs, batch {batch_size}, {type(model.optimizer).__name__}"
-          f"{'' if lr is None else f' lr {lr:g}'}, seed {args.seed}")
-    if verbose:
+    say(f"cnet {cnet.__version__}: {args.model} on {args.dataset} ({len(x_train)} training, "
+        f"{len(x_test)} test images), backend {cnet.get_backend()}, {cnet.get_num_threads()} threads; "
+        f"{epochs} epochs, batch {batch_size}, {type(model.optimizer).__name__}"
+        f"{'' if lr is None else f' lr {lr:g}'}, seed {args.seed}")
+    if dist is not None:
+        say(dist.describe())
+    if verbose and root:
         model.summary()
     start = time.perf_counter()
     history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=verbose,
@@ -176,14 +219,14 @@ def _main(argv, prog):
               initial_epoch=initial_epoch, callbacks=callbacks)
     train_time = time.perf_counter() - start
     loss, acc = model.evaluate(x_test, y_test, batch_size=max(batch_size, 256), verbose=0)
-    print(f"Training time: {train_time:.1f}s ({train_time / max(epochs, 1):.1f}s/epoch)")
-    print(f"Test loss: {loss:.4f}")
-    print(f"Test accuracy: {acc:.4f}")
+    say(f"Training time: {train_time:.1f}s ({train_time / max(epochs, 1):.1f}s/epoch)")
+    say(f"Test loss: {loss:.4f}")
+    say(f"Test accuracy: {acc:.4f}")
     out = args.out or f"{args.model}.cnet.npz"
     if out.lower() != "none":
         model.save(out)
-        print(f"Saved the model to {out}")
-    if args.plot:
+        say(f"Saved the model to {out}")
+    if args.plot and root:
         from . import plot
         from .datasets import fashion_mnist
         probs = model.predict(x_test, batch_size=max(batch_size, 256))
