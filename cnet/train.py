@@ -63,10 +63,10 @@ def _parser(prog="cnet-train"):
                         "continues from it (weights, optimizer and its settings, epoch, shuffling and "
                         "dropout state): with the same --model, --seed and data options, the run ends "
                         "bit-identical to one never interrupted")
-    p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
+    p.add_argument("--deterministic", action="store_true",
                    help="under mpiexec: the same weights for any number of processes (each batch cut into "
-                        "--micro-batches pieces, summed exactly); --no-deterministic: one piece per "
-                        "process (default: deterministic)")
+                        "--micro-batches pieces whatever the number of processes; slower); default: each "
+                        "process's share of a batch is one piece")
     p.add_argument("--micro-batches", type=int, help="under mpiexec, with --deterministic: the pieces of "
                    "each batch (default: 12 for 1, 2, 3, 4, 6 or 12 processes)")
     p.add_argument("--plot", metavar="DIR",
@@ -125,14 +125,13 @@ def _start_distributed(args):
     """cnet.distributed, initialized, when an MPI launcher started this process; else None."""
     from . import distributed
     if not distributed.launched():
-        if args.deterministic is not None or args.micro_batches is not None:
+        if args.deterministic or args.micro_batches is not None:
             raise UserError("--deterministic and --micro-batches apply to data-parallel training: start "
                             "cnet-train with mpiexec (mpiexec -n 2 cnet-train ...)")
         return None
-    deterministic = args.deterministic is not False
-    if args.micro_batches is not None and not deterministic:
-        raise UserError("--micro-batches goes with --deterministic (not --no-deterministic)")
-    distributed.init(deterministic=deterministic, micro_batches=args.micro_batches)
+    if args.micro_batches is not None and not args.deterministic:
+        raise UserError("--micro-batches goes with --deterministic")
+    distributed.init(deterministic=args.deterministic, micro_batches=args.micro_batches)
     return distributed
 
 

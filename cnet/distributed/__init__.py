@@ -16,14 +16,16 @@ The weights, the dropout seeds and the shuffling come from rank 0 when training 
 ``save_params``); the other processes skip the write. ``predict`` stays local (each process predicts
 everything it is given). Use ``if dist.rank() == 0:`` around your own prints and files.
 
-Same answer for any number of processes (``deterministic=True``, the default): each global batch is cut
-into ``micro_batches`` pieces whatever the number of processes, the gradients of the pieces are summed
-exactly (on a fixed-point grid, so the order of the additions does not matter) and the dropout masks are
-cut from the global batch's. Runs with 1, 2, 3, 4, 6 or 12 processes then give bit-identical weights,
-losses and metrics (for other counts, set ``micro_batches`` to a multiple of every count you compare). With
-``deterministic=False`` each process's share is one piece: faster for small shares, still bit-identical
-from run to run and on every process, but the weights differ with the number of processes in the last
-bits. Either way the result differs in the last bits from ``fit`` in a process without ``init()``.
+Which arithmetic: by default (``deterministic=False``) each process's share of a batch is one piece; the
+gradients of the shares are summed exactly (on a fixed-point grid, so MPI's order of additions cannot
+change a bit): every run with the same number of processes gives bit-identical weights, on every process.
+With another number of processes the shares differ, and so do the weights, in the last bits (like a change
+of batch composition; measured in README). ``deterministic=True`` gives the same weights, losses and metrics
+for any number of processes: each global batch is cut into ``micro_batches`` pieces whatever the number of
+processes (default 12: runs with 1, 2, 3, 4, 6 or 12 processes agree; for other counts set it to a multiple
+of every count you compare), at the cost of smaller pieces and more sums per step (README gives the
+measured cost). Dropout masks are cut from the global batch's, so a sample's mask never depends on the
+process that holds it. Either way the result differs in the last bits from ``fit`` without ``init()``.
 
 Communication hides behind computation: the gradients are grouped by layer, from the output backwards,
 into buckets of about ``bucket_mb`` MB, and each bucket's non-blocking allreduce starts as soon as the
@@ -60,7 +62,7 @@ def _default_micro_batches(n):
     return 12 if 12 % n == 0 else n * math.ceil(12 / n)
 
 
-def init(deterministic=True, micro_batches=None, bucket_mb=4.0, timeout=120.0):
+def init(deterministic=False, micro_batches=None, bucket_mb=4.0, timeout=120.0):
     """Join the MPI job (mpi4py is imported here) and make training data-parallel.
 
     deterministic: the same weights for any number of processes (see the module doc); micro_batches: the

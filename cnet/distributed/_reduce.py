@@ -25,6 +25,7 @@ import numpy as np
 
 HEADROOM = 6   # bits between the aimed largest term and the limit (growth allowed from one step to the next)
 FLOOR = 30     # below this many bits for the largest term, the step is redone with a finer grid
+CHUNK = 1 << 15   # elements converted at a time (the float64 scratch stays in the L2 cache)
 
 
 def sum_bits(count):
@@ -69,7 +70,7 @@ class Reducer:
         sizes = [t.size for t in self.tensors]
         offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(int)
         self.acc = np.zeros(int(offsets[-1]), dtype=np.float64)
-        self.tmp = np.empty(max(sizes, default=0), dtype=np.float64)
+        self.tmp = np.empty(CHUNK, dtype=np.float64)
         self.views = [self.acc[offsets[i]:offsets[i + 1]] for i in range(len(sizes))]
         self.buckets = []
         group, nbytes = [], 0
@@ -136,26 +137,32 @@ class Reducer:
             self._launch(b)
 
     def _add_tensor(self, i):
+        """Add this piece's term of tensor i to its sum, a cache-sized chunk at a time (the float64 grid
+        values of a large layer would otherwise go through memory three times)."""
         g = self.tensors[i].grad().reshape(-1)
-        if g.size:
-            hi, lo = float(g.max()), float(g.min())
-            largest = max(hi, -lo) if math.isfinite(hi) and math.isfinite(lo) else math.inf
-        else:
-            largest = 0.0
+        view, k, tmp = self.views[i], self.k[i], self.tmp
+        scale = None if k is None else math.ldexp(self.weight, k)
+        first = not self.written[i]
+        his, los = [0.0], [0.0]
+        for s in range(0, g.size, CHUNK):
+            gc = g[s:s + CHUNK]
+            his.append(gc.max())
+            los.append(gc.min())
+            if scale is None:   # no grid yet: this attempt only measures
+                continue
+            vc = view[s:s + CHUNK]
+            if first:
+                np.multiply(gc, scale, out=vc)
+                np.rint(vc, out=vc)
+            else:
+                tc = tmp[:gc.size]
+                np.multiply(gc, scale, out=tc)
+                np.rint(tc, out=tc)
+                np.add(vc, tc, out=vc)
+        hi, lo = float(np.max(his)), float(np.min(los))
+        largest = max(hi, -lo) if math.isfinite(hi) and math.isfinite(lo) else math.inf
         self.meta[self.piece, self.n_stats + i] = largest * self.weight
-        k = self.k[i]
-        if k is None:   # no grid yet: this attempt only measures
-            return
-        scale = math.ldexp(self.weight, k)
-        view = self.views[i]
-        if self.written[i]:
-            tmp = self.tmp[:view.size]
-            np.multiply(g, scale, out=tmp)
-            np.rint(tmp, out=tmp)
-            np.add(view, tmp, out=view)
-        else:
-            np.multiply(g, scale, out=view)
-            np.rint(view, out=view)
+        if scale is not None:
             self.written[i] = True
 
     def _launch(self, b):
