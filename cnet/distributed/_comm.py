@@ -72,6 +72,10 @@ class Comm:
                 self.abort(f"raised {exc_type.__name__}{': ' + text if text else ''}")
         return hook
 
+    def test(self, requests):
+        """Let MPI move the transfers on (MPICH progresses only inside MPI calls); True when all are done."""
+        return self.MPI.Request.Testall(requests)
+
     def wait(self, requests, timeout="default"):
         """Wait for the MPI requests. When the others do not answer within the timeout (default: the
         one of init(); None: forever), abort the job naming this rank and what it waited for."""

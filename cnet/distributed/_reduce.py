@@ -110,7 +110,7 @@ class Reducer:
         for b in self.ready.get(id(layer), ()):
             self._add(b)
         if self.requests:
-            self.comm.MPI.Request.Testall(self.requests)
+            self.comm.test(self.requests)
 
     def end_piece(self):
         """After the backward pass of a micro-batch: add what the layer hooks did not reach."""
@@ -152,11 +152,11 @@ class Reducer:
                 continue
             vc = view[s:s + CHUNK]
             if first:
-                np.multiply(gc, scale, out=vc)
+                np.multiply(gc, scale, out=vc, dtype=np.float64)   # not in float32 (NEP 50)
                 np.rint(vc, out=vc)
             else:
                 tc = tmp[:gc.size]
-                np.multiply(gc, scale, out=tc)
+                np.multiply(gc, scale, out=tc, dtype=np.float64)
                 np.rint(tc, out=tc)
                 np.add(vc, tc, out=vc)
         hi, lo = float(np.max(his)), float(np.min(los))
