@@ -20,6 +20,7 @@ Buckets: the tensors in backward order (output layer first) are grouped by layer
 this process has gone through its layers, while the layers below still compute.
 """
 import math
+import time
 
 import numpy as np
 
@@ -89,6 +90,8 @@ class Reducer:
                 self.ready.setdefault(id(layer), []).append(b)
         self.meta = np.zeros((pieces, n_stats + len(self.tensors)))
         self.bytes = 8 * self.acc.size
+        # seconds spent putting terms on the grid, waiting for the sums, writing the gradients (cnet-bench)
+        self.seconds = {"convert": 0.0, "wait": 0.0, "write": 0.0}
 
     # ---- one attempt at a step ----------------------------------------------------------------
 
@@ -126,12 +129,16 @@ class Reducer:
             if not b.launched:
                 self._launch(b)
         self.requests.append(self.comm.iallreduce(self.meta))
+        start = time.perf_counter()
         self.comm.wait(self.requests)
+        self.seconds["wait"] += time.perf_counter() - start
         return self.meta
 
     def _add(self, b):
+        start = time.perf_counter()
         for i in b.tensors:
             self._add_tensor(i)
+        self.seconds["convert"] += time.perf_counter() - start
         b.count += 1
         if b.count == self.local_pieces:
             self._launch(b)
@@ -196,6 +203,7 @@ class Reducer:
 
     def write_gradients(self):
         """The sums, times 2**-k, rounded once into the gradient arrays."""
+        start = time.perf_counter()
         for i, t in enumerate(self.tensors):
             g = t.grad()
             if self.k[i] is None:
@@ -204,3 +212,4 @@ class Reducer:
                 np.multiply(self.views[i], math.ldexp(1.0, -self.k[i]), out=g.reshape(-1), casting="unsafe")
             else:
                 np.copyto(g, (self.views[i] * math.ldexp(1.0, -self.k[i])).reshape(g.shape), casting="unsafe")
+        self.seconds["write"] += time.perf_counter() - start

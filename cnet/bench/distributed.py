@@ -1,0 +1,178 @@
+"""``cnet-bench --distributed``: data-parallel training (cnet.distributed) against one process, on this machine.
+
+Each configuration runs in its own processes, one thread each: 1 process without MPI (the baseline), 2
+processes over shared memory, 2 processes with MPICH's shared-memory transport off so that the gradients
+cross the TCP stack on the loopback interface (MPIR_CVAR_NOLOCAL=1 with the OFI netmod's tcp provider on
+``lo``; the bytes that went through ``lo`` are counted from /proc/net/dev, which shows that they did), and
+the deterministic mode on 1 and 2 processes. Figures per training step: the time (median over the timed
+steps of the median round), the time spent putting gradients on the fixed-point grid, waiting for the
+sums after the backward pass (exposed communication plus imbalance), writing the gradients back, the bytes
+summed, and the time of a blocking allreduce of those bytes alone.
+
+The worker is this module: ``python -m cnet.bench.distributed --worker MODE ...`` under mpiexec.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+TCP_ENV = {"MPIR_CVAR_NOLOCAL": "1", "MPIR_CVAR_CH4_NETMOD": "ofi", "FI_PROVIDER": "tcp", "FI_TCP_IFACE": "lo"}
+
+
+def find_mpiexec():
+    """mpiexec beside this Python (the mpich wheel puts it there), else on PATH; None when absent."""
+    return shutil.which("mpiexec", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+
+
+def loopback_bytes():
+    """Bytes received on the loopback interface so far (Linux), or None."""
+    try:
+        with open("/proc/net/dev") as f:
+            for line in f:
+                name, _, rest = line.partition(":")
+                if name.strip() == "lo":
+                    return int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+# ---- the worker (runs in each process) -------------------------------------------------------------
+
+def _worker(argv):
+    p = argparse.ArgumentParser(prog="python -m cnet.bench.distributed")
+    p.add_argument("--worker", choices=("plain", "fast", "det"), required=True)
+    p.add_argument("--model", default="cnn")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    import cnet
+    from cnet import zoo
+    dist = None
+    if a.worker != "plain":
+        import cnet.distributed as dist
+        dist.init(deterministic=a.worker == "det")
+    cnet.set_num_threads(a.threads)
+    from .e2e import _e2e_data, cnet_model
+    model = cnet_model(a.model, a.seed)
+    n = a.batch * (a.warmup + a.steps)
+    x, y, source = _e2e_data(n, zoo.input_shape(a.model), a.seed)
+    times = []
+    red = None
+    for i in range(a.warmup + a.steps):
+        if i == a.warmup and dist is not None:
+            red = model._dist_runner.reducer
+            red.seconds = dict.fromkeys(red.seconds, 0.0)
+            dist.barrier()
+        start = time.perf_counter()
+        model.train_on_batch(x[i * a.batch:(i + 1) * a.batch], y[i * a.batch:(i + 1) * a.batch])
+        if i >= a.warmup:
+            times.append(time.perf_counter() - start)
+    result = {"mode": a.worker, "model": a.model, "batch": a.batch, "threads": a.threads, "data": source,
+              "processes": 1 if dist is None else dist.size(), "step_s": statistics.median(times),
+              "steps": a.steps}
+    if dist is not None:
+        engine = cnet._parallel.engine()
+        result.update({k + "_s": v / a.steps for k, v in red.seconds.items()})
+        result.update(pieces=engine.pieces, buckets=len(red.buckets), sum_bytes=red.bytes + red.meta.nbytes,
+                      redone_steps=engine.redone)
+        buf = np.ones(red.acc.size)
+        comm = dist._state["comm"]
+        alone = []
+        for _ in range(5):
+            dist.barrier()
+            start = time.perf_counter()
+            comm.allreduce(buf)
+            alone.append(time.perf_counter() - start)
+        result["allreduce_alone_s"] = statistics.median(alone)
+    if dist is None or dist.rank() == 0:
+        print("RESULT " + json.dumps(result), flush=True)
+
+
+# ---- the driver (cnet-bench --distributed) ---------------------------------------------------------
+
+def _configs(mpiexec):
+    """(label, processes, mode, extra environment) of each configuration."""
+    configs = [("1 process x 1 thread (no MPI)", 1, "plain", {}),
+               ("1 process x 2 threads (no MPI)", 1, "plain2", {})]
+    if mpiexec:
+        configs += [("2 processes x 1 thread, shared memory", 2, "fast", {}),
+                    ("2 processes x 1 thread, TCP on loopback", 2, "fast", TCP_ENV),
+                    ("1 process x 1 thread, deterministic", 1, "det", {}),
+                    ("2 processes x 1 thread, deterministic, shared memory", 2, "det", {})]
+    return configs
+
+
+def _run(mpiexec, n, mode, env, model, batch, steps, warmup, seed):
+    threads = 2 if mode == "plain2" else 1
+    mode = "plain" if mode == "plain2" else mode
+    cmd = [sys.executable, "-m", "cnet.bench.distributed", "--worker", mode, "--model", model, "--batch",
+           str(batch), "--steps", str(steps), "--warmup", str(warmup), "--threads", str(threads), "--seed",
+           str(seed)]
+    if mode != "plain":
+        cmd = [mpiexec, "-n", str(n)] + cmd
+    full = dict(os.environ, OMP_NUM_THREADS=str(threads), **env)
+    before = loopback_bytes()
+    p = subprocess.run(cmd, capture_output=True, text=True, env=full, stdin=subprocess.DEVNULL, timeout=1800)
+    after = loopback_bytes()
+    lines = [line for line in p.stdout.splitlines() if line.startswith("RESULT ")]
+    if p.returncode != 0 or not lines:
+        raise RuntimeError(f"cnet-bench --distributed: {' '.join(cmd)} failed (exit code {p.returncode}):\n"
+                           f"{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
+    result = json.loads(lines[-1][len("RESULT "):])
+    if before is not None and after is not None:
+        result["loopback_bytes"] = after - before
+    return result
+
+
+def run_distributed(args, out):
+    """Run every configuration `args.repeats` times (interleaved), print the table, return the results."""
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    model = (args.models or ("softmax" if mode == "smoke" else "cnn")).split(",")[0].split(":")[0]
+    from cnet import zoo
+    batch = zoo.DEFAULTS[model].batch_size if model in zoo.DEFAULTS else 128
+    steps, warmup, rounds = {"full": (10, 3, 3), "quick": (5, 2, 1), "smoke": (2, 2, 1)}[mode]
+    rounds = args.repeats or rounds
+    mpiexec = find_mpiexec()
+    out(f"== distributed {'=' * 68}")
+    if mpiexec is None:
+        out('  mpiexec not found (pip install "cnet[mpi]"): only the single-process rows')
+    configs = _configs(mpiexec)
+    runs = {c[0]: [] for c in configs}
+    for _ in range(rounds):
+        for label, n, cmode, env in configs:
+            runs[label].append(_run(mpiexec, n, cmode, env, model, batch, steps, warmup, args.seed))
+    rows = []
+    for label, n, cmode, env in configs:
+        results = sorted(runs[label], key=lambda r: r["step_s"])
+        r = dict(results[len(results) // 2], label=label, rounds=[x["step_s"] for x in runs[label]])
+        rows.append(r)
+    base = rows[0]["step_s"]
+    out(f"  {model}, global batch {batch}, {steps} timed steps after {warmup}, median of {rounds} round(s); "
+        f"{rows[0]['data']} data; per step:")
+    out(f"  {'configuration':<52}{'step':>9}{'speed-up':>9}{'grid':>8}{'wait':>8}{'write':>8}{'MB':>7}"
+        f"{'alone':>8}{'lo MB':>8}")
+    for r in rows:
+        ms = lambda k: f"{r[k] * 1e3:.1f}" if k in r else "-"      # noqa: E731
+        lo = r.get("loopback_bytes")
+        lo_mb = f"{lo / 2 ** 20 / (r['steps'] + warmup + 5):.1f}" if lo is not None and r["mode"] != "plain" else "-"
+        mb = f"{r['sum_bytes'] / 2 ** 20:.1f}" if "sum_bytes" in r else "-"
+        out(f"  {r['label']:<52}{r['step_s'] * 1e3:>7.1f}ms{base / r['step_s']:>8.2f}x{ms('convert_s'):>8}"
+            f"{ms('wait_s'):>8}{ms('write_s'):>8}{mb:>7}{ms('allreduce_alone_s'):>8}{lo_mb:>8}")
+    out("  grid/wait/write: ms putting gradients on the fixed-point grid, waiting for the sums after backward, "
+        "writing them back; MB: bytes summed per step (8-byte sums); alone: a blocking allreduce of those "
+        "bytes by itself; lo MB: bytes through the loopback interface per step (all of the run's allreduces)")
+    return {"model": model, "batch": batch, "steps": steps, "warmup": warmup, "rounds": rounds, "rows": rows}
+
+
+if __name__ == "__main__":
+    _worker(sys.argv[1:])
