@@ -171,7 +171,53 @@ def run_distributed(args, out):
     out("  grid/wait/write: ms putting gradients on the fixed-point grid, waiting for the sums after backward, "
         "writing them back; MB: bytes summed per step (8-byte sums); alone: a blocking allreduce of those "
         "bytes by itself; lo MB: bytes through the loopback interface per step (all of the run's allreduces)")
-    return {"model": model, "batch": batch, "steps": steps, "warmup": warmup, "rounds": rounds, "rows": rows}
+    results = {"model": model, "batch": batch, "steps": steps, "warmup": warmup, "rounds": rounds, "rows": rows}
+    shm = next((r for r in rows if r["mode"] == "fast" and r["processes"] == 2 and "convert_s" in r), None)
+    if shm is not None and mode != "smoke":
+        results["projection"] = project(out, shm, mpiexec, args.seed, steps=max(2, steps // 2))
+    return results
+
+
+# ---- the projection to a cluster ----------------------------------------------------------------
+
+MACHINES = (2, 4, 8, 16, 32, 64)
+NETWORKS = ((10e9, "10 Gb/s"), (25e9, "25 Gb/s"))
+LATENCY = 25e-6   # seconds per message on Ethernet with TCP (an assumption, typical of 10-25 GbE)
+
+
+def ring_allreduce_s(nbytes, machines, bandwidth_bits, latency=LATENCY):
+    """The ring allreduce's time: 2(P-1)/P x bytes / bandwidth + 2(P-1) latencies."""
+    p = machines
+    return 2 * (p - 1) / p * nbytes * 8 / bandwidth_bits + 2 * (p - 1) * latency
+
+
+def project(out, measured, mpiexec, seed, steps):
+    """Predicted speed-up of each bundled model on P machines like this one (one process of 2 threads
+    each): step(P) = step(1)/P + the per-process grid cost + the ring allreduce (no overlap assumed, and
+    perfect division of the compute: an upper bound for small shares). step(1) is measured here, the grid
+    cost per parameter comes from the 2-process run above."""
+    from cnet import zoo
+    params0 = sum(int(np.size(w)) for w in zoo.build_model(measured["model"]).get_weights())
+    grid_per_param = (measured["convert_s"] + measured["write_s"]) / params0
+    out(f"  projection to P machines like this one (1 process x 2 threads each; ring allreduce of the 8-byte "
+        f"sums, {LATENCY * 1e6:.0f} us per message, no overlap; fixed-point grid "
+        f"{grid_per_param * 1e9:.1f} ns per parameter per step):")
+    out(f"  {'model':<15}{'params':>10}{'MB/step':>9}{'step(1)':>9}  {'network':<8}"
+        + "".join(f"{'P=' + str(p):>8}" for p in MACHINES))
+    table = []
+    for name in zoo.MODELS:
+        params = sum(int(np.size(w)) for w in zoo.build_model(name).get_weights())
+        batch = zoo.DEFAULTS[name].batch_size
+        t1 = _run(mpiexec, 1, "plain2", {}, name, batch, steps, 2, seed)["step_s"]
+        nbytes = 8 * params
+        for bandwidth, label in NETWORKS:
+            speedups = [t1 / (t1 / p + grid_per_param * params + ring_allreduce_s(nbytes, p, bandwidth))
+                        for p in MACHINES]
+            table.append({"model": name, "params": params, "bytes": nbytes, "batch": batch, "step1_s": t1,
+                          "network": label, "speedups": dict(zip(MACHINES, speedups))})
+            out(f"  {name:<15}{params:>10,}{nbytes / 2 ** 20:>9.2f}{t1 * 1e3:>7.1f}ms  {label:<8}"
+                + "".join(f"{x:>7.1f}x" for x in speedups))
+    return table
 
 
 if __name__ == "__main__":
