@@ -234,10 +234,13 @@ class Engine:
 
     # ---- steps ------------------------------------------------------------------------------
 
+    def _first_contact(self, model):
+        if model.__dict__.get("_dist_runner") is None:
+            self.begin_fit(model, None)    # train_on_batch or evaluate before any fit: rank 0's weights
+
     def train_batch(self, model, x, y):
         """Sequential._train_batch over all processes: [loss, metrics...] of the global batch."""
-        if model.__dict__.get("_dist_runner") is None:
-            self.begin_fit(model, None)    # train_on_batch without fit: start from rank 0's weights
+        self._first_contact(model)
         return self._step(self._model_runner(model), x, y)
 
     def trainer_step(self, trainer, x, t):
@@ -342,6 +345,7 @@ class Engine:
     def test_batch(self, model, x, y):
         """Sequential._test_batch over all processes: [loss, metrics...] of the batch, the pieces' values
         weighted by their sizes and added in order."""
+        self._first_contact(model)
         runner = self._model_runner(model)
         width = len(model.metrics_names)
         with model._step_lock:
