@@ -1,6 +1,7 @@
 """cnet.distributed: data-parallel training under mpiexec (tests/mpi_worker.py runs in 1, 2 or 3 processes
 of one thread each). Needs the mpi extra (mpi4py and an MPI library with mpiexec): without it these tests
 are skipped, unless CNET_REQUIRE_MPI=1 (set by .ci/run), which makes them fail instead."""
+import json
 import os
 import re
 import shutil
@@ -168,3 +169,18 @@ def test_without_mpi4py_init_names_the_extra():
     p = ok(subprocess.run([sys.executable, "-c", "import sys, cnet, cnet.distributed, cnet.train; "
                            "print('mpi4py' in sys.modules)"], capture_output=True, text=True, timeout=60))
     assert p.stdout.strip() == "False"
+
+
+@needs_mpi
+def test_bench_distributed_smoke(tmp_path):
+    """cnet-bench --distributed --smoke: every configuration runs; over TCP the bytes go through loopback."""
+    out = tmp_path / "dist.json"
+    p = subprocess.run([sys.executable, "-m", "cnet.bench", "--distributed", "--smoke", "--json", str(out)],
+                       capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(HERE.parent)))
+    ok(p)
+    rows = {r["label"]: r for r in json.loads(out.read_text())["rows"]}
+    assert len(rows) == 6 and "2 processes x 1 thread, shared memory" in p.stdout
+    tcp = rows["2 processes x 1 thread, TCP on loopback"]
+    assert tcp["processes"] == 2 and tcp["sum_bytes"] > 0
+    if tcp.get("loopback_bytes") is not None:
+        assert tcp["loopback_bytes"] >= tcp["sum_bytes"]

@@ -115,19 +115,19 @@ class Comm:
     def barrier(self, timeout="default"):
         self.wait([self.comm.Ibarrier()], timeout)
 
-    def bcast_array(self, arr, root=0):
+    def bcast_array(self, arr, root=0, timeout="default"):
         """Overwrite `arr` with root's array of the same shape and dtype."""
         buf = arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
-        self.wait([self.comm.Ibcast(buf, root=root)])
+        self.wait([self.comm.Ibcast(buf, root=root)], timeout)
         if buf is not arr:
             np.copyto(arr, buf)
 
-    def bcast_json(self, obj, root=0):
+    def bcast_json(self, obj, root=0, timeout="default"):
         """root's `obj` (JSON data: Python ints of any size, strings, lists, dicts) on every process."""
         data = json.dumps(obj).encode() if self.rank == root else b""
         n = np.array([len(data)], dtype=np.int64)
-        self.bcast_array(n, root)
+        self.bcast_array(n, root, timeout)
         buf = np.frombuffer(data, dtype=np.uint8).copy() if self.rank == root else np.empty(int(n[0]), np.uint8)
-        self.bcast_array(buf, root)
+        self.bcast_array(buf, root, timeout)
         return json.loads(buf.tobytes().decode())
 

@@ -195,17 +195,18 @@ class Engine:
 
     def _sync(self, arrays, dropouts, holder, rng):
         """Overwrite weights, dropout seeds/steps, gradient exponents and the shuffling Generator's state
-        with rank 0's."""
+        with rank 0's. The processes meet here after whatever each did before (reading data...): no time
+        limit."""
         self.comm.what = "the start of training (weights from rank 0)"
         for a in arrays:
-            self.comm.bcast_array(a)
+            self.comm.bcast_array(a, timeout=None)
         if self.rank == 0:
             for layer in dropouts:
                 layer._ensure_seed()
         state = {"dropout": [[layer._base_seed, layer.step] for layer in dropouts],
                  "exponents": getattr(holder, "_dist_exponents", None),
                  "rng": None if rng is None else rng.bit_generator.state}
-        state = self.comm.bcast_json(state if self.rank == 0 else None)
+        state = self.comm.bcast_json(state if self.rank == 0 else None, timeout=None)
         for layer, (seed, step) in zip(dropouts, state["dropout"]):
             layer._base_seed, layer.step = seed, step
         holder._dist_exponents = state["exponents"]
@@ -260,13 +261,13 @@ class Engine:
             masks.append((layer, ops.dropout_mask(shape, layer.rate, layer._mask_seed(), layer.dtype)))
         return masks
 
-    def _piece(self, runner, x, y, bounds, j, m, masks, hook=True):
+    def _piece(self, runner, x, y, bounds, j, m, masks):
         a, b = bounds[j]
         for layer, mask in masks:
             layer._shard_mask = mask[a:b]
         red = runner.reducer
         red.begin_piece(j, (b - a) / m)
-        values = runner.run_piece(x[a:b], y[a:b], red.layer_done if hook else None)
+        values = runner.run_piece(x[a:b], y[a:b], red.layer_done)
         red.end_piece()
         return values
 
