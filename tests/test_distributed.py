@@ -154,7 +154,7 @@ def test_cnet_train_under_mpiexec(tmp_path):
         out = tmp_path / f"m{n}.cnet.npz"
         p = ok(mpirun(n, "--model", "mlp", "--epochs", "2", "--batch-size", "64", "--limit", "640", "--test-limit",
                       "200", "--out", out, "--verbose", "2", "--deterministic", module="cnet.train")[0])
-        assert p.stdout.count("Test accuracy:") == 1 and f"Data-parallel: {n} processes" in p.stdout
+        assert p.stdout.count("Test accuracy:") == 1 and f"Data-parallel: {n} process" in p.stdout
         reports[n] = [line for line in p.stdout.splitlines() if line.startswith("Test")]
         assert out.exists()
     assert reports[1] == reports[2]

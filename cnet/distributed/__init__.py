@@ -141,7 +141,9 @@ def describe():
     mode = (f"deterministic ({engine.pieces} micro-batches per batch)" if engine.deterministic
             else "one piece of each batch per process")
     ranks = ", ".join(f"{r}: pid {pid} on {host}" for r, (host, pid) in enumerate(c.hosts))
-    return f"Data-parallel: {c.size} processes x {get_num_threads()} threads, {mode}; ranks {ranks}"
+    n, t = c.size, get_num_threads()
+    return (f"Data-parallel: {n} process{'es' if n != 1 else ''} x {t} thread{'s' if t != 1 else ''}, {mode}; "
+            f"ranks {ranks}")
 
 
 def barrier(timeout=None):

@@ -249,7 +249,9 @@ class Engine:
         return self._step(self._trainer_runner(trainer), x, t)[0]
 
     def _masks(self, dropouts, m):
-        """Each training Dropout's mask for the whole global batch (one draw of its seed per step)."""
+        """Each training Dropout's mask for the whole global batch (one draw of its seed per step). Every
+        process draws all of it and uses its rows: the counter RNG numbers elements from 0, and a start
+        offset in ops.dropout_mask (a kernel change) would let each draw only its rows."""
         masks = []
         for layer in dropouts:
             if layer.rate == 0.0:
