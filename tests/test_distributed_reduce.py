@@ -113,3 +113,11 @@ def test_buckets_follow_layers_and_size():
 def test_too_many_micro_batches_are_refused():
     with pytest.raises(ValueError, match="too many"):
         Reducer(LocalComm(), [Tensor("w", None, lambda: None, 1)], 2 ** 20, 1, 1024)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_nonfinite_gradient_shows_as_an_infinite_largest_term(bad):
+    terms = _terms(3, [(40000,)], seed=1)     # two chunks
+    terms[1][0][35000] = bad
+    red = _reduce(terms, range(3), [1 / 3] * 3, [None, None])
+    assert red.largest()[0] == np.inf and red.largest()[1] == 0.0

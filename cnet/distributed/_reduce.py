@@ -150,11 +150,13 @@ class Reducer:
         view, k, tmp = self.views[i], self.k[i], self.tmp
         scale = None if k is None else math.ldexp(self.weight, k)
         first = not self.written[i]
-        his, los = [0.0], [0.0]
+        hi = lo = 0.0
+        finite = True
         for s in range(0, g.size, CHUNK):
             gc = g[s:s + CHUNK]
-            his.append(gc.max())
-            los.append(gc.min())
+            h, low = float(gc.max()), float(gc.min())
+            finite = finite and math.isfinite(h) and math.isfinite(low)
+            hi, lo = max(hi, h), min(lo, low)
             if scale is None:   # no grid yet: this attempt only measures
                 continue
             vc = view[s:s + CHUNK]
@@ -166,8 +168,7 @@ class Reducer:
                 np.multiply(gc, scale, out=tc, dtype=np.float64)
                 np.rint(tc, out=tc)
                 np.add(vc, tc, out=vc)
-        hi, lo = float(np.max(his)), float(np.min(los))
-        largest = max(hi, -lo) if math.isfinite(hi) and math.isfinite(lo) else math.inf
+        largest = max(hi, -lo) if finite else math.inf
         self.meta[self.piece, self.n_stats + i] = largest * self.weight
         if scale is not None:
             self.written[i] = True
