@@ -35,7 +35,7 @@ def _terms(n_pieces, shapes, seed):
 def _reduce(terms, pieces, weights, exponents, bucket_bytes=64):
     """One attempt of a process holding `pieces` (indices into terms): its partial sums and meta rows."""
     current = {}
-    tensors = [Tensor(f"t{i}", None, (lambda i=i: current[i]), g.size) for i, g in enumerate(terms[0])]
+    tensors = [Tensor(f"t{i}", None, (lambda i=i: current[i]), g.size, g.dtype) for i, g in enumerate(terms[0])]
     red = Reducer(LocalComm(), tensors, len(terms), 1, bucket_bytes)
     red.begin(exponents, len(pieces))
     for j in pieces:
@@ -102,8 +102,8 @@ def test_buckets_follow_layers_and_size():
         pass
     a, b, c = L(), L(), L()
     grads = {}
-    tensors = [Tensor("a/W", a, lambda: grads["a"], 100), Tensor("a/b", a, lambda: grads["a"], 10),
-               Tensor("b/W", b, lambda: grads["b"], 1000), Tensor("c/W", c, lambda: grads["c"], 5)]
+    tensors = [Tensor("a/W", a, lambda: grads["a"], 100, "f4"), Tensor("a/b", a, lambda: grads["a"], 10, "f4"),
+               Tensor("b/W", b, lambda: grads["b"], 1000, "f4"), Tensor("c/W", c, lambda: grads["c"], 5, "f4")]
     red = Reducer(LocalComm(), tensors, 2, 1, bucket_bytes=8 * 50)
     # a layer's tensors stay together; a bucket closes at a layer boundary once it holds bucket_bytes
     assert [bk.tensors for bk in red.buckets] == [[0, 1], [2], [3]]
@@ -112,7 +112,7 @@ def test_buckets_follow_layers_and_size():
 
 def test_too_many_micro_batches_are_refused():
     with pytest.raises(ValueError, match="too many"):
-        Reducer(LocalComm(), [Tensor("w", None, lambda: None, 1)], 2 ** 20, 1, 1024)
+        Reducer(LocalComm(), [Tensor("w", None, lambda: None, 1, "f4")], 2 ** 20, 1, 1024)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -121,3 +121,18 @@ def test_a_nonfinite_gradient_shows_as_an_infinite_largest_term(bad):
     terms[1][0][35000] = bad
     red = _reduce(terms, range(3), [1 / 3] * 3, [None, None])
     assert red.largest()[0] == np.inf and red.largest()[1] == 0.0
+
+
+def test_two_pieces_add_in_the_gradient_type():
+    """One or two processes in the default mode: two shares have one sum in any order, so no grid."""
+    terms = _terms(2, [(7, 5), (300,)], seed=2)
+    weights = [69 / 128, 59 / 128]
+    whole = _reduce(terms, [1, 0], weights, [None] * 3)
+    assert whole.float_sum and whole.acc.dtype == np.float32 and whole.next_exponents(whole.largest())[0]
+    parts = [_reduce(terms, [j], weights, [None] * 3).acc for j in (0, 1)]
+    assert np.array_equal(parts[0] + parts[1], whole.acc) and np.array_equal(parts[1] + parts[0], whole.acc)
+    expected = [np.multiply(terms[0][i], weights[0], dtype=np.float32)
+                + np.multiply(terms[1][i], weights[1], dtype=np.float32) for i in range(2)]
+    whole.write_gradients()
+    for i in range(2):
+        assert np.array_equal(whole.tensors[i].grad(), expected[i])

@@ -52,7 +52,7 @@ class _ModelRunner:
             if layer.trainable or optimizer is not None:
                 for p, arr in layer.params.items():
                     tensors.append(Tensor(f"{layer.name}/{p}", layer, lambda layer=layer, p=p: layer.grads[p],
-                                          arr.size))
+                                          arr.size, arr.dtype))
         self.n_stats = len(model.metrics_names) if optimizer is None else 1
         self.signature = self.current_signature()
         self.reducer = Reducer(engine.comm, tensors, engine.pieces, self.n_stats, engine.bucket_bytes)
@@ -108,10 +108,11 @@ class _NetRunner:
                 for key, (lname, p) in net._owners.items():
                     if net.layers[lname] is layer:
                         tensors.append(Tensor(key, layer, lambda layer=layer, p=p: layer.grads[p],
-                                              net.params[key].size))
+                                              net.params[key].size, net.params[key].dtype))
         else:
             for key in reversed(list(net.params)):
-                tensors.append(Tensor(key, None, lambda key=key: self.current[key], np.size(net.params[key])))
+                arr = np.asarray(net.params[key])
+                tensors.append(Tensor(key, None, lambda key=key: self.current[key], arr.size, arr.dtype))
         self.n_stats = 1
         self.signature = self.current_signature()
         self.reducer = Reducer(engine.comm, tensors, engine.pieces, 1, engine.bucket_bytes)

@@ -36,12 +36,12 @@ def sum_bits(count):
 
 class Tensor:
     """One gradient array: `key` (as in the model's params), the `layer` after whose backward it is final
-    (None: only after the whole backward pass), and `grad()` returning the current array."""
+    (None: only after the whole backward pass), `grad()` returning the current array, its size and dtype."""
 
-    __slots__ = ("key", "layer", "grad", "size")
+    __slots__ = ("key", "layer", "grad", "size", "dtype")
 
-    def __init__(self, key, layer, grad, size):
-        self.key, self.layer, self.grad, self.size = key, layer, grad, int(size)
+    def __init__(self, key, layer, grad, size, dtype):
+        self.key, self.layer, self.grad, self.size, self.dtype = key, layer, grad, int(size), np.dtype(dtype)
 
 
 class _Bucket:
@@ -68,10 +68,15 @@ class Reducer:
             raise ValueError(f"cnet.distributed: {pieces} micro-batches are too many for exact sums "
                              f"(at most {2 ** (53 - HEADROOM - FLOOR - 1)})")
         self.n_stats = n_stats
+        # Two terms have one sum whatever the order (IEEE addition commutes): with at most two pieces per
+        # batch the shares are added in the gradients' own type, half the bytes of the grid and no grid.
+        dtypes = {t.dtype for t in self.tensors}
+        self.float_sum = pieces <= 2 and len(dtypes) == 1
+        carrier = dtypes.pop() if self.float_sum else np.dtype(np.float64)
         sizes = [t.size for t in self.tensors]
         offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(int)
-        self.acc = np.zeros(int(offsets[-1]), dtype=np.float64)
-        self.tmp = np.empty(CHUNK, dtype=np.float64)
+        self.acc = np.zeros(int(offsets[-1]), dtype=carrier)
+        self.tmp = np.empty(CHUNK, dtype=carrier)
         self.views = [self.acc[offsets[i]:offsets[i + 1]] for i in range(len(sizes))]
         self.buckets = []
         group, nbytes = [], 0
@@ -80,7 +85,7 @@ class Reducer:
                 self.buckets.append(_Bucket(group, offsets[group[0]], offsets[group[-1] + 1]))
                 group, nbytes = [], 0
             group.append(i)
-            nbytes += 8 * t.size
+            nbytes += carrier.itemsize * t.size
         if group:
             self.buckets.append(_Bucket(group, offsets[group[0]], offsets[group[-1] + 1]))
         self.ready = {}
@@ -89,7 +94,7 @@ class Reducer:
             if layer is not None:
                 self.ready.setdefault(id(layer), []).append(b)
         self.meta = np.zeros((pieces, n_stats + len(self.tensors)))
-        self.bytes = 8 * self.acc.size
+        self.bytes = self.acc.nbytes
         # seconds spent putting terms on the grid, waiting for the sums, writing the gradients (cnet-bench)
         self.seconds = {"convert": 0.0, "wait": 0.0, "write": 0.0}
 
@@ -148,6 +153,8 @@ class Reducer:
         values of a large layer would otherwise go through memory three times)."""
         g = self.tensors[i].grad().reshape(-1)
         view, k, tmp = self.views[i], self.k[i], self.tmp
+        if self.float_sum:
+            k = 0     # no grid: the share times its weight, in the gradient's type
         scale = None if k is None else math.ldexp(self.weight, k)
         first = not self.written[i]
         hi = lo = 0.0
@@ -160,14 +167,12 @@ class Reducer:
             if scale is None:   # no grid yet: this attempt only measures
                 continue
             vc = view[s:s + CHUNK]
-            if first:
-                np.multiply(gc, scale, out=vc, dtype=np.float64)   # not in float32 (NEP 50)
-                np.rint(vc, out=vc)
-            else:
-                tc = tmp[:gc.size]
-                np.multiply(gc, scale, out=tc, dtype=np.float64)
-                np.rint(tc, out=tc)
-                np.add(vc, tc, out=vc)
+            dest = vc if first else tmp[:gc.size]
+            np.multiply(gc, scale, out=dest, dtype=dest.dtype)   # the grid in float64, not float32 (NEP 50)
+            if not self.float_sum:
+                np.rint(dest, out=dest)
+            if not first:
+                np.add(vc, dest, out=vc)
         largest = max(hi, -lo) if finite else math.inf
         self.meta[self.piece, self.n_stats + i] = largest * self.weight
         if scale is not None:
@@ -175,7 +180,7 @@ class Reducer:
 
     def _launch(self, b):
         b.launched = True
-        if all(self.k[i] is None for i in b.tensors):
+        if not self.float_sum and all(self.k[i] is None for i in b.tensors):
             return   # nothing to sum (the same on every process: the exponents are)
         for i in b.tensors:
             if not self.written[i]:
@@ -191,6 +196,8 @@ class Reducer:
 
     def next_exponents(self, largest):
         """(whether this attempt's grid was right for every tensor, the exponents of the next step)."""
+        if self.float_sum:
+            return True, list(self.k)
         ok, new = True, []
         for k, m in zip(self.k, largest):
             if m == 0.0:     # an all-zero gradient is exact on any grid
@@ -207,7 +214,9 @@ class Reducer:
         start = time.perf_counter()
         for i, t in enumerate(self.tensors):
             g = t.grad()
-            if self.k[i] is None:
+            if self.float_sum:
+                np.copyto(g, self.views[i].reshape(g.shape))
+            elif self.k[i] is None:
                 g.fill(0)
             elif g.flags.c_contiguous:
                 np.multiply(self.views[i], math.ldexp(1.0, -self.k[i]), out=g.reshape(-1), casting="unsafe")
