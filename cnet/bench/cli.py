@@ -77,6 +77,10 @@ def build_parser(prog="cnet-bench"):
                         "(or the first of --models), 1 process x 1 thread against 2 processes x 1 thread over "
                         "shared memory and over TCP on loopback, and the deterministic mode (needs the mpi "
                         "extra); default: off")
+    p.add_argument("--step-times", metavar="TXT", default=None,
+                   help="with --distributed: take each model's one-machine step (2 threads) for the cluster "
+                        "projection from an earlier run's text output (benchmarks/latest-full.txt) instead of "
+                        "measuring it; default: measure")
     p.add_argument("--report", metavar="JSON", default=None,
                    help="print README-ready Markdown tables from an earlier run's JSON and exit (measures nothing)")
     return p

@@ -171,14 +171,16 @@ def run_distributed(args, out):
             f"{base_cpu / r['cpu_s']:>6.2f}x{ms('convert_s'):>7}{ms('wait_s'):>7}{ms('write_s'):>7}{mb:>6}"
             f"{ms('allreduce_alone_s'):>7}{lo_mb:>7}")
     out("  cpu: CPU seconds of a process per step (rank 0; MPI's waits spin), cpu x: the 1-process CPU time over "
-        "it (less sensitive to other work on the machine than the wall time); grid/wait/write: ms putting "
-        "gradients on the fixed-point grid, waiting for the sums after backward, writing them back; MB: bytes "
-        "summed per step (8-byte sums); alone: a blocking allreduce of those bytes by itself; lo MB: bytes "
-        "through the loopback interface per step (about: the run's bytes over its allreduces)")
+        "it (less sensitive to other work on the machine than the wall time); grid/wait/write: ms preparing "
+        "the sums (the fixed-point grid, or the share's weight), waiting for them after backward, writing "
+        "them back; MB: bytes summed per step (4-byte floats with one or two pieces per batch, else 8-byte "
+        "grid values); alone: a blocking allreduce of those bytes by itself; lo MB: bytes through the "
+        "loopback interface per step (about: the run's bytes over its allreduces)")
     results = {"model": model, "batch": batch, "steps": steps, "warmup": warmup, "rounds": rounds, "rows": rows}
-    shm = next((r for r in rows if r["mode"] == "fast" and r["processes"] == 2 and "convert_s" in r), None)
-    if shm is not None and mode != "smoke":
-        results["projection"] = project(out, shm, mpiexec, args.seed, steps=max(2, steps // 2))
+    det = next((r for r in rows if r["mode"] == "det" and r["processes"] == 2), None)
+    if det is not None and mode != "smoke":
+        step_times = read_step_times(args.step_times) if args.step_times else None
+        results["projection"] = project(out, det, mpiexec, args.seed, max(2, steps // 2), step_times)
     return results
 
 
@@ -195,27 +197,46 @@ def ring_allreduce_s(nbytes, machines, bandwidth_bits, latency=LATENCY):
     return 2 * (p - 1) / p * nbytes * 8 / bandwidth_bits + 2 * (p - 1) * latency
 
 
-def project(out, measured, mpiexec, seed, steps):
+def read_step_times(path):
+    """{model: seconds} of the 2-thread C-backend training steps in the e2e section of an earlier
+    cnet-bench run's text output (such as benchmarks/latest-full.txt)."""
+    import re
+    units = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+    found = {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"\s+(\w+)\s+\d+\s+2\s+c\s+([\d.]+)(us|ms|s)\s", line)
+            if m:
+                found[m.group(1)] = float(m.group(2)) * units[m.group(3)]
+    return found
+
+
+def project(out, det, mpiexec, seed, steps, step_times=None):
     """Predicted speed-up of each bundled model on P machines like this one (one process of 2 threads
-    each): step(P) = step(1)/P + the per-process grid cost + the ring allreduce (no overlap assumed, and
-    perfect division of the compute: an upper bound for small shares). step(1) is measured here, the grid
-    cost per parameter comes from the 2-process run above."""
+    each, the default mode: one piece per process, so from 3 machines on the fixed-point sums of 8 bytes
+    per parameter, 4 bytes on 2): step(P) = step(1)/P + the per-process cost of one piece's grid and of
+    writing the sums + the ring allreduce (no overlap assumed, and perfect division of the compute: an
+    upper bound for small shares). step(1) is measured here (or taken from `step_times`); the grid's cost
+    per parameter comes from the deterministic 2-process run above (per piece)."""
     from cnet import zoo
-    params0 = sum(int(np.size(w)) for w in zoo.build_model(measured["model"]).get_weights())
-    grid_per_param = (measured["convert_s"] + measured["write_s"]) / params0
-    out(f"  projection to P machines like this one (1 process x 2 threads each; ring allreduce of the 8-byte "
-        f"sums, {LATENCY * 1e6:.0f} us per message, no overlap; fixed-point grid "
-        f"{grid_per_param * 1e9:.1f} ns per parameter per step):")
-    out(f"  {'model':<15}{'params':>10}{'MB/step':>9}{'step(1)':>9}  {'network':<8}"
+    params0 = sum(int(np.size(w)) for w in zoo.build_model(det["model"]).get_weights())
+    grid_per_param = (det["convert_s"] / (det["pieces"] / det["processes"]) + det["write_s"]) / params0
+    out(f"  projection to P machines like this one (1 process x 2 threads each; ring allreduce of 4 bytes per "
+        f"parameter on 2 machines, 8 from 3 on, {LATENCY * 1e6:.0f} us per message, no overlap; preparing and "
+        f"writing the sums "
+        f"{grid_per_param * 1e9:.1f} ns per parameter per step; step(1) "
+        + ("from the earlier run given" if step_times else "measured here") + "):")
+    out(f"  {'model':<15}{'params':>10}{'MB(P>2)':>9}{'step(1)':>9}  {'network':<8}"
         + "".join(f"{'P=' + str(p):>8}" for p in MACHINES))
     table = []
     for name in zoo.MODELS:
         params = sum(int(np.size(w)) for w in zoo.build_model(name).get_weights())
         batch = zoo.DEFAULTS[name].batch_size
-        t1 = _run(mpiexec, 1, "plain2", {}, name, batch, steps, 2, seed)["step_s"]
+        t1 = (step_times or {}).get(name) or _run(mpiexec, 1, "plain2", {}, name, batch, steps, 2, seed)["step_s"]
         nbytes = 8 * params
         for bandwidth, label in NETWORKS:
             speedups = [t1 / (t1 / p + grid_per_param * params + ring_allreduce_s(nbytes, p, bandwidth))
+                        if p > 2 else t1 / (t1 / p + ring_allreduce_s(nbytes // 2, p, bandwidth))
                         for p in MACHINES]
             table.append({"model": name, "params": params, "bytes": nbytes, "batch": batch, "step1_s": t1,
                           "network": label, "speedups": dict(zip(MACHINES, speedups))})

@@ -18,7 +18,8 @@ everything it is given). Use ``if dist.rank() == 0:`` around your own prints and
 
 Which arithmetic: by default (``deterministic=False``) each process's share of a batch is one piece; the
 gradients of the shares are summed exactly (on a fixed-point grid, so MPI's order of additions cannot
-change a bit): every run with the same number of processes gives bit-identical weights, on every process.
+change a bit; two shares are simply added in their own float type, as two terms have one sum in any
+order): every run with the same number of processes gives bit-identical weights, on every process.
 With another number of processes the shares differ, and so do the weights, in the last bits (like a change
 of batch composition; measured in README). ``deterministic=True`` gives the same weights, losses and metrics
 for any number of processes: each global batch is cut into ``micro_batches`` pieces whatever the number of
@@ -68,7 +69,7 @@ def init(deterministic=False, micro_batches=None, bucket_mb=4.0, timeout=120.0):
     deterministic: the same weights for any number of processes (see the module doc); micro_batches: the
     pieces of each global batch (default: 12 when the number of processes divides 12, else the smallest
     multiple of it above 12); only with deterministic=True. bucket_mb: the size of the gradient buckets
-    summed together (MB of the 8-byte fixed-point sums). timeout: seconds a process waits for the others
+    summed together (MB of the values summed). timeout: seconds a process waits for the others
     in a training step before it stops the job (None: forever). Calling init() again changes the settings.
     Raises ImportError (naming ``pip install "cnet[mpi]"``) when mpi4py or the MPI library is missing.
     """

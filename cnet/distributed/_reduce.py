@@ -15,6 +15,9 @@ sums are redone with the k of this step's own largest term: the result is a func
 and of k, and k a function of the previous terms, so a fixed sequence of global batches gives one answer
 for any number of processes. (The exponents belong to the training state: a checkpoint keeps them.)
 
+With at most two pieces per step (one or two processes in the default mode) there is no grid: the
+pieces' terms are added in the gradients' own type, since two terms have one sum in either order.
+
 Buckets: the tensors in backward order (output layer first) are grouped by layer into buckets of about
 ``bucket_bytes``; a bucket's allreduce starts as soon as the backward pass of the last micro-batch of
 this process has gone through its layers, while the layers below still compute.
