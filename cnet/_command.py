@@ -1,18 +1,25 @@
-"""What the commands (``cnet``, ``cnet-train``, ``cnet-bench``) share: how they end on an error.
+"""What the commands (``cnet``, ``cnet-train``, ``cnet-bench``) share: how they end on an error or a signal.
 
 A mistake the user can fix ends the command with its message alone, on one line of stderr, and exit code 2:
 a bad argument (:class:`UserError`), a data set that is missing, unreadable or corrupt
 (:class:`cnet.datasets.DatasetError`), a file that cannot be read or written (``OSError``), an optional
 package that is not installed (``ImportError`` of a package outside cnet). Anything else is a bug and keeps
 its traceback. ``CNET_TRACEBACK=1`` shows the traceback of the expected errors too.
+
+Ctrl-C (SIGINT) and SIGTERM (a scheduler's, ``timeout``'s, ``kill``'s) end a command with ``<prog>:
+interrupted (SIGTERM)`` and exit code 128 + the signal's number (130, 143), as a shell reports a process
+the signal killed; training commands first finish the step and save their checkpoint (cnet.train).
+Training that diverged (NaN or Inf numbers) ends with EXIT_DIVERGED (3).
 """
 import os
 import sys
 
-__all__ = ["UserError", "EXIT_ERROR", "run"]
+from ._signals import exit_code, interrupting, signal_name
+
+__all__ = ["UserError", "EXIT_ERROR", "EXIT_DIVERGED", "run"]
 
 EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
+EXIT_DIVERGED = 3
 
 
 class UserError(Exception):
@@ -38,12 +45,15 @@ def one_line(exc):
 
 def run(command, argv, prog):
     """Return ``command(argv)`` (an exit code; None means 0), or end an expected error as the module doc
-    says: ``<prog>: error: <message>`` on stderr and EXIT_ERROR; Ctrl-C: ``<prog>: interrupted``, 130."""
+    says: ``<prog>: error: <message>`` on stderr and EXIT_ERROR; Ctrl-C or SIGTERM: ``<prog>: interrupted
+    (SIGINT)``, 128 + the signal's number."""
     try:
-        return command(argv) or 0
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        with interrupting():      # SIGTERM raises, as Ctrl-C does, instead of ending Python unannounced
+            return command(argv) or 0
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", None)
+        print(f"{prog}: interrupted ({signal_name(signum) if signum else 'SIGINT'})", file=sys.stderr)
+        return exit_code(exc)
     except Exception as exc:
         if not _expected(exc) or os.environ.get("CNET_TRACEBACK"):
             raise

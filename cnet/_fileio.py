@@ -6,13 +6,21 @@ over the destination with ``os.replace``. A crash at any moment leaves the previ
 never a mixture. The temporaries of writers that were killed mid-write are removed by the next write to the
 same name. Model files (:mod:`cnet.saving`) and downloaded data sets (:mod:`cnet.datasets`) are written this
 way. This module imports nothing of cnet.
+
+A destination that is a symbolic link is written through: its target is replaced (atomically, in the
+target's folder) and the link stays. A new file gets the permissions the umask leaves of 0666 (as
+``open(path, 'w')`` would give it); a replaced file keeps its permissions. :func:`check_writable` tells,
+before any work, whether a destination can be written.
 """
 import contextlib
 import errno
 import os
-import tempfile
+import stat
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "check_writable"]
+
+# errno values of a write that failed because of the destination's file system, not of the data's source.
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS)
 
 
 def atomic_write(path, write, verify=None):
@@ -21,17 +29,16 @@ def atomic_write(path, write, verify=None):
     temporaries that killed writers left for this name.
 
     On any failure (KeyboardInterrupt included) the temporary file is removed and `path` is untouched.
-    Errors raised by `write` and `verify` pass through; an OSError of the file system (a missing folder,
-    one that is not writable, a full disk) is raised again, of the same class and errno, with a message
-    that names `path` and, where it is the cause, its folder; never the temporary file.
+    Errors raised by `write` and `verify` pass through, but for a write the file system refused (a full
+    disk: ENOSPC, EDQUOT, EFBIG, EIO, EROFS); an OSError of the file system (a missing folder, one that
+    is not writable, a full disk) is raised again, of the same class and errno, with a message
+    that names `path` and, where it is the cause, its folder; never the temporary file. Its attribute
+    `destination` is `path`.
     """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    name = os.path.basename(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise _naming_destination(exc, path) from None
+    target = _through_links(path)
+    folder, name = os.path.split(os.path.abspath(target))
+    fd, tmp = _create_temporary(path, target)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -39,15 +46,62 @@ def atomic_write(path, write, verify=None):
             _own(path, os.fsync, f.fileno())
         if verify is not None:
             verify(tmp)
-        _own(path, os.replace, tmp, path)
+        _own(path, os.replace, tmp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(exc, OSError) and tmp in (exc.filename, exc.filename2):
-            raise _naming_destination(exc, path) from None
+        if isinstance(exc, OSError) and not hasattr(exc, "destination") and (
+                tmp in (exc.filename, exc.filename2) or (exc.filename is None and exc.errno in _WRITE_ERRNOS)):
+            raise _naming_destination(exc, path) from None   # the file system refused the write
         raise
     _fsync_folder(folder)
     _remove_stale_temporaries(folder, name)
+
+
+def check_writable(path):
+    """Raise the OSError that writing `path` with atomic_write would raise for its folder (missing, not
+    a folder, read-only, immutable, no free inode), named as atomic_write names it; write nothing. A
+    destination that is an existing folder is an IsADirectoryError. Call it before a long computation
+    whose result goes to `path`."""
+    path = os.fspath(path)
+    target = _through_links(path)
+    if os.path.isdir(target):
+        raise _naming_destination(IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)), path)
+    fd, tmp = _create_temporary(path, target)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def _through_links(path):
+    """The file a write to `path` must replace: `path`, or, when it is a symbolic link (to a file that
+    may not exist yet), the file it finally points to."""
+    if os.path.islink(path):
+        return os.path.realpath(path)
+    return path
+
+
+def _create_temporary(path, target):
+    """(fd, name) of a new temporary file next to `target`, with the mode the destination will have:
+    the replaced file's permissions, or 0666 less the umask (the kernel applies it) for a new file."""
+    folder, name = os.path.split(os.path.abspath(target))
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode) & 0o777   # never set-id bits
+    except OSError:
+        mode = None
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _naming_destination(exc, path) from None
+        if mode is not None:
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, mode)
+        return fd, tmp
+    raise _naming_destination(FileExistsError(errno.EEXIST, "no free temporary name"), path)
 
 
 def _own(path, call, *args):
@@ -58,9 +112,12 @@ def _own(path, call, *args):
 
 
 def _naming_destination(exc, path):
-    """The OSError `exc` again (same class and errno), its message about `path`, not a temporary file."""
-    folder_abs = os.path.dirname(os.path.abspath(path))
-    folder = os.path.dirname(path) or folder_abs
+    """The OSError `exc` again (same class and errno), its message about `path`, not a temporary file
+    (about the folder of its target when `path` is a symbolic link)."""
+    target = _through_links(path)
+    link = f" (a link to {target})" if target != path else ""
+    folder_abs = os.path.dirname(os.path.abspath(target))
+    folder = (os.path.dirname(path) if not link else folder_abs) or folder_abs
     code = exc.errno
     cls = type(exc)
     if not os.path.isdir(folder_abs):
@@ -68,14 +125,15 @@ def _naming_destination(exc, path):
             why, cls, code = f"{folder} is not a folder", NotADirectoryError, errno.ENOTDIR
         else:
             why, cls, code = f"the folder {folder} does not exist", FileNotFoundError, errno.ENOENT
-    elif os.path.isdir(path):
+    elif os.path.isdir(target):
         why = "it is a folder"
     elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
         why = f"the folder {folder} is not writable ({exc.strerror or exc})"
     else:
         why = exc.strerror or str(exc)
-    err = cls(f"cannot write {path}: {why}")
+    err = cls(f"cannot write {path}{link}: {why}")
     err.errno = code          # str(err) stays the message: no strerror/filename is set
+    err.destination = path
     return err
 
 

@@ -1,27 +1,35 @@
 """A Sequential model in cnet.saving's format: the header fields and arrays of a model (architecture,
 weights, compile configuration, optimizer and training state) and their checked way back into a model.
 cnet.models calls these (and rebuilds the architecture itself); nothing here imports cnet.models."""
+import math
+
 import numpy as np
 
 from . import _parallel, _training, optimizers, saving
+from . import layers as layers_module
 
-__all__ = ["save", "load_weights", "restore"]
+__all__ = ["save", "load_weights", "restore", "layers_from_config", "check_shapes"]
+
+# The largest input or output of one sample that a layer of a loaded model may declare (2**26 numbers,
+# 256 MiB in float32): checked before building, so that a file cannot make the loader allocate more.
+MAX_SAMPLE_ELEMENTS = 1 << 26
 
 
 def _weights_payload(model):
-    """(header fields, arrays) of a model's architecture and weights: layer i's j-th array is
-    'layers/<i>/<j>', listed in the header's 'weights' table."""
-    arrays, table = {}, []
+    """(header fields, arrays, labels) of a model's architecture and weights: layer i's j-th array is
+    'layers/<i>/<j>', listed in the header's 'weights' table; labels name each for a message."""
+    arrays, table, labels = {}, [], {}
     for i, layer in enumerate(model.layers):
         entries = []
-        for j, w in enumerate(layer.get_weights()):
+        for j, (name, w) in enumerate(zip(layer._weight_names(), layer.get_weights())):
             key = f"layers/{i}/{j}"
             arrays[key] = np.asarray(w)
+            labels[key] = f"weight {name} of layer {i} ({layer.name!r})"
             entries.append(saving.describe(key, arrays[key]))
         table.append(entries)
     fields = {"model": {"class_name": type(model).__name__, "config": model.get_config()},
               "weights": table}
-    return fields, arrays
+    return fields, arrays, labels
 
 
 def _compile_config(model):
@@ -43,14 +51,16 @@ def save(model, filepath, weights_only=False, overwrite=True, include_optimizer=
         raise ValueError(f"cannot save {what} that is not built yet (fit it or call build first)")
     if not _parallel.is_root():
         return
-    fields, arrays = _weights_payload(model)
+    fields, arrays, labels = _weights_payload(model)
     if not weights_only:
         fields["compile"] = _compile_config(model)
         opt = model.optimizer
         state = opt.get_state() if include_optimizer and opt is not None and hasattr(opt, "get_state") else None
-        fields["optimizer_state"] = None if state is None else saving.flatten_state(state, arrays, "optimizer")
+        fields["optimizer_state"] = None if state is None else saving.flatten_state(state, arrays, "optimizer",
+                                                                                     labels)
         fields["training_state"] = _training.training_state(model)
-    saving.write(filepath, "weights" if weights_only else "model", fields, arrays, overwrite=overwrite)
+    saving.write(filepath, "weights" if weights_only else "model", fields, arrays, overwrite=overwrite,
+                 labels=labels)
 
 
 def _stored_layer_names(mf, count):
@@ -111,13 +121,97 @@ def load_weights(model, filepath, by_name=False):
     with saving.ModelFile(filepath) as mf:
         mf.require_kind("weights", "model")
         if not model.built:
-            spec = mf.header.get("model", {}).get("config", {})
-            shape = spec.get("input_shape") if isinstance(spec, dict) else None
-            if shape is None:
-                raise mf.error("the model is not built and the file names no input shape")
+            spec = mf.header.get("model")
+            config = spec.get("config") if isinstance(spec, dict) else None
+            shape = config.get("input_shape") if isinstance(config, dict) else None
+            if not isinstance(shape, list) or not all(isinstance(s, int) and s > 0 for s in shape):
+                raise mf.error(f"the model is not built and the file names no valid input shape ({shape!r})")
+            check_shapes(mf, shape, model.layers, match_weights=not by_name)
             model.build((None,) + tuple(shape))
         stored = _stored_weights(mf, model, by_name)
     _set_weights(stored)
+
+
+def layers_from_config(config):
+    """(name, dtype, input_shape, layers) of a Sequential's get_config(): the layers created from their
+    configs, not built (nothing allocated). Layer classes come from cnet's registry only."""
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ValueError("a Sequential config needs a 'layers' list")
+    layers = []
+    for i, spec in enumerate(config["layers"]):
+        if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+            raise ValueError(f"layer {i}: malformed entry {spec!r}")
+        name = spec["class_name"]
+        try:
+            layer_cls = layers_module.get(name)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            layer_cls = None
+        if not isinstance(layer_cls, type):
+            raise ValueError(f"layer {i}: unknown layer class {name!r} (not a cnet layer)")
+        lconf = spec.get("config") or {}
+        if not isinstance(lconf, dict):
+            raise ValueError(f"layer {i} ({name}): its config must be a JSON object")
+        try:
+            layers.append(layer_cls.from_config(lconf))
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"layer {i} ({name}): invalid config ({exc})") from None
+    input_shape = config.get("input_shape")
+    if input_shape is not None:
+        if not isinstance(input_shape, list) or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                        and s > 0 for s in input_shape):
+            raise ValueError(f"invalid input_shape {input_shape!r}")
+        input_shape = tuple(input_shape)
+    return config.get("name"), config.get("dtype") or "float32", input_shape, layers
+
+
+def _planned_weights(mf, input_shape, layers):
+    """[weight shapes of each layer] when `layers` (not built) take inputs of input_shape: the shapes are
+    followed through the layers without allocating anything, each input and output checked against
+    MAX_SAMPLE_ELEMENTS."""
+    shape, planned = tuple(input_shape), []
+    for i, layer in enumerate(layers):
+        if math.prod(shape) > MAX_SAMPLE_ELEMENTS:
+            raise mf.error(f"layer {i} ({layer.name}) takes inputs of shape {shape}, more than "
+                           f"{MAX_SAMPLE_ELEMENTS} numbers per sample: not a model cnet loads")
+        try:
+            planned.append(layer.weight_shapes(shape))
+            shape = tuple(layer.compute_output_shape(shape))
+        except (ValueError, TypeError) as exc:
+            raise mf.error(f"layer {i} ({layer.name}, {type(layer).__name__}) cannot take inputs of "
+                           f"shape {shape} ({exc})") from None
+    if math.prod(shape) > MAX_SAMPLE_ELEMENTS:
+        raise mf.error(f"the model's outputs have shape {shape}, more than {MAX_SAMPLE_ELEMENTS} numbers "
+                       "per sample: not a model cnet loads")
+    return planned
+
+
+def check_shapes(mf, input_shape, layers, match_weights=True):
+    """Before any weight is allocated: with inputs of input_shape (None: nothing to build), `layers` (not
+    built) must stay within MAX_SAMPLE_ELEMENTS and (match_weights) have the weight shapes of the file's
+    'weights' table and of the .npy headers of its arrays (which saving checks against the bytes the file
+    holds), so that the model built next is no larger than the file. Raises mf.error(...) naming the
+    first layer that does not match."""
+    table = mf.header.get("weights")
+    if not isinstance(table, list):
+        raise mf.error("the 'weights' table is missing or not a list")
+    if match_weights and len(table) != len(layers):
+        raise mf.error(f"holds weights for {len(table)} layers but its architecture has {len(layers)}")
+    if input_shape is None:
+        return
+    planned = _planned_weights(mf, input_shape, layers)
+    if not match_weights:
+        return
+    for i, (layer, shapes, stored) in enumerate(zip(layers, planned, table)):
+        if not isinstance(stored, list) or len(stored) != len(shapes):
+            n = len(stored) if isinstance(stored, list) else stored
+            raise mf.error(f"layer {i} ({layer.name}, {type(layer).__name__}) has {len(shapes)} weight "
+                           f"arrays but the file holds {n}")
+        for j, ((name, shape), entry) in enumerate(zip(shapes, stored)):
+            key = entry.get("key") if isinstance(entry, dict) else None
+            what = f"{key!r} (layer {i} {layer.name!r}, weight {j} {name})"
+            got, _ = mf.array_header(key, what)
+            if got != tuple(shape):
+                raise mf.error(f"array {what} has shape {got}, expected {tuple(shape)}")
 
 
 def _optimizer_from_config(spec):

@@ -1,10 +1,9 @@
-"""Sequential.fit's loop: epochs of shuffled batches, validation, callbacks, the Ctrl-C guard, and the
-training state a checkpoint keeps so that a resumed run continues bit for bit (cnet.models' Sequential
-calls these; nothing here imports cnet.models)."""
+"""Sequential.fit's loop: epochs of shuffled batches, validation, callbacks, the stop signals (SIGINT,
+SIGTERM), the divergence check, and the training state a checkpoint keeps so that a resumed run continues
+bit for bit, from the end of an epoch or from inside one (cnet.models' Sequential calls these; nothing
+here imports cnet.models)."""
 import math
 import numbers
-import signal
-import threading
 import warnings
 
 import numpy as np
@@ -12,6 +11,7 @@ import numpy as np
 from . import _parallel
 from . import callbacks as callbacks_module
 from . import initializers
+from ._signals import StopRequest, signal_name
 from .layers import Dropout
 from .progbar import Progbar
 
@@ -23,33 +23,29 @@ class NonFiniteLoss(Exception):
     """The loss of a batch is NaN or infinite (raised before the weights are updated)."""
 
 
-class SigintGuard:
-    """While fit runs in the main thread, the first Ctrl-C (SIGINT) only sets `requested`: fit stops
-    after the current step, with consistent weights, optimizer state and history. The handler is then
-    removed, so a second Ctrl-C raises KeyboardInterrupt at once. A handler installed by the user (not
-    Python's default) is left alone."""
+class ResumeMismatch(ValueError):
+    """fit was asked to resume, inside an epoch, a run saved with another batch size or other metrics."""
 
-    def __init__(self):
-        self.requested = False
-        self._previous = None
 
-    def _handler(self, signum, frame):
-        self.requested = True
-        signal.signal(signal.SIGINT, self._previous)
+class Diverged(Exception):
+    """A training step left NaN or Inf in a layer's weights, its optimizer state or its statistics
+    (raised after that step's update; the message names the layer)."""
 
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            try:
-                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                    self._previous = signal.signal(signal.SIGINT, self._handler)
-            except (ValueError, OSError):   # no signals here (embedded interpreters)
-                self._previous = None
-        return self
 
-    def __exit__(self, *exc):
-        if self._previous is not None and signal.getsignal(signal.SIGINT) == self._handler:
-            signal.signal(signal.SIGINT, self._previous)
-        self._previous = None
+def check_finite(model):
+    """Raise Diverged when the last step of `model` left a non-finite number: in the arrays its optimizer
+    wrote (the optimizer's `nonfinite` list) or in a layer's statistics (BatchNormalization's moving
+    mean and variance, a few numbers per channel)."""
+    opt = model.optimizer
+    for slot, key in getattr(opt, "nonfinite", ()):
+        layer, name = model._param_owner.get(key, (None, key))
+        layer = f"layer {layer.name!r}" if layer is not None else f"parameter {key!r}"
+        what = f"the weight {name}" if slot is None else f"{type(opt).__name__}'s {slot} for the weight {name}"
+        raise Diverged(f"{what} of {layer} holds NaN or Inf values after the update")
+    for layer in model.layers:
+        for name, a in layer.state.items():
+            if not np.isfinite(a).all():
+                raise Diverged(f"the {name} of layer {layer.name!r} holds NaN or Inf values")
 
 
 # ---- arguments -----------------------------------------------------------------------------------
@@ -118,9 +114,10 @@ def validation_arrays(validation_data):
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
         initial_epoch, steps_per_epoch, seed, class_weight, sample_weight, validation_steps, validation_freq,
-        max_queue_size, workers, use_multiprocessing, **kwargs):
+        max_queue_size, workers, use_multiprocessing, stop=None, **kwargs):
     """Sequential.fit (its docstring says what each argument does): check the arguments, set up the
-    validation data and the callbacks, run the epochs."""
+    validation data and the callbacks, run the epochs. `stop`: the StopRequest polled after every step
+    (default: a new one, for SIGINT and SIGTERM; a distributed run passes one that combines its ranks)."""
     model._require_compiled("fit")
     unknown = set(kwargs) - {"nb_epoch"}
     if unknown:
@@ -154,10 +151,14 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     rng = model._rng_for(seed)
     steps = steps_per_epoch or math.ceil(n / batch_size)
 
-    if model._resume_rng is not None and initial_epoch > 0:
+    resume = None
+    if model._resume_rng is not None and (initial_epoch > 0 or model._epoch_step > 0):
         # a model loaded from a checkpoint continues the shuffling where the checkpoint left it
-        # (fit's seed, if given, already decided that state in the first run)
+        # (fit's seed, if given, already decided that state in the first run), inside the epoch it
+        # stopped in when it holds that epoch's progress
         rng = model._rng = model._resume_rng
+        if model._unfinished is not None and initial_epoch == model._epochs_done:
+            resume = _unfinished_epoch(model, batch_size, steps)
     model._resume_rng = None
     engine = _parallel.engine()
     if engine is not None:   # cnet.distributed: rank 0's weights, seeds and shuffling; rank 0 prints
@@ -179,65 +180,75 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     model.stop_training = False
     model.stop_reason = None
     validation = None if x_val is None else (x_val, y_val, validate, validation_steps)
-    with SigintGuard() as sigint:
+    with (StopRequest() if stop is None else stop) as stop:
+        if engine is not None:   # cnet.distributed: every process stops after the same step
+            stop = engine.agreed(stop)
         fit_epochs(model, x, y, validation, rng, shuffle, batch_size, epochs, initial_epoch, steps, cblist,
-                   history, sigint if engine is None else engine.agreed(sigint))
+                   history, stop, resume)
+        if stop.poll() and history.interrupted is None and history.diverged is None:   # at the very end
+            _interrupted(model, history, stop.poll(), model._epochs_done, model._epoch_step, steps, {})
     return history
+
+
+def _unfinished_epoch(model, batch_size, steps):
+    """(steps done, metric sums, samples seen) of the epoch a loaded checkpoint stopped in."""
+    done, unfinished = model._epoch_step, model._unfinished
+    if unfinished["batch_size"] != batch_size or done > steps:
+        raise ResumeMismatch(f"fit: the model was saved after {done} steps of epoch {model._epochs_done + 1} "
+                         f"with batch_size={unfinished['batch_size']}; resume it with that batch size and the "
+                         f"same data (got batch_size={batch_size}, {steps} steps per epoch)")
+    if len(unfinished["sums"]) != len(model.metrics_names):
+        raise ResumeMismatch(f"fit: the model was saved inside an epoch with {len(unfinished['sums'])} metrics "
+                         f"logged, but it has {len(model.metrics_names)} now ({model.metrics_names})")
+    return done, np.array(unfinished["sums"], dtype=np.float64), unfinished["seen"]
 
 
 # ---- the loop ------------------------------------------------------------------------------------
 
 def fit_epochs(model, x, y, validation, rng, shuffle, batch_size, epochs, initial_epoch, steps, cblist,
-               history, sigint):
+               history, stop, resume=None):
     """Epochs initial_epoch..epochs-1 of `steps` batches each. validation: None, or (x_val, y_val,
-    validate(epoch) -> bool, validation_steps)."""
+    validate(epoch) -> bool, validation_steps). stop: polled after every step and every epoch. resume:
+    None, or (steps done, metric sums, samples seen) of epoch initial_epoch, whose first steps are skipped
+    (rng is at that epoch's start, so the shuffling is the same)."""
     names = model.metrics_names
     n = len(x)
     cblist.on_train_begin({})
     for epoch in range(initial_epoch, epochs):
         cblist.on_epoch_begin(epoch, {})
+        start_state = None if rng is None else rng.bit_generator.state
         order = rng.permutation(n) if shuffle else None
-        sums = np.zeros(len(names))
-        seen = 0
-        model._epoch_step = 0
-        for step in range(steps):
+        first, sums, seen = (0, np.zeros(len(names)), 0) if resume is None else resume
+        resume = None
+        model._epoch_step = first
+        model._unfinished = {"shuffle_rng": start_state, "sums": sums, "seen": seen, "batch_size": batch_size}
+        for step in range(first, steps):
             start = (step * batch_size) % n
-            stop = min(start + batch_size, n)
-            idx = slice(start, stop) if order is None else order[start:stop]
+            stop_at = min(start + batch_size, n)
+            idx = slice(start, stop_at) if order is None else order[start:stop_at]
             xb = model._cast(x[idx])
             yb = model._prepare_y(y[idx])
             m = len(xb)
             cblist.on_batch_begin(step, {"batch": step, "size": m})
             try:
                 values = model._train_batch(xb, yb)
-            except NonFiniteLoss as exc:
-                model.stop_training = True
-                model.stop_reason = (f"the loss became {exc.args[0]} at epoch {epoch + 1}, step "
-                                     f"{step + 1}/{steps}; training stopped before that step's "
-                                     "update (lower the learning rate, or check the inputs)")
-                warnings.warn("fit: " + model.stop_reason, RuntimeWarning, stacklevel=4)
-                values = [exc.args[0]] + [math.nan] * (len(names) - 1)
-            sums += np.asarray(values) * m
-            seen += m
-            if not model.stop_reason:
                 model._steps_done += 1
                 model._epoch_step = step + 1
+            except (NonFiniteLoss, Diverged) as exc:
+                values = ([exc.args[0]] if isinstance(exc, NonFiniteLoss) else [math.nan]) + \
+                    [math.nan] * (len(names) - 1)
+                _diverged(model, history, exc, epoch, step, steps)
+            sums += np.asarray(values) * m
+            seen += m
+            model._unfinished["seen"] = seen
             logs = callbacks_module.MetricsDict(zip(names, (sums / seen).tolist()))
             logs.update(batch=step, size=m)
             cblist.on_batch_end(step, logs)
-            if sigint.requested and not model.stop_reason:
-                model.stop_training = True
-                model.stop_reason = (f"interrupted (SIGINT) at epoch {epoch + 1}, step {step + 1}/{steps}; "
-                                     f"stopped after that step. The weights hold every step done, the "
-                                     f"history the {len(history.epoch)} completed epochs, and the "
-                                     f"checkpoints of completed epochs are valid")
-                history.interrupted = {"epoch": epoch, "step": step + 1,
-                                       "logs": callbacks_module.MetricsDict(logs)}
-                warnings.warn("fit: " + model.stop_reason, RuntimeWarning, stacklevel=4)
-                break
+            if history.diverged is None and stop.poll():
+                _interrupted(model, history, stop.poll(), epoch, step + 1, steps, logs)
             if model.stop_training:
                 break
-        if history.interrupted is not None:
+        if history.interrupted is not None or history.diverged is not None:
             break   # an unfinished epoch: no on_epoch_end, so no checkpoint claims it is done
         if model._epoch_step == steps:
             model._epochs_done, model._epoch_step = epoch + 1, 0
@@ -248,9 +259,40 @@ def fit_epochs(model, x, y, validation, rng, shuffle, batch_size, epochs, initia
             val = val if isinstance(val, list) else [val]
             epoch_logs.update(("val_" + k, v) for k, v in zip(names, val))
         cblist.on_epoch_end(epoch, epoch_logs)
+        if stop.poll() and epoch + 1 < epochs:
+            _interrupted(model, history, stop.poll(), epoch + 1, 0, steps, {})
         if model.stop_training:
             break
     cblist.on_train_end({})
+
+
+def _diverged(model, history, exc, epoch, step, steps):
+    """Stop fit: the step (0-based) of epoch left NaN/Inf (Diverged) or was not taken (NonFiniteLoss)."""
+    where = f"at epoch {epoch + 1}, step {step + 1}/{steps}"
+    lr = getattr(model.optimizer, "learning_rate", None)
+    lower = "lower the learning rate" + ("" if lr is None else f" (now {lr:g})")
+    if isinstance(exc, NonFiniteLoss):
+        model.stop_reason = (f"the loss became {exc.args[0]} {where}; training stopped before that step's "
+                             f"update: {lower}, or check the inputs")
+    else:
+        model.stop_reason = (f"training diverged {where}: {exc}; training stopped: {lower}, or check the "
+                             "inputs (the model holds that step's non-finite numbers: it cannot be saved)")
+    model.stop_training = True
+    history.diverged = {"epoch": epoch, "step": step, "reason": model.stop_reason}
+    warnings.warn("fit: " + model.stop_reason, RuntimeWarning, stacklevel=5)
+
+
+def _interrupted(model, history, signum, epoch, step, steps, logs):
+    """Stop fit after `step` steps of `epoch` (0-based): a stop signal arrived."""
+    name = signal_name(signum)
+    model.stop_training = True
+    model.stop_reason = (f"interrupted ({name}) at epoch {epoch + 1}, step {step}/{steps}; stopped after that "
+                         f"step. The weights hold every step done, the history the {len(history.epoch)} "
+                         "completed epochs, and model.training_state where to resume (save the model, "
+                         "load it and fit with initial_epoch=training_state['epoch'])")
+    history.interrupted = {"epoch": epoch, "step": step, "signal": name,
+                           "logs": callbacks_module.MetricsDict(logs)}
+    warnings.warn("fit: " + model.stop_reason, RuntimeWarning, stacklevel=5)
 
 
 # ---- the state a checkpoint keeps -----------------------------------------------------------------
@@ -259,8 +301,12 @@ def training_state(model):
     """Everything besides weights and optimizer state that decides the rest of a run: counters, the
     shuffling Generator's state and each Dropout layer's seed and step (JSON data)."""
     state = dict(model.training_state)
-    rng = model._rng
+    rng, unfinished = model._rng, model._unfinished
     state["shuffle_rng"] = None if rng is None else rng.bit_generator.state
+    if model._epoch_step > 0 and unfinished is not None:     # stopped inside an epoch: resume inside it
+        state["shuffle_rng"] = unfinished["shuffle_rng"]
+        state["unfinished_epoch"] = {"sums": [float(v) for v in unfinished["sums"]],
+                                     "seen": int(unfinished["seen"]), "batch_size": int(unfinished["batch_size"])}
     state["dropout"] = [{"layer": i, "seed": layer._base_seed, "step": int(layer.step)}
                         for i, layer in enumerate(model.layers) if isinstance(layer, Dropout)]
     if model._dist_exponents:   # cnet.distributed's fixed-point grid of each gradient
@@ -309,9 +355,28 @@ def restore_training_state(model, state):
             isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and abs(v) < 4096
             for k, v in exponents.items())):
         raise ValueError("training state: 'grad_exponents' must map parameter names to integers")
+    unfinished = _unfinished_state(state.get("unfinished_epoch"), rs, counters["epoch_step"])
     for layer, seed, step in updates:
         layer._base_seed, layer.step = seed, step
     model._epochs_done, model._steps_done, model._epoch_step = (counters["epoch"], counters["step"],
                                                                 counters["epoch_step"])
     model._rng = model._resume_rng = rng
     model._dist_exponents = exponents
+    model._unfinished = unfinished
+
+
+def _unfinished_state(entry, shuffle_rng, epoch_step):
+    """model._unfinished from a training state's 'unfinished_epoch' entry (checked), or None."""
+    if entry is None or epoch_step == 0:
+        return None
+    if not isinstance(entry, dict):
+        raise ValueError("training state 'unfinished_epoch' must be a JSON object")
+    sums, seen, batch = entry.get("sums"), entry.get("seen"), entry.get("batch_size")
+    if not isinstance(sums, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                             and math.isfinite(v) for v in sums):
+        raise ValueError(f"training state: invalid metric sums {sums!r} of the unfinished epoch")
+    for key, v, least in (("seen", seen, 0), ("batch_size", batch, 1)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < least:
+            raise ValueError(f"training state: the unfinished epoch's {key!r} must be an integer >= {least}, "
+                             f"got {v!r}")
+    return {"shuffle_rng": shuffle_rng, "sums": [float(v) for v in sums], "seen": seen, "batch_size": batch}

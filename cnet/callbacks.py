@@ -103,15 +103,21 @@ class History(Callback):
     """Records the epoch logs: `history` maps each metric name to its list of per-epoch values,
     `epoch` lists the epoch indices, `params` holds fit's parameters. Returned by fit.
 
-    `interrupted` is None, or, when Ctrl-C (SIGINT) stopped fit inside an epoch, {'epoch': the
-    0-based epoch, 'step': steps done in it, 'logs': their running metrics} (that epoch is not in
-    `history`/`epoch`, and no epoch-end callback, e.g. ModelCheckpoint, ran for it)."""
+    `interrupted` is None, or, when a stop signal (Ctrl-C's SIGINT, a scheduler's SIGTERM) ended fit,
+    {'epoch': the 0-based epoch it stopped in, 'step': steps done in it, 'signal': 'SIGINT' or 'SIGTERM',
+    'logs': their running metrics} (an unfinished epoch is not in `history`/`epoch`, and no epoch-end
+    callback, e.g. ModelCheckpoint, ran for it).
+
+    `diverged` is None, or, when a batch's loss or a step's weights or optimizer state stopped being
+    finite numbers, {'epoch', 'step': the 0-based step that did, 'reason': the message} (that epoch is
+    not recorded and no epoch-end callback ran for it: the last checkpoint is the last good state)."""
 
     def __init__(self):
         super().__init__()
         self.history = MetricsDict()
         self.epoch = []
         self.interrupted = None
+        self.diverged = None
 
     def on_train_begin(self, logs=None):
         self.epoch = []  # Keras keeps the dict across fits but restarts the epoch list only on a new History
@@ -144,12 +150,18 @@ class ProgbarLogger(Callback):
 
     def on_batch_end(self, batch, logs=None):
         self.seen = batch + 1
+        self.last = self._values(logs)
         if self.progbar is not None and self.seen < (self.params.get("steps") or math.inf):
-            self.progbar.update(self.seen, self._values(logs))
+            self.progbar.update(self.seen, self.last)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.progbar is not None:
             self.progbar.update(self.seen, self._values(logs), finalize=True)
+            self.progbar = None
+
+    def on_train_end(self, logs=None):
+        if self.progbar is not None:    # an epoch a signal or a divergence cut short: end its line
+            self.progbar.update(self.seen, getattr(self, "last", []), finalize=True)
             self.progbar = None
 
 

@@ -1,10 +1,12 @@
-"""The `cnet` command (also `python -m cnet`): train, evaluate, predict, bench, info.
+"""The `cnet` command (also `python -m cnet`): train, evaluate, predict, bench, info, book, convert.
 
     cnet train --model cnn --epochs 1 --plot out/     # train on MNIST, save cnn.cnet.npz, write pictures
     cnet evaluate cnn.cnet.npz --plot out/            # accuracy, loss, per-class table, confusion matrix
     cnet predict cnn.cnet.npz my_digit.png            # your own handwritten digit
     cnet bench --quick                                # the benchmark suite (cnet-bench)
     cnet info                                         # version, threads, OpenMP, SIMD, which ops run in C
+    cnet book ch07/train_convnet.py                   # a script of the book's repository, on cnet.book
+    cnet convert params.pkl params.cnet.npz           # the book's pickled weights, read safely
 
 With the progress bar, this is the only module that prints for users. Errors a user can fix (a missing
 file, an unreadable image, a model that does not take 28x28 digits, a missing optional package) end the
@@ -25,6 +27,8 @@ _COMMANDS = {
     "predict": "classify your own images of handwritten digits with a saved model",
     "bench": "run the benchmark suite (the cnet-bench script; its options pass through)",
     "info": "version, threads, OpenMP runtime, SIMD path, which ops run in C, optional packages",
+    "book": "run a script of the book \"Deep Learning from Scratch\" on cnet.book (python -m cnet.book)",
+    "convert": "convert the book's .pkl weights to cnet's format (an allow-list unpickler reads them)",
 }
 
 
@@ -310,8 +314,18 @@ def cmd_predict(argv):
     return 0
 
 
+def cmd_book(argv):
+    from .book._runner import main as book_main
+    return book_main(argv, prog="cnet book")
+
+
+def cmd_convert(argv):
+    from .book._runner import convert_main
+    return convert_main(argv, prog="cnet convert")
+
+
 _HANDLERS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "bench": cmd_bench,
-             "info": cmd_info}
+             "info": cmd_info, "book": cmd_book, "convert": cmd_convert}
 
 
 def main(argv=None):

@@ -88,6 +88,7 @@ class Sequential:
         self._steps_done = 0
         self._epoch_step = 0
         self._dist_exponents = None   # cnet.distributed's gradient exponents (part of the training state)
+        self._unfinished = None      # the epoch fit is in: shuffling state at its start, metric sums...
         self._params = {}
         self._param_owner = {}
         self._seen = {}
@@ -321,7 +322,7 @@ class Sequential:
     def _train_batch(self, xb, yb):
         """One optimizer step on a cast batch; returns [loss, metrics...] (the metrics of the batch's
         outputs before the update). Raises NonFiniteLoss before touching the weights when the loss is
-        NaN or infinite."""
+        NaN or infinite, Diverged after the update when it left NaN or Inf in the weights or state."""
         if _parallel.engine() is not None:   # cnet.distributed: this process's share, summed over all
             return _parallel.engine().train_batch(self, xb, yb)
         with self._step_lock, layers_module.training_workspaces(self.layers):  # the step reuses buffers
@@ -331,7 +332,9 @@ class Sequential:
                 raise _training.NonFiniteLoss(loss)
             self.backward(self._loss.backward())
             self.optimizer.update(self.trainable_params, self.grads)
-            return [loss] + self._batch_metrics(out, yb)
+            values = [loss] + self._batch_metrics(out, yb)
+            _training.check_finite(self)
+            return values
 
     def _test_batch(self, xb, yb):
         """[loss, metrics...] of a cast batch in inference mode."""
@@ -359,6 +362,10 @@ class Sequential:
             warnings.warn(f"train_on_batch: the loss is {exc.args[0]}; the weights were not updated",
                           RuntimeWarning, stacklevel=2)
             return exc.args[0] if not self._metrics else [exc.args[0]] + [math.nan] * len(self._metrics)
+        except _training.Diverged as exc:
+            warnings.warn(f"train_on_batch: training diverged: {exc}; lower the learning rate", RuntimeWarning,
+                          stacklevel=2)
+            return math.nan if not self._metrics else [math.nan] * (1 + len(self._metrics))
         return values[0] if len(values) == 1 else values
 
     def test_on_batch(self, x, y):
@@ -501,33 +508,12 @@ class Sequential:
     @classmethod
     def from_config(cls, config):
         """Rebuild an (untrained) model from get_config(); layer classes come from cnet.layers only."""
-        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-            raise ValueError("a Sequential config needs a 'layers' list")
-        model = cls(name=config.get("name"), dtype=config.get("dtype") or "float32")
-        input_shape = config.get("input_shape")
-        layers = []
-        for i, spec in enumerate(config["layers"]):
-            if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
-                raise ValueError(f"layer {i}: malformed entry {spec!r}")
-            name = spec["class_name"]
-            try:
-                layer_cls = layers_module.get(name)
-            except (ValueError, KeyError, TypeError, AttributeError):
-                layer_cls = None
-            if not isinstance(layer_cls, type):
-                raise ValueError(f"layer {i}: unknown layer class {name!r} (not a cnet layer)")
-            lconf = spec.get("config") or {}
-            if not isinstance(lconf, dict):
-                raise ValueError(f"layer {i} ({name}): its config must be a JSON object")
-            try:
-                layers.append(layer_cls.from_config(lconf))
-            except (TypeError, ValueError, KeyError) as exc:
-                raise ValueError(f"layer {i} ({name}): invalid config ({exc})") from None
-        if input_shape is not None:
-            if not isinstance(input_shape, list) or not all(isinstance(s, int) and s > 0
-                                                            for s in input_shape):
-                raise ValueError(f"invalid input_shape {input_shape!r}")
-            model.input_shape = tuple(input_shape)
+        return cls._assemble(*_model_io.layers_from_config(config))
+
+    @classmethod
+    def _assemble(cls, name, dtype, input_shape, layers):
+        model = cls(name=name, dtype=dtype)
+        model.input_shape = input_shape
         for layer in layers:
             model.add(layer)
         if model.input_shape is not None and not model.built:
@@ -566,15 +552,19 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
 
 
 def _model_from_header(mf):
+    """The model a file describes, built only after its declared shapes were checked against the
+    file's arrays (a small file cannot make the loader allocate a large model)."""
     spec = mf.header.get("model")
     if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
         raise mf.error("the 'model' entry is missing or malformed")
     if spec.get("class_name") != "Sequential":
         raise mf.error(f"unknown model class {spec.get('class_name')!r} (cnet saves Sequential models)")
     try:
-        return Sequential.from_config(spec["config"])
+        parts = _model_io.layers_from_config(spec["config"])
+        _model_io.check_shapes(mf, parts[2], parts[3])
+        return Sequential._assemble(*parts)
     except ValueError as exc:
-        raise mf.error(str(exc)) from None
+        raise exc if str(exc).startswith(mf.path) else mf.error(str(exc)) from None
     except (TypeError, KeyError, AttributeError) as exc:
         raise mf.error(f"invalid model configuration ({type(exc).__name__}: {exc})") from None
 

@@ -22,6 +22,13 @@ spellings (decay_rate for rho, beta1/beta2) are accepted. Where a book default d
 (RMSprop's lr and rho) the Keras default wins: pass the book's values explicitly. Nesterov follows
 Keras 2's rule (v = m*v - lr*g; p += m*v - lr*g), not the book's variant.
 
+Divergence: after each ``update`` the optimizer lists in ``nonfinite`` the arrays it wrote that hold NaN or
+Inf, as (slot, key) pairs (slot None for the parameter itself; empty when all are finite): the parameter,
+and the state arrays through which an overflow would not
+reach it (Adam's v, RMSprop's and Adagrad's h, Adadelta's h and d: a second moment that overflowed to Inf
+turns the step into 0 and leaves the parameter finite). Each is one ``np.isfinite(a).all()``; a model's
+fit stops on it (cnet._training) and names the layer.
+
 Checkpoints: ``get_state()`` returns ``{'iterations': int, '<slot>:<key>': array, ...}``;
 ``set_state(state)`` restores it. ``get_config()``/``from_config()`` hold the hyperparameters.
 ``cnet.optimizers.get('adam')`` (case-insensitive), an instance, a class or a {'class_name', 'config'} dict.
@@ -39,6 +46,7 @@ class Optimizer:
 
     _slots = ()
     _hyper = ()    # names of the hyperparameters in get_config, beside learning_rate/decay/weight_decay
+    _watched = ()  # slots an overflow can make non-finite without making the parameter so
 
     def __init__(self, learning_rate=0.01, decay=0.0, weight_decay=0.0, lr=None):
         if lr is not None:
@@ -50,6 +58,7 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: learning_rate, decay and weight_decay must be >= 0")
         self.iterations = 0
         self._state = {slot: {} for slot in self._slots}
+        self.nonfinite = []
 
     lr = property(lambda self: self.learning_rate,
                   lambda self, value: setattr(self, "learning_rate", float(value)))
@@ -90,6 +99,19 @@ class Optimizer:
                     raise TypeError(f"{type(self).__name__}.update: the gradient of {key!r} is not "
                                     f"convertible to {p.dtype} ({exc})") from None
             self._step(key, p, g, lr)
+        self.nonfinite = self._nonfinite(params)
+
+    def _nonfinite(self, params):
+        """[(slot, key), ...]: the arrays of this update holding NaN or Inf (slot None: the parameter)."""
+        found = []
+        for key, p in params.items():
+            if not np.isfinite(p).all():
+                found.append((None, key))
+            for slot in self._watched:
+                a = self._state[slot].get(key)
+                if a is not None and not np.isfinite(a).all():
+                    found.append((slot, key))
+        return found
 
     def _step(self, key, p, g, lr):
         raise NotImplementedError
@@ -169,7 +191,7 @@ class Nesterov(SGD):
 class RMSprop(Optimizer):
     """h = rho*h + (1 - rho)*g*g; p -= lr*g/(sqrt(h) + epsilon). Book: RMSprop(lr, decay_rate)."""
 
-    _slots = ("h",)
+    _slots = _watched = ("h",)
     _hyper = ("rho", "epsilon")
 
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7, decay=0.0, weight_decay=0.0, lr=None,
@@ -185,7 +207,7 @@ class RMSprop(Optimizer):
 class Adagrad(Optimizer):
     """h += g*g; p -= lr*g/(sqrt(h) + epsilon). The book's AdaGrad(lr=0.01) is the same."""
 
-    _slots = ("h",)
+    _slots = _watched = ("h",)
     _hyper = ("epsilon",)
 
     def __init__(self, learning_rate=0.01, epsilon=1e-7, decay=0.0, weight_decay=0.0, lr=None):
@@ -203,7 +225,7 @@ class AdaGrad(Adagrad):
 class Adadelta(Optimizer):
     """Keras 2.1 Adadelta (learning_rate=1.0, rho=0.95)."""
 
-    _slots = ("h", "d")
+    _slots = _watched = ("h", "d")
     _hyper = ("rho", "epsilon")
 
     def __init__(self, learning_rate=1.0, rho=0.95, epsilon=1e-7, decay=0.0, weight_decay=0.0, lr=None):
@@ -222,6 +244,7 @@ class Adam(Optimizer):
     Book: Adam(lr=0.001, beta1=0.9, beta2=0.999)."""
 
     _slots = ("m", "v")
+    _watched = ("v",)       # m overflows only with v
     _hyper = ("beta_1", "beta_2", "epsilon")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, decay=0.0,

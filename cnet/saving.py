@@ -24,7 +24,10 @@ A model file is a zip archive in NumPy's ``.npz`` layout (members stored uncompr
          "optimizer_state": null | <the optimizer's get_state(), arrays replaced by {"__array__": key}>,
          "training_state": null | {"epoch": completed epochs, "step": optimizer steps of fit,
                                    "epoch_step": steps of an unfinished epoch (0 after a complete one),
-                                   "shuffle_rng": null | numpy bit_generator.state (e.g. PCG64),
+                                   "shuffle_rng": null | numpy bit_generator.state (e.g. PCG64), at the
+                                                  start of the unfinished epoch when there is one,
+                                   "unfinished_epoch": (when epoch_step > 0) {"sums": the epoch's metric
+                                                  sums so far, "seen": its samples, "batch_size": ...},
                                    "dropout": [{"layer": i, "seed": base seed | null, "step": n}, ...]}}
 
     ``weights[i]`` lists layer i's arrays in ``get_weights()`` order (Keras order: W, b; BatchNormalization
@@ -39,25 +42,47 @@ A model file is a zip archive in NumPy's ``.npz`` layout (members stored uncompr
 
 ``training_state`` (optional, absent in older files) makes a checkpoint resumable bit for bit:
 ``load_model(path)`` then ``fit(..., initial_epoch=model.training_state['epoch'])`` continues the run
-with the same shuffling order and dropout masks as a run that was never interrupted.
+with the same shuffling order and dropout masks as a run that was never interrupted, from the end of an
+epoch or, for a model saved after fit stopped inside one (a signal), from the step it stopped after.
 
 Loading
 -------
-Loading parses JSON and reads ``.npy`` arrays with ``allow_pickle=False``: no code is run and no object is
-unpickled. Layer classes come only from cnet's registry (``cnet.layers.get``, used by cnet.models). A
-file that is not a zip, is truncated or corrupt, has a newer ``format_version``, names an unknown layer
-class, misses an array, or holds an array of the wrong shape or dtype (object arrays included) raises
-``ValueError`` naming the file and what is wrong.
+Loading parses JSON and reads ``.npy`` arrays itself (their headers with NumPy's parser, never
+``allow_pickle``): no code is run and no object is unpickled. Layer classes come only from cnet's registry
+(``cnet.layers.get``, used by cnet.models). Nothing a file declares is believed before it is checked
+against what the file really holds, so a small file cannot make the loader allocate much, or wait:
+
+- only regular files are opened (a FIFO, a device or a folder named like a model is refused at once);
+- members are stored or deflated (no other zip method), each declaring no more bytes than the archive
+  (stored) or the deflate format's largest ratio (1032:1) allows; the JSON header is at most 16 MiB and
+  32 levels deep;
+- an array's ``.npy`` header must declare a numeric dtype (no object, string, structured or complex
+  dtype) and a shape whose bytes are exactly the data the member holds; float arrays must be finite;
+- a model's architecture is checked before it is built: following the shapes from its input shape
+  (``Layer.weight_shapes``, nothing allocated), every layer's weight shapes must be those of the file's
+  arrays and every layer's input and output at most 2**26 numbers per sample.
+
+A file that breaks any of these, is not a zip, is truncated or corrupt, has a newer ``format_version``,
+names an unknown layer class, misses an array, or holds an array of the wrong shape or dtype raises
+``ValueError`` naming the file and what is wrong; a missing file raises FileNotFoundError, a file that
+cannot be read (permissions) another OSError.
 
 Saving
 ------
-The archive is written to a temporary file in the destination folder, flushed and fsync'ed, then moved
-over the destination with ``os.replace``: a crash mid-save leaves the previous file intact.
-``write(..., overwrite=False)`` refuses (FileExistsError) to replace an existing file.
+The archive is written by ``cnet._fileio.atomic_write``: a temporary file in the destination folder
+(through a symbolic link: in its target's folder), flushed and fsync'ed, then moved over the destination
+with ``os.replace``: a crash mid-save leaves the previous file intact. The new file has the replaced
+file's permissions, or those the umask gives a new file. File-system errors name the destination, never
+the temporary file. ``write(..., overwrite=False)`` refuses (FileExistsError) to replace an existing file;
+a float array holding NaN or Inf is refused (ValueError): a diverged model is never written.
 """
 import json
+import math
 import os
+import stat
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -70,8 +95,10 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "HEADER", "write", "describe", "flat
 FORMAT_NAME = "cnet-model"
 FORMAT_VERSION = 1
 HEADER = "__model__.json"
-_MAX_HEADER_BYTES = 64 << 20
-_NPY_HEADER_SLACK = 1 << 16     # an .npy member may exceed its data by at most this much (its header)
+_MAX_HEADER_BYTES = 16 << 20    # a model's JSON: tens of KB; 16 MiB parses into ~100 MB of objects at most
+_MAX_JSON_DEPTH = 32            # the format nests 8 levels; a deeper file is hostile, not a model
+_MAX_NPY_HEADER = 10000         # an .npy header describes one array's dtype and shape in ~100 bytes
+_DEFLATE_MAX_RATIO = 1032       # deflate cannot expand data more than this (the format's limit)
 
 
 # ---- writing -------------------------------------------------------------------------------------
@@ -92,13 +119,21 @@ def _write_archive(path, header, arrays):
     atomic_write(path, write)
 
 
-def write(path, kind, fields, arrays, overwrite=True):
+def write(path, kind, fields, arrays, overwrite=True, labels=None):
     """Write a file of `kind` ('model', 'weights', 'params'): the header is the format's fields, then
     `fields` (a JSON-able dict); `arrays` ({key: ndarray}) become members '<key>.npy'. With
-    overwrite=False an existing file at path is refused (FileExistsError) and left as it is."""
+    overwrite=False an existing file at path is refused (FileExistsError) and left as it is. A float
+    array holding NaN or Inf is refused (ValueError naming it as labels[key] says, else by its key):
+    nothing is written, so a diverged model never replaces a good file."""
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(f"{os.fspath(path)} exists and overwrite=False: nothing was written (pass "
                               "overwrite=True to replace it)")
+    for key, arr in arrays.items():
+        arr = np.asarray(arr)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            what = (labels or {}).get(key, f"array {key!r}")
+            raise ValueError(f"cannot save {os.fspath(path)}: {what} holds NaN or Inf values (training "
+                             "diverged?); nothing was written")
     header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "cnet_version": __version__,
               "kind": kind}
     header.update(fields)
@@ -110,17 +145,20 @@ def describe(key, arr):
     return {"key": key, "shape": list(arr.shape), "dtype": np.dtype(arr.dtype).name}
 
 
-def flatten_state(state, arrays, prefix):
+def flatten_state(state, arrays, prefix, labels=None, path=()):
     """Replace the arrays of a nested dict/list structure by {"__array__": key} and collect them in
-    `arrays` under prefix/<n> (ModelFile.state rebuilds the structure)."""
+    `arrays` under prefix/<n> (ModelFile.state rebuilds the structure); `labels`, when given, gets
+    each key's place in the structure ("state 'm:dense/W'")."""
     if isinstance(state, np.ndarray):
         key = f"{prefix}/{sum(1 for k in arrays if k.startswith(prefix + '/'))}"
         arrays[key] = state
+        if labels is not None:
+            labels[key] = f"{prefix} state {'/'.join(path)!r}"
         return {"__array__": key, "shape": list(state.shape), "dtype": state.dtype.name}
     if isinstance(state, dict):
-        return {str(k): flatten_state(v, arrays, prefix) for k, v in state.items()}
+        return {str(k): flatten_state(v, arrays, prefix, labels, path + (str(k),)) for k, v in state.items()}
     if isinstance(state, (list, tuple)):
-        return [flatten_state(v, arrays, prefix) for v in state]
+        return [flatten_state(v, arrays, prefix, labels, path + (str(i),)) for i, v in enumerate(state)]
     if isinstance(state, np.generic):
         return state.item()
     if state is None or isinstance(state, (bool, int, float, str)):
@@ -141,38 +179,65 @@ def save_params(path, params, network=None):
 # ---- reading -------------------------------------------------------------------------------------
 
 class ModelFile:
-    """A model file opened for checked reading: `header` (the JSON) and `array(key, shape, dtype)`."""
+    """A model file opened for checked reading: `header` (the JSON), `array(key, shape, dtype)` and
+    `array_header(key)` (an array's declared shape and dtype, its data not read).
+
+    Nothing is believed before it is checked against something the file cannot inflate: the file must
+    be a regular file (never a FIFO, device or folder, which could block or never end); each member's
+    declared size must fit in the archive (stored), or in the deflate format's largest ratio; an array's
+    .npy header must declare a numeric dtype and a shape whose bytes are exactly the member's data, so
+    that nothing larger than what the file really holds is ever allocated; the JSON header is at most
+    16 MiB and 32 levels deep."""
 
     def __init__(self, path):
         self.path = os.fspath(path)
+        self._zip = None
+        self._file, self._size = _open_regular(self.path, self.error)
         try:
-            with open(self.path, "rb") as f:
-                magic = f.read(4)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"no such model file: {self.path!r}") from None
-        if magic != b"PK\x03\x04":
-            raise self.error("not a cnet model file (it is not a zip/.npz archive)")
-        try:
-            self._npz = np.load(self.path, allow_pickle=False)
-            self._zip = self._npz.zip
-            self._infos = {info.filename: info for info in self._zip.infolist()}
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise self.error(f"corrupt or truncated archive ({exc})") from None
-        self.header = self._read_header()
+            self._open_archive()
+            self.header = self._read_header()
+        except BaseException:
+            self.close()
+            raise
 
     def error(self, what):
         return ValueError(f"{self.path}: {what}")
 
     def close(self):
-        npz = getattr(self, "_npz", None)
-        if npz is not None:
-            npz.close()
+        for f in (self._zip, self._file):
+            if f is not None:
+                f.close()
+        self._zip = self._file = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+    def _open_archive(self):
+        if self._file.read(4) != b"PK\x03\x04":
+            raise self.error("not a cnet model file (it is not a zip/.npz archive)")
+        self._file.seek(0)
+        try:
+            self._zip = zipfile.ZipFile(self._file)
+            infos = self._zip.infolist()
+        except _UNREADABLE as exc:
+            raise self.error(f"corrupt or truncated archive ({type(exc).__name__}: {exc})") from None
+        self._infos = {}
+        for info in infos:
+            name = info.filename
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise self.error(f"member {name!r} uses compression method {info.compress_type}; cnet "
+                                 "files use stored (0) or deflated (8) members only")
+            if info.flag_bits & 0x1:
+                raise self.error(f"member {name!r} is encrypted")
+            most = info.compress_size if info.compress_type == zipfile.ZIP_STORED else \
+                info.compress_size * _DEFLATE_MAX_RATIO + 1024
+            if info.compress_size > self._size or info.file_size > most:
+                raise self.error(f"member {name!r} declares {info.file_size} bytes, more than the "
+                                 f"{self._size}-byte archive can hold")
+            self._infos[name] = info
 
     def _read_header(self):
         info = self._infos.get(HEADER)
@@ -181,9 +246,13 @@ class ModelFile:
         if info.file_size > _MAX_HEADER_BYTES:
             raise self.error(f"{HEADER} is implausibly large ({info.file_size} bytes)")
         try:
-            header = json.loads(self._zip.read(HEADER).decode("utf-8"))
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            header = json.loads(self._zip.read(info).decode("utf-8"))
+        except RecursionError:
+            raise self.error(f"{HEADER} is nested too deeply") from None
+        except _UNREADABLE as exc:
             raise self.error(f"{HEADER} is unreadable or not valid JSON ({exc})") from None
+        if _depth_exceeds(header, _MAX_JSON_DEPTH):
+            raise self.error(f"{HEADER} is nested more than {_MAX_JSON_DEPTH} levels deep")
         if not isinstance(header, dict):
             raise self.error(f"{HEADER} must hold a JSON object, got {type(header).__name__}")
         if header.get("format") != FORMAT_NAME:
@@ -202,32 +271,76 @@ class ModelFile:
         if kind not in kinds:
             raise self.error(f"holds {kind!r} data, expected {' or '.join(map(repr, kinds))}")
 
-    def array(self, key, shape=None, dtype=None, what=None):
-        """The array stored under key, checked against the expected shape and (float) dtype."""
-        what = what or repr(key)
+    def _member(self, key, what):
         if not isinstance(key, str) or key + ".npy" not in self._infos:
             raise self.error(f"missing array {what} (member {key!r}.npy)")
-        info = self._infos[key + ".npy"]
-        if shape is not None:
-            expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype or np.float64).itemsize
-            if info.file_size > expected + _NPY_HEADER_SLACK:
-                raise self.error(f"array {what} is {info.file_size} bytes, far more than its expected "
-                                 f"shape {tuple(shape)} needs")
+        return self._infos[key + ".npy"]
+
+    def _npy_header(self, f, info, what):
+        """(shape, dtype, fortran_order) of the .npy member open in f, read up to its data, checked: a
+        numeric dtype, and exactly as many data bytes in the member as the shape needs."""
         try:
-            arr = self._npz[key]
-        except ValueError as exc:
-            if "pickle" in str(exc) or "allow_pickle" in str(exc):
-                raise self.error(f"array {what} is an object array (it would need pickle); "
-                                 f"refusing to load it") from None
-            raise self.error(f"array {what} is corrupt ({exc})") from None
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+            version = np.lib.format.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"unsupported .npy format version {version}")
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(f, max_header_size=_MAX_NPY_HEADER)
+        except RecursionError:
+            raise self.error(f"array {what}: its .npy header is nested too deeply") from None
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:   # the member's bytes (CRC)
             raise self.error(f"array {what} is corrupt or truncated ({exc})") from None
-        if not isinstance(arr, np.ndarray):
-            raise self.error(f"member {what} is not an array")
-        if arr.dtype.kind not in "fiub":
-            raise self.error(f"array {what} has dtype {arr.dtype}, expected a numeric dtype")
-        if shape is not None and tuple(arr.shape) != tuple(shape):
-            raise self.error(f"array {what} has shape {tuple(arr.shape)}, expected {tuple(shape)}")
+        except Exception as exc:    # NumPy parses the header's text with tokenize/ast: any of their errors
+            raise self.error(f"array {what}: unreadable .npy header ({type(exc).__name__}: {exc})") from None
+        if dtype.hasobject:
+            raise self.error(f"array {what} is an object array (it would need pickle); refusing to load it")
+        if dtype.kind not in "fiub" or dtype.fields is not None or dtype.subdtype is not None:
+            raise self.error(f"array {what} has dtype {dtype}, expected a numeric dtype")
+        nbytes = math.prod(shape) * dtype.itemsize
+        held = info.file_size - f.tell()
+        if nbytes != held:
+            raise self.error(f"array {what}: its .npy header declares shape {tuple(shape)} of {dtype} "
+                             f"({nbytes} bytes) but the file holds {held} bytes of data for it")
+        return tuple(shape), dtype, fortran
+
+    def _open_member(self, info, what):
+        try:
+            return self._zip.open(info)
+        except _UNREADABLE as exc:
+            raise self.error(f"array {what} is corrupt or truncated ({exc})") from None
+
+    def array_header(self, key, what=None):
+        """(shape, dtype) the array under key declares, checked against the bytes the file holds for it
+        (its data is not read)."""
+        what = what or repr(key)
+        info = self._member(key, what)
+        with self._open_member(info, what) as f:
+            shape, dtype, _ = self._npy_header(f, info, what)
+        return shape, dtype
+
+    def array(self, key, shape=None, dtype=None, what=None):
+        """The array stored under key, checked against the expected shape (the dtype must be numeric;
+        float arrays must hold finite numbers). `dtype` is the expected one, kept for the callers."""
+        what = what or repr(key)
+        info = self._member(key, what)
+        with self._open_member(info, what) as f:
+            stored, stype, fortran = self._npy_header(f, info, what)
+            if shape is not None and stored != tuple(shape):
+                raise self.error(f"array {what} has shape {stored}, expected {tuple(shape)}")
+            raw = np.empty(math.prod(stored) * stype.itemsize, np.uint8)   # no more than the file holds
+            try:
+                complete = _read_into(f, memoryview(raw)) == raw.size and not f.read(1)  # at the end: CRC
+            except _UNREADABLE as exc:
+                raise self.error(f"array {what} is corrupt or truncated ({exc})") from None
+            if not complete:
+                raise self.error(f"array {what} is truncated")
+        arr = raw.view(stype).reshape(stored, order="F" if fortran else "C")
+        if not stype.isnative:
+            arr = arr.astype(stype.newbyteorder("="))
+        arr = np.ascontiguousarray(arr)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise self.error(f"array {what} holds NaN or Inf values; a model file holds finite numbers "
+                             "only")
         return arr
 
     def state(self, tree):
@@ -243,6 +356,57 @@ class ModelFile:
         if isinstance(tree, list):
             return [self.state(v) for v in tree]
         return tree
+
+
+# What parsing a hostile archive, member or header may raise besides ValueError: all become ValueError.
+_UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, ValueError, TypeError,
+               SyntaxError, KeyError, IndexError, struct.error, NotImplementedError, OverflowError,
+               UnicodeDecodeError)
+
+
+def _open_regular(path, error):
+    """(binary file object, size) of the regular file at path; anything else (a FIFO, which would block
+    forever, a device, a folder, a socket) raises error(...) without reading it."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)   # O_NONBLOCK: opening a FIFO without a writer does not wait
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such model file: {path!r}") from None
+    except IsADirectoryError:
+        raise error("it is a folder, not a model file") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode)
+                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a socket")
+            raise error(f"it is {kind}, not a regular file: not a model file")
+        return os.fdopen(fd, "rb"), st.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_into(f, buf):
+    """Fill buf from f; the number of bytes read (fewer only at the end of f)."""
+    total = 0
+    while total < len(buf):
+        got = f.readinto(buf[total:])
+        if not got:
+            break
+        total += got
+    return total
+
+
+def _depth_exceeds(obj, limit):
+    """True when the JSON value obj nests lists/objects more than limit levels deep (no recursion)."""
+    stack = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return False
 
 
 def load_params(path, expected=None):

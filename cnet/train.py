@@ -16,13 +16,17 @@ stops them all.
 """
 import argparse
 import os
+import signal
 import sys
 import time
+import warnings
 
 import numpy as np
 
 from . import zoo
-from ._command import UserError, run
+from ._command import EXIT_DIVERGED, UserError, run
+from ._fileio import check_writable
+from ._training import ResumeMismatch
 from .zoo import DEFAULTS, build_model
 
 __all__ = ["main", "build_model", "DEFAULTS"]   # build_model and DEFAULTS live in cnet.zoo
@@ -94,10 +98,34 @@ def _check_args(args):
             raise UserError(f"{option} must be >= {least}, got {value}")
     if not 0.0 <= args.validation_split < 1.0:
         raise UserError(f"--validation-split must be in [0, 1), got {args.validation_split}")
-    for option, path in (("--out", args.out), ("--resume", args.resume)):   # before the training
-        folder = os.path.dirname(path) if path and path.lower() != "none" else ""
-        if folder and not os.path.isdir(folder):
-            raise UserError(f"{option}: the folder {folder} does not exist")
+    for option, path in _destinations(args):     # before the work, not after an hour of it
+        try:
+            check_writable(path)
+        except OSError as exc:
+            raise UserError(f"{option}: {exc}") from None
+
+
+def _destinations(args):
+    """[(option, path)] of the files the run writes: --out (unless 'none') and the --resume checkpoint."""
+    out = args.out or f"{args.model}.cnet.npz"
+    return [(option, path) for option, path in (("--out", out), ("--resume", args.resume))
+            if path and path.lower() != "none"]
+
+
+def _check_free_space(args, model):
+    """Each destination's file system must have room for the model's weights at least (the file holds
+    them and the optimizer state): a full disk is reported before the training, not after it."""
+    need = sum(w.nbytes for w in model.get_weights())
+    for option, path in _destinations(args):
+        folder = os.path.dirname(os.path.abspath(os.path.realpath(path)))
+        try:
+            st = os.statvfs(folder)
+        except (OSError, AttributeError):       # no statvfs (Windows): the save reports it
+            continue
+        free = st.f_bavail * st.f_frsize
+        if free < need:
+            raise UserError(f"{option}: cannot write {path}: the file system of {folder} has {free} bytes "
+                            f"free, and the model needs at least {need}")
 
 
 def _make_optimizer(name, lr):
@@ -114,9 +142,11 @@ def _make_optimizer(name, lr):
 def main(argv=None, prog="cnet-train"):
     """The command: parse `argv` (default sys.argv[1:]), train, return the exit code (errors a user can
     fix: one line on stderr, exit code 2; see cnet._command)."""
-    code = run(lambda a: _main(a, prog), argv, prog)
+    ended = {}
+    code = run(lambda a: _main(a, prog, ended), argv, prog)
     from . import distributed
-    if code and distributed.is_initialized() and distributed.size() > 1:
+    if code and not ended.get("together") and distributed.is_initialized() and distributed.size() > 1:
+        # an error on this process alone: the others would wait for it in their next step
         distributed.abort(f"{prog} ended with exit code {code} (its message is above)", code)
     return code
 
@@ -139,7 +169,7 @@ def _quiet(*args, **kwargs):
     """print on the processes that are not rank 0."""
 
 
-def _main(argv, prog):
+def _main(argv, prog, ended):
     args = _parser(prog).parse_args(argv)
     _check_args(args)
     if args.plot:
@@ -195,8 +225,13 @@ def _main(argv, prog):
         if model.optimizer is None:
             raise UserError(f"--resume: {args.resume} holds no optimizer (saved without compile)")
         initial_epoch = model.training_state["epoch"]
+        state = model.training_state
+        inside = f" and {state['epoch_step']} steps of epoch {initial_epoch + 1}" if state["epoch_step"] else ""
+        say(f"Resuming from {args.resume}: {initial_epoch} of {epochs} epochs{inside} done")
+        if args.lr is not None:          # e.g. lower after a divergence: the run is then a new one
+            say(f"Learning rate {args.lr:g} (the checkpoint's was {model.optimizer.learning_rate:g})")
+            model.optimizer.learning_rate = args.lr
         lr = None
-        say(f"Resuming from {args.resume}: {initial_epoch} of {epochs} epochs done")
     else:
         model = build_model(args.model)
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
@@ -212,16 +247,25 @@ def _main(argv, prog):
         say(dist.describe())
     if verbose and root:
         model.summary()
+    _check_free_space(args, model)
     start = time.perf_counter()
-    history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=verbose,
-              validation_split=args.validation_split, shuffle=True, seed=args.seed,
-              initial_epoch=initial_epoch, callbacks=callbacks)
+    with warnings.catch_warnings():     # fit's warnings of a stop: this command says it itself, below
+        warnings.filterwarnings("ignore", "fit: ", RuntimeWarning)
+        try:
+            history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                                validation_split=args.validation_split, shuffle=True, seed=args.seed,
+                                initial_epoch=initial_epoch, callbacks=callbacks)
+        except ResumeMismatch as exc:
+            raise UserError(f"--resume: {args.resume}: {exc} (--batch-size)") from None
     train_time = time.perf_counter() - start
+    out = args.out or f"{args.model}.cnet.npz"
+    if history.diverged is not None or history.interrupted is not None:
+        ended["together"] = True      # fit stopped every process after the same step
+        return _stopped(prog, args, model, history, out, root)
     loss, acc = model.evaluate(x_test, y_test, batch_size=max(batch_size, 256), verbose=0)
     say(f"Training time: {train_time:.1f}s ({train_time / max(epochs, 1):.1f}s/epoch)")
     say(f"Test loss: {loss:.4f}")
     say(f"Test accuracy: {acc:.4f}")
-    out = args.out or f"{args.model}.cnet.npz"
     if out.lower() != "none":
         model.save(out)
         say(f"Saved the model to {out}")
@@ -234,6 +278,30 @@ def _main(argv, prog):
                                      class_names=names):
             print(f"Wrote {path}")
     return 0
+
+
+def _stopped(prog, args, model, history, out, root=True):
+    """The end of a run that fit stopped before its last epoch: diverged (exit EXIT_DIVERGED, the
+    checkpoint keeps its last good epoch) or interrupted by a signal (the checkpoint gets the state
+    reached, to resume from; exit 128 + the signal's number). --out is left as it was."""
+    left = f"{out} was left as it was" if out.lower() != "none" else "no model was written"
+    if history.diverged is not None:
+        kept = (f"The checkpoint {args.resume} holds the last epoch completed before that (resume it with a "
+                "lower --lr)" if args.resume and os.path.exists(args.resume) else "No checkpoint was written")
+        if root:
+            print(f"{prog}: {history.diverged['reason']}. {kept}; {left}", file=sys.stderr)
+        return EXIT_DIVERGED
+    stop = history.interrupted
+    where = f"epoch {stop['epoch'] + 1}, after step {stop['step']}" if stop["step"] else \
+        f"the end of epoch {stop['epoch']}"
+    if args.resume:
+        model.save(args.resume)
+        kept = f"the checkpoint {args.resume} holds the state reached (run the same command to resume)"
+    else:
+        kept = "nothing was saved (--resume CHECKPOINT keeps the state of an interrupted run)"
+    if root:
+        print(f"{prog}: interrupted by {stop['signal']} at {where}; {kept}; {left}", file=sys.stderr)
+    return 128 + signal.Signals[stop["signal"]]      # as a shell reports a process a signal ended
 
 
 if __name__ == "__main__":

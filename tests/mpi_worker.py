@@ -108,6 +108,8 @@ class _Fault(Callback):
                 os.kill(os.getpid(), signal.SIGKILL)
             if self.how == "exit":
                 sys.exit(0)
+            if self.how == "term":     # a stop signal to one process: all stop after the same step
+                os.kill(os.getpid(), signal.SIGTERM)
 
 
 def fault(out, how):

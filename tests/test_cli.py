@@ -206,7 +206,9 @@ def test_train_without_the_data_set_offline(tmp_path, how):
     (["--validation-split", "1"], "--validation-split must be in [0, 1), got 1.0"),
     (["--optimizer", "nope"], "--optimizer: unknown optimizer 'nope'"),
     (["--lr", "-1"], "--lr: "),
-    (["--out", "no/such/folder/m.npz"], "--out: the folder no/such/folder does not exist"),
+    (["--out", "no/such/folder/m.npz"], "--out: cannot write no/such/folder/m.npz: the folder no/such/folder "
+                                        "does not exist"),
+    (["--resume", "gone/c.npz"], "--resume: cannot write gone/c.npz: the folder gone does not exist"),
 ])
 def test_train_refuses_what_it_cannot_honour_before_the_work(tmp_path, argv, fragment):
     """Each was silently replaced by the default (0 for --batch-size, --limit), or failed after the training

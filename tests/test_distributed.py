@@ -138,6 +138,14 @@ def test_nonfinite_loss_on_one_rank_stops_all_at_the_same_step(tmp_path):
 
 
 @needs_mpi
+def test_a_stop_signal_to_one_rank_stops_all_after_the_same_step(tmp_path):
+    p = ok(mpirun(2, "fault", tmp_path, "term")[0])
+    found = re.findall(r"rank (\d): stopped: interrupted \(SIGTERM\) at epoch 1, step 2/3;.*?; steps done (\d)",
+                       p.stdout)
+    assert sorted(found) == [("0", "2"), ("1", "2")], p.stdout
+
+
+@needs_mpi
 def test_api_and_batchnorm_refused(tmp_path):
     ok(mpirun(3, "api", tmp_path)[0])
     load(tmp_path, "broadcast", 3)     # rank 0's weights everywhere

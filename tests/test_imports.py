@@ -17,7 +17,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "cnet"
 # that do not exist (yet, or any more) are harmless.
 RANKS = {
     # 0: import nothing of cnet
-    "cnet._kernels": 0, "cnet._version": 0, "cnet._fileio": 0, "cnet._parallel": 0,
+    "cnet._kernels": 0, "cnet._version": 0, "cnet._fileio": 0, "cnet._signals": 0, "cnet._parallel": 0,
     # 1: the NumPy oracle (ONLY: itself)
     "cnet.reference": 1,
     # 2: threads (cnet._config holds them until cnet._runtime replaces it)
@@ -35,7 +35,7 @@ RANKS = {
     "cnet.distributed": 6,
     # 7: the commands and what only they use
     "cnet.cli": 7, "cnet.train": 7, "cnet.plot": 7, "cnet.image": 7, "cnet.bench": 7, "cnet._info": 7,
-    "cnet._command": 7, "cnet.__main__": 7,
+    "cnet._command": 7, "cnet.__main__": 7, "cnet.book": 7,
     # 8: the package root (matches "cnet" exactly)
     "cnet": 8,
 }

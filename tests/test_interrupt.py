@@ -107,27 +107,28 @@ def test_sigint_from_outside_stops_fit_cleanly(tmp_path):
     assert lines[1] == "KEYBOARD-INTERRUPT"
 
 
-def _model():
+def _model(optimizer="sgd"):
     cnet.set_seed(0)
     model = Sequential([Dense(8, activation="relu", input_shape=(5,)), Dropout(0.3),
                         Dense(3, activation="softmax")])
-    model.compile("sgd", "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(optimizer, "sparse_categorical_crossentropy", ["accuracy"])
     return model
 
 
 class _SelfSigint(Callback):
-    """Sends SIGINT to this process after `at` batches (twice in a row with twice=True)."""
+    """Sends `signum` (SIGINT) to this process after `at` batches in all, counting from 1 (twice in a row
+    with twice=True)."""
 
-    def __init__(self, at, twice=False):
+    def __init__(self, at, twice=False, signum=signal.SIGINT):
         super().__init__()
-        self.at, self.twice, self.n = at, twice, 0
+        self.at, self.twice, self.n, self.signum = at, twice, 0, signum
 
     def on_batch_end(self, batch, logs=None):
         self.n += 1
         if self.n == self.at:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), self.signum)
             if self.twice:
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), self.signum)
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals")

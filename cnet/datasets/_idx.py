@@ -28,6 +28,8 @@ _IDX_DTYPES = {
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
+_TRAILING_COUNTED = 1 << 16   # trailing bytes counted for the message; past them the file is not read on
+_DEFLATE_MAX_RATIO = 1032     # deflate cannot expand data more than this (the format's limit)
 
 
 def _is_gzip(path: Path) -> bool:
@@ -89,13 +91,17 @@ def _parse_idx(path: Path, hashers: Sequence = (), expected_magic: Optional[int]
                 raise DatasetCorruptError(
                     f"{path}: wrong dimensions in the header: expected {want}, got "
                     f"{'x'.join(map(str, dims)) or '(none)'}", path)
+            size = os.fstat(f.fileno()).st_size    # of the file on disk (compressed for gzip)
             if not gz:
-                size = os.fstat(f.fileno()).st_size
                 if size != expected_len:
                     raise DatasetCorruptError(
                         f"{path}: wrong length: the header says {'x'.join(map(str, dims))} items, so the file "
                         f"must have {expected_len} bytes, got {size}"
                         + (" (truncated)" if size < expected_len else ""), path)
+            elif expected_len > size * _DEFLATE_MAX_RATIO + 1024:    # before allocating it
+                raise DatasetCorruptError(
+                    f"{path}: the header claims {'x'.join(map(str, dims))} items ({expected_len} bytes), more "
+                    f"than a gzip file of {size} bytes can hold", path)
             for h in hashers:
                 h.update(head)
                 h.update(dims_raw)
@@ -112,13 +118,14 @@ def _parse_idx(path: Path, hashers: Sequence = (), expected_magic: Optional[int]
                     f"{path}: wrong length: the header says {'x'.join(map(str, dims))} items, so the "
                     f"{'decompressed ' if gz else ''}file must have {expected_len} bytes, got "
                     f"{4 + 4 * ndim + got}", path)
-            extra = f.read(1)
+            extra = f.read(_TRAILING_COUNTED + 1)   # never more: a gzip file may inflate to gigabytes
             if extra:
-                rest = 1 + _count_rest(f)
+                rest = (f"{expected_len + len(extra)} ({len(extra)} trailing bytes)"
+                        if len(extra) <= _TRAILING_COUNTED else
+                        f"more (over {_TRAILING_COUNTED} trailing bytes; the rest was not read)")
                 raise DatasetCorruptError(
                     f"{path}: wrong length: the header says {'x'.join(map(str, dims))} items, so the "
-                    f"{'decompressed ' if gz else ''}file must have {expected_len} bytes, got "
-                    f"{expected_len + rest} ({rest} trailing bytes)", path)
+                    f"{'decompressed ' if gz else ''}file must have {expected_len} bytes, got {rest}", path)
             for h in hashers:
                 h.update(buf)
     except DatasetCorruptError:
@@ -134,22 +141,16 @@ def _parse_idx(path: Path, hashers: Sequence = (), expected_magic: Optional[int]
     return arr
 
 
-def _count_rest(f) -> int:
-    n = 0
-    while True:
-        chunk = f.read(_CHUNK)
-        if not chunk:
-            return n
-        n += len(chunk)
-
-
 def read_idx(path, expected_magic: Optional[int] = None) -> np.ndarray:
     """Read an IDX file (gzip-compressed or raw, detected from its content) into a writable NumPy array.
 
     Validates the header and that the file length is exactly header + product(dims) * itemsize.
-    Raises :class:`DatasetCorruptError` (a ValueError) naming the file and what is wrong.
+    Raises :class:`DatasetCorruptError` (a ValueError) naming the file and what is wrong (a FIFO or a
+    folder is not an IDX file).
     """
     path = Path(path)
+    if path.exists() and not path.is_file():     # a folder, or a FIFO that would block the read
+        raise DatasetCorruptError(f"{path}: not a regular file, so not an IDX file", path)
     if not path.is_file():
         raise DatasetNotFoundError(f"IDX file not found: {path}")
     return _parse_idx(path, (), expected_magic)

@@ -61,6 +61,7 @@ class Comm:
                          f"(pid {os.getpid()} on {self.hosts[self.rank][0]}): {message}; "
                          f"stopping all {self.size} processes\n")
         sys.stderr.flush()
+        time.sleep(0.5)    # the launcher forwards our output before it ends the job
         self.world.Abort(code)
 
     def excepthook(self, previous):
@@ -107,10 +108,9 @@ class Comm:
         self.wait([self.iallreduce(buf, op)])
         return buf
 
-    def any(self, flag):
-        """True on every process when `flag` is true on any."""
-        buf = np.array([1.0 if flag else 0.0])
-        return bool(self.allreduce(buf, "max")[0])
+    def max(self, value):
+        """The largest of every process's number."""
+        return float(self.allreduce(np.array([float(value)]), "max")[0])
 
     def barrier(self, timeout="default"):
         self.wait([self.comm.Ibarrier()], timeout)

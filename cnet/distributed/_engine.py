@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .. import ops
-from .._training import NonFiniteLoss
+from .._training import NonFiniteLoss, check_finite
 from ..layers import BatchNormalization, Dropout, training_workspaces
 from ..models import Sequential
 from ..nets import _BookNet
@@ -85,6 +85,7 @@ class _ModelRunner:
         model = self.model
         if self.optimizer is None:
             model.optimizer.update(model.trainable_params, model.grads)
+            check_finite(model)    # Diverged, on every process alike (the same weights)
         else:
             self.optimizer.update(model.params, model.grads)
 
@@ -138,20 +139,22 @@ class _NetRunner:
         self.optimizer.update(self.net.params, grads)
 
 
-class _AgreedGuard:
-    """fit's interruption guard as all processes see it: ``requested`` is true on every process when it is
-    on any (one small allreduce per read; fit reads it once per step)."""
+class _AgreedStop:
+    """fit's StopRequest as all processes see it: ``poll()`` is the largest signal number that any process
+    received (one small allreduce per call until it is not 0, then that number without asking), so every
+    process stops after the same step."""
 
-    def __init__(self, comm, guard):
-        self._comm, self._guard = comm, guard
+    def __init__(self, comm, stop):
+        self._comm, self._stop, self._agreed = comm, stop, 0
 
-    @property
-    def requested(self):
-        self._comm.what = "the check for an interruption"
-        return self._comm.any(self._guard.requested)
+    def poll(self):
+        if not self._agreed:
+            self._comm.what = "the check for a stop signal"
+            self._agreed = int(self._comm.max(self._stop.poll()))
+        return self._agreed
 
     def __getattr__(self, name):
-        return getattr(self._guard, name)
+        return getattr(self._stop, name)
 
 
 class Engine:
@@ -231,8 +234,8 @@ class Engine:
             arrays = [w for layer in net.layers for w in layer._weights()]
         self._sync(arrays, runner.dropouts, trainer, trainer._rng)
 
-    def agreed(self, guard):
-        return _AgreedGuard(self.comm, guard)
+    def agreed(self, stop):
+        return _AgreedStop(self.comm, stop)
 
     # ---- steps ------------------------------------------------------------------------------
 

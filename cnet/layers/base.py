@@ -42,6 +42,12 @@ def _pair(value, what):
     return _int(value, what), _int(value, what)
 
 
+def _nonfinite(a):
+    """What is not finite in array `a`, for a message: 'NaN', 'Inf' or 'NaN and Inf' values."""
+    kinds = [name for name, test in (("NaN", np.isnan), ("Inf", np.isinf)) if test(a).any()]
+    return " and ".join(kinds) + " values"
+
+
 def _no_unsupported(layer_cls, **options):
     for key, value in options.items():
         if value is not None:
@@ -129,6 +135,12 @@ class Layer:
 
     def _build(self, input_shape):
         """Create self.params/self.state for this input shape (subclasses with weights)."""
+
+    def weight_shapes(self, input_shape):
+        """[(name, shape)] of the arrays build(input_shape) gives this layer, in get_weights() order,
+        computed without creating them: a model file's arrays are checked against these before any
+        weight is allocated. Raises ValueError for an input shape the layer cannot take."""
+        return []
 
     def compute_output_shape(self, input_shape):
         return _shape(input_shape)
@@ -231,6 +243,9 @@ class Layer:
             if w.shape != cur.shape:
                 raise ValueError(f"{self.name}: weight {i} ({names[i]}) must have shape {cur.shape}, "
                                  f"got {w.shape}")
+            if w.dtype.kind in "fc" and not np.isfinite(w).all():
+                raise ValueError(f"{self.name}: weight {i} ({names[i]}) holds {_nonfinite(w)}: weights must "
+                                 f"be finite numbers")
         for w, cur in zip(weights, current):
             np.copyto(cur, np.asarray(w), casting="unsafe")
 
@@ -291,9 +306,15 @@ class _KernelBias:
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
 
-    def _create_kernel_bias(self, shape, units, input_shape):
-        """W of `shape` and b of (units,) from the initializers; W given to a book constructor is kept
-        (its shape checked)."""
+    def weight_shapes(self, input_shape):
+        input_shape = _shape(input_shape)
+        shapes = [("W", self._kernel_shape(input_shape))]
+        return shapes + [("b", (self._units,))] if self.use_bias else shapes
+
+    def _create_kernel_bias(self, input_shape):
+        """W of _kernel_shape(input_shape) and b of (units,) from the initializers; W given to a book
+        constructor is kept (its shape checked)."""
+        shape, units = self._kernel_shape(input_shape), self._units
         if "W" in self.params:
             if self.params["W"].shape != shape:
                 raise ValueError(f"{self.name}: W has shape {self.params['W'].shape} but inputs of shape "

@@ -105,10 +105,15 @@ class Conv2D(_KernelBias, _Spatial):
             _check_image_shape(self, self._declared_input_shape)
         self._init_kernel_bias(activation, use_bias, kernel_initializer, bias_initializer, axis=1)
 
+    _units = property(lambda self: self.filters)
+
+    def _kernel_shape(self, input_shape):
+        self._geometry(input_shape)     # the window fits the images (ValueError otherwise)
+        return (self.filters, input_shape[0]) + self._kernel
+
     def _build(self, input_shape):
         self._setup(input_shape)
-        c = input_shape[0]
-        self._create_kernel_bias((self.filters, c) + self._kernel, self.filters, input_shape)
+        self._create_kernel_bias(input_shape)
 
     def compute_output_shape(self, input_shape):
         (oh, ow), _, _ = self._geometry(_shape(input_shape))

@@ -32,11 +32,15 @@ class Dense(_KernelBias, Layer):
             return got == expected or (len(got) >= 1 and math.prod(got) == math.prod(expected))
         return got == expected
 
-    def _build(self, input_shape):
+    _units = property(lambda self: self.units)
+
+    def _kernel_shape(self, input_shape):
         if len(input_shape) < 1:
             raise ValueError(f"{self.name}: Dense needs inputs of shape (N, features), got {(None,) + input_shape}")
-        d = math.prod(input_shape) if self._flatten else input_shape[-1]
-        self._create_kernel_bias((d, self.units), self.units, input_shape)
+        return (math.prod(input_shape) if self._flatten else input_shape[-1], self.units)
+
+    def _build(self, input_shape):
+        self._create_kernel_bias(input_shape)
 
     def compute_output_shape(self, input_shape):
         if self._flatten:

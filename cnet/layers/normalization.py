@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .. import initializers, ops
-from .base import Layer, _no_unsupported, _param_array
+from .base import Layer, _no_unsupported, _param_array, _shape
 
 
 class BatchNormalization(Layer):
@@ -74,7 +74,14 @@ class BatchNormalization(Layer):
     moving_mean = running_mean
     moving_variance = running_var
 
-    def _build(self, input_shape):
+    def weight_shapes(self, input_shape):
+        size = self._size(_shape(input_shape))
+        book = "gamma" in self.params
+        names = (["gamma"] if book or self.scale else []) + (["beta"] if book or self.center else [])
+        return [(name, (size,)) for name in names + ["moving_mean", "moving_variance"]]
+
+    def _size(self, input_shape):
+        """The number of statistics (the channels; the book's flat gamma: every element of an input)."""
         if len(input_shape) == 1:
             ok = self.axis in (1, -1)
         elif len(input_shape) == 3:
@@ -87,12 +94,18 @@ class BatchNormalization(Layer):
                              f"normalizes axis 1 (the features of (N, D), the channels of (N, C, H, W)); "
                              f"use axis=1 (the default)")
         c = input_shape[0]
-        size = c
+        if "gamma" not in self.params:
+            return c
+        size = self.params["gamma"].size   # the book's arrays
+        if size not in (c, math.prod(input_shape)):
+            raise ValueError(f"{self.name}: gamma has {size} elements but inputs of shape {input_shape} "
+                             f"need {c} (per channel) or {math.prod(input_shape)}")
+        return size
+
+    def _build(self, input_shape):
+        size = self._size(input_shape)   # checks the shape first
+        c = input_shape[0]
         if "gamma" in self.params:   # the book's arrays
-            size = self.params["gamma"].size
-            if size not in (c, math.prod(input_shape)):
-                raise ValueError(f"{self.name}: gamma has {size} elements but inputs of shape {input_shape} "
-                                 f"need {c} (per channel) or {math.prod(input_shape)}")
             self._flat = size != c
         else:
             if self.scale:

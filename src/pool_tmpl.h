@@ -1,0 +1,205 @@
+/* pool_tmpl.h -- 2-D max and average pooling over each (H, W) plane, forward and backward: the template
+ * (instantiate.h) of pool.c. Pooling is bound by memory bandwidth: one pass over the input, threads over
+ * the N*C planes (disjoint writes), and a fast path for the common 2x2 window with stride 2 and no
+ * padding. Geometry: x is (N, C, H, W); windows KH x KW; stride (SH, SW); padding (PH, PW);
+ * OH = (H + 2*PH - KH)/SH + 1, OW likewise (cnet_valid_range from cnet_internal.h). */
+#ifndef CNET_POOL_SHARED
+#define CNET_POOL_SHARED
+
+#include <string.h>
+
+#include "cnet_internal.h"
+
+/* take ? a : b without a branch: gcc turns the ternary on floats into a jump, which random data
+ * mispredicts half the time (commit 50a1a80 measured the max pool's loss). */
+static inline int64_t select_i64(int64_t take, int64_t a, int64_t b) { return b ^ ((a ^ b) & -take); }
+
+#endif /* CNET_POOL_SHARED */
+
+/* take ? a : b for REAL, through its bits (see select_i64). */
+static inline REAL SFX(select)(int64_t take, REAL a, REAL b) {
+    UINT ua, ub, m = 0u - (UINT)take;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    ub ^= (ua ^ ub) & m;
+    memcpy(&b, &ub, sizeof b);
+    return b;
+}
+
+/* Max of one window of plane xc over rows [h0+i0, h0+i1), columns [w0+j0, w0+j1), all inside the plane:
+ * the first element in row-major order that is the maximum, a NaN winning (the first NaN). */
+static inline __attribute__((always_inline)) void SFX(window_max)(const REAL *xc, int64_t W, int64_t h0,
+                                                                  int64_t i0, int64_t i1, int64_t w0,
+                                                                  int64_t j0, int64_t j1, REAL *y,
+                                                                  int64_t *arg) {
+    int64_t best_i = (h0 + i0) * W + w0 + j0;
+    REAL best = xc[best_i];
+    for (int64_t i = i0; i < i1; i++)
+        for (int64_t j = j0; j < j1; j++) {
+            const int64_t idx = (h0 + i) * W + w0 + j;
+            const REAL v = xc[idx];
+            const int take = (v > best) | ((v != v) & (best == best));
+            best = SFX(select)(take, v, best);
+            best_i = select_i64(take, idx, best_i);
+        }
+    *y = best;
+    *arg = best_i;
+}
+
+/* x is (N, C, H, W). Overwrites y (N, C, OH, OW) with the window maxima and argmax (N, C, OH, OW) with
+ * the flat index h*W + w of each maximum in its unpadded input plane. Padding never wins (the reference
+ * pads with -inf and requires pad < window, so every window holds an input element). */
+void SFX(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int64_t N, int64_t C, int64_t H,
+                                 int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH,
+                                 int64_t PW, int n_threads) {
+    const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1;
+    const int nt = cnet_threads_for(N * C * H * W, n_threads);
+    const int fast2x2 = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0;
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t p = 0; p < N * C; p++) {
+        const REAL *xc = x + p * H * W;
+        REAL *yc = y + p * OH * OW;
+        int64_t *ac = argmax + p * OH * OW;
+        if (fast2x2) {
+            for (int64_t oh = 0; oh < OH; oh++) {
+                const REAL *r0 = xc + 2 * oh * W, *r1 = r0 + W;
+                const int64_t row = 2 * oh * W;
+                REAL *yr = yc + oh * OW;
+                int64_t *ar = ac + oh * OW;
+                /* branch-free selects (random data would mispredict every comparison) */
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    REAL best = r0[2 * ow], v;
+                    int64_t off = 0, take;
+                    v = r0[2 * ow + 1];
+                    take = (v > best) | ((v != v) & (best == best));
+                    best = SFX(select)(take, v, best);
+                    off = select_i64(take, 1, off);
+                    v = r1[2 * ow];
+                    take = (v > best) | ((v != v) & (best == best));
+                    best = SFX(select)(take, v, best);
+                    off = select_i64(take, W, off);
+                    v = r1[2 * ow + 1];
+                    take = (v > best) | ((v != v) & (best == best));
+                    best = SFX(select)(take, v, best);
+                    off = select_i64(take, W + 1, off);
+                    yr[ow] = best;
+                    ar[ow] = row + 2 * ow + off;
+                }
+            }
+            continue;
+        }
+        for (int64_t oh = 0; oh < OH; oh++) {
+            const int64_t h0 = oh * SH - PH;
+            int64_t i0, i1;
+            cnet_valid_range(KH, 1, h0, H, &i0, &i1);
+            for (int64_t ow = 0; ow < OW; ow++) {
+                const int64_t w0 = ow * SW - PW;
+                int64_t j0, j1;
+                cnet_valid_range(KW, 1, w0, W, &j0, &j1);
+                if (KH == 3 && KW == 3 && i1 - i0 == 3 && j1 - j0 == 3) /* constant bounds: unrolled */
+                    SFX(window_max)(xc, W, h0, 0, 3, w0, 0, 3, yc + oh * OW + ow, ac + oh * OW + ow);
+                else
+                    SFX(window_max)(xc, W, h0, i0, i1, w0, j0, j1, yc + oh * OW + ow, ac + oh * OW + ow);
+            }
+        }
+    }
+}
+
+/* dy and argmax are (N, C, OH, OW); argmax holds indices in [0, H*W) (checked by the caller).
+ * Overwrites dx (N, C, H, W): dx[n, c].flat[argmax] += dy, in output order (overlapping windows add). */
+void SFX(cnet_maxpool2d_backward)(REAL *dx, const REAL *dy, const int64_t *argmax, int64_t N, int64_t C,
+                                  int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads) {
+    const int nt = cnet_threads_for(N * C * H * W, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t p = 0; p < N * C; p++) {
+        REAL *dxc = dx + p * H * W;
+        const REAL *dyc = dy + p * OH * OW;
+        const int64_t *ac = argmax + p * OH * OW;
+        memset(dxc, 0, (size_t)(H * W) * sizeof(REAL));
+        for (int64_t o = 0; o < OH * OW; o++) dxc[ac[o]] += dyc[o];
+    }
+}
+
+/* x is (N, C, H, W). Overwrites y (N, C, OH, OW) with the window sums divided by KH*KW (padding counts
+ * as zeros in the divisor), summed from 0 in row-major window order like the reference. */
+void SFX(cnet_avgpool2d_forward)(REAL *y, const REAL *x, int64_t N, int64_t C, int64_t H, int64_t W,
+                                 int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                 int n_threads) {
+    const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1;
+    const int nt = cnet_threads_for(N * C * H * W, n_threads);
+    const REAL div = (REAL)(KH * KW);
+    const int fast2x2 = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0;
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t p = 0; p < N * C; p++) {
+        const REAL *xc = x + p * H * W;
+        REAL *yc = y + p * OH * OW;
+        if (fast2x2) {
+            for (int64_t oh = 0; oh < OH; oh++) {
+                const REAL *r0 = xc + 2 * oh * W, *r1 = r0 + W;
+                for (int64_t ow = 0; ow < OW; ow++)
+                    yc[oh * OW + ow] =
+                        (((((REAL)0 + r0[2 * ow]) + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1]) / div;
+            }
+            continue;
+        }
+        for (int64_t oh = 0; oh < OH; oh++) {
+            const int64_t h0 = oh * SH - PH;
+            int64_t i0, i1;
+            cnet_valid_range(KH, 1, h0, H, &i0, &i1);
+            for (int64_t ow = 0; ow < OW; ow++) {
+                const int64_t w0 = ow * SW - PW;
+                int64_t j0, j1;
+                cnet_valid_range(KW, 1, w0, W, &j0, &j1);
+                REAL s = 0;
+                for (int64_t i = i0; i < i1; i++)
+                    for (int64_t j = j0; j < j1; j++) s += xc[(h0 + i) * W + w0 + j];
+                yc[oh * OW + ow] = s / div;
+            }
+        }
+    }
+}
+
+/* dy is (N, C, OH, OW). Overwrites dx (N, C, H, W): every input element gets dy/(KH*KW) from each window
+ * that covers it, added in (i, j) order like the reference. */
+void SFX(cnet_avgpool2d_backward)(REAL *dx, const REAL *dy, int64_t N, int64_t C, int64_t H, int64_t W,
+                                  int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                  int n_threads) {
+    const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1;
+    const int nt = cnet_threads_for(N * C * H * W, n_threads);
+    const REAL div = (REAL)(KH * KW);
+    const int fast2x2 = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0;
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t p = 0; p < N * C; p++) {
+        REAL *dxc = dx + p * H * W;
+        const REAL *dyc = dy + p * OH * OW;
+        if (fast2x2) { /* windows tile the plane: one contribution per element (0 + g, as the reference) */
+            for (int64_t h = 0; h < H; h++) {
+                REAL *d = dxc + h * W;
+                if (h >= 2 * OH) {
+                    memset(d, 0, (size_t)W * sizeof(REAL));
+                    continue;
+                }
+                const REAL *g = dyc + (h / 2) * OW;
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    const REAL v = (REAL)0 + g[ow] / div;
+                    d[2 * ow] = v;
+                    d[2 * ow + 1] = v;
+                }
+                for (int64_t w = 2 * OW; w < W; w++) d[w] = 0;
+            }
+            continue;
+        }
+        memset(dxc, 0, (size_t)(H * W) * sizeof(REAL));
+        for (int64_t i = 0; i < KH; i++)
+            for (int64_t j = 0; j < KW; j++) {
+                int64_t oh0, oh1, ow0, ow1;
+                cnet_valid_range(OH, SH, i - PH, H, &oh0, &oh1);
+                cnet_valid_range(OW, SW, j - PW, W, &ow0, &ow1);
+                for (int64_t oh = oh0; oh < oh1; oh++) {
+                    REAL *d = dxc + (oh * SH + i - PH) * W + j - PW;
+                    const REAL *g = dyc + oh * OW;
+                    for (int64_t ow = ow0; ow < ow1; ow++) d[ow * SW] += g[ow] / div;
+                }
+            }
+    }
+}
