@@ -1,7 +1,8 @@
-"""Sequential.fit's loop: epochs of shuffled batches, validation, callbacks, the stop signals (SIGINT,
+"""Model.fit's loop: epochs of shuffled batches, validation, callbacks, the stop signals (SIGINT,
 SIGTERM), the divergence check, and the training state a checkpoint keeps so that a resumed run continues
-bit for bit, from the end of an epoch or from inside one (cnet.models' Sequential calls these; nothing
-here imports cnet.models)."""
+bit for bit, from the end of an epoch or from inside one (cnet.models' Sequential and Model call these;
+nothing here imports cnet.models). x and y are arrays, or cnet._compile.Arrays for several inputs or
+outputs (len() and indexing take the same samples of each)."""
 import math
 import numbers
 import warnings
@@ -102,20 +103,21 @@ def validation_schedule(freq):
 
 
 def validation_arrays(validation_data):
-    """(x_val, y_val) of fit's validation_data: (x, y), or (x, y, None) (no sample weights)."""
+    """(x_val, y_val) of fit's validation_data: (x, y), or (x, y, None) (no sample weights); not converted
+    (the model matches them to its inputs and outputs)."""
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError("validation_data must be a tuple (x_val, y_val)")
     if len(validation_data) == 3 and validation_data[2] is not None:
         raise NotImplementedError("fit: validation_data holds sample weights (a third element), which cnet "
                                   "does not support (fit and evaluate take no sample_weight): pass "
                                   "(x_val, y_val)")
-    return as_array(validation_data[0], "x_val"), as_array(validation_data[1], "y_val")
+    return validation_data[0], validation_data[1]
 
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
         initial_epoch, steps_per_epoch, seed, class_weight, sample_weight, validation_steps, validation_freq,
         max_queue_size, workers, use_multiprocessing, stop=None, **kwargs):
-    """Sequential.fit (its docstring says what each argument does): check the arguments, set up the
+    """Model.fit (its docstring says what each argument does): check the arguments, set up the
     validation data and the callbacks, run the epochs. `stop`: the StopRequest polled after every step
     (default: a new one, for SIGINT and SIGTERM; a distributed run passes one that combines its ranks)."""
     model._require_compiled("fit")
@@ -131,11 +133,12 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     batch_size = 32 if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    x, y = as_array(x, "x"), as_array(y, "y")
+    x, y = model._input_data(x), model._target_data(y)
     if len(x) != len(y):
         raise ValueError(f"x and y must hold the same number of samples, got {len(x)} and {len(y)}")
     if validation_data is not None:
         x_val, y_val = validation_arrays(validation_data)
+        x_val, y_val = model._input_data(x_val, "x_val"), model._target_data(y_val, "y_val")
     elif validation_split:
         if not 0.0 < validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")

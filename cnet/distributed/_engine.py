@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import ops
 from .._training import NonFiniteLoss, check_finite
-from ..layers import BatchNormalization, Dropout, training_workspaces
+from ..layers import BatchNormalization, Dropout
 from ..models import Sequential
 from ..nets import _BookNet
 from ._reduce import Reducer, Tensor
@@ -40,19 +40,21 @@ def _signature(layers, extra=()):
 
 
 class _ModelRunner:
-    """A Sequential's pieces: training with its loss and optimizer (or, for the book's Trainer, with the
-    Trainer's optimizer on every parameter), evaluation."""
+    """A model's pieces: training with its losses and optimizer (or, for the book's Trainer, with the
+    Trainer's optimizer on every parameter), evaluation. A Sequential's buckets are summed as the backward
+    pass leaves their layers; a functional model's (a graph, maybe with shared layers) after the pass."""
 
     def __init__(self, engine, model, optimizer=None, holder=None):
         self.model, self.optimizer = model, optimizer
         self.holder = holder if holder is not None else model
         _refuse_batchnorm(model.layers, f"model {model.name!r}")
+        hooked = isinstance(model, Sequential)
         tensors = []
         for layer in reversed(model.layers):
             if layer.trainable or optimizer is not None:
                 for p, arr in layer.params.items():
-                    tensors.append(Tensor(f"{layer.name}/{p}", layer, lambda layer=layer, p=p: layer.grads[p],
-                                          arr.size, arr.dtype))
+                    tensors.append(Tensor(f"{layer.name}/{p}", layer if hooked else None,
+                                          lambda layer=layer, p=p: layer.grads[p], arr.size, arr.dtype))
         self.n_stats = len(model.metrics_names) if optimizer is None else 1
         self.signature = self.current_signature()
         self.reducer = Reducer(engine.comm, tensors, engine.pieces, self.n_stats, engine.bucket_bytes)
@@ -64,7 +66,7 @@ class _ModelRunner:
     def context(self):
         stack = contextlib.ExitStack()
         stack.enter_context(self.model._step_lock)
-        stack.enter_context(training_workspaces(self.model.layers))
+        stack.enter_context(self.model._graph.workspaces())
         return stack
 
     def run_piece(self, x, y, after_layer):
@@ -72,14 +74,17 @@ class _ModelRunner:
         x, y = model._cast(x), model._prepare_y(y)
         out = model._forward_to_loss_input(x, train=True)
         loss = model._loss_forward(out, y)
-        values = [loss] + (model._batch_metrics(out, y) if self.optimizer is None else [])
-        model.backward(model._loss.backward(), after_layer=after_layer)
+        values = [loss]
+        if self.optimizer is None:
+            values += model._heads.output_losses() + model._batch_metrics(out, y)
+        model._graph.backward(model._heads.loss_backward(), after_layer)
         return values
 
     def test_piece(self, x, y):
         model = self.model
         out = model._forward_to_loss_input(x, train=False)
-        return [model._loss_forward(out, y)] + model._batch_metrics(out, y)
+        loss = model._loss_forward(out, y)
+        return [loss] + model._heads.output_losses() + model._batch_metrics(out, y)
 
     def update(self):
         model = self.model
