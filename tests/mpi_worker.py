@@ -62,6 +62,18 @@ def same_answer(out):
         trainer.train()
         save(out, f"trainer-{dtype}", np.concatenate([p.ravel().astype(np.float64) for p in net.params.values()]))
         save(out, f"trainer-{dtype}-history", trainer.train_loss_list + trainer.test_acc_list)
+    # a functional model: two outputs, a shared layer, dropout (its buckets are summed after backward)
+    from cnet.layers import Input
+    from cnet.models import Model
+    cnet.set_seed(2)
+    inp = Input(shape=(64,))
+    h = Dropout(0.3)(Dense(8, activation="relu")(inp))
+    shared = Dense(5, activation="relu")
+    model = Model(inp, [Dense(4, activation="softmax")(shared(h)), Dense(1)(shared(h))])
+    model.compile(optimizer="adam", loss=["sparse_categorical_crossentropy", "mse"], metrics=["accuracy"])
+    h = model.fit(x.reshape(len(x), -1), [y, x[:, 0, 0, :1]], batch_size=16, epochs=2, verbose=0, seed=1)
+    save(out, "functional", weights(model))
+    save(out, "functional-history", [v for k in sorted(h.history) for v in h.history[k]])
 
 
 def files(out):

@@ -56,13 +56,15 @@ def load(folder, name, n):
 
 
 NAMES = [f"{what}-{dtype}{part}" for what in ("seq", "trainer") for dtype in ("float32", "float64")
-         for part in ("", "-history")] + ["seq-float32-evaluate", "seq-float64-evaluate"]
+         for part in ("", "-history")] + ["seq-float32-evaluate", "seq-float64-evaluate", "functional",
+                                           "functional-history"]
 
 
 @needs_mpi
 def test_deterministic_same_weights_for_1_2_3_processes(tmp_path):
     """deterministic=True: Sequential.fit (dropout, validation) and the book's Trainer, float32 and
-    float64: the same bits in every process and for every process count."""
+    float64, and a functional model (two outputs, a shared layer): the same bits in every process and for
+    every process count."""
     results = {}
     for n in (1, 2, 3):
         out = tmp_path / f"n{n}"
