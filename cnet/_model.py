@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from . import _compile, _graph, _model_io, _summary, _training, optimizers
+from . import _compile, _graph, _model_io, _parallel, _summary, _training, optimizers
 from ._compile import Arrays, listed
 from .layers.base import sync_params
 from .layers.node import is_symbolic
@@ -99,6 +99,7 @@ class Model:
         self._steps_done = 0
         self._epoch_step = 0
         self._unfinished = None      # the epoch fit is in: shuffling state at its start, metric sums...
+        self._dist_exponents = None  # cnet.distributed's gradient exponents (part of the training state)
         self._params = {}
         self._param_owner = {}
         self._seen = {}
@@ -304,6 +305,8 @@ class Model:
         """One optimizer step on a cast batch; returns [loss, output losses..., metrics...] (the metrics of
         the batch's outputs before the update). Raises NonFiniteLoss before touching the weights when the
         loss is NaN or infinite, Diverged after the update when it left NaN or Inf in the weights or state."""
+        if _parallel.engine() is not None:   # cnet.distributed: this process's share, summed over all
+            return _parallel.engine().train_batch(self, xb, yb)
         with self._step_lock, self._graph.workspaces():  # the step reuses buffers
             out = self._forward_to_loss_input(xb, train=True)
             loss = self._loss_forward(out, yb)
@@ -317,6 +320,8 @@ class Model:
 
     def _test_batch(self, xb, yb):
         """[loss, output losses..., metrics...] of a cast batch in inference mode."""
+        if _parallel.engine() is not None:
+            return _parallel.engine().test_batch(self, xb, yb)
         with self._step_lock:
             out = self._forward_to_loss_input(xb, train=False)
             loss = self._loss_forward(out, yb)

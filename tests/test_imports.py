@@ -17,7 +17,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "cnet"
 # that do not exist (yet, or any more) are harmless.
 RANKS = {
     # 0: import nothing of cnet
-    "cnet._kernels": 0, "cnet._version": 0, "cnet._fileio": 0, "cnet._signals": 0,
+    "cnet._kernels": 0, "cnet._version": 0, "cnet._fileio": 0, "cnet._signals": 0, "cnet._parallel": 0,
     # 1: the NumPy oracle (ONLY: itself)
     "cnet.reference": 1,
     # 2: threads
@@ -31,7 +31,7 @@ RANKS = {
     "cnet.saving": 5, "cnet.metrics": 5, "cnet.callbacks": 5, "cnet.progbar": 5, "cnet.models": 5,
     "cnet._training": 5, "cnet._model_io": 5, "cnet.keras_h5": 5, "cnet._keras_config": 5, "cnet.nets": 5,
     "cnet.zoo": 5, "cnet.datasets": 5, "cnet._graph": 5, "cnet._compile": 5, "cnet._model": 5, "cnet._summary": 5,
-    # 6: data-parallel training (future)
+    # 6: data-parallel training
     "cnet.distributed": 6,
     # 7: the commands and what only they use
     "cnet.cli": 7, "cnet.train": 7, "cnet.plot": 7, "cnet.image": 7, "cnet.bench": 7, "cnet._info": 7,
