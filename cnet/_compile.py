@@ -117,6 +117,28 @@ def _weight(w, name):
     return None if w == 1 else float(w)
 
 
+def class_indices(y, loss_name):
+    """Sparse targets as int64 class indices: integers, or floats holding whole numbers (Keras accepts
+    1.0); anything else (1.5, NaN, strings, numbers past int64) is a ValueError naming the value."""
+    if y.dtype.kind in "iub":
+        if y.dtype == np.uint64 and y.size and int(y.max()) > np.iinfo(np.int64).max:
+            raise ValueError(f"{loss_name}: the targets must be class indices, got {int(y.max())}")
+        return y.astype(np.int64, copy=False)
+    if y.dtype.kind not in "fO":
+        raise ValueError(f"{loss_name}: the targets must be integer class indices, got an array of {y.dtype}")
+    try:
+        f = y.astype(np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{loss_name}: the targets must be integer class indices, got an array of "
+                         f"{y.dtype} holding values that are not numbers") from None
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(f) | (f != np.round(f)) | (np.abs(f) >= 2.0 ** 62)
+    if bad.any():
+        value = y.reshape(-1)[int(np.argmax(bad.reshape(-1)))]
+        raise ValueError(f"{loss_name}: the targets must be whole class indices, got {value}")
+    return f.astype(np.int64)
+
+
 class Head:
     """One output: its loss object, the name it was given, its weight (None: 1), its metrics
     [(log name, fn, needs probabilities)], sparse targets, a fused softmax."""
@@ -138,7 +160,7 @@ class Head:
         if self.sparse:
             if y.ndim == 2 and y.shape[1] == 1:
                 y = y[:, 0]
-            return y.astype(np.int64, copy=False)
+            return class_indices(y, self.loss_name)
         if (y.dtype.kind in "iub" and y.ndim >= 2) or (y.dtype.kind == "f" and y.dtype != dtype):
             return y.astype(dtype)
         return y

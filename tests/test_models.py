@@ -130,6 +130,25 @@ def test_sparse_labels_uint8_inputs_and_verbose0(capsys):
     assert model.predict(x[:5]).dtype == np.float32
 
 
+@pytest.mark.parametrize("labels, problem", [
+    (np.array([10 ** 30, 1] * 32, dtype=object), "whole class indices, got 10{30}"),
+    (np.array([1.5, 1.0] * 32), "whole class indices, got 1.5"),
+    (np.array([np.nan, 1.0] * 32), "whole class indices, got nan"),
+    (np.array([2 ** 63 + 5, 1] * 32, dtype=np.uint64), "class indices, got 9223372036854775813"),
+    (np.array(["0", "1"] * 32), "integer class indices, got an array of <U1"),
+    (np.array([None, 1] * 32, dtype=object), "whole class indices, got None"),
+])
+def test_sparse_targets_that_are_not_class_indices_are_refused(labels, problem):
+    """They were cast to int64: 1.5 became 1 silently, 10**30 raised OverflowError, NaN a huge index."""
+    x, _ = _images(64, seed=5)
+    model = Sequential([Flatten(input_shape=(8, 8)), Dense(2, activation='softmax')])
+    model.compile('sgd', 'sparse_categorical_crossentropy')
+    for run in (lambda: model.fit(x, labels, verbose=0), lambda: model.evaluate(x, labels, verbose=0)):
+        with pytest.raises(ValueError, match=f"sparse_categorical_crossentropy: the targets must be .*{problem}"):
+            run()
+    model.fit(x, np.array([0.0, 1.0] * 32), epochs=1, verbose=0)       # whole floats are indices, as in Keras
+
+
 # ---- History, evaluate, batches ------------------------------------------------------------------
 
 def test_history_keys_aliases_and_params():
