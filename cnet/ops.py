@@ -15,6 +15,7 @@ from ._ops_activation import *  # noqa: F401,F403
 from ._ops_conv import *  # noqa: F401,F403
 from ._ops_elementwise import *  # noqa: F401,F403
 from ._ops_gemm import *  # noqa: F401,F403
+from ._ops_more import *  # noqa: F401,F403
 
 # Every op without a checked wrapper yet runs the reference's checks, under the same name.
 for _name in reference.__all__:

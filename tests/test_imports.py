@@ -24,7 +24,7 @@ RANKS = {
     "cnet._runtime": 2, "cnet._config": 2,
     # 3: the op table and its checks (the _ops_*/_optable/_checks modules until cnet.ops is a package)
     "cnet.ops": 3, "cnet._optable": 3, "cnet._checks": 3, "cnet._ops_activation": 3, "cnet._ops_conv": 3,
-    "cnet._ops_elementwise": 3, "cnet._ops_gemm": 3,
+    "cnet._ops_elementwise": 3, "cnet._ops_gemm": 3, "cnet._ops_more": 3,
     # 4: what a model is made of
     "cnet.backend": 4, "cnet.initializers": 4, "cnet.activations": 4, "cnet.layers": 4, "cnet.losses": 4,
     "cnet.optimizers": 4, "cnet.utils": 4, "cnet.gradcheck": 4,

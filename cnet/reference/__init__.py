@@ -12,8 +12,10 @@ from .conv import col2im, conv2d_backward, conv2d_forward, im2col
 from .dense import affine_backward, affine_forward
 from .gemm import gemm
 from .losses import mse_backward, mse_forward, softmax_xent_backward, softmax_xent_forward
+from .loss_more import softmax_xent_weighted_backward, softmax_xent_weighted_forward
 from .optim import (adadelta_update, adagrad_update, adam_update, momentum_update,
                     nesterov_update, rmsprop_update, sgd_update)
+from .optim_more import adamax_update, nadam_update
 from .pool import avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward
 from .regularization import (batchnorm_backward, batchnorm_forward, batchnorm_inference,
                              dropout_backward, dropout_forward, dropout_mask)
@@ -33,12 +35,16 @@ __all__ = [
     "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward",
     # losses.py
     "softmax_xent_forward", "softmax_xent_backward", "mse_forward", "mse_backward",
+    # loss_more.py
+    "softmax_xent_weighted_forward", "softmax_xent_weighted_backward",
     # regularization.py
     "dropout_mask", "dropout_forward", "dropout_backward",
     "batchnorm_forward", "batchnorm_backward", "batchnorm_inference",
     # optim.py
     "sgd_update", "momentum_update", "nesterov_update", "adagrad_update",
     "rmsprop_update", "adam_update", "adadelta_update",
+    # optim_more.py
+    "adamax_update", "nadam_update",
     # rng.py
     "counter_uniform",
 ]
