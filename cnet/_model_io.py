@@ -39,7 +39,9 @@ def _compile_config(model):
     return {"loss": model._loss_name,
             "optimizer": {"class_name": type(opt).__name__, "config": opt.get_config()},
             "metrics": [m if isinstance(m, str) else getattr(m, "__name__", str(m))
-                        for m in model._metric_specs]}
+                        for m in model._metric_specs],
+            "weighted_metrics": [m if isinstance(m, str) else getattr(m, "__name__", str(m))
+                                 for m in model._weighted_specs]}
 
 
 def save(model, filepath, weights_only=False, overwrite=True, include_optimizer=True):
@@ -231,10 +233,12 @@ def _restore_compile(model, mf, cfg):
         loss = cfg.get("loss")
         if not isinstance(loss, str):
             raise ValueError(f"malformed loss entry {loss!r}")
-        metric_names = cfg.get("metrics") or []
-        if not isinstance(metric_names, list) or not all(isinstance(m, str) for m in metric_names):
-            raise ValueError(f"malformed metrics entry {metric_names!r}")
-        model.compile(optimizer=optimizer, loss=loss, metrics=metric_names)
+        names = {}
+        for key in ("metrics", "weighted_metrics"):
+            names[key] = cfg.get(key) or []
+            if not isinstance(names[key], list) or not all(isinstance(m, str) for m in names[key]):
+                raise ValueError(f"malformed {key} entry {names[key]!r}")
+        model.compile(optimizer=optimizer, loss=loss, **names)
     except (ValueError, TypeError, KeyError) as exc:
         raise mf.error(f"cannot restore the compile configuration: {exc} (load_model(path, "
                        "compile=False) loads the architecture and weights without it)") from None

@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from . import _model_io, _training, backend, losses, optimizers, saving
+from . import _evaluation, _model_io, _training, backend, losses, optimizers, saving
 from . import layers as layers_module
 from . import metrics as metrics_module
 from .layers.base import sync_params
@@ -78,7 +78,7 @@ class Sequential:
         self._loss_name = None
         self._sparse_labels = False
         self._metric_specs = []
-        self._metrics = []
+        self._metrics, self._weighted_metrics, self._weighted_specs = [], [], []
         self.metrics_names = ["loss"]
         self.history = None
         self._seed = seed
@@ -255,10 +255,12 @@ class Sequential:
             x = layer.forward(x, train=train, logits=fused and i == last)
         return x
 
-    def _loss_forward(self, out, y):
-        if self._fused():
-            return float(self._loss.forward(out, y, from_logits=True))
-        return float(self._loss.forward(out, y))
+    def _loss_forward(self, out, y, sample_weight=None):
+        """The loss of a batch; with sample weights, Keras's weighted loss (cnet.losses)."""
+        fused = True if self._fused() else None
+        if sample_weight is not None:
+            return float(self._loss.weighted_forward(out, y, sample_weight, from_logits=fused))
+        return float(self._loss.forward(out, y, from_logits=fused))
 
     def _prepare_y(self, y):
         y = np.asarray(y)
@@ -291,10 +293,16 @@ class Sequential:
         return self.grads
 
     # -- Keras's interface --
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
-        """Choose the optimizer (name or instance), the loss (name, function or object) and metrics."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
+                weighted_metrics=None, **kwargs):
+        """Choose the optimizer (name or instance), the loss (name, function or object) and metrics;
+        weighted_metrics: metrics weighted by fit's/evaluate's sample weights, as in Keras 2 (those of
+        `metrics` are not), logged as 'weighted_<name>'."""
         if loss is None:
             raise ValueError("compile: a loss is required, e.g. loss='categorical_crossentropy'")
+        if sample_weight_mode is not None:
+            raise ValueError(f"compile: sample_weight_mode={sample_weight_mode!r} is not supported: cnet weighs "
+                             "whole samples (one weight per sample, sample_weight_mode=None)")
         self.optimizer = optimizers.get(optimizer)
         self._loss = losses.get(loss)
         self.loss_functions = [self._loss]
@@ -302,8 +310,11 @@ class Sequential:
         self._loss_name = name
         self._sparse_labels = "sparse" in name.lower()
         self._metric_specs = list(metrics or [])
-        self._metrics = [metrics_module.get(m, binary="binary" in name.lower()) for m in self._metric_specs]
-        self.metrics_names = ["loss"] + [n for n, _, _ in self._metrics]
+        self._weighted_specs = list(weighted_metrics or [])
+        binary = "binary" in name.lower()
+        self._metrics = [metrics_module.get(m, binary=binary) for m in self._metric_specs]
+        self._weighted_metrics = [metrics_module.get(m, binary=binary, weighted=True) for m in self._weighted_specs]
+        self.metrics_names = ["loss"] + [n for n, _, _ in self._metrics + self._weighted_metrics]
         self.stop_training = False
 
     def _rng_for(self, seed):
@@ -314,41 +325,46 @@ class Sequential:
             self._rng = np.random.default_rng(s)
         return self._rng
 
-    def _train_batch(self, xb, yb):
+    def _train_batch(self, xb, yb, sample_weight=None):
         """One optimizer step on a cast batch; returns [loss, metrics...] (the metrics of the batch's
         outputs before the update). Raises NonFiniteLoss before touching the weights when the loss is
-        NaN or infinite, Diverged after the update when it left NaN or Inf in the weights or state."""
+        NaN or infinite, Diverged after the update when it left NaN or Inf in the weights or state.
+        sample_weight: None, or the batch's per-sample weights (Keras's weighted loss)."""
         with self._step_lock, layers_module.training_workspaces(self.layers):  # the step reuses buffers
             out = self._forward_to_loss_input(xb, train=True)
-            loss = self._loss_forward(out, yb)
+            loss = self._loss_forward(out, yb, sample_weight)
             if not math.isfinite(loss):
                 raise _training.NonFiniteLoss(loss)
-            self.backward(self._loss.backward())
+            self.backward(self._loss.backward() if sample_weight is None else self._loss.weighted_backward())
             self.optimizer.update(self.trainable_params, self.grads)
-            values = [loss] + self._batch_metrics(out, yb)
+            values = [loss] + self._batch_metrics(out, yb, sample_weight)
             _training.check_finite(self)
             return values
 
-    def _test_batch(self, xb, yb):
+    def _test_batch(self, xb, yb, sample_weight=None):
         """[loss, metrics...] of a cast batch in inference mode."""
         with self._step_lock:
             out = self._forward_to_loss_input(xb, train=False)
-            return [self._loss_forward(out, yb)] + self._batch_metrics(out, yb)
+            return [self._loss_forward(out, yb, sample_weight)] + self._batch_metrics(out, yb, sample_weight)
 
-    def _batch_metrics(self, out, yb):
-        if not self._metrics:
+    def _batch_metrics(self, out, yb, sample_weight=None):
+        if not (self._metrics or self._weighted_metrics):
             return []
         probs = self._loss.probs if self._fused() else out
-        return [fn(yb, probs if needs_probs else out) for _, fn, needs_probs in self._metrics]
+        return ([fn(yb, probs if needs_probs else out) for _, fn, needs_probs in self._metrics]
+                + [fn(yb, probs if needs_probs else out, sample_weight)
+                   for _, fn, needs_probs in self._weighted_metrics])
 
-    def train_on_batch(self, x, y):
-        """One gradient step on one batch; returns the loss (or [loss, metrics...])."""
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
+        """One gradient step on one batch; returns the loss (or [loss, metrics...]). sample_weight (one
+        number per sample) or class_weight ({class: weight}): Keras's weighted loss."""
         self._require_compiled("train_on_batch")
         x = self._cast(x)
         self._ensure_built(x)
         yb = self._prepare_y(y)
+        w = _training.batch_weights(y, sample_weight, class_weight, "train_on_batch")
         try:
-            values = self._train_batch(x, yb)
+            values = self._train_batch(x, yb) if w is None else self._train_batch(x, yb, w)
         except _training.NonFiniteLoss as exc:
             warnings.warn(f"train_on_batch: the loss is {exc.args[0]}; the weights were not updated",
                           RuntimeWarning, stacklevel=2)
@@ -359,14 +375,22 @@ class Sequential:
             return math.nan if not self._metrics else [math.nan] * (1 + len(self._metrics))
         return values[0] if len(values) == 1 else values
 
-    def test_on_batch(self, x, y):
-        """The loss (or [loss, metrics...]) of one batch in inference mode."""
+    def test_on_batch(self, x, y, sample_weight=None):
+        """The loss (or [loss, metrics...]) of one batch in inference mode (weighted by sample_weight)."""
         self._require_compiled("test_on_batch")
         x = self._cast(x)
         self._ensure_built(x)
         yb = self._prepare_y(y)
-        values = self._test_batch(x, yb)
+        w = _training.batch_weights(y, sample_weight, None, "test_on_batch")
+        values = self._test_batch(x, yb) if w is None else self._test_batch(x, yb, w)
         return values[0] if len(values) == 1 else values
+
+    def predict_on_batch(self, x):
+        """The outputs of one batch in inference mode."""
+        x = self._cast(x)
+        self._ensure_built(x)
+        with self._step_lock:
+            return self.forward(x, train=False).copy()
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
@@ -374,69 +398,61 @@ class Sequential:
             validation_freq=1, max_queue_size=10, workers=1, use_multiprocessing=False, **kwargs):
         """Train for `epochs` epochs; returns a History (history.history: loss, accuracy, val_loss, ...).
 
-        verbose: 0 silent, 1 progress bar, 2 one line per epoch. validation_split takes the last fraction
-        of x/y (before shuffling), like Keras. validation_data: (x_val, y_val) (sample weights are not
-        supported). validation_freq: validate every N epochs, or after the listed (1-based) epochs.
-        validation_steps: validate on that many batches. seed: reseed the shuffling Generator.
-        workers, use_multiprocessing and max_queue_size are for generator input: only their defaults.
+        x: arrays (with y), a cnet.utils.Sequence, or a generator yielding (x, y) or (x, y,
+        sample_weight) batches forever (steps_per_epoch batches make an epoch). verbose: 0 silent, 1
+        progress bar, 2 one line per epoch. validation_split takes the last fraction of x/y (before
+        shuffling), like Keras. validation_data: (x_val, y_val), (x_val, y_val, val_sample_weight), a
+        Sequence or a generator (then validation_steps batches). validation_freq: validate every N
+        epochs, or after the listed (1-based) epochs. seed: reseed the shuffling Generator. shuffle: the
+        samples of arrays, the batch order of a Sequence (not a generator's). sample_weight (arrays) or
+        class_weight ({class: weight}): Keras 2's weighted loss. workers: threads reading a Sequence (N)
+        or a generator (1) ahead, at most max_queue_size batches; 0 reads on this thread.
         """
         return _training.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
                              validation_data, shuffle, initial_epoch, steps_per_epoch, seed, class_weight,
                              sample_weight, validation_steps, validation_freq, max_queue_size, workers,
                              use_multiprocessing, **kwargs)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, steps=None, *, sample_weight=None,
-                 return_dict=False):
-        """Loss and metrics in inference mode: [loss, acc] (or the loss alone without metrics), or
-        {'loss': ..., 'accuracy': ...} with return_dict=True. steps: evaluate the first `steps` batches
-        only (None: every sample). sample_weight is not supported (only None)."""
-        self._require_compiled("evaluate")
-        if sample_weight is not None:
-            raise NotImplementedError("evaluate: sample_weight is not supported (cnet weighs every sample "
-                                      "equally)")
-        steps = _training.positive_int(steps, "evaluate: steps")
-        batch_size = 32 if batch_size is None else int(batch_size)
-        x, y = _training.as_array(x, "x"), _training.as_array(y, "y")
-        if len(x) != len(y):
-            raise ValueError(f"x and y must hold the same number of samples, got {len(x)} and {len(y)}")
-        n = len(x) if steps is None else min(len(x), steps * batch_size)
-        if n == 0:
-            raise ValueError("evaluate: no samples")
-        self._ensure_built(x[:1])
-        sums = np.zeros(len(self.metrics_names))
-        bar = _training.progbar(n, batch_size, verbose)
-        for i, start in enumerate(range(0, n, batch_size)):
-            xb = self._cast(x[start:min(start + batch_size, n)])
-            yb = self._prepare_y(y[start:min(start + batch_size, n)])
-            sums += np.asarray(self._test_batch(xb, yb)) * len(xb)
-            if bar:
-                bar.update(i + 1, list(zip(self.metrics_names, (sums / min(start + batch_size, n)))))
-        result = (sums / n).tolist()
-        if return_dict:
-            return dict(zip(self.metrics_names, result))
-        return result[0] if len(result) == 1 else result
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, class_weight=None, max_queue_size=10,
+                      workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0, validation_freq=1):
+        """Keras 2.1's fit_generator: fit on a generator or a cnet.utils.Sequence (see fit)."""
+        _training.require_batches("fit_generator", generator, "fit(x, y)")
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+                        callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
+                        class_weight=class_weight, max_queue_size=max_queue_size, workers=workers,
+                        use_multiprocessing=use_multiprocessing, shuffle=shuffle, initial_epoch=initial_epoch,
+                        validation_freq=validation_freq)
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None):
-        """The model's outputs (probabilities for a softmax head), computed batch by batch; steps: the
-        outputs of the first `steps` batches only (None: every sample)."""
-        steps = _training.positive_int(steps, "predict: steps")
-        batch_size = 32 if batch_size is None else int(batch_size)
-        x = _training.as_array(x, "x")
-        n = len(x) if steps is None else min(len(x), steps * batch_size)
-        if n == 0:
-            raise ValueError("predict: no samples")
-        self._ensure_built(x[:1])
-        bar = _training.progbar(n, batch_size, verbose)
-        result = None
-        for i, start in enumerate(range(0, n, batch_size)):
-            with self._step_lock:
-                out = self.forward(x[start:min(start + batch_size, n)], train=False)
-                if result is None:
-                    result = np.empty((n,) + out.shape[1:], dtype=out.dtype)
-                result[start:start + len(out)] = out
-            if bar:
-                bar.update(i + 1)
-        return result
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None,
+                 max_queue_size=10, workers=1, use_multiprocessing=False, return_dict=False):
+        """Loss and metrics in inference mode: [loss, acc] (or the loss alone without metrics), or
+        {'loss': ..., 'accuracy': ...} with return_dict=True. x: arrays (with y), a Sequence or a
+        generator (see fit). steps: evaluate the first `steps` batches only (None: every sample, every
+        batch of a Sequence, a generator until it ends). sample_weight: Keras 2's weighted loss."""
+        return _evaluation.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, max_queue_size, workers,
+                                    use_multiprocessing, return_dict)
+
+    def evaluate_generator(self, generator, steps=None, max_queue_size=10, workers=1, use_multiprocessing=False,
+                           verbose=0):
+        """Keras 2.1's evaluate_generator: evaluate on a generator or a Sequence (see evaluate)."""
+        _training.require_batches("evaluate_generator", generator, "evaluate(x, y)")
+        return self.evaluate(generator, steps=steps, max_queue_size=max_queue_size, workers=workers,
+                             use_multiprocessing=use_multiprocessing, verbose=verbose)
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None, max_queue_size=10, workers=1,
+                use_multiprocessing=False):
+        """The model's outputs (probabilities for a softmax head), computed batch by batch; x: arrays, a
+        Sequence or a generator (of x, or of tuples whose first element is x); steps: the outputs of the
+        first `steps` batches only (None: every sample, or a generator until it ends)."""
+        return _evaluation.predict(self, x, batch_size, verbose, steps, max_queue_size, workers, use_multiprocessing)
+
+    def predict_generator(self, generator, steps=None, max_queue_size=10, workers=1, use_multiprocessing=False,
+                          verbose=0):
+        """Keras 2.1's predict_generator: predict on a generator or a Sequence (see predict)."""
+        _training.require_batches("predict_generator", generator, "predict(x)")
+        return self.predict(generator, steps=steps, max_queue_size=max_queue_size, workers=workers,
+                            use_multiprocessing=use_multiprocessing, verbose=verbose)
 
     def predict_classes(self, x, batch_size=32, verbose=0):
         """Keras 2 Sequential.predict_classes: argmax of the outputs (threshold 0.5 for one unit)."""
