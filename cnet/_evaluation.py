@@ -33,6 +33,17 @@ def progbar(steps, verbose):
     return Progbar(steps, verbose=verbose) if verbose else None
 
 
+def step_count(value, what):
+    """A number of batches: an int >= 1, or a positive number of any kind counted up (Keras 2.1 runs
+    `while steps_done < steps`, so steps_per_epoch=len(x) / 32 takes ceil(len(x) / 32) batches); None passes."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{what} must be a positive number of batches or None, got {value!r}")
+    return int(np.ceil(value))
+
+
 def source(who, x, y, batch_size, steps, sample_weight=None, targets=True, workers=1, max_queue_size=10):
     """(the batch source of x (and y), the number of batches to take: None for a generator without
     `steps`, run until it ends) for evaluate or predict; arrays are cut to their first `steps` batches."""
@@ -68,7 +79,7 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, max_queue_s
     """Sequential.evaluate (its docstring says what each argument does)."""
     model._require_compiled("evaluate")
     _data.reader_options("evaluate", _data.input_kind(x), workers, use_multiprocessing, max_queue_size)
-    steps = positive_int(steps, "evaluate: steps")
+    steps = step_count(steps, "evaluate: steps")
     src, steps = source("evaluate", x, y, batch_size, steps, sample_weight, True, workers, max_queue_size)
     result = evaluate_source(model, src, steps, verbose)
     if return_dict:
@@ -108,7 +119,7 @@ def evaluate_source(model, src, steps, verbose=0):
 def predict(model, x, batch_size, verbose, steps, max_queue_size, workers, use_multiprocessing):
     """Sequential.predict: the outputs of x's batches, in order, in one array."""
     _data.reader_options("predict", _data.input_kind(x), workers, use_multiprocessing, max_queue_size)
-    steps = positive_int(steps, "predict: steps")
+    steps = step_count(steps, "predict: steps")
     src, steps = source("predict", x, None, batch_size, steps, None, False, workers, max_queue_size)
     bar = progbar(steps, verbose)
     if isinstance(src, _data.Arrays):

@@ -95,8 +95,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     kind = _data.input_kind(x)
     workers, max_queue_size = _data.reader_options("fit", kind, workers, use_multiprocessing, max_queue_size)
     validate = validation_schedule(validation_freq)
-    validation_steps = positive_int(validation_steps, "validation_steps")
-    steps_per_epoch = positive_int(steps_per_epoch, "steps_per_epoch")
+    validation_steps = _evaluation.step_count(validation_steps, "validation_steps")
+    steps_per_epoch = _evaluation.step_count(steps_per_epoch, "steps_per_epoch")
     if kind == "arrays":
         source, validation = _array_sources(x, y, batch_size, sample_weight, class_weight, validation_split,
                                             validation_data)

@@ -128,6 +128,7 @@ def test_evaluate_and_predict_on_sequences_and_generators():
     assert model.evaluate(iter(list(Batches(x, y))), verbose=0) == want      # a finite iterator: to its end
     assert model.evaluate(Batches(x, y), verbose=0, return_dict=True) == dict(zip(model.metrics_names, want))
     assert model.evaluate(Batches(x, y), steps=2, verbose=0) == model.evaluate(x[:2 * B], y[:2 * B], B, 0)
+    assert model.evaluate(x, y, B, 0, steps=1.5) == model.evaluate(x[:2 * B], y[:2 * B], B, 0)   # Keras 2.1: ceil
     probs = model.predict(x, batch_size=B)
     np.testing.assert_array_equal(model.predict(Batches(x, y), workers=3), probs)
     np.testing.assert_array_equal(model.predict((x[i:i + B] for i in range(0, N, B))), probs)

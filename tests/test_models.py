@@ -371,8 +371,8 @@ def test_evaluate_steps():
         pytest.approx(model.evaluate(x[:20], y[:20], verbose=0))
     assert model.evaluate(x, y, batch_size=30, steps=9, verbose=0) == \
         pytest.approx(model.evaluate(x, y, verbose=0))          # more steps than batches: every sample
-    for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError, match='steps must be a positive integer'):
+    for bad in (0, -1, -1.5, True, "2"):
+        with pytest.raises(ValueError, match='steps must be a positive number of batches'):
             model.evaluate(x, y, verbose=0, steps=bad)
 
 
@@ -399,7 +399,7 @@ def test_predict_steps():
     assert p.shape == (24, 3)
     np.testing.assert_array_equal(p, model.predict(x[:24], batch_size=8))
     assert model.predict(x, batch_size=8, steps=100).shape == (50, 3)
-    with pytest.raises(ValueError, match='steps must be a positive integer'):
+    with pytest.raises(ValueError, match='steps must be a positive number of batches'):
         model.predict(x, steps=0)
 
 
