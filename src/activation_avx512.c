@@ -1,6 +1,7 @@
-/* activation_avx512.c -- the activation kernels of activation_tmpl.h compiled for AVX-512 (F/VL/DQ/BW) (the build gives
- * this file its ISA flags; activation.c dispatches to it). Empty on other architectures. */
+/* activation_avx512.c -- activation_tmpl.h compiled for AVX-512 (F/VL/DQ/BW): CMakeLists.txt gives this
+ * file its ISA flags, activation.c dispatches to it. Empty on other architectures. */
 #if defined(__x86_64__)
-#define CNET_EW_ISA _avx512
-#include "activation_tmpl.h"
+#define CNET_ISA _avx512
+#define CNET_TEMPLATE "activation_tmpl.h"
+#include "instantiate.h"
 #endif

@@ -54,7 +54,7 @@ size_t cnet_scratch_failed_bytes(void);
  * (allocations succeed again). Lets tests drive every out-of-memory path of the kernels. */
 void cnet_debug_fail_alloc_after(int n);
 
-/* ---- GEMM (gemm.c, gemm_avx2.c, gemm_avx512.c) ----------------------------------------------
+/* ---- GEMM (gemm*.c) --------------------------------------------------------------------------
  * C = alpha * op(A) . op(B) + beta * C, then the epilogue (row-major, all matrices).
  *   op(A) is (M, K): A is (M, K) with row stride lda, or (K, M) when trans_a.
  *   op(B) is (K, N): B is (K, N) with row stride ldb, or (N, K) when trans_b.
@@ -72,17 +72,8 @@ int cnet_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
 int cnet_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                   double alpha, const double *A, int64_t lda, const double *B, int64_t ldb,
                   double beta, double *C, int64_t ldc, const double *bias, int epilogue, int n_threads);
-/* The reference triple loop, same contract and arguments (one sequential sum per element, threads over
- * rows): the oracle in tests and a fallback for odd shapes. Allocates nothing, so it cannot fail. */
-void cnet_gemm_naive_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                         float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                         float beta, float *C, int64_t ldc, const float *bias, int epilogue, int n_threads);
-void cnet_gemm_naive_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                         double alpha, const double *A, int64_t lda, const double *B, int64_t ldb,
-                         double beta, double *C, int64_t ldc, const double *bias, int epilogue,
-                         int n_threads);
 
-/* ---- dense layer (affine.c) ------------------------------------------------------------------- */
+/* ---- dense layer (gemm_affine.c) -------------------------------------------------------------- */
 
 /* x (N, D), w (D, U), b (U,) or NULL -> y (N, U) = x . w + b, then max(., 0) when relu. Overwrites y.
  * Returns the GEMM's status (CNET_OK or CNET_ERR_NOMEM). */
@@ -132,7 +123,7 @@ void cnet_softmax_backward_f32(float *dx, const float *dy, const float *y, int64
 void cnet_softmax_backward_f64(double *dx, const double *dy, const double *y, int64_t rows, int64_t L,
                                int n_threads);
 
-/* ---- fused softmax + cross-entropy (softmax_xent.c) ------------------------------------------- */
+/* ---- fused softmax + cross-entropy (loss_softmax_xent.c) -------------------------------------- */
 
 /* logits (N, L); labels (N,) int64 in [0, L). probs (N, L) overwritten with softmax(logits), computed
  * by cnet_softmax_forward itself (so bit-identical to it); probs must not alias logits. row_loss (N,)
@@ -160,7 +151,7 @@ void cnet_softmax_xent_backward_f32(float *dlogits, const float *probs, const in
 void cnet_softmax_xent_backward_f64(double *dlogits, const double *probs, const int64_t *labels,
                                     int64_t N, int64_t L, int n_threads);
 
-/* ---- mean squared error (loss.c) ------------------------------------------------------------- */
+/* ---- mean squared error (loss_mse.c) --------------------------------------------------------- */
 
 /* y, t (n,). Returns mean((y - t)^2), computed in double over fixed chunks (thread-count independent). */
 double cnet_mse_forward_f32(const float *y, const float *t, int64_t n, int n_threads);
@@ -169,7 +160,7 @@ double cnet_mse_forward_f64(const double *y, const double *t, int64_t n, int n_t
 void cnet_mse_backward_f32(float *dy, const float *y, const float *t, int64_t n, int n_threads);
 void cnet_mse_backward_f64(double *dy, const double *y, const double *t, int64_t n, int n_threads);
 
-/* ---- inverted dropout (dropout.c) --------------------------------------------------------------
+/* ---- inverted dropout (regularization_dropout.c) ----------------------------------------------
  * Element i (flat) is kept when u_i >= rate, u_i the counter-based uniform of (seed, i) (splitmix64
  * finaliser, see cnet/reference/rng.py), compared in double; kept elements are scaled by 1/(1 - rate)
  * (double, rounded to the dtype). The same mask for every n_threads. 0 <= rate < 1 (not checked). */
@@ -185,10 +176,11 @@ void cnet_dropout_forward_f64(double *y, double *mask, const double *x, int64_t 
 void cnet_dropout_backward_f32(float *dx, const float *dy, const float *mask, int64_t n, int n_threads);
 void cnet_dropout_backward_f64(double *dx, const double *dy, const double *mask, int64_t n, int n_threads);
 
-/* ---- batch normalisation (batchnorm.c) ----------------------------------------------------------
+/* ---- batch normalisation (regularization_batchnorm.c) -------------------------------------------
  * x, y, dy, dx are (N, C, S): (N, D) is C = D, S = 1; (N, C, H, W) is S = H*W. Per-channel arrays are
  * (C,). Statistics are reductions over N and S in double, in fixed chunks (thread-count independent).
- * Each returns 0, or -1 when its small scratch buffers cannot be allocated. */
+ * Each returns CNET_OK, or CNET_ERR_NOMEM when its small scratch buffers cannot be allocated (outputs
+ * then unspecified). */
 /* Training mode: mean = E[x], inv_std = 1/sqrt(E[(x - mean)^2] + eps), y = (x - mean)*gamma*inv_std + beta.
  * Overwrites y, mean, inv_std (y may alias x). */
 int cnet_batchnorm_forward_f32(float *y, float *mean, float *inv_std, const float *x, const float *gamma,
@@ -254,7 +246,7 @@ void cnet_adadelta_update_f32(float *p, float *h, float *d, const float *g, int6
 void cnet_adadelta_update_f64(double *p, double *h, double *d, const double *g, int64_t n, double lr,
                               double rho, double eps, double weight_decay, int n_threads);
 
-/* ---- im2col / col2im (im2col.c) ------------------------------------------------------------------
+/* ---- im2col / col2im (conv_im2col.c) -------------------------------------------------------------
  * Geometry of im2col, conv2d and pooling: x is (N, C, H, W); windows KH x KW; stride (SH, SW) >= 1;
  * padding (PH, PW) >= 0; OH = (H + 2*PH - KH)/SH + 1 >= 1, OW = (W + 2*PW - KW)/SW + 1 >= 1.
  * im2col and conv2d pad with zeros. */
@@ -284,7 +276,7 @@ void cnet_col2im_image_f32(float *x, const float *col, int64_t C, int64_t H, int
 void cnet_col2im_image_f64(double *x, const double *col, int64_t C, int64_t H, int64_t W, int64_t KH,
                            int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads);
 
-/* ---- 2-D convolution (conv2d.c) -------------------------------------------------------------------
+/* ---- 2-D convolution (conv.c) ---------------------------------------------------------------------
  * Cross-correlation (the kernel is not flipped), zero padding, geometry as for im2col.
  * Per image: im2col into a per-thread C*KH*KW x OH*OW buffer (none for 1x1, stride 1, no padding), then
  * the GEMM; threads over images, or inside im2col and the GEMM when the batch is smaller than n_threads.
@@ -313,7 +305,7 @@ int cnet_conv2d_backward_f64(double *dx, double *dw, double *db, const double *d
                              int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
                              int n_threads);
 
-/* ---- 2-D pooling (pool2d.c) -----------------------------------------------------------------------
+/* ---- 2-D pooling (pool.c) -------------------------------------------------------------------------
  * Window KH x KW, stride (SH, SW), padding (PH, PW) < (KH, KW); geometry as for im2col. */
 
 /* Overwrites y (N, C, OH, OW) with the window maxima (padding never wins; ties: the first element in

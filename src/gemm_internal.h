@@ -1,5 +1,5 @@
-/* gemm_internal.h -- the contract between the GEMM driver (gemm.c) and its micro-kernels
- * (gemm.c portable, gemm_avx2.c, gemm_avx512.c). Not part of the public API.
+/* gemm_internal.h -- the contract between the GEMM driver (gemm.c and its templates) and its kernels
+ * (gemm_portable_tmpl.h, gemm_avx2.c, gemm_avx512.c). Not part of the public API.
  *
  * A micro-kernel computes one MR x NR tile of C:
  *   a: the MR x kc block of op(A), element (i, p) at a[i*rs_a + p*cs_a]. Packed panels have rs_a = 1,
@@ -22,47 +22,40 @@
 
 #include "cnet_internal.h"
 
-#define CNET_UKR_ARGS(T)                                                                           \
-    int64_t kc, const T *a, int64_t rs_a, int64_t cs_a, const T *b, int64_t rs_b, T *c, int64_t ldc, \
-        int64_t m, int64_t n, T alpha, T beta, const T *bias, int relu
+#define CNET_UKR_ARGS(R)                                                                           \
+    int64_t kc, const R *a, int64_t rs_a, int64_t cs_a, const R *b, int64_t rs_b, R *c, int64_t ldc, \
+        int64_t m, int64_t n, R alpha, R beta, const R *bias, int relu
 typedef void (*cnet_ukr_f32)(CNET_UKR_ARGS(float));
 typedef void (*cnet_ukr_f64)(CNET_UKR_ARGS(double));
+/* In an ISA file's micro-kernel: BODYF(MRC, NV, <the kernel's arguments>) on MRC rows x NV vectors, with
+ * the strides of a packed A (rs_a 1, cs_a MRC) as constants when they are, so that the compiler
+ * specializes the common case. */
+#define CNET_UKR_CALL(BODYF, MRC, NV)                                                              \
+    if (rs_a == 1 && cs_a == (MRC))                                                                \
+        BODYF(MRC, NV, kc, a, 1, MRC, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);             \
+    else                                                                                           \
+        BODYF(MRC, NV, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
 
-/* Register-block sizes of each path (MR rows x NR columns): a wide kernel, and a narrow one for
- * N <= its NR (a layer with 10 outputs would waste 2/3 of a 32-wide tile). */
-#define CNET_AVX512_MR_F32 12
-#define CNET_AVX512_NR_F32 32
-#define CNET_AVX512_NARROW_MR_F32 24
-#define CNET_AVX512_NARROW_NR_F32 16
-/* For M a multiple of 16 where 12-row tiles would leave rows empty (a convolution's filters: 16, 32,
- * 64), a 16 x one-vector kernel. */
-#define CNET_AVX512_M16_MR_F32 16
-#define CNET_AVX512_M16_NR_F32 16
-#define CNET_AVX512_M16_MR_F64 16
-#define CNET_AVX512_M16_NR_F64 8
-#define CNET_AVX512_MR_F64 12
-#define CNET_AVX512_NR_F64 16
-#define CNET_AVX512_NARROW_MR_F64 24
-#define CNET_AVX512_NARROW_NR_F64 8
-#define CNET_AVX2_MR_F32 6
-#define CNET_AVX2_NR_F32 16
-#define CNET_AVX2_NARROW_MR_F32 12
-#define CNET_AVX2_NARROW_NR_F32 8
-#define CNET_AVX2_MR_F64 6
-#define CNET_AVX2_NR_F64 8
-#define CNET_AVX2_NARROW_MR_F64 12
-#define CNET_AVX2_NARROW_NR_F64 4
+/* The portable micro-kernel's tile (gemm_portable_tmpl.h): MR rows x NR columns, per dtype. (The ISA
+ * kernels' tiles are fixed by their code; gemm_plan.c lists them all.) */
+#define CNET_PORTABLE_MR 4
+#define CNET_PORTABLE_NR_F32 8
+#define CNET_PORTABLE_NR_F64 4
 
 /* A row kernel computes one row of C from a row-major op(B) read in place (no packing), for GEMMs with
  * very few rows (a dense layer predicting one sample):
  *   c[j] = update(sum_p a[p*cs_a] * b[p*ldb + j]) for 0 <= j < n <= its width,
- * the update as above (alpha, beta, bias, relu). Element j is one sequential FMA chain over p. */
-#define CNET_ROWK_ARGS(T)                                                                          \
-    int64_t k, const T *a, int64_t cs_a, const T *b, int64_t ldb, T *c, int64_t n, T alpha, T beta,  \
-        const T *bias, int relu
+ * the update as above (alpha, beta, bias, relu). Element j is one sequential FMA chain over p. Widths:
+ * 8 vectors of the path (gemm_plan.c), 64 columns for the portable one. */
+#define CNET_ROWK_ARGS(R)                                                                          \
+    int64_t k, const R *a, int64_t cs_a, const R *b, int64_t ldb, R *c, int64_t n, R alpha, R beta,  \
+        const R *bias, int relu
 typedef void (*cnet_rowk_f32)(CNET_ROWK_ARGS(float));
 typedef void (*cnet_rowk_f64)(CNET_ROWK_ARGS(double));
-/* Each ISA file's row kernel switches on its vector count (a compile-time constant of its body). */
+#define CNET_ROWK_VECTORS 8
+#define CNET_PORTABLE_ROWK_WIDTH 64
+/* Each ISA's row kernel switches on its vector count nv, so that BODYF(nv, ...) gets a compile-time
+ * constant (nv >= 8: 8). */
 #define CNET_ROWK_DISPATCH(BODYF, nv, ...)                                                         \
     switch (nv) {                                                                                  \
     case 0: BODYF(0, __VA_ARGS__); break;                                                          \
@@ -75,28 +68,27 @@ typedef void (*cnet_rowk_f64)(CNET_ROWK_ARGS(double));
     case 7: BODYF(7, __VA_ARGS__); break;                                                          \
     default: BODYF(8, __VA_ARGS__); break;                                                         \
     }
-/* Widths (columns per call): 8 vectors. */
-#define CNET_AVX512_ROWK_F32 128
-#define CNET_AVX512_ROWK_F64 64
-#define CNET_AVX2_ROWK_F32 64
-#define CNET_AVX2_ROWK_F64 32
 
 /* A skinny kernel computes all of a small C from a transposed op(A) and a row-major op(B), both read
  * in place (no packing): the weight gradient X^T . dY of a layer with few inputs and outputs over a
  * long K (a first convolution: 9 x 86528 x 32):
  *   c[i*ldc + j] = alpha * sum_p a[p*lda + i] * b[p*ldb + j], 0 <= i < m, 0 <= j < n,
- * c overwritten. AVX-512: n <= 2 vectors, m <= 12 (n > 1 vector) or 24. Each element is one sequential
- * FMA chain over p. */
-#define CNET_SKINNY_ARGS(T)                                                                        \
-    int64_t k, const T *a, int64_t lda, const T *b, int64_t ldb, T *c, int64_t ldc, int64_t m,       \
-        int64_t n, T alpha
+ * c overwritten. AVX-512: n <= 2 vectors, m <= CNET_SKINNY_MR_2V (n > 1 vector) or CNET_SKINNY_MR_1V.
+ * Each element is one sequential FMA chain over p. */
+#define CNET_SKINNY_ARGS(R)                                                                        \
+    int64_t k, const R *a, int64_t lda, const R *b, int64_t ldb, R *c, int64_t ldc, int64_t m,       \
+        int64_t n, R alpha
 #define CNET_SKINNY_MR_1V 24 /* rows with one vector of columns */
 #define CNET_SKINNY_MR_2V 12 /* rows with two */
 
 /* Packs one panel of a transposed op(B) (op(B)[p][j] = src[j*ldb + p]) k-major: d[p*nr + j] for
  * 0 <= p < kc, 0 <= j < nr, zero for j >= n; nr a multiple of the vector width. */
-#define CNET_PACKBT_ARGS(T)                                                                        \
-    T *restrict d, const T *restrict src, int64_t ldb, int64_t kc, int64_t n, int64_t nr
+#define CNET_PACKBT_ARGS(R)                                                                        \
+    R *restrict d, const R *restrict src, int64_t ldb, int64_t kc, int64_t n, int64_t nr
+
+/* A row stride (bytes) whose multiples put the rows of a tile into a few L1 sets, where they evict each
+ * other: an operand with such a stride is packed (gemm_plan.c), and copied rows avoid it (gemm_pack). */
+#define CNET_GEMM_CONFLICT_STRIDE 2048
 
 #if defined(__x86_64__)
 void cnet_gemm_packbt_avx512_f32(CNET_PACKBT_ARGS(float));

@@ -1,20 +1,13 @@
-/* optim_tmpl.h -- optimizer updates, written once.
- *
- * Included without REAL defined (by optim.c, optim_avx2.c, optim_avx512.c, each with its CNET_EW_ISA;
- * see elementwise_dispatch.h), it defines the shared helpers and instantiates itself for float and
- * double. Included again with REAL and SFX defined, it is the body.
- *
- * FMA contraction is off: every path rounds every operation as written, so the AVX2 and AVX-512 builds
- * give the bit-identical results of the baseline build (vector lanes do the scalar arithmetic). */
-#ifndef REAL
+/* optim_tmpl.h -- optimizer updates, in place, one fused pass over the parameter, its gradient and
+ * state: the template (instantiate.h) of optim.c, optim_avx2.c and optim_avx512.c, one per SIMD path
+ * (cnet_internal.h, "per-ISA families"); built with -ffp-contract=off (CMakeLists.txt): every path rounds
+ * every operation as written, so all give the bit-identical results of the baseline build. */
+#ifndef CNET_OPTIM_SHARED
+#define CNET_OPTIM_SHARED
 
 #include <math.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
-#include "elementwise_dispatch.h"
+#include "cnet_internal.h"
 
 /* Runs BODY for every i in [0, n) in parallel with gi, the effective gradient g[i] + wd * p[i] (read
  * before p[i] is updated), or g[i] alone when weight_decay == 0 -- two loops, so the test is not in
@@ -38,14 +31,9 @@
         }                                                                        \
     } while (0)
 
-#define CNET_TEMPLATE "optim_tmpl.h"
-#include "instantiate.h"
+#endif /* CNET_OPTIM_SHARED */
 
-#else /* ---- the body ---- */
-
-/* Template body of optim.c: REAL is the element type, SFX(name) appends the dtype suffix.
- *
- * Every array is (n,) -- p the parameter, g its gradient, then the state (v, h, m, d) -- and every
+/* Every array is (n,) -- p the parameter, g its gradient, then the state (v, h, m, d) -- and every
  * function overwrites p and its state in place, reading g only. The formulas, and the order of the
  * operations within them, are the reference's (cnet/reference/optim.py): scalar coefficients are
  * computed in double and rounded to REAL, then the arithmetic is done in REAL. */
@@ -108,4 +96,31 @@ void KNAME(cnet_adadelta_update)(REAL *p, REAL *h, REAL *d, const REAL *g, int64
              p[i] = p[i] - lr_ * upd; d[i] = d[i] * rho_ + omr * upd * upd;);
 }
 
-#endif /* REAL */
+/* The public functions of cnet.h, defined by optim.c (CNET_DISPATCH, cnet_internal.h). */
+CNET_DISPATCH(cnet_sgd_update,
+              (REAL *p, const REAL *g, int64_t n, double lr, double weight_decay, int n_threads),
+              (p, g, n, lr, weight_decay, n_threads))
+/* momentum and nesterov take the same arguments */
+#define MOMENTUM_PARAMS                                                                            \
+    (REAL *p, REAL *v, const REAL *g, int64_t n, double lr, double momentum, double weight_decay, int n_threads)
+#define MOMENTUM_ARGS (p, v, g, n, lr, momentum, weight_decay, n_threads)
+CNET_DISPATCH(cnet_momentum_update, MOMENTUM_PARAMS, MOMENTUM_ARGS)
+CNET_DISPATCH(cnet_nesterov_update, MOMENTUM_PARAMS, MOMENTUM_ARGS)
+#undef MOMENTUM_PARAMS
+#undef MOMENTUM_ARGS
+CNET_DISPATCH(cnet_adagrad_update,
+              (REAL *p, REAL *h, const REAL *g, int64_t n, double lr, double eps, double weight_decay,
+               int n_threads),
+              (p, h, g, n, lr, eps, weight_decay, n_threads))
+CNET_DISPATCH(cnet_rmsprop_update,
+              (REAL *p, REAL *h, const REAL *g, int64_t n, double lr, double rho, double eps,
+               double weight_decay, int n_threads),
+              (p, h, g, n, lr, rho, eps, weight_decay, n_threads))
+CNET_DISPATCH(cnet_adam_update,
+              (REAL *p, REAL *m, REAL *v, const REAL *g, int64_t n, double lr, double beta1, double beta2,
+               double eps, int64_t t, double weight_decay, int n_threads),
+              (p, m, v, g, n, lr, beta1, beta2, eps, t, weight_decay, n_threads))
+CNET_DISPATCH(cnet_adadelta_update,
+              (REAL *p, REAL *h, REAL *d, const REAL *g, int64_t n, double lr, double rho, double eps,
+               double weight_decay, int n_threads),
+              (p, h, d, g, n, lr, rho, eps, weight_decay, n_threads))

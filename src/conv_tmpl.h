@@ -1,4 +1,54 @@
-/* Template body of conv2d.c (REAL, SFX and GEMM defined by the includer). */
+/* conv_tmpl.h -- 2-D convolution (cross-correlation) forward and backward by im2col + GEMM.
+ *
+ * Caffe's layout per image: col_n (C*KH*KW, OH*OW) = im2col(x_n), so that y_n (K, OH*OW) = W . col_n
+ * is already the image's NCHW output. One image at a time per thread keeps the scratch at
+ * n_threads * C*KH*KW*OH*OW elements whatever the batch (the book's whole-batch im2col is N times that).
+ * A 1x1 kernel with stride 1 and no padding needs no im2col: col_n is x_n.
+ * Out of memory (a col buffer, the partials, or a GEMM's scratch): every thread allocates before any
+ * computes, a failure is raised in a shared flag, no thread then starts another image or chunk, and the
+ * kernel returns CNET_ERR_NOMEM.
+ * The template (instantiate.h) of conv.c. */
+#ifndef CNET_CONV_SHARED
+#define CNET_CONV_SHARED
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnet_internal.h"
+
+typedef struct {
+    int64_t N, C, H, W, K, KH, KW, SH, SW, PH, PW, OH, OW;
+    int direct; /* 1x1, stride 1, no padding: col_n is x_n */
+} conv_geom;
+
+static conv_geom make_geom(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
+                           int64_t SH, int64_t SW, int64_t PH, int64_t PW) {
+    conv_geom g = {N, C, H, W, K, KH, KW, SH, SW, PH, PW, (H + 2 * PH - KH) / SH + 1,
+                   (W + 2 * PW - KW) / SW + 1, 0};
+    g.direct = KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0;
+    return g;
+}
+
+/* Images per chunk of the weight-gradient sum, and the number of chunks. Both depend on the shape only
+ * (never on n_threads), so the order of the sum is fixed. A chunk costs one extra pass over a (K, CKK)
+ * partial: chunks of at least ~256 output pixels keep that pass small beside the chunk's GEMMs, and the
+ * partials of all chunks together stay within PART_BUDGET elements (a layer whose weights alone exceed
+ * it runs as one chunk, the threads going to the GEMMs). */
+#define PART_BUDGET ((int64_t)1 << 21)
+static void grad_chunks(const conv_geom *g, int64_t *chunk, int64_t *n_chunks) {
+    const int64_t ohw = g->OH * g->OW, plen = (g->C * g->KH * g->KW + 1) * g->K;
+    int64_t c = (256 + ohw - 1) / ohw;
+    if (c < 2) c = 2;
+    int64_t max_chunks = PART_BUDGET / plen;
+    if (max_chunks < 1) max_chunks = 1;
+    if (max_chunks > 64) max_chunks = 64;
+    const int64_t c_budget = (g->N + max_chunks - 1) / max_chunks;
+    if (c < c_budget) c = c_budget;
+    *chunk = c;
+    *n_chunks = (g->N + c - 1) / c;
+}
+
+#endif /* CNET_CONV_SHARED */
 
 /* v[0] + ... + v[n-1] in eight interleaved partial sums (vectorizable, and more accurate than one). */
 static REAL SFX(row_sum)(const REAL *v, int64_t n) {
@@ -25,7 +75,7 @@ static int SFX(forward_image)(REAL *yn, const REAL *xn, const REAL *w, const REA
     if (b) /* the bias is per row (per filter): start C from it and accumulate (beta = 1) */
         for (int64_t k = 0; k < g->K; k++)
             for (int64_t p = 0; p < ohw; p++) yn[k * ohw + p] = b[k];
-    return GEMM(0, 0, g->K, ohw, ckk, (REAL)1, w, ckk, B, ohw, b ? (REAL)1 : (REAL)0, yn, ohw, NULL,
+    return SFX(cnet_gemm)(0, 0, g->K, ohw, ckk, (REAL)1, w, ckk, B, ohw, b ? (REAL)1 : (REAL)0, yn, ohw, NULL,
                 epilogue, nt);
 }
 
@@ -96,8 +146,8 @@ static int SFX(backward_chunk)(REAL *dx, REAL *part, const REAL *dy, const REAL 
         }
         /* dw^T (CKK, K) (+)= col (CKK, OHW) . dy_n^T: cheaper to pack than dy_n . col^T (the small dy_n
          * is the transposed operand) */
-        if (GEMM(0, 1, ckk, K, ohw, (REAL)1, B, ohw, dyn, ohw, n == n0 ? (REAL)0 : (REAL)1, part, K, NULL,
-                 CNET_EPI_NONE, nt) != CNET_OK)
+        if (SFX(cnet_gemm)(0, 1, ckk, K, ohw, (REAL)1, B, ohw, dyn, ohw, n == n0 ? (REAL)0 : (REAL)1, part, K,
+                           NULL, CNET_EPI_NONE, nt) != CNET_OK)
             return CNET_ERR_NOMEM;
         for (int64_t k = 0; k < K; k++) {
             const REAL s = SFX(row_sum)(dyn + k * ohw, ohw);
@@ -106,8 +156,8 @@ static int SFX(backward_chunk)(REAL *dx, REAL *part, const REAL *dy, const REAL 
         if (dx) {
             /* dcol (CKK, OHW) = W^T . dy_n, then dx_n = col2im(dcol); a direct 1x1 writes dx_n itself */
             REAL *dxn = dx + n * xs;
-            if (GEMM(1, 0, ckk, ohw, K, (REAL)1, w, ckk, dyn, ohw, (REAL)0, col ? col : dxn, ohw, NULL,
-                     CNET_EPI_NONE, nt) != CNET_OK)
+            if (SFX(cnet_gemm)(1, 0, ckk, ohw, K, (REAL)1, w, ckk, dyn, ohw, (REAL)0, col ? col : dxn, ohw,
+                               NULL, CNET_EPI_NONE, nt) != CNET_OK)
                 return CNET_ERR_NOMEM;
             if (col)
                 SFX(cnet_col2im_image)(dxn, col, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->PH,

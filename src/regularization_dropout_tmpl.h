@@ -1,20 +1,15 @@
-/* dropout_tmpl.h -- inverted dropout (mask, forward, backward), written once.
- *
- * Included without REAL defined (by dropout.c, dropout_avx2.c, dropout_avx512.c, each with its CNET_EW_ISA;
- * see elementwise_dispatch.h), it defines the shared helpers and instantiates itself for float and
- * double. Included again with REAL and SFX defined, it is the body.
- *
- * FMA contraction is off: every path rounds every operation as written, so the AVX2 and AVX-512 builds
- * give the bit-identical results of the baseline build (vector lanes do the scalar arithmetic). */
-#ifndef REAL
+/* regularization_dropout_tmpl.h -- inverted dropout (mask, forward, backward) with a counter-based
+ * generator (the reference's cnet/reference/rng.py): element i's random number depends only on
+ * (seed, i), so every thread count draws the same mask. The template (instantiate.h) of
+ * regularization_dropout.c, _avx2.c and _avx512.c, one per SIMD path (cnet_internal.h, "per-ISA
+ * families"); built with -ffp-contract=off (CMakeLists.txt): every path rounds every operation as
+ * written, so all give the bit-identical results of the baseline build. */
+#ifndef CNET_REGULARIZATION_DROPOUT_SHARED
+#define CNET_REGULARIZATION_DROPOUT_SHARED
 
 #include <math.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
-#include "elementwise_dispatch.h"
+#include "cnet_internal.h"
 
 /* splitmix64's finaliser applied to seed + (i + 1) * golden (uint64 wrap-around); true when the 24-bit
  * uniform u = (z >> 40) * 2^-24 is >= rate, i.e. the element is kept. The reference compares u >= rate
@@ -32,13 +27,9 @@ static uint64_t dropout_threshold(double rate) {
     return (uint64_t)ceil(rate * 16777216.0); /* 0 <= rate < 1: in [0, 2^24] */
 }
 
-#define CNET_TEMPLATE "dropout_tmpl.h"
-#include "instantiate.h"
+#endif /* CNET_REGULARIZATION_DROPOUT_SHARED */
 
-#else /* ---- the body ---- */
-
-/* Template body of dropout.c: REAL is the element type, SFX(name) appends the dtype suffix.
- * The keep scale is 1/(1 - rate) computed in double, then rounded to REAL (as the reference). */
+/* The keep scale is 1/(1 - rate) computed in double, then rounded to REAL (as the reference). */
 
 /* mask is (n,), element i of the flat array: scale where kept, 0 where dropped. Overwrites mask. */
 void KNAME(cnet_dropout_mask)(REAL *mask, int64_t n, double rate, uint64_t seed, int n_threads) {
@@ -71,4 +62,11 @@ void KNAME(cnet_dropout_backward)(REAL *dx, const REAL *dy, const REAL *mask, in
     for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * mask[i];
 }
 
-#endif /* REAL */
+/* The public functions of cnet.h, defined by regularization_dropout.c (CNET_DISPATCH, cnet_internal.h). */
+CNET_DISPATCH(cnet_dropout_mask, (REAL *mask, int64_t n, double rate, uint64_t seed, int n_threads),
+              (mask, n, rate, seed, n_threads))
+CNET_DISPATCH(cnet_dropout_forward,
+              (REAL *y, REAL *mask, const REAL *x, int64_t n, double rate, uint64_t seed, int n_threads),
+              (y, mask, x, n, rate, seed, n_threads))
+CNET_DISPATCH(cnet_dropout_backward, (REAL *dx, const REAL *dy, const REAL *mask, int64_t n, int n_threads),
+              (dx, dy, mask, n, n_threads))

@@ -1,4 +1,14 @@
-/* Template body of affine.c (REAL, SFX, GEMM defined by the includer). */
+/* gemm_affine_tmpl.h -- the dense (fully connected) layer through cnet's GEMM, and the column sums its
+ * bias gradient needs: the template (instantiate.h) of gemm_affine.c. */
+#ifndef CNET_GEMM_AFFINE_SHARED
+#define CNET_GEMM_AFFINE_SHARED
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnet_internal.h"
+
+#endif /* CNET_GEMM_AFFINE_SHARED */
 
 /* x is (N, D), out is (D,): out[j] = sum_i x[i, j]. Overwrites out. Rows are summed in fixed chunks of
  * CNET_REDUCE_CHUNK, in order, and the chunk partials then in order: the same for every n_threads.
@@ -50,8 +60,8 @@ void SFX(cnet_colsum)(REAL *out, const REAL *x, int64_t N, int64_t D, int n_thre
  * Returns the GEMM's status. */
 int SFX(cnet_affine_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *b, int64_t N, int64_t D,
                              int64_t U, int relu, int n_threads) {
-    return GEMM(0, 0, N, U, D, (REAL)1, x, D, w, U, (REAL)0, y, U, b, relu ? CNET_EPI_RELU : CNET_EPI_NONE,
-                n_threads);
+    return SFX(cnet_gemm)(0, 0, N, U, D, (REAL)1, x, D, w, U, (REAL)0, y, U, b,
+                          relu ? CNET_EPI_RELU : CNET_EPI_NONE, n_threads);
 }
 
 /* dy (N, U), x (N, D), w (D, U) -> dx (N, D) = dy . wᵀ, dw (D, U) = xᵀ . dy, db (U,) = column sums
@@ -59,10 +69,11 @@ int SFX(cnet_affine_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *
  * CNET_ERR_NOMEM when a GEMM failed (the rest is then skipped). */
 int SFX(cnet_affine_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy, const REAL *x, const REAL *w,
                               int64_t N, int64_t D, int64_t U, int n_threads) {
-    if (dx != NULL &&
-        GEMM(0, 1, N, D, U, (REAL)1, dy, U, w, U, (REAL)0, dx, D, NULL, CNET_EPI_NONE, n_threads) != CNET_OK)
+    if (dx != NULL && SFX(cnet_gemm)(0, 1, N, D, U, (REAL)1, dy, U, w, U, (REAL)0, dx, D, NULL, CNET_EPI_NONE,
+                                     n_threads) != CNET_OK)
         return CNET_ERR_NOMEM;
-    if (GEMM(1, 0, D, U, N, (REAL)1, x, D, dy, U, (REAL)0, dw, U, NULL, CNET_EPI_NONE, n_threads) != CNET_OK)
+    if (SFX(cnet_gemm)(1, 0, D, U, N, (REAL)1, x, D, dy, U, (REAL)0, dw, U, NULL, CNET_EPI_NONE, n_threads) !=
+        CNET_OK)
         return CNET_ERR_NOMEM;
     if (db != NULL) SFX(cnet_colsum)(db, dy, N, U, n_threads);
     return CNET_OK;

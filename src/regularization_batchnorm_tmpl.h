@@ -1,21 +1,21 @@
-/* batchnorm_tmpl.h -- batch normalisation, written once.
+/* regularization_batchnorm_tmpl.h -- batch normalisation over (N, D) per feature and (N, C, H, W) per
+ * channel: the template (instantiate.h) of regularization_batchnorm.c, _avx2.c and _avx512.c, one per
+ * SIMD path (cnet_internal.h, "per-ISA families"); built with -ffp-contract=off (CMakeLists.txt): every
+ * path rounds every operation as written, so all give the bit-identical results of the baseline build.
  *
- * Included without REAL defined (by batchnorm.c, batchnorm_avx2.c, batchnorm_avx512.c, each with its CNET_EW_ISA;
- * see elementwise_dispatch.h), it defines the shared helpers and instantiates itself for float and
- * double. Included again with REAL and SFX defined, it is the body.
- *
- * FMA contraction is off: every path rounds every operation as written, so the AVX2 and AVX-512 builds
- * give the bit-identical results of the baseline build (vector lanes do the scalar arithmetic). */
-#ifndef REAL
+ * Both layouts are seen as x (N, C, S): C features/channels, S = H*W positions (S = 1 for (N, D)).
+ * Per-channel statistics are reductions over N and S. They are taken in double over fixed chunks of
+ * samples (BN_CHUNK_ELEMS elements per chunk, rounded to whole samples: a function of the shape only),
+ * chunks in parallel, then the chunk sums are added in chunk order -- so the results are bit-identical
+ * for every n_threads. Mean and variance are two passes (the variance sums (x - mean)^2), as the
+ * reference does. */
+#ifndef CNET_REGULARIZATION_BATCHNORM_SHARED
+#define CNET_REGULARIZATION_BATCHNORM_SHARED
 
 #include <math.h>
 #include <stdlib.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
-#include "elementwise_dispatch.h"
+#include "cnet_internal.h"
 
 /* Elements per reduction chunk. */
 #define BN_CHUNK_ELEMS (256 * CNET_REDUCE_CHUNK)
@@ -28,12 +28,7 @@ static int64_t bn_rows_per_chunk(int64_t C, int64_t S) {
 /* What a reduction pass sums per channel: x; (x - mean)^2; dy and dy * xhat. */
 enum { BN_SUM = 0, BN_SQDEV = 1, BN_DY = 2 };
 
-#define CNET_TEMPLATE "batchnorm_tmpl.h"
-#include "instantiate.h"
-
-#else /* ---- the body ---- */
-
-/* Template body of batchnorm.c: REAL is the element type, SFX(name) appends the dtype suffix. */
+#endif /* CNET_REGULARIZATION_BATCHNORM_SHARED */
 
 /* What a reduction pass reads (unused fields NULL). */
 struct SFX(bn_pass) {
@@ -137,14 +132,14 @@ static void SFX(bn_chunk)(double *p1, double *p2, int mode, const struct SFX(bn_
 }
 
 /* Per-channel totals tot1[c] (and tot2[c] for BN_DY) over all N and S, thread-count independent.
- * Returns 0, or -1 when the chunk buffer cannot be allocated. */
+ * Returns CNET_OK, or CNET_ERR_NOMEM when the chunk buffer cannot be allocated. */
 static int SFX(bn_reduce)(double *tot1, double *tot2, int mode, const struct SFX(bn_pass) *a,
                           int n_threads) {
     const int64_t N = a->N, C = a->C;
     int64_t rpc = bn_rows_per_chunk(C, a->S);
     int64_t n_chunks = (N + rpc - 1) / rpc;
     double *part = (double *)cnet_scratch_alloc((size_t)(n_chunks * 2 * C) * sizeof(double));
-    if (part == NULL) return -1;
+    if (part == NULL) return CNET_ERR_NOMEM;
     int nt = cnet_threads_for(N * C * a->S, n_threads);
     if (nt > n_chunks) nt = (int)n_chunks;
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
@@ -162,7 +157,7 @@ static int SFX(bn_reduce)(double *tot1, double *tot2, int mode, const struct SFX
         if (tot2 != NULL) tot2[c] = t2;
     }
     cnet_scratch_free(part);
-    return 0;
+    return CNET_OK;
 }
 
 /* y = (x - shift[c]) * scale[c] + bias[c] over x, y (N, C, S). Overwrites y (may alias x). */
@@ -191,30 +186,30 @@ static void SFX(bn_affine)(REAL *y, const REAL *x, const REAL *shift, const REAL
 /* x, y are (N, C, S); gamma, beta, mean, inv_std are (C,). Training-mode forward:
  * mean = E[x], var = E[(x - mean)^2] (biased), inv_std = 1/sqrt(var + eps) (in REAL, as the reference),
  * y = (x - mean) * (gamma * inv_std) + beta. Overwrites y, mean, inv_std (y may alias x).
- * Returns 0, or -1 when scratch memory cannot be allocated (outputs then undefined). */
+ * Returns CNET_OK, or CNET_ERR_NOMEM when scratch memory cannot be allocated (outputs then unspecified). */
 int KNAME(cnet_batchnorm_forward)(REAL *y, REAL *mean, REAL *inv_std, const REAL *x, const REAL *gamma,
                                 const REAL *beta, double eps, int64_t N, int64_t C, int64_t S,
                                 int n_threads) {
     double *tot = (double *)cnet_scratch_alloc((size_t)C * sizeof(double));
     REAL *scale = (REAL *)cnet_scratch_alloc((size_t)C * sizeof(REAL));
-    int rc = -1;
+    int rc = CNET_ERR_NOMEM;
     if (tot == NULL || scale == NULL) goto done;
     const double M = (double)N * (double)S;
     struct SFX(bn_pass) a = {x, NULL, NULL, NULL, NULL, N, C, S};
-    if (SFX(bn_reduce)(tot, NULL, BN_SUM, &a, n_threads) != 0) goto done;
+    if (SFX(bn_reduce)(tot, NULL, BN_SUM, &a, n_threads) != CNET_OK) goto done;
     for (int64_t c = 0; c < C; c++) {
         tot[c] /= M;
         mean[c] = (REAL)tot[c];
     }
     a.mean_d = tot;
-    if (SFX(bn_reduce)(tot, NULL, BN_SQDEV, &a, n_threads) != 0) goto done;
+    if (SFX(bn_reduce)(tot, NULL, BN_SQDEV, &a, n_threads) != CNET_OK) goto done;
     for (int64_t c = 0; c < C; c++) {
         REAL var = (REAL)(tot[c] / M);
         inv_std[c] = (REAL)1 / SQRT(var + (REAL)eps);
         scale[c] = gamma[c] * inv_std[c];
     }
     SFX(bn_affine)(y, x, mean, scale, beta, N, C, S, n_threads);
-    rc = 0;
+    rc = CNET_OK;
 done:
     cnet_scratch_free(tot);
     cnet_scratch_free(scale);
@@ -224,7 +219,7 @@ done:
 /* dy, x, dx are (N, C, S); gamma, mean, inv_std, dgamma, dbeta are (C,). With xhat = (x - mean) * inv_std
  * and M = N*S: dbeta = sum dy, dgamma = sum dy*xhat (reductions in double),
  * dx = gamma * inv_std / M * (M*dy - dbeta - xhat*dgamma). Overwrites dx, dgamma, dbeta (dx may alias dy).
- * Returns 0, or -1 when scratch memory cannot be allocated. */
+ * Returns CNET_OK, or CNET_ERR_NOMEM when scratch memory cannot be allocated. */
 int KNAME(cnet_batchnorm_backward)(REAL *dx, REAL *dgamma, REAL *dbeta, const REAL *dy, const REAL *x,
                                  const REAL *gamma, const REAL *mean, const REAL *inv_std,
                                  int64_t N, int64_t C, int64_t S, int n_threads) {
@@ -233,13 +228,13 @@ int KNAME(cnet_batchnorm_backward)(REAL *dx, REAL *dgamma, REAL *dbeta, const RE
     if (tot == NULL || scale == NULL) {
         cnet_scratch_free(tot);
         cnet_scratch_free(scale);
-        return -1;
+        return CNET_ERR_NOMEM;
     }
     struct SFX(bn_pass) a = {x, dy, NULL, mean, inv_std, N, C, S};
-    if (SFX(bn_reduce)(tot, tot + C, BN_DY, &a, n_threads) != 0) {
+    if (SFX(bn_reduce)(tot, tot + C, BN_DY, &a, n_threads) != CNET_OK) {
         cnet_scratch_free(tot);
         cnet_scratch_free(scale);
-        return -1;
+        return CNET_ERR_NOMEM;
     }
     const REAL m = (REAL)((double)N * (double)S);
     for (int64_t c = 0; c < C; c++) {
@@ -273,21 +268,33 @@ int KNAME(cnet_batchnorm_backward)(REAL *dx, REAL *dgamma, REAL *dbeta, const RE
     }
     cnet_scratch_free(tot);
     cnet_scratch_free(scale);
-    return 0;
+    return CNET_OK;
 }
 
 /* x, y are (N, C, S); gamma, beta, running_mean, running_var are (C,).
  * y = (x - running_mean) * (gamma / sqrt(running_var + eps)) + beta. Overwrites y (may alias x).
- * Returns 0, or -1 when scratch memory cannot be allocated. */
+ * Returns CNET_OK, or CNET_ERR_NOMEM when scratch memory cannot be allocated. */
 int KNAME(cnet_batchnorm_inference)(REAL *y, const REAL *x, const REAL *gamma, const REAL *beta,
                                   const REAL *running_mean, const REAL *running_var, double eps,
                                   int64_t N, int64_t C, int64_t S, int n_threads) {
     REAL *scale = (REAL *)cnet_scratch_alloc((size_t)C * sizeof(REAL));
-    if (scale == NULL) return -1;
+    if (scale == NULL) return CNET_ERR_NOMEM;
     for (int64_t c = 0; c < C; c++) scale[c] = gamma[c] / SQRT(running_var[c] + (REAL)eps);
     SFX(bn_affine)(y, x, running_mean, scale, beta, N, C, S, n_threads);
     cnet_scratch_free(scale);
-    return 0;
+    return CNET_OK;
 }
 
-#endif /* REAL */
+/* The public functions of cnet.h, defined by regularization_batchnorm.c (CNET_DISPATCH, cnet_internal.h). */
+CNET_DISPATCH_RET(int, cnet_batchnorm_forward,
+                  (REAL *y, REAL *mean, REAL *inv_std, const REAL *x, const REAL *gamma, const REAL *beta,
+                   double eps, int64_t N, int64_t C, int64_t S, int n_threads),
+                  (y, mean, inv_std, x, gamma, beta, eps, N, C, S, n_threads))
+CNET_DISPATCH_RET(int, cnet_batchnorm_backward,
+                  (REAL *dx, REAL *dgamma, REAL *dbeta, const REAL *dy, const REAL *x, const REAL *gamma,
+                   const REAL *mean, const REAL *inv_std, int64_t N, int64_t C, int64_t S, int n_threads),
+                  (dx, dgamma, dbeta, dy, x, gamma, mean, inv_std, N, C, S, n_threads))
+CNET_DISPATCH_RET(int, cnet_batchnorm_inference,
+                  (REAL *y, const REAL *x, const REAL *gamma, const REAL *beta, const REAL *running_mean,
+                   const REAL *running_var, double eps, int64_t N, int64_t C, int64_t S, int n_threads),
+                  (y, x, gamma, beta, running_mean, running_var, eps, N, C, S, n_threads))

@@ -1,32 +1,21 @@
-/* loss_tmpl.h -- mean squared error, written once.
- *
- * Included without REAL defined (by loss.c, loss_avx2.c, loss_avx512.c, each with its CNET_EW_ISA;
- * see elementwise_dispatch.h), it defines the shared helpers and instantiates itself for float and
- * double. Included again with REAL and SFX defined, it is the body.
- *
- * FMA contraction is off: every path rounds every operation as written, so the AVX2 and AVX-512 builds
- * give the bit-identical results of the baseline build (vector lanes do the scalar arithmetic). */
-#ifndef REAL
+/* loss_mse_tmpl.h -- mean squared error, forward (a reduction, thread-count independent) and backward:
+ * the template (instantiate.h) of loss_mse.c, loss_mse_avx2.c and loss_mse_avx512.c, one per SIMD path
+ * (cnet_internal.h, "per-ISA families"). CMakeLists.txt builds them with -ffp-contract=off: every path
+ * rounds every operation as written, so the AVX2 and AVX-512 builds give the bit-identical results of
+ * the baseline build (vector lanes do the scalar arithmetic). */
+#ifndef CNET_LOSS_MSE_SHARED
+#define CNET_LOSS_MSE_SHARED
 
 #include <math.h>
 #include <stdlib.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
-#include "elementwise_dispatch.h"
+#include "cnet_internal.h"
 
 /* Elements per reduction chunk: a multiple of CNET_REDUCE_CHUNK large enough that the chunk sums fit
  * on the stack for arrays up to 1M elements. */
 #define LOSS_CHUNK (64 * CNET_REDUCE_CHUNK)
 
-#define CNET_TEMPLATE "loss_tmpl.h"
-#include "instantiate.h"
-
-#else /* ---- the body ---- */
-
-/* Template body of loss.c: REAL is the element type, SFX(name) appends the dtype suffix. */
+#endif /* CNET_LOSS_MSE_SHARED */
 
 /* Sum of (y - t)^2 over [begin, end), in double, with 8 independent accumulators added in a fixed order
  * (keeps the adds from being one long dependency chain; the order depends only on the indices). */
@@ -52,7 +41,8 @@ double KNAME(cnet_mse_forward)(const REAL *y, const REAL *t, int64_t n, int n_th
     if (n <= 0) return 0.0;
     int64_t n_chunks = (n + LOSS_CHUNK - 1) / LOSS_CHUNK;
     double chunk_stack[64];
-    double *chunk_sum = n_chunks <= 64 ? chunk_stack : (double *)cnet_scratch_alloc((size_t)n_chunks * sizeof(double));
+    double *chunk_sum = n_chunks <= 64 ? chunk_stack
+                                       : (double *)cnet_scratch_alloc((size_t)n_chunks * sizeof(double));
     if (chunk_sum == NULL) {  /* out of memory: the same chunk sums, serially, added in the same order */
         double total = 0.0;
         for (int64_t c = 0; c < n_chunks; c++) {
@@ -82,4 +72,8 @@ void KNAME(cnet_mse_backward)(REAL *dy, const REAL *y, const REAL *t, int64_t n,
     for (int64_t i = 0; i < n; i++) dy[i] = (y[i] - t[i]) * s;
 }
 
-#endif /* REAL */
+/* The public functions of cnet.h, defined by loss_mse.c (CNET_DISPATCH, cnet_internal.h). */
+CNET_DISPATCH_RET(double, cnet_mse_forward, (const REAL *y, const REAL *t, int64_t n, int n_threads),
+                  (y, t, n, n_threads))
+CNET_DISPATCH(cnet_mse_backward, (REAL *dy, const REAL *y, const REAL *t, int64_t n, int n_threads),
+              (dy, y, t, n, n_threads))

@@ -1,11 +1,37 @@
-/* Template body of pool2d.c (REAL and SFX defined by the includer; cnet_valid_range from cnet_internal.h).
- * Geometry: x is (N, C, H, W); windows KH x KW; stride (SH, SW); padding (PH, PW);
- * OH = (H + 2*PH - KH)/SH + 1, OW likewise. Every kernel threads over the N*C planes (disjoint writes). */
+/* pool_tmpl.h -- 2-D max and average pooling over each (H, W) plane, forward and backward: the template
+ * (instantiate.h) of pool.c. Pooling is bound by memory bandwidth: one pass over the input, threads over
+ * the N*C planes (disjoint writes), and a fast path for the common 2x2 window with stride 2 and no
+ * padding. Geometry: x is (N, C, H, W); windows KH x KW; stride (SH, SW); padding (PH, PW);
+ * OH = (H + 2*PH - KH)/SH + 1, OW likewise (cnet_valid_range from cnet_internal.h). */
+#ifndef CNET_POOL_SHARED
+#define CNET_POOL_SHARED
+
+#include <string.h>
+
+#include "cnet_internal.h"
+
+/* take ? a : b without a branch: gcc turns the ternary on floats into a jump, which random data
+ * mispredicts half the time (commit 50a1a80 measured the max pool's loss). */
+static inline int64_t select_i64(int64_t take, int64_t a, int64_t b) { return b ^ ((a ^ b) & -take); }
+
+#endif /* CNET_POOL_SHARED */
+
+/* take ? a : b for REAL, through its bits (see select_i64). */
+static inline REAL SFX(select)(int64_t take, REAL a, REAL b) {
+    UINT ua, ub, m = 0u - (UINT)take;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    ub ^= (ua ^ ub) & m;
+    memcpy(&b, &ub, sizeof b);
+    return b;
+}
 
 /* Max of one window of plane xc over rows [h0+i0, h0+i1), columns [w0+j0, w0+j1), all inside the plane:
  * the first element in row-major order that is the maximum, a NaN winning (the first NaN). */
-static inline __attribute__((always_inline)) void SFX(window_max)(const REAL *xc, int64_t W, int64_t h0, int64_t i0, int64_t i1,
-                                   int64_t w0, int64_t j0, int64_t j1, REAL *y, int64_t *arg) {
+static inline __attribute__((always_inline)) void SFX(window_max)(const REAL *xc, int64_t W, int64_t h0,
+                                                                  int64_t i0, int64_t i1, int64_t w0,
+                                                                  int64_t j0, int64_t j1, REAL *y,
+                                                                  int64_t *arg) {
     int64_t best_i = (h0 + i0) * W + w0 + j0;
     REAL best = xc[best_i];
     for (int64_t i = i0; i < i1; i++)

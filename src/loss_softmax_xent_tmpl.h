@@ -1,5 +1,15 @@
-/* Template body of softmax_xent.c (REAL, SFX, EXP, SOFTMAX defined by the includer).
- * Labels are either class indices (int64) or dense targets (one-hot or soft, one row per sample). */
+/* loss_softmax_xent_tmpl.h -- fused softmax + cross-entropy over the rows of a logits matrix: the
+ * template (instantiate.h) of loss_softmax_xent.c. Labels are either class indices (int64) or dense
+ * targets (one-hot or soft, one row per sample). */
+#ifndef CNET_LOSS_SOFTMAX_XENT_SHARED
+#define CNET_LOSS_SOFTMAX_XENT_SHARED
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "cnet_internal.h"
+
+#endif /* CNET_LOSS_SOFTMAX_XENT_SHARED */
 
 /* One row of logits z: log(sum exp(z - max)), the exponent sum accumulated in double (so no finite
  * logits give inf or NaN), and the max. -log p_j = lse - (z_j - max). */
@@ -45,7 +55,7 @@ static int SFX(xent_forward)(double *loss, REAL *probs, REAL *row_loss, const RE
     for (int64_t c = 0; c < n_chunks; c++) {
         const int64_t i0 = c * CNET_REDUCE_CHUNK;
         const int64_t end = (c + 1) * CNET_REDUCE_CHUNK < N ? (c + 1) * CNET_REDUCE_CHUNK : N;
-        SOFTMAX(probs + i0 * L, logits + i0 * L, end - i0, L, 1);
+        SFX(cnet_softmax_forward)(probs + i0 * L, logits + i0 * L, end - i0, L, 1);
         double s = 0.0;
         for (int64_t i = i0; i < end; i++) {
             const REAL *z = logits + i * L;

@@ -1,6 +1,17 @@
-/* Template body of im2col.c (REAL and SFX defined by the includer; range helpers above the include).
+/* conv_im2col_tmpl.h -- unfold the kernel-sized windows of an image batch into a matrix, and its
+ * adjoint: the template (instantiate.h) of conv_im2col.c. Two layouts: the book's (one row per output
+ * pixel, used by users of im2col/col2im) and Caffe's per image (one row per (channel, kernel offset),
+ * used by conv_tmpl.h so that the product with the weights lands directly in NCHW).
  * Geometry everywhere: x is (N, C, H, W); windows KH x KW; stride (SH, SW); zero padding (PH, PW);
  * OH = (H + 2*PH - KH)/SH + 1, OW = (W + 2*PW - KW)/SW + 1. */
+#ifndef CNET_CONV_IM2COL_SHARED
+#define CNET_CONV_IM2COL_SHARED
+
+#include <string.h>
+
+#include "cnet_internal.h"
+
+#endif /* CNET_CONV_IM2COL_SHARED */
 
 /* ---- one image, Caffe layout: col (C*KH*KW, OH*OW), row (c, i, j), column (oh, ow) ------------ */
 

@@ -1,6 +1,0 @@
-/* batchnorm_avx512.c -- the kernels of batchnorm_tmpl.h compiled for AVX-512 (F/VL/DQ/BW) (the build gives this
- * file its ISA flags; batchnorm.c dispatches to it). Empty on other architectures. */
-#if defined(__x86_64__)
-#define CNET_EW_ISA _avx512
-#include "batchnorm_tmpl.h"
-#endif

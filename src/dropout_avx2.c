@@ -1,6 +1,0 @@
-/* dropout_avx2.c -- the kernels of dropout_tmpl.h compiled for AVX2+FMA (the build gives this
- * file its ISA flags; dropout.c dispatches to it). Empty on other architectures. */
-#if defined(__x86_64__)
-#define CNET_EW_ISA _avx2
-#include "dropout_tmpl.h"
-#endif

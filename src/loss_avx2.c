@@ -1,6 +1,0 @@
-/* loss_avx2.c -- the kernels of loss_tmpl.h compiled for AVX2+FMA (the build gives this
- * file its ISA flags; loss.c dispatches to it). Empty on other architectures. */
-#if defined(__x86_64__)
-#define CNET_EW_ISA _avx2
-#include "loss_tmpl.h"
-#endif
