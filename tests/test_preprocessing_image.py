@@ -55,8 +55,25 @@ def test_flips_rotation_and_zoom():
     zoom = ImageDataGenerator(fill_mode="constant").apply_transform(img, {"zx": 0.5, "zy": 0.5})
     assert zoom[0, 2, 2] == np.float32(img[0, 2, 2])      # the centre stays; zoom < 1 enlarges
     np.testing.assert_allclose(zoom[0, 2, 3], (img[0, 2, 2] + img[0, 2, 3]) / 2, rtol=1e-6)
-    shear = ImageDataGenerator._matrix({"shear": 30}, 5, 5)
+    shear = ImageDataGenerator._matrices([{"shear": 30}], 5, 5)[0]
     np.testing.assert_allclose(shear[:, :2], [[1, -0.5], [0, np.cos(np.pi / 6)]], atol=1e-15)
+
+
+def test_matrices_compose_as_keras():
+    """Keras's product rotation @ shift @ shear @ zoom, moved to the centre, one image at a time."""
+    rng = np.random.default_rng(5)
+    params = [{"theta": rng.uniform(-40, 40), "tx": rng.uniform(-3, 3), "ty": rng.uniform(-3, 3),
+               "shear": rng.uniform(-20, 20), "zx": rng.uniform(0.7, 1.3), "zy": rng.uniform(0.7, 1.3)}
+              for _ in range(5)] + [{}]
+    h, w = 7, 10
+    for p, got in zip(params, ImageDataGenerator._matrices(params, h, w)):
+        th, sh = np.deg2rad(p.get("theta", 0)), np.deg2rad(p.get("shear", 0))
+        m = np.array([[np.cos(th), -np.sin(th), 0], [np.sin(th), np.cos(th), 0], [0, 0, 1]])
+        m = m @ np.array([[1, 0, p.get("tx", 0)], [0, 1, p.get("ty", 0)], [0, 0, 1]])
+        m = m @ np.array([[1, -np.sin(sh), 0], [0, np.cos(sh), 0], [0, 0, 1]])
+        m = m @ np.diag([p.get("zx", 1), p.get("zy", 1), 1])
+        c = np.array([[1, 0, (h - 1) / 2], [0, 1, (w - 1) / 2], [0, 0, 1]])
+        np.testing.assert_allclose(got, (c @ m @ np.linalg.inv(c))[:2], atol=1e-12)
 
 
 def test_random_parameters_stay_in_their_ranges():

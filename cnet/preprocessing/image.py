@@ -134,18 +134,23 @@ class ImageDataGenerator:
                                             if self.channel_shift_range else None)}
 
     @staticmethod
-    def _matrix(p, h, w):
-        """The 2x3 matrix mapping an output (row, col) to the input point (Keras's composition about the
-        centre: rotation, shift, shear, zoom)."""
-        theta, shear = np.deg2rad(p.get("theta", 0.0)), np.deg2rad(p.get("shear", 0.0))
-        m = np.array([[np.cos(theta), -np.sin(theta), 0.0], [np.sin(theta), np.cos(theta), 0.0], [0, 0, 1.0]])
-        m = m @ np.array([[1.0, 0.0, p.get("tx", 0.0)], [0.0, 1.0, p.get("ty", 0.0)], [0, 0, 1.0]])
-        m = m @ np.array([[1.0, -np.sin(shear), 0.0], [0.0, np.cos(shear), 0.0], [0, 0, 1.0]])
-        m = m @ np.diag([p.get("zx", 1.0), p.get("zy", 1.0), 1.0])
+    def _matrices(params, h, w):
+        """(N, 2, 3): for each image's parameters, the matrix mapping an output (row, col) to the input
+        point, Keras's composition about the centre c: c + R(theta) (t + Shear Zoom (p - c))."""
+        def get(key, default):
+            return np.array([p.get(key, default) for p in params], dtype=np.float64)
+        theta, shear = np.deg2rad(get("theta", 0.0)), np.deg2rad(get("shear", 0.0))
+        zx, zy = get("zx", 1.0), get("zy", 1.0)
+        cos, sin = np.cos(theta), np.sin(theta)
+        # rotation @ shear @ zoom, as rows: [[cos*zx, -(cos*sin(shear) + sin*cos(shear))*zy], [sin*zx, ...]]
+        a00, a10 = cos * zx, sin * zx
+        a01 = (-cos * np.sin(shear) - sin * np.cos(shear)) * zy
+        a11 = (-sin * np.sin(shear) + cos * np.cos(shear)) * zy
+        tx, ty = get("tx", 0.0), get("ty", 0.0)
         oy, ox = (h - 1) / 2.0, (w - 1) / 2.0
-        m = np.array([[1.0, 0.0, oy], [0.0, 1.0, ox], [0, 0, 1.0]]) @ m @ \
-            np.array([[1.0, 0.0, -oy], [0.0, 1.0, -ox], [0, 0, 1.0]])
-        return m[:2]
+        off0 = oy + cos * tx - sin * ty - a00 * oy - a01 * ox
+        off1 = ox + sin * tx + cos * ty - a10 * oy - a11 * ox
+        return np.stack([np.stack([a00, a01, off0], axis=1), np.stack([a10, a11, off1], axis=1)], axis=1)
 
     def _transform_batch(self, x, params):
         """Apply each image's parameters to a batch (N, C, H, W) (a new float64 array; x is left as it is)."""
@@ -153,7 +158,7 @@ class ImageDataGenerator:
         if any(p.get("theta") or p.get("tx") or p.get("ty") or p.get("shear") or p.get("zx", 1.0) != 1.0
                or p.get("zy", 1.0) != 1.0 for p in params):
             h, w = x.shape[2:]
-            x = affine_batch(x, np.stack([self._matrix(p, h, w) for p in params]), self.fill_mode, self.cval)
+            x = affine_batch(x, self._matrices(params, h, w), self.fill_mode, self.cval)
         for i, p in enumerate(params):
             if p.get("channel_shift_intensity") is not None:
                 lo, hi = x[i].min(), x[i].max()
