@@ -90,6 +90,11 @@ class _Bound:
     (or tf.keras's ``optimizer.lr.assign(v)``) changes the attribute and ``get_value`` reads its value
     now. Arithmetic gives plain numbers."""
 
+    def __new__(cls, value, owner, attr):
+        self = cls._plain.__new__(cls, value)
+        self._owner, self._attr = owner, attr
+        return self
+
     def assign(self, value):
         """Set the attribute this value was read from (tf.keras's ``variable.assign``)."""
         setattr(self._owner, self._attr, value)
@@ -104,19 +109,9 @@ class _Bound:
 class BoundFloat(_Bound, float):
     _plain = float
 
-    def __new__(cls, value, owner, attr):
-        self = float.__new__(cls, value)
-        self._owner, self._attr = owner, attr
-        return self
-
 
 class BoundInt(_Bound, int):
     _plain = int
-
-    def __new__(cls, value, owner, attr):
-        self = int.__new__(cls, value)
-        self._owner, self._attr = owner, attr
-        return self
 
 
 def get_value(x):

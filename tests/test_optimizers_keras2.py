@@ -8,30 +8,12 @@ import pytest
 import cnet
 from cnet import backend as K
 from cnet import optimizers as O
-
-A = np.array([1.0, 4.0, 0.5, -2.0])        # f(p) = 0.5 * sum(A * p**2) (A < 0: a growing gradient)
-P0 = np.array([1.0, -2.0, 3.0, 0.25])
-STEPS = 6
-
-
-@pytest.fixture(params=("c", "numpy"))
-def backend_name(request):
-    with cnet.use_backend(request.param):
-        yield request.param
-
-
-def _run(opt, steps=STEPS, p0=P0):
-    params = {"p": p0.copy()}
-    path = []
-    for _ in range(steps):
-        opt.update(params, {"p": A * params["p"]})
-        path.append(params["p"].copy())
-    return np.array(path)
+from test_optimizers import A, P0, STEPS, _run, backend_name  # noqa: F401 - the quadratic, the fixture
 
 
 def keras_adamax(lr, b1, b2, eps, decay=0.0):
     """Keras 2.1's Adamax.get_updates, written out in float64."""
-    p, m, u, path = P0.copy(), np.zeros(4), np.zeros(4), []
+    p, m, u, path = P0.copy(), np.zeros_like(P0), np.zeros_like(P0), []
     for it in range(STEPS):
         g = A * p
         lr_ = lr * (1.0 / (1.0 + decay * it))
@@ -46,7 +28,7 @@ def keras_adamax(lr, b1, b2, eps, decay=0.0):
 
 def keras_nadam(lr, b1, b2, eps, schedule_decay):
     """Keras 2.1's Nadam.get_updates, written out in float64."""
-    p, m, v, m_schedule, path = P0.copy(), np.zeros(4), np.zeros(4), 1.0, []
+    p, m, v, m_schedule, path = P0.copy(), np.zeros_like(P0), np.zeros_like(P0), 1.0, []
     for it in range(STEPS):
         g = A * p
         t = it + 1

@@ -8,11 +8,19 @@ import numpy as np
 from .optim import _check, _effective_grad, _scalar
 
 
-def _step_count(t, who):
+def _start(p, g, t, weight_decay, who, **state):
+    """Check the arrays and the step count t; returns (the effective gradient, t)."""
+    _check(p, g, **state)
     t = int(t)
     if t < 1:
         raise ValueError(f"{who}'s step count t starts at 1, got {t}")
-    return t
+    return _effective_grad(p, g, weight_decay), t
+
+
+def _average(p, a, value, beta):
+    """a = beta*a + (1 - beta)*value, in place."""
+    a *= _scalar(p, beta)
+    a += _scalar(p, 1.0 - beta) * value
 
 
 def adamax_update(p, g, m, u, lr, beta1, beta2, eps, t, weight_decay=0.0):
@@ -21,11 +29,8 @@ def adamax_update(p, g, m, u, lr, beta1, beta2, eps, t, weight_decay=0.0):
     lr_t = lr/(1 - beta1**t)   (float64)
     m = beta1*m + (1 - beta1)*g; u = max(beta2*u, |g|); p -= lr_t*m/(u + eps)
     """
-    _check(p, g, m=m, u=u)
-    t = _step_count(t, "Adamax")
-    g = _effective_grad(p, g, weight_decay)
-    m *= _scalar(p, beta1)
-    m += _scalar(p, 1.0 - beta1) * g
+    g, t = _start(p, g, t, weight_decay, "Adamax", m=m, u=u)
+    _average(p, m, g, beta1)
     u *= _scalar(p, beta2)
     np.maximum(u, np.abs(g), out=u)
     p -= _scalar(p, lr / (1.0 - beta1 ** t)) * m / (u + _scalar(p, eps))
@@ -40,13 +45,9 @@ def nadam_update(p, g, m, v, lr, beta1, beta2, eps, t, mu_t, mu_next, m_schedule
     v = beta2*v + (1 - beta2)*g*g; v' = v/(1 - beta2**t)
     p -= lr*((1 - mu_t)*g' + mu_next*m')/(sqrt(v') + eps)
     """
-    _check(p, g, m=m, v=v)
-    t = _step_count(t, "Nadam")
-    g = _effective_grad(p, g, weight_decay)
-    m *= _scalar(p, beta1)
-    m += _scalar(p, 1.0 - beta1) * g
-    v *= _scalar(p, beta2)
-    v += _scalar(p, 1.0 - beta2) * g * g
+    g, t = _start(p, g, t, weight_decay, "Nadam", m=m, v=v)
+    _average(p, m, g, beta1)
+    _average(p, v, g * g, beta2)
     m_bar = (_scalar(p, (1.0 - mu_t) / (1.0 - m_schedule)) * g
              + _scalar(p, mu_next / (1.0 - m_schedule * mu_next)) * m)
     v_hat = v * _scalar(p, 1.0 / (1.0 - beta2 ** t))
