@@ -303,6 +303,8 @@ class Sequential:
         if sample_weight_mode is not None:
             raise ValueError(f"compile: sample_weight_mode={sample_weight_mode!r} is not supported: cnet weighs "
                              "whole samples (one weight per sample, sample_weight_mode=None)")
+        if kwargs:
+            raise TypeError(f"compile got unexpected arguments: {', '.join(sorted(kwargs))}")
         self.optimizer = optimizers.get(optimizer)
         self._loss = losses.get(loss)
         self.loss_functions = [self._loss]

@@ -255,9 +255,9 @@ class SGD(Optimizer):
 
     def _step(self, key, p, g, lr):
         if self.nesterov:
-            ops.nesterov_update(p, g, self._slot("v", key, p), lr, self.momentum, self.weight_decay)
-        elif self.momentum:
-            ops.momentum_update(p, g, self._slot("v", key, p), lr, self.momentum, self.weight_decay)
+            ops.nesterov_update(p, g, self._slot("v", key, p), lr, self._hp["momentum"], self.weight_decay)
+        elif self._hp["momentum"]:
+            ops.momentum_update(p, g, self._slot("v", key, p), lr, self._hp["momentum"], self.weight_decay)
         else:
             ops.sgd_update(p, g, lr, self.weight_decay)
 
@@ -294,7 +294,7 @@ class RMSprop(Optimizer):
         self.epsilon = 1e-7 if epsilon is None else float(epsilon)
 
     def _step(self, key, p, g, lr):
-        ops.rmsprop_update(p, g, self._slot("h", key, p), lr, self.rho, self.epsilon, self.weight_decay)
+        ops.rmsprop_update(p, g, self._slot("h", key, p), lr, self._hp["rho"], self.epsilon, self.weight_decay)
 
 
 class Adagrad(Optimizer):
@@ -329,7 +329,7 @@ class Adadelta(Optimizer):
         self.epsilon = 1e-7 if epsilon is None else float(epsilon)
 
     def _step(self, key, p, g, lr):
-        ops.adadelta_update(p, g, self._slot("h", key, p), self._slot("d", key, p), lr, self.rho,
+        ops.adadelta_update(p, g, self._slot("h", key, p), self._slot("d", key, p), lr, self._hp["rho"],
                             self.epsilon, self.weight_decay)
 
 
@@ -366,8 +366,8 @@ class Adam(_Betas):
                          epsilon, decay, weight_decay, lr, **clipping)
 
     def _step(self, key, p, g, lr):
-        ops.adam_update(p, g, self._slot("m", key, p), self._slot("v", key, p), lr, self.beta_1,
-                        self.beta_2, self.epsilon, self._iterations, self.weight_decay)
+        ops.adam_update(p, g, self._slot("m", key, p), self._slot("v", key, p), lr, self._hp["beta_1"],
+                        self._hp["beta_2"], self.epsilon, self._iterations, self.weight_decay)
 
 
 class Adamax(_Betas):
@@ -383,7 +383,8 @@ class Adamax(_Betas):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, decay, weight_decay, lr, **clipping)
 
     def _step(self, key, p, g, lr):
-        ops.adamax_update(p, g, self._slot("m", key, p), self._slot("u", key, p), lr, self.beta_1, self.beta_2,
+        hp = self._hp
+        ops.adamax_update(p, g, self._slot("m", key, p), self._slot("u", key, p), lr, hp["beta_1"], hp["beta_2"],
                           self.epsilon, self._iterations, self.weight_decay)
 
 
@@ -406,7 +407,7 @@ class Nadam(_Betas):
         self.m_schedule = 1.0
 
     def _momentum(self, t):
-        return float(self.beta_1) * (1.0 - 0.5 * 0.96 ** (t * self.schedule_decay))
+        return self._hp["beta_1"] * (1.0 - 0.5 * 0.96 ** (t * self.schedule_decay))
 
     def _prepare(self):
         t = self._iterations
@@ -414,7 +415,8 @@ class Nadam(_Betas):
         self.m_schedule *= self._mu[0]
 
     def _step(self, key, p, g, lr):
-        ops.nadam_update(p, g, self._slot("m", key, p), self._slot("v", key, p), lr, self.beta_1, self.beta_2,
+        hp = self._hp
+        ops.nadam_update(p, g, self._slot("m", key, p), self._slot("v", key, p), lr, hp["beta_1"], hp["beta_2"],
                          self.epsilon, self._iterations, self._mu[0], self._mu[1], self.m_schedule, self.weight_decay)
 
     def get_state(self):

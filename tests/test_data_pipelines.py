@@ -86,6 +86,13 @@ def test_sequence_trains_like_arrays_bit_for_bit(workers):
     assert (threading.get_ident() in seq.threads) == (workers == 0)
 
 
+def test_validation_freq_with_a_generator():
+    x, y = _data()
+    h = _model().fit(Batches(x, y), epochs=3, verbose=0, validation_data=_loop(x, y), validation_steps=2,
+                     validation_freq=[1, 3])
+    assert len(h.history["loss"]) == 3 and len(h.history["val_loss"]) == 2
+
+
 def test_sequence_shuffles_its_batch_order_with_fits_generator():
     """shuffle=True reads each epoch's batches in an order drawn from fit's seeded Generator: the same as
     training on the batches in that order."""

@@ -48,7 +48,8 @@ def test_identity_and_integer_shifts_are_exact():
 def test_flips_rotation_and_zoom():
     gen = ImageDataGenerator()
     img = RNG.random((2, 5, 5))
-    np.testing.assert_array_equal(gen.apply_transform(img, {"flip_horizontal": True}), img[:, :, ::-1].astype(np.float32))
+    np.testing.assert_array_equal(gen.apply_transform(img, {"flip_horizontal": True}),
+                                  img[:, :, ::-1].astype(np.float32))
     np.testing.assert_array_equal(gen.apply_transform(img, {"flip_vertical": True}), img[:, ::-1].astype(np.float32))
     rotated = gen.apply_transform(img, {"theta": 90})
     np.testing.assert_allclose(rotated, np.rot90(img, k=-1, axes=(1, 2)), atol=1e-6)   # about the exact centre

@@ -81,7 +81,8 @@ class ImageDataGenerator:
         self.shear_range = _number(shear_range, "shear_range")
         if isinstance(zoom_range, (list, tuple, np.ndarray)):
             if len(zoom_range) != 2:
-                raise ValueError(f"ImageDataGenerator: zoom_range must be a number or [lower, upper], got {zoom_range!r}")
+                raise ValueError(f"ImageDataGenerator: zoom_range must be a number or [lower, upper], got "
+                                 f"{zoom_range!r}")
             self.zoom_range = [_number(z, "zoom_range") for z in zoom_range]
         else:
             z = _number(zoom_range, "zoom_range")
