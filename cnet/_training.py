@@ -206,9 +206,11 @@ def _validation_source(validation_data, workers, max_queue_size):
     """fit's validation on a Sequence/generator input: ('arrays', ...), ('data', x_val, workers, queue), None."""
     if validation_data is None:
         return None
-    if _data.input_kind(validation_data) == "arrays":
+    kind = _data.input_kind(validation_data)
+    if kind == "arrays":
         return ("arrays",) + validation_arrays(validation_data)
-    return ("data", validation_data, workers, max_queue_size)
+    # one thread at most for a generator (it runs in one thread at a time), whatever reads a training Sequence
+    return ("data", validation_data, min(workers, 1) if kind == "generator" else workers, max_queue_size)
 
 
 def _checked_validation_steps(data, steps):

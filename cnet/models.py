@@ -370,11 +370,12 @@ class Sequential:
         except _training.NonFiniteLoss as exc:
             warnings.warn(f"train_on_batch: the loss is {exc.args[0]}; the weights were not updated",
                           RuntimeWarning, stacklevel=2)
-            return exc.args[0] if not self._metrics else [exc.args[0]] + [math.nan] * len(self._metrics)
+            n = len(self.metrics_names) - 1
+            return exc.args[0] if not n else [exc.args[0]] + [math.nan] * n
         except _training.Diverged as exc:
             warnings.warn(f"train_on_batch: training diverged: {exc}; lower the learning rate", RuntimeWarning,
                           stacklevel=2)
-            return math.nan if not self._metrics else [math.nan] * (1 + len(self._metrics))
+            return math.nan if len(self.metrics_names) == 1 else [math.nan] * len(self.metrics_names)
         return values[0] if len(values) == 1 else values
 
     def test_on_batch(self, x, y, sample_weight=None):
@@ -408,7 +409,8 @@ class Sequential:
         epochs, or after the listed (1-based) epochs. seed: reseed the shuffling Generator. shuffle: the
         samples of arrays, the batch order of a Sequence (not a generator's). sample_weight (arrays) or
         class_weight ({class: weight}): Keras 2's weighted loss. workers: threads reading a Sequence (N)
-        or a generator (1) ahead, at most max_queue_size batches; 0 reads on this thread.
+        or a generator (1; also a validation generator) ahead, at most max_queue_size batches; 0 reads
+        on this thread.
         """
         return _training.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
                              validation_data, shuffle, initial_epoch, steps_per_epoch, seed, class_weight,

@@ -196,6 +196,8 @@ def test_weight_arguments_are_checked():
         model.fit(x, y, verbose=0, class_weight="balanced")
     with pytest.raises(ValueError, match="sample_weight_mode='temporal' is not supported"):
         model.compile("sgd", "mse", sample_weight_mode="temporal")
+    with pytest.raises(TypeError, match="compile got unexpected arguments: target_tensors"):
+        model.compile("sgd", "mse", target_tensors=[None])
     with pytest.raises(ValueError, match="shape"):
         model.evaluate(x, y, verbose=0, sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="validation_data: the sample weights must be finite"):
