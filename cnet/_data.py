@@ -4,9 +4,10 @@ weights of Keras's sample_weight and class_weight.
 
 A source has `batch_size` (None unless arrays), `samples` (None unless arrays), `steps` (its batches in
 one pass, None for a generator), `order(rng, shuffle)` (the order of an epoch, drawn at its start) and
-`batches(order, first, stop)`: an iterator of (x, y, sample_weight) for steps first..stop-1 (raw arrays,
-y and the weights None where there are none; the weights already include class_weight); closing it stops
-the threads that read ahead. Nothing here imports cnet.models."""
+`batches(order, first, stop)`: an iterator of (x, y, sample_weights) for steps first..stop-1: x and y
+matched to the model's inputs and outputs (an array, or a cnet._compile.Arrays for several), y None for
+predict, sample_weights None or one entry per output (None or (N,) weights, class_weight included);
+closing it stops the threads that read ahead. Nothing here imports cnet.models."""
 import collections
 import concurrent.futures
 import inspect
@@ -19,8 +20,8 @@ import numpy as np
 
 from .utils import Sequence
 
-__all__ = ["input_kind", "reader_options", "sample_weights", "unpack", "Arrays", "SequenceBatches",
-           "GeneratorBatches"]
+__all__ = ["input_kind", "reader_options", "sample_weights", "output_weights", "preparer", "take_weights",
+           "unpack", "Arrays", "SequenceBatches", "GeneratorBatches"]
 
 
 def input_kind(x):
@@ -111,6 +112,66 @@ def sample_weights(y, sample_weight, class_weight, who):
     return w
 
 
+def _per_output(value, names, what, is_single):
+    """fit's sample_weight or class_weight for each of a model's outputs: one value for a lone output
+    (or a dict/list holding it by name), else a list in the outputs' order or a dict by output name."""
+    if value is None:
+        return [None] * len(names)
+    if isinstance(value, dict) and any(n in value for n in names) and not is_single(value):
+        unknown = sorted(set(value) - set(names), key=str)
+        if unknown:
+            raise ValueError(f"{what} names {unknown}, which are not outputs of the model {names}")
+        return [value.get(n) for n in names]
+    if isinstance(value, (list, tuple)) and len(names) > 1:
+        if len(value) != len(names):
+            raise ValueError(f"{what}: a list of {len(value)} for the model's {len(names)} outputs {names}")
+        return list(value)
+    if len(names) > 1:
+        raise TypeError(f"{what}: the model has {len(names)} outputs {names}: give a list (in their order) or a "
+                        "dict by output name")
+    if isinstance(value, list) and len(value) == 1 and not is_single(value):
+        return value
+    return [value]
+
+
+def _one_weight_array(v):
+    """Is v one output's sample weights (an array, or a list of numbers), not a list or dict of them?"""
+    if isinstance(v, (list, tuple)):
+        return all(isinstance(e, (numbers.Real, np.generic)) for e in v)
+    return not isinstance(v, dict)
+
+
+def output_weights(model, y, sample_weight, class_weight, who):
+    """The per-sample weights of each output of `model` for targets y (an array, or a cnet._compile.Arrays
+    for several outputs), or None when no output has any."""
+    ys = getattr(y, "arrays", None) or [y]
+    names = list(model.output_names or ["output"])[:len(ys)]
+    sws = _per_output(sample_weight, names, f"{who}: sample_weight", _one_weight_array)
+    cws = _per_output(class_weight, names, f"{who}: class_weight",
+                      lambda v: isinstance(v, dict) and not any(isinstance(w, dict) for w in v.values()))
+    weights = [sample_weights(yk, sw, cw, who) for yk, sw, cw in zip(ys, sws, cws)]
+    return None if all(w is None for w in weights) else weights
+
+
+def preparer(model, class_weight=None, targets=True):
+    """prepare(x, y, sample_weight, who) -> (x, y, per-output weights) of a batch a Sequence or generator
+    made: x and y matched to the model's inputs and outputs (y None without targets)."""
+    def prepare(x, y, w, who):
+        x = model._input_data(x, f"{who}: x")
+        if not targets:
+            return x, None, None
+        y = model._target_data(y, f"{who}: y")
+        if len(x) != len(y):
+            raise ValueError(f"{who} holds {len(x)} inputs but {len(y)} targets")
+        return x, y, output_weights(model, y, w, class_weight, who)
+    return prepare
+
+
+def take_weights(weights, idx):
+    """The samples idx of per-output weights (None, or a list of None or arrays)."""
+    return None if weights is None else [None if w is None else w[idx] for w in weights]
+
+
 # ---- batches ------------------------------------------------------------------------------------------
 
 def unpack(batch, who, targets=True):
@@ -128,8 +189,9 @@ def unpack(batch, who, targets=True):
 
 
 class Arrays:
-    """Batches of arrays x, y (and per-sample weights w) of batch_size samples; an epoch of `steps`
-    batches starts over at the first sample when it runs past the last (fit's steps_per_epoch)."""
+    """Batches of arrays x, y (matched to the model; y None for predict) and w (None or one entry per
+    output) of batch_size samples; an epoch of `steps` batches starts over at the first sample when it
+    runs past the last (fit's steps_per_epoch)."""
 
     def __init__(self, x, y, w, batch_size):
         self.x, self.y, self.w = x, y, w
@@ -146,30 +208,27 @@ class Arrays:
             start = (step * b) % n
             end = min(start + b, n)
             idx = slice(start, end) if order is None else order[start:end]
-            yield x[idx], None if y is None else y[idx], None if w is None else w[idx]
+            yield x[idx], None if y is None else y[idx], take_weights(w, idx)
 
     def close(self):
         pass
 
 
 class _Source:
-    """What a Sequence and a generator share: checking each batch and weighing it."""
+    """What a Sequence and a generator share: each batch unpacked, then prepared (matched to the model,
+    weighed: a `preparer`)."""
 
     batch_size = samples = None
 
-    def __init__(self, who, targets, class_weight, workers, max_queue_size):
-        self.who, self.targets, self.class_weight = who, targets, class_weight
+    def __init__(self, who, targets, prepare, workers, max_queue_size):
+        self.who, self.targets, self.prepare = who, targets, prepare
         self.workers, self.ahead = workers, max_queue_size
 
     def _batch(self, raw, index):
         x, y, w = unpack(raw, self.who, self.targets)
-        if self.targets:
-            if y is None:
-                raise ValueError(f"{self.who}: batch {index} has no targets (y is None)")
-            if len(x) != len(y):
-                raise ValueError(f"{self.who}: batch {index} holds {len(x)} inputs but {len(y)} targets")
-            w = sample_weights(y, w, self.class_weight, f"{self.who}: batch {index}")
-        return x, y, w
+        if self.targets and y is None:
+            raise ValueError(f"{self.who}: batch {index} has no targets (y is None)")
+        return self.prepare(x, y, w, f"{self.who}: batch {index}")
 
     def close(self):
         pass
@@ -179,8 +238,8 @@ class SequenceBatches(_Source):
     """The batches of a cnet.utils.Sequence, in order or in an epoch's random order; workers >= 1
     threads read up to max_queue_size batches ahead (the order of the batches stays the same)."""
 
-    def __init__(self, seq, who, targets=True, class_weight=None, workers=1, max_queue_size=10):
-        super().__init__(who, targets, class_weight, workers, max_queue_size)
+    def __init__(self, seq, who, targets, prepare, workers=1, max_queue_size=10):
+        super().__init__(who, targets, prepare, workers, max_queue_size)
         self.seq = seq
         length = len(seq)
         if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 1:
@@ -237,8 +296,8 @@ class GeneratorBatches(_Source):
 
     steps = None
 
-    def __init__(self, gen, who, targets=True, class_weight=None, workers=1, max_queue_size=10, total=None):
-        super().__init__(who, targets, class_weight, workers, max_queue_size)
+    def __init__(self, gen, who, targets, prepare, workers=1, max_queue_size=10, total=None):
+        super().__init__(who, targets, prepare, workers, max_queue_size)
         self.gen, self.total = gen, total
         self._reader = None
 

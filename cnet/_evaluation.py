@@ -1,6 +1,8 @@
 """Sequential.evaluate and predict (and fit's validation): batches of arrays, a cnet.utils.Sequence or a
 generator (cnet._data), in inference mode; weighted losses and metrics as in Keras 2. Nothing here
 imports cnet.models."""
+import math
+
 import numpy as np
 
 from . import _data
@@ -44,9 +46,10 @@ def step_count(value, what):
     return int(np.ceil(value))
 
 
-def source(who, x, y, batch_size, steps, sample_weight=None, targets=True, workers=1, max_queue_size=10):
-    """(the batch source of x (and y), the number of batches to take: None for a generator without
-    `steps`, run until it ends) for evaluate or predict; arrays are cut to their first `steps` batches."""
+def source(model, who, x, y, batch_size, steps, sample_weight=None, targets=True, workers=1, max_queue_size=10):
+    """(the batch source of x (and y) for `model`, the number of batches to take: None for a generator
+    without `steps`, run until it ends) for evaluate, predict or fit's validation; arrays are cut to their
+    first `steps` batches."""
     kind = _data.input_kind(x)
     workers, max_queue_size = _data.reader_options(who, kind, workers, 0, max_queue_size)
     if kind != "arrays":
@@ -54,24 +57,25 @@ def source(who, x, y, batch_size, steps, sample_weight=None, targets=True, worke
             if value is not None:
                 raise ValueError(f"{who}: {name} must be None when x is a {kind}: the {kind} makes the batches "
                                  "(with their targets and sample weights)")
+        prepare = _data.preparer(model, None, targets)
         if kind == "sequence":
-            src = _data.SequenceBatches(x, who, targets, None, workers, max_queue_size)
+            src = _data.SequenceBatches(x, who, targets, prepare, workers, max_queue_size)
             if steps is not None and steps > src.steps:
                 raise ValueError(f"{who}: steps={steps} but the Sequence holds {src.steps} batches")
             return src, steps or src.steps
-        return _data.GeneratorBatches(x, who, targets, None, workers, max_queue_size, total=steps), steps
+        return _data.GeneratorBatches(x, who, targets, prepare, workers, max_queue_size, total=steps), steps
     batch_size = 32 if batch_size is None else positive_int(batch_size, f"{who}: batch_size", allow_none=False)
-    x = as_array(x, "x")
+    x = model._input_data(x)
     if targets:
-        y = as_array(y, "y")
+        y = model._target_data(y)
         if len(x) != len(y):
             raise ValueError(f"x and y must hold the same number of samples, got {len(x)} and {len(y)}")
     n = len(x) if steps is None else min(len(x), steps * batch_size)
     if n == 0:
         raise ValueError(f"{who}: no samples")
-    w = _data.sample_weights(y, sample_weight, None, who) if targets else None
-    src = _data.Arrays(x[:n], y[:n] if targets else None, None if w is None else w[:n], batch_size)
-    return src, src.steps
+    w = _data.output_weights(model, y, sample_weight, None, who) if targets else None
+    return _data.Arrays(x[:n], y[:n] if targets else None, _data.take_weights(w, slice(0, n)), batch_size), \
+        math.ceil(n / batch_size)
 
 
 def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, max_queue_size, workers, use_multiprocessing,
@@ -80,7 +84,7 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, max_queue_s
     model._require_compiled("evaluate")
     _data.reader_options("evaluate", _data.input_kind(x), workers, use_multiprocessing, max_queue_size)
     steps = step_count(steps, "evaluate: steps")
-    src, steps = source("evaluate", x, y, batch_size, steps, sample_weight, True, workers, max_queue_size)
+    src, steps = source(model, "evaluate", x, y, batch_size, steps, sample_weight, True, workers, max_queue_size)
     result = evaluate_source(model, src, steps, verbose)
     if return_dict:
         return dict(zip(model.metrics_names, result))
@@ -117,38 +121,37 @@ def evaluate_source(model, src, steps, verbose=0):
 
 
 def predict(model, x, batch_size, verbose, steps, max_queue_size, workers, use_multiprocessing):
-    """Sequential.predict: the outputs of x's batches, in order, in one array."""
+    """Model.predict: the outputs of x's batches, in order, in one array (a list of arrays for several
+    outputs)."""
     _data.reader_options("predict", _data.input_kind(x), workers, use_multiprocessing, max_queue_size)
     steps = step_count(steps, "predict: steps")
-    src, steps = source("predict", x, None, batch_size, steps, None, False, workers, max_queue_size)
+    src, steps = source(model, "predict", x, None, batch_size, steps, None, False, workers, max_queue_size)
     bar = progbar(steps, verbose)
-    if isinstance(src, _data.Arrays):
-        model._ensure_built(src.x[:1])
-        result = None
-    parts = []
+    arrays = isinstance(src, _data.Arrays)       # one array per output from the start: no concatenation
+    results, parts, i = None, [], -1
     batches = src.batches(None, 0, steps)
     try:
         for i, (xb, _, _) in enumerate(batches):
             with model._step_lock:
-                out = model.forward(xb, train=False)
-                if isinstance(src, _data.Arrays):      # one array from the start: no concatenation
-                    if result is None:
-                        result = np.empty((src.samples,) + out.shape[1:], dtype=out.dtype)
-                    start = i * src.batch_size
-                    result[start:start + len(out)] = out
+                outs = model._predict_batch(xb)
+                if not arrays:
+                    parts.append([out.copy() for out in outs])
                 else:
-                    parts.append(out.copy())
+                    if results is None:
+                        results = [np.empty((src.samples,) + out.shape[1:], dtype=out.dtype) for out in outs]
+                    for result, out in zip(results, outs):
+                        result[i * src.batch_size:i * src.batch_size + len(out)] = out
             if bar:
                 bar.update(i + 1)
     finally:
         batches.close()
         src.close()
-    if isinstance(src, _data.Arrays):
-        return result
-    if not parts:
-        raise ValueError("predict: no samples (the generator yielded no batch)")
-    if bar and steps is None:
-        bar.update(i + 1, finalize=True)
-    if isinstance(src, _data.SequenceBatches) and steps == src.steps:
-        src.end_of_pass()
-    return np.concatenate(parts)
+    if not arrays:
+        if not parts:
+            raise ValueError("predict: no samples (the generator yielded no batch)")
+        results = [np.concatenate(outs) for outs in zip(*parts)]
+        if bar and steps is None:
+            bar.update(i + 1, finalize=True)
+        if isinstance(src, _data.SequenceBatches) and steps == src.steps:
+            src.end_of_pass()
+    return model._unlist(results)

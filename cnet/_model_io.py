@@ -1,14 +1,13 @@
-"""A Sequential model in cnet.saving's format: the header fields and arrays of a model (architecture,
-weights, compile configuration, optimizer and training state) and their checked way back into a model.
+"""A model in cnet.saving's format: the header fields and arrays of a model (architecture, weights,
+compile configuration, optimizer and training state) and their checked way back into a model.
 cnet.models calls these (and rebuilds the architecture itself); nothing here imports cnet.models."""
 import math
 
 import numpy as np
 
-from . import _training, optimizers, saving
-from . import layers as layers_module
+from . import _graph, _training, optimizers, saving
 
-__all__ = ["save", "load_weights", "restore", "layers_from_config", "check_shapes"]
+__all__ = ["save", "load_weights", "restore", "layers_from_config", "check_shapes", "check_graph_shapes"]
 
 # The largest input or output of one sample that a layer of a loaded model may declare (2**26 numbers,
 # 256 MiB in float32): checked before building, so that a file cannot make the loader allocate more.
@@ -33,15 +32,12 @@ def _weights_payload(model):
 
 
 def _compile_config(model):
-    if model._loss is None:
+    if model._heads is None:
         return None
     opt = model.optimizer
-    return {"loss": model._loss_name,
-            "optimizer": {"class_name": type(opt).__name__, "config": opt.get_config()},
-            "metrics": [m if isinstance(m, str) else getattr(m, "__name__", str(m))
-                        for m in model._metric_specs],
-            "weighted_metrics": [m if isinstance(m, str) else getattr(m, "__name__", str(m))
-                                 for m in model._weighted_specs]}
+    config = model._heads.config()
+    config["optimizer"] = {"class_name": type(opt).__name__, "config": opt.get_config()}
+    return config
 
 
 def save(model, filepath, weights_only=False, overwrite=True, include_optimizer=True):
@@ -136,24 +132,7 @@ def layers_from_config(config):
     configs, not built (nothing allocated). Layer classes come from cnet's registry only."""
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise ValueError("a Sequential config needs a 'layers' list")
-    layers = []
-    for i, spec in enumerate(config["layers"]):
-        if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
-            raise ValueError(f"layer {i}: malformed entry {spec!r}")
-        name = spec["class_name"]
-        try:
-            layer_cls = layers_module.get(name)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            layer_cls = None
-        if not isinstance(layer_cls, type):
-            raise ValueError(f"layer {i}: unknown layer class {name!r} (not a cnet layer)")
-        lconf = spec.get("config") or {}
-        if not isinstance(lconf, dict):
-            raise ValueError(f"layer {i} ({name}): its config must be a JSON object")
-        try:
-            layers.append(layer_cls.from_config(lconf))
-        except (TypeError, ValueError, KeyError) as exc:
-            raise ValueError(f"layer {i} ({name}): invalid config ({exc})") from None
+    layers = [_graph.layer_from_spec(i, spec) for i, spec in enumerate(config["layers"])]
     input_shape = config.get("input_shape")
     if input_shape is not None:
         if not isinstance(input_shape, list) or not all(isinstance(s, int) and not isinstance(s, bool)
@@ -198,8 +177,12 @@ def check_shapes(mf, input_shape, layers, match_weights=True):
     if input_shape is None:
         return
     planned = _planned_weights(mf, input_shape, layers)
-    if not match_weights:
-        return
+    if match_weights:
+        _match_table(mf, layers, planned, table)
+
+
+def _match_table(mf, layers, planned, table):
+    """Each layer's planned weight shapes against the file's 'weights' table and its arrays' headers."""
     for i, (layer, shapes, stored) in enumerate(zip(layers, planned, table)):
         if not isinstance(stored, list) or len(stored) != len(shapes):
             n = len(stored) if isinstance(stored, list) else stored
@@ -211,6 +194,37 @@ def check_shapes(mf, input_shape, layers, match_weights=True):
             got, _ = mf.array_header(key, what)
             if got != tuple(shape):
                 raise mf.error(f"array {what} has shape {got}, expected {tuple(shape)}")
+
+
+def check_graph_shapes(mf, layers, calls):
+    """check_shapes for a functional model (cnet._graph.parse_config's layers and calls): the shapes are
+    followed through the calls, from each InputLayer's, without allocating anything."""
+    table = mf.header.get("weights")
+    if not isinstance(table, list):
+        raise mf.error("the 'weights' table is missing or not a list")
+    if len(table) != len(layers):
+        raise mf.error(f"holds weights for {len(table)} layers but its architecture has {len(layers)}")
+    planned = {}
+
+    def bounded(shape, what):
+        if math.prod(shape) > MAX_SAMPLE_ELEMENTS:
+            raise mf.error(f"{what} has shape {shape}, more than {MAX_SAMPLE_ELEMENTS} numbers per sample: "
+                           "not a model cnet loads")
+        return shape
+
+    def call(layer, shape):
+        for s in (shape if isinstance(shape, list) else [shape]):
+            bounded(s, f"an input of layer {layer.name!r}")
+        try:
+            planned.setdefault(layer.name, layer.weight_shapes(shape))
+            out = tuple(layer.compute_output_shape(shape))
+        except (ValueError, TypeError) as exc:
+            raise mf.error(f"layer {layer.name!r} ({type(layer).__name__}) cannot take inputs of shape {shape} "
+                           f"({exc})") from None
+        return bounded(out, f"the output of layer {layer.name!r}")
+
+    _graph.replay(layers, calls, lambda layer: bounded(layer.input_shape, f"input {layer.name!r}"), call)
+    _match_table(mf, layers, [planned.get(layer.name, []) for layer in layers], table)
 
 
 def _optimizer_from_config(spec):
@@ -225,20 +239,33 @@ def _optimizer_from_config(spec):
     return cls(**config)
 
 
+def _strings(value, allow_dict=False, allow_list=False):
+    """A string, or (allow_list) a list of strings, or (allow_dict) a dict of strings."""
+    if isinstance(value, str):
+        return not allow_list
+    if allow_list and isinstance(value, list):
+        return all(isinstance(v, str) for v in value)
+    return allow_dict and isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
 def _restore_compile(model, mf, cfg):
     if not isinstance(cfg, dict):
         raise mf.error("the 'compile' entry is malformed")
     try:
         optimizer = _optimizer_from_config(cfg.get("optimizer"))
-        loss = cfg.get("loss")
-        if not isinstance(loss, str):
+        loss, weights, metrics = cfg.get("loss"), cfg.get("loss_weights"), cfg.get("metrics") or []
+        if not _strings(loss, allow_dict=True):
             raise ValueError(f"malformed loss entry {loss!r}")
-        names = {}
-        for key in ("metrics", "weighted_metrics"):
-            names[key] = cfg.get(key) or []
-            if not isinstance(names[key], list) or not all(isinstance(m, str) for m in names[key]):
-                raise ValueError(f"malformed {key} entry {names[key]!r}")
-        model.compile(optimizer=optimizer, loss=loss, **names)
+        if weights is not None and not (isinstance(weights, dict) and all(
+                isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights.values())):
+            raise ValueError(f"malformed loss_weights entry {weights!r}")
+        weighted = cfg.get("weighted_metrics") or []
+        for key, value in (("metrics", metrics), ("weighted_metrics", weighted)):
+            if not (_strings(value, allow_list=True) or (isinstance(value, dict) and all(
+                    _strings(m, allow_list=True) for m in value.values()))):
+                raise ValueError(f"malformed {key} entry {value!r}")
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=weights,
+                      weighted_metrics=weighted or None)
     except (ValueError, TypeError, KeyError) as exc:
         raise mf.error(f"cannot restore the compile configuration: {exc} (load_model(path, "
                        "compile=False) loads the architecture and weights without it)") from None

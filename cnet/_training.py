@@ -1,8 +1,9 @@
-"""Sequential.fit's loop: epochs of shuffled batches (of arrays, a cnet.utils.Sequence or a generator:
+"""Model.fit's loop: epochs of shuffled batches (of arrays, a cnet.utils.Sequence or a generator:
 cnet._data), sample and class weights, validation (cnet._evaluation), callbacks, the stop signals (SIGINT,
 SIGTERM), the divergence check, and the training state a checkpoint keeps so that a resumed run continues
-bit for bit, from the end of an epoch or from inside one (cnet.models' Sequential calls these; nothing
-here imports cnet.models)."""
+bit for bit, from the end of an epoch or from inside one (cnet.models' Sequential and Model call these;
+nothing here imports cnet.models). x and y are arrays, or cnet._compile.Arrays for several inputs or
+outputs (len() and indexing take the same samples of each)."""
 import math
 import numbers
 import warnings
@@ -12,7 +13,7 @@ import numpy as np
 from . import _data, _evaluation
 from . import callbacks as callbacks_module
 from . import initializers
-from ._evaluation import as_array, positive_int  # noqa: F401 - cnet.models uses them from here
+from ._evaluation import as_array, positive_int  # noqa: F401 - cnet._compile uses as_array from here
 from ._signals import StopRequest, signal_name
 from .layers import Dropout
 
@@ -63,11 +64,6 @@ def require_batches(who, x, instead):
                          f"{instead}")
 
 
-def batch_weights(y, sample_weight, class_weight, who):
-    """train_on_batch/test_on_batch's per-sample weights (or None)."""
-    return _data.sample_weights(np.asarray(y), sample_weight, class_weight, who)
-
-
 def validation_schedule(freq):
     """validation_freq -> a function of the 0-based epoch: validate after it? An int N validates every
     N epochs (N, 2N, ... counted from 1); a collection of ints validates after those (1-based) epochs."""
@@ -83,7 +79,7 @@ def validation_schedule(freq):
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
         initial_epoch, steps_per_epoch, seed, class_weight, sample_weight, validation_steps, validation_freq,
         max_queue_size, workers, use_multiprocessing, stop=None, **kwargs):
-    """Sequential.fit (its docstring says what each argument does): check the arguments, set up the
+    """Model.fit (its docstring says what each argument does): check the arguments, set up the
     batches, the validation and the callbacks, run the epochs. `stop`: the StopRequest polled after every
     step (default: a new one, for SIGINT and SIGTERM; a distributed run passes one that combines its
     ranks)."""
@@ -98,13 +94,13 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     validation_steps = _evaluation.step_count(validation_steps, "validation_steps")
     steps_per_epoch = _evaluation.step_count(steps_per_epoch, "steps_per_epoch")
     if kind == "arrays":
-        source, validation = _array_sources(x, y, batch_size, sample_weight, class_weight, validation_split,
+        source, validation = _array_sources(model, x, y, batch_size, sample_weight, class_weight, validation_split,
                                             validation_data)
         model._ensure_built(source.x[:1])
     else:
-        source = _generator_source(kind, x, y, batch_size, sample_weight, class_weight, validation_split,
+        source = _generator_source(model, kind, x, y, batch_size, sample_weight, class_weight, validation_split,
                                    steps_per_epoch, epochs - initial_epoch, workers, max_queue_size)
-        validation = _validation_source(validation_data, workers, max_queue_size)
+        validation = _validation_source(model, validation_data, workers, max_queue_size)
     rng = model._rng_for(seed)
     steps = steps_per_epoch or source.steps
     if source.steps is not None and kind == "sequence" and steps > source.steps:
@@ -147,44 +143,46 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     return history
 
 
-def _array_sources(x, y, batch_size, sample_weight, class_weight, validation_split, validation_data):
-    """(the training batches, ('arrays', x_val, y_val, w_val) or None) of fit on arrays."""
+def _array_sources(model, x, y, batch_size, sample_weight, class_weight, validation_split, validation_data):
+    """(the training batches, ('arrays', x_val, y_val, w_val) or None) of fit on arrays (matched to the
+    model's inputs and outputs: an array, or a cnet._compile.Arrays for several)."""
     batch_size = 32 if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    x, y = as_array(x, "x"), as_array(y, "y")
+    x, y = model._input_data(x), model._target_data(y)
     if len(x) != len(y):
         raise ValueError(f"x and y must hold the same number of samples, got {len(x)} and {len(y)}")
-    w = _data.sample_weights(y, sample_weight, class_weight, "fit")
+    w = _data.output_weights(model, y, sample_weight, class_weight, "fit")
     validation = None
     if validation_data is not None:
-        validation = ("arrays",) + validation_arrays(validation_data)
+        validation = ("arrays",) + validation_arrays(model, validation_data)
     elif validation_split:
         if not 0.0 < validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         split = int(len(x) * (1.0 - validation_split))
-        validation = ("arrays", x[split:], y[split:], None if w is None else w[split:])
-        x, y, w = x[:split], y[:split], None if w is None else w[:split]
+        validation = ("arrays", x[split:], y[split:], _data.take_weights(w, slice(split, None)))
+        x, y, w = x[:split], y[:split], _data.take_weights(w, slice(0, split))
     if len(x) == 0:
         raise ValueError("fit: no training samples")
     return _data.Arrays(x, y, w, batch_size), validation
 
 
-def validation_arrays(validation_data):
-    """('arrays', x_val, y_val, weights or None) of fit's validation_data (x, y) or (x, y, sample_weight)."""
+def validation_arrays(model, validation_data):
+    """(x_val, y_val, per-output weights or None) of fit's validation_data (x, y) or (x, y, sample_weight),
+    matched to the model's inputs and outputs."""
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, val_sample_weight), a "
                          "generator or a cnet.utils.Sequence")
-    x_val, y_val = as_array(validation_data[0], "x_val"), as_array(validation_data[1], "y_val")
+    x_val, y_val = model._input_data(validation_data[0], "x_val"), model._target_data(validation_data[1], "y_val")
     if len(x_val) != len(y_val):
         raise ValueError(f"validation_data: x_val and y_val must hold the same number of samples, got {len(x_val)} "
                          f"and {len(y_val)}")
     w = None if len(validation_data) == 2 else validation_data[2]
-    return x_val, y_val, _data.sample_weights(y_val, w, None, "fit: validation_data")
+    return x_val, y_val, _data.output_weights(model, y_val, w, None, "fit: validation_data")
 
 
-def _generator_source(kind, x, y, batch_size, sample_weight, class_weight, validation_split, steps_per_epoch,
-                      epochs, workers, max_queue_size):
+def _generator_source(model, kind, x, y, batch_size, sample_weight, class_weight, validation_split,
+                      steps_per_epoch, epochs, workers, max_queue_size):
     """The training batches of fit on a Sequence or a generator."""
     for name, value in (("y", y), ("batch_size", batch_size), ("sample_weight", sample_weight)):
         if value is not None:
@@ -193,22 +191,23 @@ def _generator_source(kind, x, y, batch_size, sample_weight, class_weight, valid
     if validation_split:
         raise ValueError(f"fit: validation_split needs arrays; with a {kind}, pass validation_data (arrays, a "
                          "generator or a Sequence)")
+    prepare = _data.preparer(model, class_weight)
     if kind == "sequence":
-        return _data.SequenceBatches(x, "fit", True, class_weight, workers, max_queue_size)
+        return _data.SequenceBatches(x, "fit", True, prepare, workers, max_queue_size)
     if steps_per_epoch is None:
         raise ValueError("fit: steps_per_epoch is required with a generator (how many of its batches make an "
                          "epoch); a cnet.utils.Sequence knows its length")
-    return _data.GeneratorBatches(x, "fit", True, class_weight, workers, max_queue_size,
+    return _data.GeneratorBatches(x, "fit", True, prepare, workers, max_queue_size,
                                   total=max(epochs, 0) * steps_per_epoch)
 
 
-def _validation_source(validation_data, workers, max_queue_size):
+def _validation_source(model, validation_data, workers, max_queue_size):
     """fit's validation on a Sequence/generator input: ('arrays', ...), ('data', x_val, workers, queue), None."""
     if validation_data is None:
         return None
     kind = _data.input_kind(validation_data)
     if kind == "arrays":
-        return ("arrays",) + validation_arrays(validation_data)
+        return ("arrays",) + validation_arrays(model, validation_data)
     # one thread at most for a generator (it runs in one thread at a time), whatever reads a training Sequence
     return ("data", validation_data, min(workers, 1) if kind == "generator" else workers, max_queue_size)
 
@@ -310,10 +309,10 @@ def _validate(model, validation, source):
         x_val, y_val, w_val = validation[1:4]
         batch_size = source.batch_size or 32
         n = len(x_val) if validation_steps is None else min(len(x_val), validation_steps * batch_size)
-        src = _data.Arrays(x_val[:n], y_val[:n], None if w_val is None else w_val[:n], batch_size)
+        src = _data.Arrays(x_val[:n], y_val[:n], _data.take_weights(w_val, slice(0, n)), batch_size)
         steps = src.steps
     else:
-        src, steps = _evaluation.source("fit: validation_data", validation[1], None, None, validation_steps,
+        src, steps = _evaluation.source(model, "fit: validation_data", validation[1], None, None, validation_steps,
                                         workers=validation[2], max_queue_size=validation[3])
     return _evaluation.evaluate_source(model, src, steps)
 

@@ -197,7 +197,10 @@ class Loss:
         if self.fn is None:
             raise NotImplementedError(f"{type(self).__name__}: sample weights need the per-sample losses: give "
                                       "the class an fn(y_true, y_pred) returning one loss per sample")
-        self.forward(y_pred, y_true, from_logits)          # what backward() needs
+        if from_logits is None:                            # what backward() needs
+            self.forward(y_pred, y_true)
+        else:
+            self.forward(y_pred, y_true, from_logits)
         rows = np.asarray(self.fn(y_true, y_pred), dtype=np.float64).reshape(len(scale), -1).mean(axis=1)
         return float(np.where(scale != 0, scale * rows, 0.0).sum() / len(scale)) if len(scale) else 0.0
 

@@ -30,6 +30,12 @@ A model file is a zip archive in NumPy's ``.npz`` layout (members stored uncompr
                                                   sums so far, "seen": its samples, "batch_size": ...},
                                    "dropout": [{"layer": i, "seed": base seed | null, "step": n}, ...]}}
 
+    A functional model's ``model`` entry is ``{"class_name": "Model", "config": {"name": ..., "layers": [{"name",
+    "class_name", "config", "inbound_nodes": [[[layer name, node index, 0, {}], ...], ...]}, ...],
+    "input_layers": [[name, 0, 0], ...], "output_layers": [[name, node index, 0], ...]}}`` (Keras 2's
+    layout; its layers include the InputLayers); with several outputs, ``compile`` holds ``loss``,
+    ``loss_weights`` and ``metrics`` as dicts by output name.
+
     ``weights[i]`` lists layer i's arrays in ``get_weights()`` order (Keras order: W, b; BatchNormalization
     gamma, beta, moving mean, moving variance). A "params" file (the book nets' ``save_params``) has
     ``"params": [{"name": "W1", "key": "params/W1", ...}, ...]`` and ``"network"`` instead of ``model``.

@@ -253,3 +253,33 @@ def test_a_sequence_of_images_trains_a_convnet():
     model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"])
     h = model.fit(Batches(x, y), epochs=2, verbose=0, workers=2)
     assert len(h.history["loss"]) == 2 and model.predict(Batches(x, y)).shape == (N, 2)
+
+
+def test_several_inputs_and_outputs_from_a_sequence():
+    """A two-input, two-output functional model trains on a Sequence of ([x1, x2], [y1, y2]) batches
+    exactly as on the arrays; predict gives one array per output."""
+    from test_functional import _two_heads, _two_heads_data
+    x, y = _two_heads_data(n=40)
+
+    class Pairs(Sequence):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            part = slice(8 * i, 8 * i + 8)
+            return [a[part] for a in x], {"cls": y[0][part], "reg": y[1][part]}
+
+    def compiled():
+        model = _two_heads()
+        model.compile("adam", {"cls": "sparse_categorical_crossentropy", "reg": "mse"}, metrics={"cls": ["acc"]})
+        return model
+    a, b = compiled(), compiled()
+    ha = a.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    hb = b.fit(Pairs(), epochs=2, shuffle=False, verbose=0, workers=2)
+    assert _same_weights(a, b) and ha.history == hb.history
+    p = b.predict(Pairs())
+    assert [q.shape for q in p] == [(40, 3), (40, 1)]
+    for got, want in zip(p, b.predict(x, batch_size=8)):
+        np.testing.assert_array_equal(got, want)
+    assert b.evaluate(Pairs(), verbose=0) == b.evaluate(x, y, batch_size=8, verbose=0)
+    assert [q.shape for q in b.predict_on_batch([a_[:3] for a_ in x])] == [(3, 3), (3, 1)]

@@ -194,11 +194,47 @@ def test_weight_arguments_are_checked():
             model.fit(x, y, verbose=0, **kwargs)
     with pytest.raises(TypeError, match="class_weight must be a dict"):
         model.fit(x, y, verbose=0, class_weight="balanced")
-    with pytest.raises(ValueError, match="sample_weight_mode='temporal' is not supported"):
+    with pytest.raises(NotImplementedError, match="sample_weight_mode is not supported by cnet .got 'temporal'"):
         model.compile("sgd", "mse", sample_weight_mode="temporal")
-    with pytest.raises(TypeError, match="compile got unexpected arguments: target_tensors"):
+    with pytest.raises(NotImplementedError, match="target_tensors is not supported"):
         model.compile("sgd", "mse", target_tensors=[None])
     with pytest.raises(ValueError, match="shape"):
         model.evaluate(x, y, verbose=0, sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="validation_data: the sample weights must be finite"):
         model.fit(x, y, verbose=0, validation_data=(x, y, np.full(N, np.inf)))
+
+
+def test_several_outputs_weigh_each_output():
+    """A two-output functional model: per-output sample and class weights, each output's Keras loss."""
+    from test_functional import _two_heads, _two_heads_data
+    x, y = _two_heads_data(n=10)
+    w_cls, w_reg = np.linspace(0, 2, 10), np.linspace(1, 3, 10)
+    model = _two_heads()
+    model.compile("sgd", {"cls": "sparse_categorical_crossentropy", "reg": "mse"}, loss_weights={"reg": 0.5},
+                  weighted_metrics={"cls": ["accuracy"]})
+    assert model.metrics_names == ["loss", "cls_loss", "reg_loss", "cls_weighted_accuracy"]
+    probs, reg = model.predict(x)
+    ce = -np.log(probs[np.arange(10), y[0]].astype(np.float64))
+    se = ((reg[:, 0].astype(np.float64) - y[1][:, 0]) ** 2)
+    want_cls, want_reg = (w_cls * ce).sum() / 9, (w_reg * se).sum() / 10
+    right = (probs.argmax(axis=1) == y[0]).astype(float)
+    for weights in ([w_cls, w_reg], {"cls": w_cls, "reg": w_reg}):
+        loss, cls_loss, reg_loss, wacc = model.test_on_batch(x, y, sample_weight=weights)
+        assert (cls_loss, reg_loss) == pytest.approx((want_cls, want_reg), rel=1e-5)
+        assert loss == pytest.approx(want_cls + 0.5 * want_reg, rel=1e-5)
+        assert wacc == pytest.approx((w_cls * right).sum() / 9)
+    only = model.evaluate(x, y, verbose=0, sample_weight={"cls": w_cls}, batch_size=10)
+    assert only[1:3] == pytest.approx([want_cls, se.mean()], rel=1e-5)   # reg: unweighted
+    cw = {"cls": {0: 2.0, 1: 0.5, 2: 1.0}}
+    per_sample = np.array([cw["cls"][c] for c in y[0]])
+    a, b = _two_heads(), _two_heads()
+    for m in (a, b):
+        m.compile("sgd", {"cls": "sparse_categorical_crossentropy", "reg": "mse"})
+    a.fit(x, y, batch_size=5, epochs=1, verbose=0, seed=2, class_weight=cw)
+    b.fit(x, y, batch_size=5, epochs=1, verbose=0, seed=2, sample_weight={"cls": per_sample})
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    with pytest.raises(TypeError, match="the model has 2 outputs"):
+        model.fit(x, y, verbose=0, sample_weight=w_cls)
+    with pytest.raises(ValueError, match=r"names \['nope'\], which are not outputs"):
+        model.fit(x, y, verbose=0, sample_weight={"nope": w_cls, "cls": w_cls})

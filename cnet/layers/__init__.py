@@ -1,10 +1,11 @@
 """Layers: Keras 2 constructors, the book's forward/backward/params/grads, computed by cnet.ops.
 
 The modules follow Keras's layout: ``base`` (Layer and what the families share), ``core`` (Dense,
-Activation, Flatten, Reshape, InputLayer), ``advanced_activations`` (ReLU, Softmax), ``convolutional``
+Activation, Flatten, Reshape, InputLayer, Input), ``advanced_activations`` (ReLU, Softmax), ``convolutional``
 (Conv2D), ``pooling`` (MaxPooling2D, AveragePooling2D), ``normalization`` (BatchNormalization),
-``regularization`` (Dropout), and ``book`` (the book's Affine, Convolution, Pooling, Relu, Sigmoid,
-SoftmaxWithLoss). Every class is also ``cnet.layers.<Name>``.
+``regularization`` (Dropout), ``merge`` (Concatenate, Add, Multiply, Average and their functional forms),
+``node`` (the symbolic tensors of the functional API) and ``book`` (the book's Affine, Convolution,
+Pooling, Relu, Sigmoid, SoftmaxWithLoss). Every class is also ``cnet.layers.<Name>``.
 
 The layer interface (what cnet.models and cnet.nets rely on)
 --------------------------------------------------------------
@@ -48,6 +49,12 @@ Every layer is a ``Layer`` with:
   dict ``LAYERS``) maps class names to classes; ``serialize``/``deserialize`` use
   ``{'class_name', 'config'}`` dicts.
 - ``count_params() -> int``: the number of scalars in get_weights() (ValueError before build).
+- ``layer(tensor)``, the functional API: on a symbolic tensor (``Input(shape=...)`` or another layer's
+  output, a ``KerasTensor`` with ``shape`` (None, ...), ``dtype`` and the ``layer`` that made it) the layer
+  is built for the tensor's shape (in its dtype, when not built yet) and returns its symbolic output;
+  ``layer.input``/``layer.output`` are then those tensors (``get_input_at(i)``/``get_output_at(i)`` for a
+  layer called several times). On arrays, ``layer(x)`` is ``forward(x, train=False)``. Merge layers take
+  a list: ``forward([x1, x2, ...])``, ``backward(dout)`` returns a list, ``input_shape`` is a list.
 
 Non-trainable layers (``trainable=False``) still compute ``grads``; the optimizer step must skip them.
 
@@ -70,16 +77,19 @@ there too. Differences: Dropout is inverted dropout (scaled at training, identit
 draws its mask from cnet's counter RNG; Nesterov follows Keras (see cnet.optimizers).
 """
 from .base import LAYERS, Layer, training_workspaces  # noqa: F401
-from .core import Activation, Dense, Flatten, InputLayer, Reshape
+from .node import KerasTensor
+from .core import Activation, Dense, Flatten, Input, InputLayer, Reshape
 from .advanced_activations import ReLU, Softmax
 from .convolutional import Conv2D
 from .pooling import AveragePooling2D, MaxPooling2D
 from .normalization import BatchNormalization
 from .regularization import Dropout, frozen_dropout  # noqa: F401
+from .merge import Add, Average, Concatenate, Multiply, add, average, concatenate, multiply
 from .book import Affine, Convolution, Pooling, Relu, Sigmoid, SoftmaxWithLoss
 
 __all__ = ["Layer", "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Reshape",
-           "Dropout", "Activation", "ReLU", "Softmax", "InputLayer", "BatchNormalization",
+           "Dropout", "Activation", "ReLU", "Softmax", "InputLayer", "Input", "KerasTensor", "BatchNormalization",
+           "Concatenate", "Add", "Multiply", "Average", "concatenate", "add", "multiply", "average",
            "Affine", "Relu", "Sigmoid", "Convolution", "Pooling", "SoftmaxWithLoss",
            "LAYERS", "get", "serialize", "deserialize"]
 

@@ -1,11 +1,13 @@
 """The base class of every layer (``Layer``) and what the layer families share: argument
 checks, the (W, b) attribute access of Dense and Conv2D, the training-step workspaces."""
 import contextlib
+import copy
 import numbers
 
 import numpy as np
 
 from .. import activations, backend, initializers
+from .node import KerasTensor, Node, is_symbolic
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 LAYERS = {}
@@ -100,6 +102,80 @@ class Layer:
         self._need_input_grad = True
         self._reuse = False
         self._buffers = {}
+        self._inbound_nodes = []   # the calls of this layer on symbolic tensors (cnet.layers.node)
+
+    # ---- calling on tensors (the functional API) -----------------------------------------------
+
+    def __call__(self, inputs, **kwargs):
+        """On a symbolic tensor (``Input(...)`` or another layer's output): build the layer for its shape
+        and return the symbolic output (what Model(inputs, outputs) runs). On arrays: forward(inputs,
+        train=training) (training=False by default), the outputs computed at once."""
+        training = kwargs.pop("training", None)
+        if kwargs:
+            raise TypeError(f"{self.name}: calling a layer takes only its inputs (and training= on arrays); "
+                            f"got {', '.join(sorted(kwargs))}")
+        if not is_symbolic(inputs):
+            return self.forward(inputs, train=bool(training))
+        if training is not None:
+            raise ValueError(f"{self.name}: training={training!r} on a symbolic tensor is not supported: a "
+                             "model's fit runs its layers in training mode and predict/evaluate in inference "
+                             "mode; call the layer without training=")
+        tensors = [inputs] if isinstance(inputs, KerasTensor) else list(inputs)
+        shape = self._symbolic_input_shape(tensors)
+        if not self.built:
+            self.build(shape, dtype=tensors[0].dtype)
+        else:
+            self.build(shape)            # checks that the shape is the one the layer was built for
+        node = Node(self, tensors, self.compute_output_shape(shape), self.dtype)
+        self._inbound_nodes.append(node)
+        return node.output
+
+    def _symbolic_input_shape(self, tensors):
+        """The input shape a call on these tensors builds the layer for (one tensor: its shape without
+        the batch axis). Merge layers take several."""
+        if len(tensors) != 1:
+            raise TypeError(f"{self.name} ({type(self).__name__}) takes one input tensor, got a list of "
+                            f"{len(tensors)} (merge them first: cnet.layers.Concatenate, Add, ...)")
+        return tensors[0].shape[1:]
+
+    def _node(self, node_index, what):
+        nodes = self._inbound_nodes
+        if not nodes:
+            raise AttributeError(f"layer {self.name!r} has never been called on a symbolic tensor (keras.Input "
+                                 f"or another layer's output), so it has no {what}")
+        if node_index is None:
+            if len(nodes) > 1:
+                raise AttributeError(f"layer {self.name!r} was called on {len(nodes)} tensors (a shared "
+                                     f"layer): its {what} is ambiguous; use get_{what}_at(node_index)")
+            node_index = 0
+        if not isinstance(node_index, numbers.Integral) or not 0 <= node_index < len(nodes):
+            raise ValueError(f"layer {self.name!r} has {len(nodes)} calls (nodes), no node {node_index!r}")
+        return nodes[node_index]
+
+    @property
+    def output(self):
+        """The symbolic tensor this layer's call made (Keras's layer.output)."""
+        return self._node(None, "output").output
+
+    @property
+    def input(self):
+        """The symbolic tensor(s) this layer was called on (a list for a merge layer)."""
+        return self.get_input_at(None)
+
+    def get_output_at(self, node_index):
+        return self._node(node_index, "output").output
+
+    def get_input_at(self, node_index):
+        node = self._node(node_index, "input")
+        return node.inputs[0] if len(node.inputs) == 1 else list(node.inputs)
+
+    def __deepcopy__(self, memo):
+        """A copy of the layer outside any graph (its calls on symbolic tensors are not copied)."""
+        obj = type(self).__new__(type(self))
+        memo[id(self)] = obj
+        for key, value in self.__dict__.items():
+            obj.__dict__[key] = [] if key == "_inbound_nodes" else copy.deepcopy(value, memo)
+        return obj
 
     # ---- building ------------------------------------------------------------------------------
 
@@ -279,15 +355,19 @@ class Layer:
 
 
 @contextlib.contextmanager
-def training_workspaces(layers):
+def training_workspaces(layers, need_input_grad=None):
     """Within this block (one training step of a model), the layers write their outputs and gradients
     into buffers they keep per shape (no allocation in steady state), ReLU is fused where it can be,
     and the layers up to the first one with parameters compute no input gradient (backward returns
-    None there). Outside it, every call returns fresh arrays, so nothing a caller holds is overwritten."""
+    None there). Outside it, every call returns fresh arrays, so nothing a caller holds is overwritten.
+    need_input_grad: for layers that are not a chain, whether each needs its input gradient (a graph
+    knows: those with a layer with parameters upstream)."""
     layers = list(layers)
-    first = next((i for i, layer in enumerate(layers) if layer.params), len(layers))
-    for i, layer in enumerate(layers):
-        layer._workspace, layer._need_input_grad = True, i > first
+    if need_input_grad is None:
+        first = next((i for i, layer in enumerate(layers) if layer.params), len(layers))
+        need_input_grad = [i > first for i in range(len(layers))]
+    for layer, need in zip(layers, need_input_grad):
+        layer._workspace, layer._need_input_grad = True, need
     try:
         yield
     finally:

@@ -1,8 +1,11 @@
-"""Core layers (keras.layers.core): Dense, Activation, Flatten, Reshape, InputLayer; Dropout is
+"""Core layers (keras.layers.core): Dense, Activation, Flatten, Reshape, InputLayer and Input; Dropout is
 re-exported from cnet.layers.regularization, as Keras 2.1 exposed it here."""
 import math
 
-from .. import activations, ops
+import numpy as np
+
+from .. import activations, backend, ops
+from .node import Node
 from .base import Layer, _check_data_format, _KernelBias, _no_unsupported, _positive_int, _shape
 from .regularization import Dropout  # noqa: F401  (keras.layers.core.Dropout)
 
@@ -137,7 +140,8 @@ class Reshape(Layer):
 
 
 class InputLayer(Layer):
-    """The identity; declares the model's input shape (without the batch axis)."""
+    """The identity; declares a model's input shape (without the batch axis). Its `output` is the
+    symbolic tensor a functional model starts from (``Input(shape)`` makes one and returns it)."""
 
     def __init__(self, input_shape=None, batch_size=None, dtype=None, batch_input_shape=None, name=None,
                  **kwargs):
@@ -145,12 +149,53 @@ class InputLayer(Layer):
                          name=name, **kwargs)
         if self._declared_input_shape is None:
             raise ValueError("InputLayer needs input_shape (without the batch axis), e.g. (1, 28, 28)")
+        self.build(self._declared_input_shape)
+        self._inbound_nodes.append(Node(self, [], self.input_shape, self.dtype))
 
     def _forward(self, x, train):
         return x
 
     def _backward(self, dout):
         return dout
+
+
+def Input(shape=None, batch_shape=None, name=None, dtype=None, sparse=False, tensor=None, **kwargs):
+    """keras.Input: the symbolic input of a functional model, e.g. ``x = Input(shape=(784,))``.
+
+    shape: one sample's shape (no batch axis); or batch_shape=(None,) + shape. dtype: 'float32' or
+    'float64' (default ``cnet.backend.floatx()``), the dtype the layers called on it compute in (inputs of
+    any numeric dtype are cast to it batch by batch). Every batch size is accepted, so a fixed batch size
+    (batch_shape=(32, ...), batch_size=32) is refused, as are sparse=True and tensor=."""
+    if sparse:
+        raise ValueError("Input(sparse=True) is not supported: cnet computes on dense arrays")
+    if tensor is not None:
+        raise ValueError("Input(tensor=...) is not supported: cnet has no backend tensors to wrap; give "
+                         "shape=")
+    batch_size = kwargs.pop("batch_size", None)
+    if kwargs:
+        raise TypeError(f"Input: unexpected keyword argument(s) {sorted(kwargs)}")
+    if batch_shape is not None:
+        if shape is not None:
+            raise ValueError("Input: give shape= or batch_shape=, not both")
+        batch_shape = tuple(batch_shape)
+        if not batch_shape:
+            raise ValueError("Input: batch_shape needs the batch axis first, e.g. (None, 784)")
+        batch_size, shape = batch_shape[0], batch_shape[1:]
+    if batch_size is not None:
+        raise ValueError(f"Input: a fixed batch size ({batch_size}) is not supported: cnet models take "
+                         "batches of any size; give shape= (or batch_shape=(None, ...))")
+    if shape is None:
+        raise ValueError("Input needs shape= (one sample's shape, without the batch axis), e.g. (784,)")
+    if isinstance(shape, int):
+        shape = (shape,)
+    if any(s is None for s in shape):
+        raise ValueError(f"Input(shape={tuple(shape)}): axes of unknown size (None) are not supported: give every "
+                         "axis of one sample its size")
+    if dtype is not None and np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"Input(dtype={dtype!r}) is not supported: cnet computes in float32 or float64 and "
+                         "casts inputs of other dtypes (uint8 images, ints) batch by batch; leave dtype unset")
+    layer = InputLayer(input_shape=tuple(shape), dtype=dtype, name=name or backend.unique_name("input"))
+    return layer.output
 
 
 class Activation(Layer):
