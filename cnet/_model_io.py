@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from . import _graph, _training, optimizers, saving
+from . import _graph, _training, keras_h5, optimizers, saving
 
 __all__ = ["save", "load_weights", "restore", "layers_from_config", "check_shapes", "check_graph_shapes"]
 
@@ -43,6 +43,8 @@ def _compile_config(model):
 def save(model, filepath, weights_only=False, overwrite=True, include_optimizer=True):
     """Write a model file (architecture, weights, compile configuration, optimizer and training
     state) or, weights_only, a weights file (architecture and weights)."""
+    if keras_h5.is_h5_name(filepath):   # .h5, .hdf5: Keras's HDF5 format
+        return keras_h5.save(model, filepath, weights_only=weights_only, overwrite=overwrite)
     if not model.built:
         what = "the weights of a model" if weights_only else "a model"
         raise ValueError(f"cannot save {what} that is not built yet (fit it or call build first)")
@@ -113,6 +115,8 @@ def _set_weights(stored):
 
 def load_weights(model, filepath, by_name=False):
     """Read the weights of a weights or model file into model (see Sequential.load_weights)."""
+    if keras_h5.is_hdf5(filepath):      # a Keras HDF5 file, whatever its name
+        return keras_h5.load_weights(model, filepath, by_name=by_name)
     with saving.ModelFile(filepath) as mf:
         mf.require_kind("weights", "model")
         if not model.built:
@@ -146,8 +150,9 @@ def _planned_weights(mf, input_shape, layers):
     """[weight shapes of each layer] when `layers` (not built) take inputs of input_shape: the shapes are
     followed through the layers without allocating anything, each input and output checked against
     MAX_SAMPLE_ELEMENTS."""
-    shape, planned = tuple(input_shape), []
+    shape, planned, data_format = tuple(input_shape), [], None
     for i, layer in enumerate(layers):
+        data_format = layer.adopt_data_format(data_format, shape)   # as the model will build them
         if math.prod(shape) > MAX_SAMPLE_ELEMENTS:
             raise mf.error(f"layer {i} ({layer.name}) takes inputs of shape {shape}, more than "
                            f"{MAX_SAMPLE_ELEMENTS} numbers per sample: not a model cnet loads")

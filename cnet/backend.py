@@ -1,7 +1,13 @@
 """A small Keras-like ``backend`` module: global settings of cnet's layers.
 
-- ``image_data_format()`` is always ``'channels_first'``: images are (N, C, H, W) everywhere in cnet.
-  ``set_image_data_format('channels_last')`` raises and says how to convert the data instead.
+- ``image_data_format()`` / ``set_image_data_format()``: the default ``data_format`` of the image layers
+  created afterwards (Keras's rule: a layer reads it when it is created). cnet's default is
+  ``'channels_first'``, images (N, C, H, W). With ``'channels_last'`` the image layers take and give
+  (N, H, W, C) arrays as Keras on TensorFlow does, and compute channels-first inside (see cnet.layers).
+  While it was never set, an image layer whose ``data_format`` is not given and whose input shape is
+  unmistakably channels-last, such as (28, 28, 1) or (32, 32, 3), is read as channels-last, as a program
+  written for TensorFlow's default means it (see ``resolve_data_format``).
+  ``image_dim_ordering()`` / ``set_image_dim_ordering()`` are Keras 1's names ('th' / 'tf').
 - ``floatx()`` / ``set_floatx()``: the default dtype of layer parameters ('float32').
 - ``epsilon()`` / ``set_epsilon()``: the fuzz factor of the losses (1e-7, as in Keras).
 - ``clear_session()``: resets the counters behind default layer names ("dense", "dense_1", ...).
@@ -14,30 +20,68 @@ import threading
 
 import numpy as np
 
-__all__ = ["image_data_format", "set_image_data_format", "floatx", "set_floatx", "epsilon",
-           "set_epsilon", "clear_session", "unique_name", "get_value", "set_value", "eval",
-           "batch_get_value", "batch_set_value", "BoundFloat", "BoundInt"]
+__all__ = ["image_data_format", "set_image_data_format", "image_dim_ordering", "set_image_dim_ordering",
+           "normalize_data_format", "backend", "floatx", "set_floatx", "epsilon", "set_epsilon",
+           "clear_session", "unique_name", "get_value", "set_value", "eval", "batch_get_value", "batch_set_value",
+           "BoundFloat", "BoundInt"]
 
-_settings = {"floatx": "float32", "epsilon": 1e-7}
+_FORMATS = ("channels_first", "channels_last")
+# image_data_format None: never set (reads as channels_first; see resolve_data_format in cnet.layers).
+_settings = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": None}
 _name_counts = {}
 _lock = threading.Lock()
 
 CHANNELS_LAST_HELP = (
-    "cnet is channels-first: images are (N, C, H, W) and input_shape is (C, H, W). "
-    "Convert channels-last data once with x = x.transpose(0, 3, 1, 2) "
-    "(e.g. MNIST as (N, 28, 28, 1) becomes (N, 1, 28, 28); for (N, 28, 28) use x[:, None])."
+    "cnet reads images channels-first, (N, C, H, W), unless told otherwise: pass data_format="
+    "'channels_last' to the image layers (or call cnet.backend.set_image_data_format('channels_last') "
+    "before creating them) to give them (N, H, W, C) arrays, or convert the data once with "
+    "x = x.transpose(0, 3, 1, 2) (e.g. MNIST as (N, 28, 28, 1) becomes (N, 1, 28, 28); for (N, 28, 28) "
+    "use x[:, None])."
 )
 
 
 def image_data_format():
-    """Always 'channels_first'."""
-    return "channels_first"
+    """The default data_format of image layers: 'channels_first' (cnet's default) or 'channels_last'."""
+    return _settings["image_data_format"] or "channels_first"
 
 
 def set_image_data_format(data_format):
-    """Accepts only 'channels_first'; cnet has no channels-last kernels."""
-    if data_format != "channels_first":
-        raise ValueError(f"set_image_data_format({data_format!r}): {CHANNELS_LAST_HELP}")
+    """Set the default data_format of the image layers created afterwards: 'channels_first' or
+    'channels_last' (layers created before keep theirs, as in Keras)."""
+    _settings["image_data_format"] = normalize_data_format(data_format, "set_image_data_format")
+
+
+def image_data_format_is_set():
+    """True once set_image_data_format was called (then a layer's data_format is never guessed)."""
+    return _settings["image_data_format"] is not None
+
+
+def normalize_data_format(data_format, what="data_format"):
+    """'channels_first' or 'channels_last' (None: image_data_format()); anything else raises ValueError."""
+    if data_format is None:
+        return image_data_format()
+    value = data_format.lower() if isinstance(data_format, str) else data_format
+    if value not in _FORMATS:
+        raise ValueError(f"{what}: data_format must be 'channels_first' or 'channels_last', got {data_format!r}")
+    return value
+
+
+def image_dim_ordering():
+    """Keras 1's name: 'th' for channels_first, 'tf' for channels_last."""
+    return "th" if image_data_format() == "channels_first" else "tf"
+
+
+def set_image_dim_ordering(dim_ordering):
+    """Keras 1's name: 'th' sets channels_first, 'tf' channels_last."""
+    formats = {"th": "channels_first", "tf": "channels_last"}
+    if dim_ordering not in formats:
+        raise ValueError(f"set_image_dim_ordering: expected 'th' or 'tf', got {dim_ordering!r}")
+    set_image_data_format(formats[dim_ordering])
+
+
+def backend():
+    """The name of the engine behind these functions: 'cnet' (Keras answers 'tensorflow', 'theano'...)."""
+    return "cnet"
 
 
 def floatx():

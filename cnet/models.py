@@ -37,7 +37,7 @@ import json
 
 import numpy as np
 
-from . import _graph, _model_io, backend, saving
+from . import _graph, _model_io, backend, keras_h5, saving
 from . import layers as layers_module
 from ._model import Model
 
@@ -125,6 +125,7 @@ class Sequential(Model):
         x = inputs = layers_module.InputLayer(input_shape=self.input_shape, dtype=self.dtype, name=name).output
         self._nodes = []
         for layer in self.layers:
+            layer.adopt_data_format(x.data_format, x.shape[1:])   # channels-last images flow on
             if not layer.built:
                 layer.build(x.shape[1:], dtype=self.dtype)
             x = layer(x)
@@ -215,8 +216,16 @@ def _no_custom_objects(custom_objects):
 
 def load_model(filepath, compile=True, custom_objects=None):
     """Load a model saved with model.save(filepath): architecture, weights, compile configuration,
-    optimizer and training state. Never unpickles; errors are ValueError naming the file."""
+    optimizer and training state. Never unpickles; errors are ValueError naming the file. A Keras 2
+    HDF5 file (whatever its name) gives the model its model_config describes (cnet.keras_h5)."""
     _no_custom_objects(custom_objects)
+    if keras_h5.is_hdf5(filepath):      # a Keras 2 HDF5 file (cnet.keras_h5)
+        kind, parts, training = keras_h5.read_model(filepath)
+        model = Sequential._assemble(*parts) if kind == "Sequential" else Model._from_parts(*parts)
+        model.load_weights(filepath)
+        if compile and training:
+            keras_h5.restore_compile(model, training, filepath)
+        return model
     with saving.ModelFile(filepath) as mf:
         mf.require_kind("model")
         model = _model_from_header(mf)

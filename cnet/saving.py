@@ -7,7 +7,8 @@ model from a ``ModelFile``; ``cnet.nets`` saves its params with ``save_params``/
 Format "cnet-model", version 1
 ------------------------------
 A model file is a zip archive in NumPy's ``.npz`` layout (members stored uncompressed), readable with
-``np.load(path, allow_pickle=False)``. Whatever the file name (``model.cnet.npz``, ``model.h5``), it holds:
+``np.load(path, allow_pickle=False)``. Whatever the file name (``model.cnet.npz``, ``model.cnet``; names
+ending in ``.h5`` or ``.hdf5`` are saved in Keras's HDF5 format instead, see ``cnet.keras_h5``), it holds:
 
 ``__model__.json``
     UTF-8 JSON object::

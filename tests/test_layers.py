@@ -175,8 +175,9 @@ def test_get_set_weights_roundtrip_and_errors():
 
 def test_batchnorm_weights_order_and_state():
     bn = L.BatchNormalization()
-    assert (bn.axis, bn.momentum, bn.epsilon, bn.center, bn.scale) == (1, 0.99, 1e-3, True, True)
+    assert (bn.axis, bn.momentum, bn.epsilon, bn.center, bn.scale) == (None, 0.99, 1e-3, True, True)
     bn.build((3, 4, 4))
+    assert bn.axis == 1     # channels-first images: the channel axis
     names = ["gamma", "beta", "moving_mean", "moving_variance"]
     w = bn.get_weights()
     assert [a.shape for a in w] == [(3,)] * 4
@@ -201,8 +202,11 @@ def test_batchnorm_moving_statistics_and_inference(backend_name):
 
 
 def test_batchnorm_axis_errors():
-    with pytest.raises(ValueError, match="channels-first"):
-        L.BatchNormalization(axis=-1).build((3, 4, 4))
+    with pytest.raises(ValueError, match=r"axis=2 is not supported.*axis=-1 for \(N, H, W, C\)"):
+        L.BatchNormalization(axis=2).build((3, 4, 4))
+    with pytest.raises(ValueError, match="axis=2"):
+        L.BatchNormalization(axis=2).build((5,))
+    assert L.BatchNormalization(axis=-1).build((3, 4, 5)) == (3, 4, 5)   # channels-last: 5 channels
     L.BatchNormalization(axis=-1).build((5,))
 
 
@@ -261,21 +265,28 @@ def test_average_pooling_same_excludes_padding(backend_name):
     assert y[0, 0, 1, 1] == pytest.approx(np.mean(x[0, 0, :3, :3]))
 
 
-def test_channels_last_errors():
-    with pytest.raises(ValueError, match=r"channels-first.*transpose\(0, 3, 1, 2\)"):
-        L.Conv2D(8, 3, data_format="channels_last")
-    with pytest.raises(ValueError, match=r"channels-last.*\(1, 28, 28\)"):
-        L.Conv2D(8, 3, input_shape=(28, 28, 1))
+def test_data_format_errors(monkeypatch):
+    monkeypatch.setitem(backend._settings, "image_data_format", None)
+    assert L.Conv2D(8, 3, data_format="channels_last").data_format == "channels_last"
+    with pytest.raises(ValueError, match="data_format must be 'channels_first' or 'channels_last'"):
+        L.Conv2D(8, 3, data_format="NHWC")
     conv = L.Conv2D(8, 3, input_shape=(1, 28, 28))
     with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\).*transpose\(0, 3, 1, 2\)"):
         conv.forward(np.zeros((2, 28, 28, 1), np.float32))
     with pytest.raises(ValueError, match="channels-last"):
-        L.Conv2D(8, 3).forward(np.zeros((2, 28, 28, 1), np.float32))
+        L.Conv2D(8, 3, data_format="channels_first").forward(np.zeros((2, 28, 28, 1), np.float32))
     with pytest.raises(ValueError, match=r"x\[:, None\]"):
         L.Conv2D(8, 3).forward(np.zeros((2, 28, 28), np.float32))
-    with pytest.raises(ValueError, match="channels-first"):
-        backend.set_image_data_format("channels_last")
+    with pytest.raises(ValueError, match=r"x\[\.\.\., None\]"):
+        L.Conv2D(8, 3, data_format="channels_last").forward(np.zeros((2, 28, 28), np.float32))
+    with pytest.raises(ValueError, match=r"looks channels-first .*x.transpose\(0, 2, 3, 1\)"):
+        L.Conv2D(8, 3, data_format="channels_last", input_shape=(1, 28, 28))
+    with pytest.raises(ValueError, match="data_format must be"):
+        backend.set_image_data_format("channels_middle")
     assert backend.image_data_format() == "channels_first"
+    backend.set_image_data_format("channels_first")   # said explicitly: (28, 28, 1) is not guessed
+    with pytest.raises(ValueError, match=r"channels-last.*\(1, 28, 28\)"):
+        L.Conv2D(8, 3, input_shape=(28, 28, 1))
 
 
 def test_input_cast_and_shape_error():

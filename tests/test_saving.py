@@ -88,9 +88,9 @@ def test_weights_only_and_model_with_dropout(tmp_path):
     np.testing.assert_array_equal(model.predict(x), other.predict(x))
     with pytest.raises(ValueError, match="holds 'weights' data"):
         load_model(str(tmp_path / 'w.npz'))
-    model.save(str(tmp_path / 'm.h5'))   # any extension: the exact path is written
-    np.testing.assert_array_equal(load_model(str(tmp_path / 'm.h5')).predict(x), model.predict(x))
-    assert sorted(os.listdir(tmp_path)) == ['m.h5', 'w.npz']   # no temporary files left
+    model.save(str(tmp_path / 'm.model'))   # any extension but .h5/.hdf5 (Keras's HDF5): the exact path
+    np.testing.assert_array_equal(load_model(str(tmp_path / 'm.model')).predict(x), model.predict(x))
+    assert sorted(os.listdir(tmp_path)) == ['m.model', 'w.npz']   # no temporary files left
 
 
 def _rewrite(src, dst, header=None, drop=(), replace=None):

@@ -64,6 +64,9 @@ class DatasetSpec:
     test_images: FileSpec
     test_labels: FileSpec
     mirrors: Tuple[str, ...]
+    # Keras's .npz of the four arrays (mnist.load_data(path='mnist.npz')): its URLs and the file's SHA-256.
+    npz_mirrors: Tuple[str, ...] = ()
+    npz_sha256: Optional[str] = None
 
     @property
     def files(self) -> Tuple[FileSpec, FileSpec, FileSpec, FileSpec]:

@@ -3,17 +3,22 @@
 >>> from cnet.datasets import mnist
 >>> (x_train, y_train), (x_test, y_test) = mnist.load_data()
 
-Where the files are looked for (see :mod:`cnet.datasets._load` for details): the ``path`` folder if given,
-else ``$CNET_DATA/mnist``, else the cache ``~/.cache/cnet/mnist`` (``$CNET_CACHE/mnist`` or
-``$XDG_CACHE_HOME/cnet/mnist`` when set), else a download into the cache. Every file is checked against the
-SHA-256 of its decompressed content, wherever it comes from.
+Where the files are looked for (see :mod:`cnet.datasets._load` for details): ``$CNET_DATA/mnist``, else the
+cache ``~/.cache/cnet/mnist`` (``$CNET_CACHE/mnist`` or ``$XDG_CACHE_HOME/cnet/mnist`` when set), else a
+download into the cache. ``load_data(path=...)`` reads Keras's ``mnist.npz`` as Keras means it (see
+:mod:`cnet.datasets._npz`), or the four IDX files of a folder. Every file is checked against the SHA-256 of
+its decompressed content, wherever it comes from.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+import os
+from pathlib import Path
+
 from ._load import load_dataset
+from ._npz import load_npz
 from ._spec import DatasetSpec, FileSpec
 
 __all__ = ["load_data", "load_mnist"]
@@ -34,6 +39,8 @@ SPEC = DatasetSpec(
         "https://storage.googleapis.com/cvdf-datasets/mnist/",
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
     ),
+    npz_mirrors=("https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",),
+    npz_sha256="731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
 )
 
 
@@ -44,15 +51,21 @@ def load_data(path=None):
     y_test: uint8 (10000,); pixel values 0..255, labels 0..9.
 
     Args:
-        path: unlike Keras (where it is a file name inside ~/.keras/datasets), a *folder* holding
+        path: as in Keras, the name of the ``.npz`` file (``x_train``, ``y_train``, ``x_test``, ``y_test``)
+            relative to the cache, e.g. 'mnist.npz': looked for in cnet's cache, then in Keras's
+            (``~/.keras/datasets``), else downloaded into cnet's cache from Keras's URL and kept only if its
+            SHA-256 is that of Keras's file; an absolute path is used (and downloaded to) as it is. Its
+            arrays are verified against the SHA-256 of MNIST's content. cnet also takes a *folder* holding
             ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
-            ``t10k-labels-idx1-ubyte``, each gzip-compressed (``.gz``) or raw. When given, only this folder
-            is used. When None: ``$CNET_DATA/mnist``, then the cache, then a download.
+            ``t10k-labels-idx1-ubyte``, each gzip-compressed (``.gz``) or raw: then only this folder is used.
+            When None: ``$CNET_DATA/mnist``, then the cache, then a download (the IDX files).
 
     Raises:
         DatasetNotFoundError (an OSError): the files are not found and cannot be downloaded.
         DatasetCorruptError (a ValueError): a file is invalid, truncated or fails its checksum.
     """
+    if path is not None and not Path(os.fspath(path)).expanduser().is_dir():
+        return load_npz(SPEC, path)
     return load_dataset(SPEC, path)
 
 

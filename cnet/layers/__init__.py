@@ -1,11 +1,14 @@
 """Layers: Keras 2 constructors, the book's forward/backward/params/grads, computed by cnet.ops.
 
-The modules follow Keras's layout: ``base`` (Layer and what the families share), ``core`` (Dense,
-Activation, Flatten, Reshape, InputLayer, Input), ``advanced_activations`` (ReLU, Softmax), ``convolutional``
-(Conv2D), ``pooling`` (MaxPooling2D, AveragePooling2D), ``normalization`` (BatchNormalization),
-``regularization`` (Dropout), ``merge`` (Concatenate, Add, Multiply, Average and their functional forms),
-``node`` (the symbolic tensors of the functional API) and ``book`` (the book's Affine, Convolution,
-Pooling, Relu, Sigmoid, SoftmaxWithLoss). Every class is also ``cnet.layers.<Name>``.
+The modules follow Keras's layout, so Keras 2.1's import paths work with ``import cnet as keras``:
+``base`` (Layer and what the families share), ``core`` (Dense, Activation, Flatten, Reshape, InputLayer,
+Input; Dropout too, as in Keras 2.1), ``advanced_activations`` (ReLU, Softmax), ``convolutional`` (Conv2D,
+alias Convolution2D; the pooling layers too, as in Keras), ``pooling`` (MaxPooling2D, AveragePooling2D,
+aliases MaxPool2D, AvgPool2D), ``normalization`` (BatchNormalization), ``regularization`` (Dropout),
+``merge`` (Concatenate, Add, Multiply, Average and their functional forms), ``node`` (the symbolic tensors
+of the functional API) and ``book`` (the book's Affine, Convolution, Pooling, Relu, Sigmoid,
+SoftmaxWithLoss). Every class is also ``cnet.layers.<Name>``, and the aliases are the same classes
+(serialized under Keras's names).
 
 The layer interface (what cnet.models and cnet.nets rely on)
 --------------------------------------------------------------
@@ -58,8 +61,15 @@ Every layer is a ``Layer`` with:
 
 Non-trainable layers (``trainable=False``) still compute ``grads``; the optimizer step must skip them.
 
-Images are channels-first, (N, C, H, W), with Conv2D kernels (filters, C, kh, kw); a channels-last
-input raises a ValueError that says how to transpose it.
+Images are channels-first, (N, C, H, W), unless an image layer has ``data_format='channels_last'``
+(given, or from ``cnet.backend.set_image_data_format``): then it takes and gives (N, H, W, C) arrays, as
+Keras on TensorFlow, and computes channels-first inside (its output is a channels-last view of
+channels-first data, which the next channels-last layer reads without a copy). A layer created without
+a data_format while set_image_data_format was never called takes the data format of the images it
+receives in a model (``Layer.adopt_data_format``); the first image layer reads an input shape such as
+(28, 28, 1) or (32, 32, 3) (square planes of 8 pixels or more, 1 or 3 channels last) as channels-last,
+any other as channels-first. Conv2D kernels are (filters, C, kh, kw) in either data format (Keras's are
+(kh, kw, C, filters); ``cnet.keras_h5`` converts at the file boundary).
 
 'same' padding follows TensorFlow: out = ceil(in/stride), total pad = max((out-1)*stride + k - in, 0),
 the odd extra row/column going to the bottom/right. The ops pad symmetrically, so for an odd total
@@ -80,14 +90,18 @@ from .base import LAYERS, Layer, training_workspaces  # noqa: F401
 from .node import KerasTensor
 from .core import Activation, Dense, Flatten, Input, InputLayer, Reshape
 from .advanced_activations import ReLU, Softmax
-from .convolutional import Conv2D
-from .pooling import AveragePooling2D, MaxPooling2D
+from .convolutional import Conv2D, Convolution2D
+from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
 from .normalization import BatchNormalization
 from .regularization import Dropout, frozen_dropout  # noqa: F401
 from .merge import Add, Average, Concatenate, Multiply, add, average, concatenate, multiply
 from .book import Affine, Convolution, Pooling, Relu, Sigmoid, SoftmaxWithLoss
 
+# Keras 2's aliases: other names of the same classes (layers.get('Convolution2D') is Conv2D).
+LAYERS.update(Convolution2D=Conv2D, MaxPool2D=MaxPooling2D, AvgPool2D=AveragePooling2D)
+
 __all__ = ["Layer", "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Reshape",
+           "Convolution2D", "MaxPool2D", "AvgPool2D",
            "Dropout", "Activation", "ReLU", "Softmax", "InputLayer", "Input", "KerasTensor", "BatchNormalization",
            "Concatenate", "Add", "Multiply", "Average", "concatenate", "add", "multiply", "average",
            "Affine", "Relu", "Sigmoid", "Convolution", "Pooling", "SoftmaxWithLoss",

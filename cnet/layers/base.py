@@ -3,6 +3,7 @@ checks, the (W, b) attribute access of Dense and Conv2D, the training-step works
 import contextlib
 import copy
 import numbers
+import warnings
 
 import numpy as np
 
@@ -56,6 +57,43 @@ def _no_unsupported(layer_cls, **options):
             raise NotImplementedError(f"{layer_cls}: {key} is not supported by cnet (got {value!r})")
 
 
+_KERAS1_NAMES = {"nb_filter": "filters", "subsample": "strides", "border_mode": "padding",
+                 "dim_ordering": "data_format", "init": "kernel_initializer", "W_regularizer": "kernel_regularizer",
+                 "b_regularizer": "bias_regularizer", "W_constraint": "kernel_constraint",
+                 "b_constraint": "bias_constraint", "bias": "use_bias", "output_dim": "units", "p": "rate"}
+_DIM_ORDERINGS = {"th": "channels_first", "tf": "channels_last", "default": None}
+
+
+def _keras1_arguments(cls, kwargs, allowed):
+    """Keras 1's keyword arguments among kwargs renamed to Keras 2's (the `allowed` Keras 2 names), with the
+    warning Keras 2 gives: nb_filter, nb_row/nb_col, subsample, border_mode, dim_ordering ('th'/'tf'),
+    init, W_/b_regularizer, W_/b_constraint, bias, output_dim, p. Returns the new kwargs."""
+    old = [k for k in kwargs if (k in _KERAS1_NAMES and _KERAS1_NAMES[k] in allowed)
+           or (k in ("nb_row", "nb_col") and "kernel_size" in allowed)]
+    if not old:
+        return kwargs
+    kwargs = dict(kwargs)
+    if "nb_row" in kwargs or "nb_col" in kwargs:
+        if "nb_row" not in kwargs or "nb_col" not in kwargs or kwargs.get("kernel_size") is not None:
+            raise TypeError(f"{cls}: Keras 1's nb_row and nb_col go together and replace kernel_size; "
+                            f"write kernel_size=(rows, cols)")
+        kwargs["kernel_size"] = (kwargs.pop("nb_row"), kwargs.pop("nb_col"))
+    for name in [k for k in old if k in _KERAS1_NAMES]:
+        new = _KERAS1_NAMES[name]
+        if kwargs.get(new) is not None and new != "kernel_size":
+            raise TypeError(f"{cls}: got both Keras 1's {name} and Keras 2's {new}; keep {new}")
+        value = kwargs.pop(name)
+        if name == "dim_ordering":
+            if value not in _DIM_ORDERINGS:
+                raise ValueError(f"{cls}: dim_ordering must be 'th', 'tf' or 'default', got {value!r}")
+            value = _DIM_ORDERINGS[value]
+        kwargs[new] = value
+    renamed = ", ".join(f"{k} -> {_KERAS1_NAMES.get(k, 'kernel_size')}" for k in old)
+    warnings.warn(f"{cls}: Keras 1 argument names ({renamed}); update the call to the Keras 2 API",
+                  UserWarning, stacklevel=3)
+    return kwargs
+
+
 def _param_array(a, name):
     """A parameter handed to a book-style constructor: kept as is (no copy) when it is a float array."""
     if isinstance(a, np.ndarray) and a.dtype in _FLOATS:
@@ -63,10 +101,21 @@ def _param_array(a, name):
     return np.asarray(a, dtype=np.float64)
 
 
-def _check_data_format(data_format, cls):
-    if data_format not in (None, "channels_first"):
-        raise ValueError(f"{cls}(data_format={data_format!r}): {backend.CHANNELS_LAST_HELP} "
-                         f"Leave data_format unset (or 'channels_first').")
+def _to_cf(x):
+    """(N, H, W, C) -> (N, C, H, W), C-contiguous: free when x is the channels-last view of a channels-first
+    array (what the channels-last layers give), one copy otherwise (the model's input)."""
+    t = x.transpose(0, 3, 1, 2)
+    return t if t.flags.c_contiguous else np.ascontiguousarray(t)
+
+
+def _to_cl(y):
+    """(N, C, H, W) -> (N, H, W, C): a view, no copy (its transpose back is free)."""
+    return y.transpose(0, 2, 3, 1)
+
+
+def _is_cl_view(x):
+    """True when the 4-D array x is a channels-last view of C-contiguous channels-first data."""
+    return x.ndim == 4 and not x.flags.c_contiguous and x.transpose(0, 3, 1, 2).flags.c_contiguous
 
 
 class Layer:
@@ -74,6 +123,7 @@ class Layer:
 
     _has_weights = False   # layers with weights cast their inputs to their dtype
     _keras_base = None     # book aliases: the class whose constructor get_config() describes
+    _elementwise = False   # element by element: runs on the channels-first data behind a channels-last view
 
     def __init__(self, name=None, trainable=True, input_shape=None, batch_input_shape=None,
                  input_dim=None, dtype=None, batch_size=None, **kwargs):
@@ -102,7 +152,18 @@ class Layer:
         self._need_input_grad = True
         self._reuse = False
         self._buffers = {}
+        self._cl_view = False
         self._inbound_nodes = []   # the calls of this layer on symbolic tensors (cnet.layers.node)
+
+    # ---- data format ---------------------------------------------------------------------------
+
+    def adopt_data_format(self, incoming, input_shape):
+        """Called by a model before it builds this layer: `incoming` is the data format of the images this
+        layer receives ('channels_first', 'channels_last', or None when they are not images of a known
+        layout), input_shape their shape without the batch axis. An image layer whose data_format was
+        left to be resolved takes `incoming` (see cnet.layers.convolutional); every layer returns the data
+        format of its output. This one keeps the layout (element-wise layers, Dense on the last axis)."""
+        return incoming
 
     # ---- calling on tensors (the functional API) -----------------------------------------------
 
@@ -122,11 +183,13 @@ class Layer:
                              "mode; call the layer without training=")
         tensors = [inputs] if isinstance(inputs, KerasTensor) else list(inputs)
         shape = self._symbolic_input_shape(tensors)
+        formats = {t.data_format for t in tensors}
+        data_format = self.adopt_data_format(formats.pop() if len(formats) == 1 else None, shape)
         if not self.built:
             self.build(shape, dtype=tensors[0].dtype)
         else:
             self.build(shape)            # checks that the shape is the one the layer was built for
-        node = Node(self, tensors, self.compute_output_shape(shape), self.dtype)
+        node = Node(self, tensors, self.compute_output_shape(shape), self.dtype, data_format)
         self._inbound_nodes.append(node)
         return node.output
 
@@ -202,6 +265,7 @@ class Layer:
             self.dtype = dtype
         elif self.dtype is None:
             self.dtype = np.dtype(backend.floatx())
+        self.adopt_data_format(None, input_shape)   # a layer built on its own: from its input shape
         self._build(input_shape)
         self.input_shape = input_shape
         self.output_shape = tuple(self.compute_output_shape(input_shape))
@@ -250,6 +314,9 @@ class Layer:
         self._logits = logits
         self._cached = bool(train)
         self._reuse = self._workspace and bool(train)
+        self._cl_view = self._elementwise and _is_cl_view(x)
+        if self._cl_view:   # keep the channels-first data of a channels-last model as it is (no copy)
+            return _to_cl(self._forward(x.transpose(0, 3, 1, 2), bool(train)))
         return self._forward(x, bool(train))
 
     def _shape_error(self, got):
@@ -264,6 +331,9 @@ class Layer:
                                f"(forward with train=False caches nothing)")
         if not isinstance(dout, np.ndarray) or (dout.dtype not in _FLOATS):
             dout = np.asarray(dout, dtype=self.dtype)
+        if self._cl_view:
+            dx = self._backward(_to_cf(dout))
+            return None if dx is None else _to_cl(dx)
         return self._backward(dout)
 
     def _forward(self, x, train):
@@ -318,12 +388,16 @@ class Layer:
             w = np.asarray(w)
             if w.shape != cur.shape:
                 raise ValueError(f"{self.name}: weight {i} ({names[i]}) must have shape {cur.shape}, "
-                                 f"got {w.shape}")
+                                 f"got {w.shape}{self._layout_hint(names[i], w.shape)}")
             if w.dtype.kind in "fc" and not np.isfinite(w).all():
                 raise ValueError(f"{self.name}: weight {i} ({names[i]}) holds {_nonfinite(w)}: weights must "
                                  f"be finite numbers")
         for w, cur in zip(weights, current):
             np.copyto(cur, np.asarray(w), casting="unsafe")
+
+    def _layout_hint(self, name, shape):
+        """More for the message of a weight of the wrong shape (Conv2D: Keras's kernel layout)."""
+        return ""
 
     def count_params(self):
         if not self.built and not self._weights() and self._has_weights:

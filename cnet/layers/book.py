@@ -42,14 +42,15 @@ class Affine(Dense):
 
 
 class Convolution(Conv2D):
-    """The book's Convolution(W, b, stride=1, pad=0): Conv2D with W (FN, C, FH, FW) kept by reference."""
+    """The book's Convolution(W, b, stride=1, pad=0): Conv2D with W (FN, C, FH, FW) kept by reference, on
+    channels-first images (N, C, H, W) always."""
 
     _keras_base = Conv2D
 
     def __init__(self, W, b, stride=1, pad=0, name=None):
         W = _book_weights(W, 4, "Convolution: W must be 4-D (FN, C, FH, FW)")
         super().__init__(W.shape[0], W.shape[2:], strides=stride, padding=pad, use_bias=b is not None,
-                         name=name, dtype=W.dtype)
+                         name=name, dtype=W.dtype, data_format="channels_first")
         _keep(self, W, b, W.shape[0])
 
 
@@ -59,7 +60,7 @@ class Pooling(MaxPooling2D):
     _keras_base = MaxPooling2D
 
     def __init__(self, pool_h, pool_w, stride=1, pad=0, name=None):
-        super().__init__((pool_h, pool_w), strides=stride, padding=pad, name=name)
+        super().__init__((pool_h, pool_w), strides=stride, padding=pad, name=name, data_format="channels_first")
 
 
 class Relu(ReLU):

@@ -1,94 +1,50 @@
-"""Convolution (keras.layers.convolutional): Conv2D, and the window geometry it shares with
-the pooling layers (valid/same/explicit padding, channels-first images)."""
-import numpy as np
+"""Convolution (keras.layers.convolutional): Conv2D and its alias Convolution2D. As in Keras 2, the pooling
+layers can be imported from here too (keras.layers.convolutional.MaxPooling2D)."""
+from .. import ops
+from ._spatial import _normalize_padding, _Spatial
+from .base import _KernelBias, _keras1_arguments, _no_unsupported, _pair, _positive_int, _shape
+from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D  # noqa: F401  (as in Keras)
 
-from .. import backend, ops
-from .base import Layer, _check_data_format, _KernelBias, _no_unsupported, _pair, _positive_int, _shape
-
-
-def _window(size, k, stride, padding, what):
-    """(out, symmetric pad, extra pad at the end) of one spatial axis."""
-    if padding == "same":
-        out = -(-size // stride)
-        total = max((out - 1) * stride + k - size, 0)
-        return out, total // 2, total % 2
-    pad = 0 if padding == "valid" else padding
-    if size + 2 * pad < k:
-        raise ValueError(f"{what} of size {k} does not fit an input of size {size} (padding {padding!r})")
-    return (size + 2 * pad - k) // stride + 1, pad, 0
-
-
-def _normalize_padding(padding, cls):
-    if isinstance(padding, str):
-        p = padding.lower()
-        if p not in ("valid", "same"):
-            raise ValueError(f"{cls}: padding must be 'valid' or 'same' (or an int/pair of ints), got {padding!r}")
-        return p
-    ph, pw = _pair(padding, f"{cls} padding")
-    if ph < 0 or pw < 0:
-        raise ValueError(f"{cls}: padding must be >= 0, got {padding!r}")
-    return (ph, pw)
-
-
-def _check_image_shape(layer, shape):
-    if len(shape) != 3:
-        hint = " For grayscale images (N, H, W) use x[:, None]." if len(shape) == 2 else ""
-        raise ValueError(f"{layer.name} ({type(layer).__name__}) expects images (N, C, H, W), "
-                         f"channels-first, got input shape {(None,) + tuple(shape)}.{hint}")
-    c, h, w = shape
-    if w in (1, 3) and c == h and c >= 8:
-        raise ValueError(f"{layer.name} ({type(layer).__name__}): input shape {tuple(shape)} looks "
-                         f"channels-last (H, W, C). {backend.CHANNELS_LAST_HELP} "
-                         f"input_shape is then ({w}, {c}, {h}).")
-
-
-class _Spatial(Layer):
-    """Shared geometry of Conv2D and the pooling layers."""
-
-    def _geometry(self, input_shape):
-        _check_image_shape(self, input_shape)
-        _, h, w = input_shape
-        (kh, kw), (sh, sw) = self._kernel, self._strides
-        pad = self.padding if isinstance(self.padding, str) else None
-        oh, ph, eh = _window(h, kh, sh, pad or self.padding[0], f"{self.name}: window height")
-        ow, pw, ew = _window(w, kw, sw, pad or self.padding[1], f"{self.name}: window width")
-        return (oh, ow), (ph, pw), (eh, ew)
-
-    def _setup(self, input_shape):
-        (self._oh, self._ow), self._pad, self._extra = self._geometry(input_shape)
-
-    def _pad_input(self, x, value=0.0):
-        eh, ew = self._extra
-        if eh or ew:
-            return np.pad(x, ((0, 0), (0, 0), (0, eh), (0, ew)), constant_values=value)
-        return x
-
-    def _unpad(self, dx, x_shape):
-        if self._extra != (0, 0):
-            return np.ascontiguousarray(dx[:, :, :x_shape[2], :x_shape[3]])
-        return dx
-
-    def _shape_error(self, got):
-        msg = super()._shape_error(got)
-        c = self.input_shape[0]
-        if len(got) == 4 and got[-1] == c and got[1] != c:
-            msg += f". {backend.CHANNELS_LAST_HELP}"
-        return msg
-
-    def _padding_config(self):
-        return self.padding if isinstance(self.padding, str) else list(self.padding)
+_CONV_ORDER = ("strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
+               "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+               "activity_regularizer", "kernel_constraint", "bias_constraint")
 
 
 class Conv2D(_KernelBias, _Spatial):
-    """2-D convolution of channels-first images: x (N, C, H, W), W (filters, C, kh, kw), b (filters,)."""
+    """2-D convolution: x (N, C, H, W) (channels-first) or (N, H, W, C) (data_format='channels_last'),
+    W (filters, C, kh, kw) in either data format (Keras's kernel is (kh, kw, C, filters): the HDF5 files of
+    cnet.keras_h5 convert), b (filters,).
+
+    Keras 1's keyword arguments (nb_filter, nb_row, nb_col, border_mode, subsample, dim_ordering, init,
+    bias, ...) are renamed with a warning, as Keras 2 does; a third positional number, Conv2D(32, 3, 3), is
+    refused (Keras 2.1 reads kernel (3, 3), tf.keras strides 3)."""
 
     _has_weights = True
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
-        _check_data_format(data_format, "Conv2D")
+    def __init__(self, filters=None, kernel_size=None, *args, **kwargs):
+        if args:   # Keras 2's positional order after kernel_size
+            if len(args) > len(_CONV_ORDER):
+                raise TypeError(f"Conv2D takes at most {2 + len(_CONV_ORDER)} positional arguments")
+            if isinstance(kernel_size, int) and isinstance(args[0], int) and not isinstance(args[0], bool):
+                raise TypeError(
+                    f"Conv2D({filters}, {kernel_size}, {args[0]}, ...): a third positional number is ambiguous: "
+                    f"Keras 1 and 2.1 read it as the kernel width (nb_col), tf.keras as the strides. Write "
+                    f"kernel_size=({kernel_size}, {args[0]}) or strides={args[0]}")
+            for name, value in zip(_CONV_ORDER, args):
+                if name in kwargs:
+                    raise TypeError(f"Conv2D got {name} both by position and by keyword")
+                kwargs[name] = value
+        kwargs = _keras1_arguments("Conv2D", kwargs, ("filters", "kernel_size") + _CONV_ORDER)
+        filters = kwargs.pop("filters", filters)
+        kernel_size = kwargs.pop("kernel_size", kernel_size)
+        if filters is None or kernel_size is None:
+            raise TypeError("Conv2D needs filters and kernel_size, e.g. Conv2D(32, (3, 3))")
+        self._init(filters, kernel_size, **kwargs)
+
+    def _init(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+              dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+              bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+              activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         if _pair(dilation_rate, "dilation_rate") != (1, 1):
             raise NotImplementedError(f"Conv2D: dilation_rate {dilation_rate!r} is not supported by cnet")
         _no_unsupported("Conv2D", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
@@ -101,37 +57,44 @@ class Conv2D(_KernelBias, _Spatial):
         if min(self._kernel) < 1 or min(self._strides) < 1:
             raise ValueError(f"Conv2D: kernel_size and strides must be >= 1, got {kernel_size!r}, {strides!r}")
         self.padding = _normalize_padding(padding, "Conv2D")
-        if self._declared_input_shape is not None:
-            _check_image_shape(self, self._declared_input_shape)
+        self._init_data_format(data_format, "Conv2D")
         self._init_kernel_bias(activation, use_bias, kernel_initializer, bias_initializer, axis=1)
 
     _units = property(lambda self: self.filters)
 
     def _kernel_shape(self, input_shape):
         self._geometry(input_shape)     # the window fits the images (ValueError otherwise)
-        return (self.filters, input_shape[0]) + self._kernel
+        return (self.filters, self._cf_shape(input_shape)[0]) + self._kernel
 
     def _build(self, input_shape):
         self._setup(input_shape)
         self._create_kernel_bias(input_shape)
 
+    def _layout_hint(self, name, shape):
+        f, c, kh, kw = self.params["W"].shape
+        if name == "W" and tuple(shape) == (kh, kw, c, f):
+            return (f": that is Keras's kernel layout (kh, kw, C, filters); cnet's Conv2D kernels are (filters, "
+                    f"C, kh, kw) in every data_format: pass kernel.transpose(3, 2, 0, 1) (model.load_weights of "
+                    f"a Keras .h5 file converts by itself)")
+        return ""
+
     def compute_output_shape(self, input_shape):
         (oh, ow), _, _ = self._geometry(_shape(input_shape))
-        return (self.filters, oh, ow)
+        return self._public((self.filters, oh, ow))
 
-    def _forward(self, x, train):
+    def _forward_cf(self, x, train):
         xin = self._pad_input(x)
         skip = self._logits and self._act.is_softmax
         fuse_relu = self._act.name == "relu"  # the GEMM applies it as it writes y
         n = x.shape[0]
         z = ops.conv2d_forward(xin, self.params["W"], self.params.get("b"), self._strides, self._pad,
-                               out=self._buf("y", (n,) + self.output_shape), relu=fuse_relu)
+                               out=self._buf("y", (n, self.filters, self._oh, self._ow)), relu=fuse_relu)
         y = z if (skip or fuse_relu) else self._act.forward(z)
         if train:
             self._x, self._xshape, self._y, self._skip = xin, x.shape, y, skip
         return y
 
-    def _backward(self, dout):
+    def _backward_cf(self, dout):
         dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
         need_dx = self._need_input_grad or not self._reuse
         dx, dw, db = ops.conv2d_backward(
@@ -146,5 +109,8 @@ class Conv2D(_KernelBias, _Spatial):
     def get_config(self):
         config = super().get_config()
         config.update(filters=self.filters, kernel_size=list(self._kernel), strides=list(self._strides),
-                      padding=self._padding_config(), **self._kernel_bias_config())
+                      **self._spatial_config(), **self._kernel_bias_config())
         return config
+
+
+Convolution2D = Conv2D   # Keras 2's alias (serialized as Conv2D, as in Keras)

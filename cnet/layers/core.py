@@ -5,8 +5,8 @@ import math
 import numpy as np
 
 from .. import activations, backend, ops
+from .base import Layer, _KernelBias, _keras1_arguments, _no_unsupported, _positive_int, _shape
 from .node import Node
-from .base import Layer, _check_data_format, _KernelBias, _no_unsupported, _positive_int, _shape
 from .regularization import Dropout  # noqa: F401  (keras.layers.core.Dropout)
 
 
@@ -20,9 +20,28 @@ class Dense(_KernelBias, Layer):
     _has_weights = True
     _flatten = False   # Affine: (N, d1, d2, ...) -> (N, d1*d2*...) first, as the book's Affine does
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+    def __init__(self, units=None, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        if {"output_dim", "init", "W_regularizer", "b_regularizer", "W_constraint", "b_constraint",
+                "bias"} & set(kwargs):   # Keras 1's names
+            if units is not None and "output_dim" in kwargs:
+                raise TypeError("Dense: got both Keras 1's output_dim and Keras 2's units; keep units")
+            legacy = _keras1_arguments("Dense", {k: kwargs.pop(k) for k in ("output_dim", "init", "W_regularizer",
+                                                                           "b_regularizer", "W_constraint",
+                                                                           "b_constraint", "bias")
+                                                 if k in kwargs},
+                                       ("units", "kernel_initializer", "kernel_regularizer", "bias_regularizer",
+                                        "kernel_constraint", "bias_constraint", "use_bias"))
+            units = legacy.pop("units", units)
+            kernel_initializer = legacy.pop("kernel_initializer", kernel_initializer)
+            use_bias = legacy.pop("use_bias", use_bias)
+            kernel_regularizer = legacy.pop("kernel_regularizer", kernel_regularizer)
+            bias_regularizer = legacy.pop("bias_regularizer", bias_regularizer)
+            kernel_constraint = legacy.pop("kernel_constraint", kernel_constraint)
+            bias_constraint = legacy.pop("bias_constraint", bias_constraint)
+        if units is None:
+            raise TypeError("Dense needs units, e.g. Dense(64)")
         _no_unsupported("Dense", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                         bias_constraint=bias_constraint)
@@ -86,11 +105,21 @@ class Dense(_KernelBias, Layer):
 
 
 class Flatten(Layer):
-    """(N, d1, d2, ...) -> (N, d1*d2*...), in C order (channels-first: C, H, W)."""
+    """(N, d1, d2, ...) -> (N, d1*d2*...), in the order of the input's axes: (C, H, W) for channels-first
+    images, (H, W, C) for channels-last ones, so that the Dense after it has the weights of the same Keras
+    model. data_format='channels_first', given explicitly, flattens channels-first images in channels-last
+    order, (H, W, C), as tf.keras's Flatten does (data_format=None never reorders: Keras 2.1's Flatten)."""
 
     def __init__(self, data_format=None, **kwargs):
-        _check_data_format(data_format, "Flatten")
         super().__init__(**kwargs)
+        self.data_format = None if data_format is None else backend.normalize_data_format(data_format, "Flatten")
+
+    def adopt_data_format(self, incoming, input_shape):
+        return None     # its output is no image
+
+    @property
+    def _reorder(self):
+        return self.data_format == "channels_first" and self.input_shape is not None and len(self.input_shape) > 1
 
     def compute_output_shape(self, input_shape):
         return (math.prod(_shape(input_shape)),)
@@ -98,10 +127,21 @@ class Flatten(Layer):
     def _forward(self, x, train):
         if train:
             self._xshape = x.shape
+        if self._reorder:
+            x = np.moveaxis(x, 1, -1)
         return x.reshape(x.shape[0], -1)
 
     def _backward(self, dout):
+        if self._reorder:
+            n, c, rest = self._xshape[0], self._xshape[1], tuple(self._xshape[2:])
+            return np.moveaxis(dout.reshape((n,) + rest + (c,)), -1, 1)
         return dout.reshape(self._xshape)
+
+    def get_config(self):
+        config = super().get_config()
+        if self.data_format is not None:
+            config["data_format"] = self.data_format
+        return config
 
 
 class Reshape(Layer):
@@ -112,6 +152,9 @@ class Reshape(Layer):
         self.target_shape = _shape(target_shape, "target_shape")
         if sum(1 for s in self.target_shape if s == -1) > 1:
             raise ValueError(f"Reshape: at most one -1 in target_shape, got {self.target_shape}")
+
+    def adopt_data_format(self, incoming, input_shape):
+        return None     # the layout of its output is not known
 
     def compute_output_shape(self, input_shape):
         size = math.prod(_shape(input_shape))
@@ -208,6 +251,10 @@ class Activation(Layer):
 
     def _softmax_axis(self):
         return -1
+
+    @property
+    def _elementwise(self):
+        return not self._act.is_softmax
 
     def _forward(self, x, train):
         skip = self._logits and self._act.is_softmax

@@ -21,11 +21,11 @@ class Node:
 
     __slots__ = ("layer", "inputs", "output", "order")
 
-    def __init__(self, layer, inputs, shape, dtype):
+    def __init__(self, layer, inputs, shape, dtype, data_format=None):
         self.layer = layer
         self.inputs = list(inputs)
         self.order = next(_created)
-        self.output = KerasTensor(shape, dtype, self)
+        self.output = KerasTensor(shape, dtype, self, data_format)
 
     def __repr__(self):
         return f"<Node of {self.layer.name!r} on {[t.node.layer.name for t in self.inputs]}>"
@@ -33,14 +33,18 @@ class Node:
 
 class KerasTensor:
     """A symbolic tensor: `shape` ((None,) + the shape of one sample), `dtype`, and `node` (the layer
-    call that made it; `layer` is node.layer). Pass it to layers and to Model(inputs, outputs)."""
+    call that made it; `layer` is node.layer). Pass it to layers and to Model(inputs, outputs).
+    `data_format`: the layout of the images it carries ('channels_first', 'channels_last'; None when it
+    carries no image, or one of unknown layout), which the layers called on it adopt when theirs is not set
+    (Layer.adopt_data_format)."""
 
-    __slots__ = ("shape", "dtype", "node")
+    __slots__ = ("shape", "dtype", "node", "data_format")
 
-    def __init__(self, shape, dtype, node):
+    def __init__(self, shape, dtype, node, data_format=None):
         self.shape = (None,) + tuple(int(s) for s in shape)
         self.dtype = np.dtype(dtype)
         self.node = node
+        self.data_format = data_format
 
     layer = property(lambda self: self.node.layer)
     ndim = property(lambda self: len(self.shape))

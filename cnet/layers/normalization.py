@@ -4,15 +4,20 @@ import math
 import numpy as np
 
 from .. import initializers, ops
-from .base import Layer, _no_unsupported, _param_array, _shape
+from .. import backend
+from .base import Layer, _no_unsupported, _param_array, _shape, _to_cf, _to_cl
 
 
 class BatchNormalization(Layer):
     """Batch normalization of the features of (N, D) or the channels of (N, C, H, W) inputs.
 
-    Keras: ``BatchNormalization(axis=1, momentum=0.99, epsilon=1e-3, center=True, scale=True, ...)``.
-    The default axis is 1 (cnet is channels-first), which is also the last axis of (N, D) inputs;
-    axis=-1 is accepted for 2-D inputs, axis=1 or -3 for images. Training uses the batch statistics
+    Keras: ``BatchNormalization(axis=None, momentum=0.99, epsilon=1e-3, center=True, scale=True, ...)``.
+    axis is the features of (N, D) inputs (1 or -1) and, for images, the channels: 1 (or -3) for
+    channels-first (N, C, H, W), -1 (or 3) for channels-last (N, H, W, C), computed channels-first inside
+    (free after a channels-last layer). Left unset, it is the channel axis of the images it receives in a
+    model: 1 after channels-first layers (cnet's default), -1 after channels-last ones (Keras's default
+    axis=-1), else -1 when set_image_data_format('channels_last') was called and 1 otherwise.
+    Training uses the batch statistics
     and updates moving_mean/moving_variance (momentum*moving + (1 - momentum)*batch, the variance
     unbiased, as Keras 2 and PyTorch); inference uses the moving statistics.
 
@@ -30,7 +35,7 @@ class BatchNormalization(Layer):
         else:
             self._init_keras(*args, **kwargs)
 
-    def _init_keras(self, axis=1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+    def _init_keras(self, axis=None, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                     beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
                     moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
                     beta_constraint=None, gamma_constraint=None, **kwargs):
@@ -38,7 +43,9 @@ class BatchNormalization(Layer):
                         gamma_regularizer=gamma_regularizer, beta_constraint=beta_constraint,
                         gamma_constraint=gamma_constraint)
         Layer.__init__(self, **kwargs)
-        self.axis = int(axis)
+        if isinstance(axis, (list, tuple)) and len(axis) == 1:   # tf.keras's configs: [3]
+            axis = axis[0]
+        self.axis = None if axis is None else int(axis)
         self.momentum, self.epsilon = float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
@@ -46,6 +53,7 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = moving_variance_initializer
         self._unbiased = True
         self._flat = False
+        self._last = False      # channels-last images (axis -1 of a 4-D input)
 
     def _init_book(self, gamma, beta, momentum=0.9, running_mean=None, running_var=None, name=None):
         gamma = _param_array(gamma, "gamma")
@@ -80,20 +88,28 @@ class BatchNormalization(Layer):
         names = (["gamma"] if book or self.scale else []) + (["beta"] if book or self.center else [])
         return [(name, (size,)) for name in names + ["moving_mean", "moving_variance"]]
 
+    def adopt_data_format(self, incoming, input_shape):
+        if self.axis is None:
+            if incoming is None:
+                incoming = backend.image_data_format() if len(input_shape) == 3 else "channels_first"
+            self.axis = -1 if incoming == "channels_last" else 1
+        return incoming
+
     def _size(self, input_shape):
         """The number of statistics (the channels; the book's flat gamma: every element of an input)."""
+        self.adopt_data_format(None, input_shape)
         if len(input_shape) == 1:
-            ok = self.axis in (1, -1)
+            ok, self._last = self.axis in (1, -1), False
         elif len(input_shape) == 3:
-            ok = self.axis in (1, -3)
+            ok, self._last = self.axis in (1, -3, 3, -1), self.axis in (3, -1)
         else:
-            raise ValueError(f"{self.name}: BatchNormalization takes (N, D) or (N, C, H, W) inputs, "
+            raise ValueError(f"{self.name}: BatchNormalization takes (N, D) or images (N, C, H, W) / (N, H, W, C), "
                              f"got input shape {(None,) + input_shape}")
         if not ok:
-            raise ValueError(f"{self.name}: axis={self.axis} is not supported: cnet is channels-first and "
-                             f"normalizes axis 1 (the features of (N, D), the channels of (N, C, H, W)); "
-                             f"use axis=1 (the default)")
-        c = input_shape[0]
+            raise ValueError(f"{self.name}: axis={self.axis} is not supported for inputs of shape "
+                             f"{(None,) + input_shape}: cnet normalizes the features of (N, D) inputs (axis 1 or -1) "
+                             f"or the channels of images: axis=1 for (N, C, H, W), axis=-1 for (N, H, W, C)")
+        c = input_shape[-1] if self._last else input_shape[0]
         if "gamma" not in self.params:
             return c
         size = self.params["gamma"].size   # the book's arrays
@@ -104,7 +120,7 @@ class BatchNormalization(Layer):
 
     def _build(self, input_shape):
         size = self._size(input_shape)   # checks the shape first
-        c = input_shape[0]
+        c = input_shape[-1] if self._last else input_shape[0]
         if "gamma" in self.params:   # the book's arrays
             self._flat = size != c
         else:
@@ -125,6 +141,16 @@ class BatchNormalization(Layer):
             self._ones, self._zeros = self._ones.astype(dtype), self._zeros.astype(dtype)
 
     def _forward(self, x, train):
+        if self._last:      # channels-last images: normalized channels-first (free after a channels-last layer)
+            return _to_cl(self._forward_cf(_to_cf(x), train))
+        return self._forward_cf(x, train)
+
+    def _backward(self, dout):
+        if self._last:
+            return _to_cl(self._backward_cf(_to_cf(dout)))
+        return self._backward_cf(dout)
+
+    def _forward_cf(self, x, train):
         xx = x.reshape(x.shape[0], -1) if self._flat else x
         gamma = self.params.get("gamma", self._ones)
         beta = self.params.get("beta", self._zeros)
@@ -145,7 +171,7 @@ class BatchNormalization(Layer):
         mv += (1.0 - mom) * var
         return y.reshape(x.shape)
 
-    def _backward(self, dout):
+    def _backward_cf(self, dout):
         gamma = self.params.get("gamma", self._ones)
         dx, dgamma, dbeta = ops.batchnorm_backward(dout.reshape(self._x.shape), self._x, gamma,
                                                    self._mean, self._inv_std)

@@ -1,9 +1,10 @@
-"""Pooling (keras.layers.pooling): MaxPooling2D, AveragePooling2D."""
+"""Pooling (keras.layers.pooling): MaxPooling2D, AveragePooling2D, and Keras 2's aliases MaxPool2D,
+AvgPool2D."""
 import numpy as np
 
 from .. import ops
-from .base import _check_data_format, _pair, _shape
-from .convolutional import _normalize_padding, _Spatial
+from ._spatial import _normalize_padding, _Spatial
+from .base import _keras1_arguments, _pair, _shape
 
 
 class _Pooling2D(_Spatial):
@@ -11,33 +12,37 @@ class _Pooling2D(_Spatial):
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         cls = type(self).__name__
-        _check_data_format(data_format, cls)
+        if {"border_mode", "dim_ordering"} & set(kwargs):   # Keras 1's names
+            legacy = _keras1_arguments(cls, {k: kwargs.pop(k) for k in ("border_mode", "dim_ordering")
+                                             if k in kwargs}, ("padding", "data_format"))
+            padding, data_format = legacy.get("padding", padding), legacy.get("data_format", data_format)
         super().__init__(**kwargs)
         self.pool_size = self._kernel = _pair(pool_size, "pool_size")
         self.strides = self._strides = self._kernel if strides is None else _pair(strides, "strides")
         if min(self._kernel) < 1 or min(self._strides) < 1:
             raise ValueError(f"{cls}: pool_size and strides must be >= 1, got {pool_size!r}, {strides!r}")
         self.padding = _normalize_padding(padding, cls)
+        self._init_data_format(data_format, cls)
 
     def _build(self, input_shape):
         self._setup(input_shape)
         self._scale = None
         if self._mode == "avg" and self.padding == "same" and (self._pad != (0, 0) or self._extra != (0, 0)):
             # TF divides each window by the number of input elements in it, not by its size.
-            ones = self._pad_input(np.ones((1, 1) + input_shape[1:]))
+            ones = self._pad_input(np.ones((1, 1) + self._cf_shape(input_shape)[1:]))
             frac = ops.avgpool2d_forward(ones, *self._kernel, self._strides, self._pad)
             self._scale = 1.0 / frac
 
     def compute_output_shape(self, input_shape):
         input_shape = _shape(input_shape)
         (oh, ow), _, _ = self._geometry(input_shape)
-        return (input_shape[0], oh, ow)
+        return self._public((self._cf_shape(input_shape)[0], oh, ow))
 
-    def _forward(self, x, train):
+    def _forward_cf(self, x, train):
         kh, kw = self._kernel
         if self._mode == "max":
             xin = self._pad_input(x, -np.inf)
-            oshape = (x.shape[0],) + self.output_shape
+            oshape = (x.shape[0], x.shape[1], self._oh, self._ow)
             y, argmax = ops.maxpool2d_forward(xin, kh, kw, self._strides, self._pad,
                                               out=(self._buf("y", oshape), self._buf("argmax", oshape, np.int64)))
             if train:
@@ -51,7 +56,7 @@ class _Pooling2D(_Spatial):
             self._xin_shape, self._xshape = xin.shape, x.shape
         return y
 
-    def _backward(self, dout):
+    def _backward_cf(self, dout):
         kh, kw = self._kernel
         if self._mode == "max":
             dx = ops.maxpool2d_backward(dout, self._argmax, self._xin_shape, out=self._buf("dx", self._xin_shape))
@@ -63,8 +68,7 @@ class _Pooling2D(_Spatial):
 
     def get_config(self):
         config = super().get_config()
-        config.update(pool_size=list(self._kernel), strides=list(self._strides),
-                      padding=self._padding_config())
+        config.update(pool_size=list(self._kernel), strides=list(self._strides), **self._spatial_config())
         return config
 
 
@@ -76,3 +80,7 @@ class MaxPooling2D(_Pooling2D):
 class AveragePooling2D(_Pooling2D):
     """Mean over pool_size windows; strides default to pool_size."""
     _mode = "avg"
+
+
+MaxPool2D = MaxPooling2D        # Keras 2's aliases (serialized under the full names, as in Keras)
+AvgPool2D = AveragePooling2D

@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import initializers, ops
 from ..reference.rng import splitmix64
-from .base import Layer, _no_unsupported
+from .base import Layer, _keras1_arguments, _no_unsupported
 
 _dropout_frozen = [0]
 
@@ -35,8 +35,12 @@ class Dropout(Layer):
     (a dropout on the logits, as in the book's DeepConvNet, sets the softmax temperature).
     """
 
+    _elementwise = True
+
     def __init__(self, rate=0.5, noise_shape=None, seed=None, dropout_ratio=None, scale_at_inference=None,
                  **kwargs):
+        if "p" in kwargs:   # Keras 1's name
+            rate = _keras1_arguments("Dropout", {"p": kwargs.pop("p")}, ("rate",))["rate"]
         _no_unsupported("Dropout", noise_shape=noise_shape)
         super().__init__(**kwargs)
         if dropout_ratio is not None:
