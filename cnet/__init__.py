@@ -14,7 +14,7 @@ except ImportError as exc:  # pragma: no cover - only when the extension was not
         "If you are in a source checkout, build it with `pip install -e .` (see README.md)."
     ) from exc
 
-from ._config import cpu_count, get_num_threads, set_num_threads  # noqa: E402
+from ._runtime import cpu_count, get_num_threads, set_num_threads  # noqa: E402
 from ._info import show_config  # noqa: E402
 from . import ops  # noqa: E402
 from .ops import get_backend, set_backend, use_backend  # noqa: E402

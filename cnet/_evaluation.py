@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from . import _data
+from . import _data, _parallel
 from .progbar import Progbar
 
 __all__ = ["source", "evaluate", "evaluate_source", "predict", "as_array", "positive_int", "progbar"]
@@ -31,8 +31,9 @@ def positive_int(value, what, allow_none=True):
 
 
 def progbar(steps, verbose):
-    """The progress bar of evaluate/predict over `steps` batches (None: unknown), or None when silent."""
-    return Progbar(steps, verbose=verbose) if verbose else None
+    """The progress bar of evaluate/predict over `steps` batches (None: unknown), or None when silent (or
+    not the first process of a distributed run)."""
+    return Progbar(steps, verbose=verbose) if verbose and _parallel.is_root() else None
 
 
 def step_count(value, what):

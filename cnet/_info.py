@@ -4,7 +4,7 @@ import sys
 import numpy
 
 from . import _kernels, ops
-from ._config import cpu_count, get_num_threads
+from ._runtime import cpu_count, get_num_threads
 from ._version import __version__
 
 __all__ = ["config", "show_config"]

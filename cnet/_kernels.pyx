@@ -1,45 +1,17 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""The one binding of cnet's C kernel library (src/cnet.h).
+"""The one binding of cnet's C kernel library (src/cnet.h, declared once in _cnet.pxd).
 
 Typed memoryviews in (C-contiguous), caller-supplied outputs, the kernel called without the GIL.
-Shapes and dtypes are checked for users in cnet/ops.py; this module checks only what keeps a wrong
+Shapes and dtypes are checked for users in cnet/ops/; this module checks only what keeps a wrong
 size from reaching C (cheap equality checks), and never takes &x[0] of an empty view.
+
+This file: the runtime functions and the helpers every family shares; then one include file per op
+family (_kernels_<family>.pxi: the same stem as its C files, ops module, reference and kernel tests).
 """
 from cython cimport floating
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
-cdef extern from "cnet.h" nogil:
-    int cnet_have_openmp()
-    const char *cnet_openmp_runtime()
-    const char *cnet_simd_path()
-    int cnet_set_simd_path(const char *name)
-    int cnet_omp_max_threads()
-    void cnet_omp_set_num_threads(int n)
-    size_t cnet_scratch_failed_bytes()
-    void cnet_debug_fail_alloc_after(int n)
-
-    void cnet_relu_forward_f32(float *y, const float *x, int64_t n, int n_threads)
-    void cnet_relu_forward_f64(double *y, const double *x, int64_t n, int n_threads)
-    void cnet_relu_backward_f32(float *dx, const float *dy, const float *y, int64_t n, int n_threads)
-    void cnet_relu_backward_f64(double *dx, const double *dy, const double *y, int64_t n, int n_threads)
-
-    int cnet_softmax_xent_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
-                                      const int64_t *labels, int64_t N, int64_t L, int n_threads)
-    int cnet_softmax_xent_forward_f64(double *loss, double *probs, double *row_loss, const double *logits,
-                                      const int64_t *labels, int64_t N, int64_t L, int n_threads)
-    int cnet_softmax_xent_dense_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
-                                            const float *targets, int64_t N, int64_t L, int n_threads)
-    int cnet_softmax_xent_dense_forward_f64(double *loss, double *probs, double *row_loss,
-                                            const double *logits, const double *targets, int64_t N, int64_t L,
-                                            int n_threads)
-    void cnet_softmax_xent_dense_backward_f32(float *dlogits, const float *probs, const float *targets,
-                                              int64_t N, int64_t L, int n_threads)
-    void cnet_softmax_xent_dense_backward_f64(double *dlogits, const double *probs, const double *targets,
-                                              int64_t N, int64_t L, int n_threads)
-    void cnet_softmax_xent_backward_f32(float *dlogits, const float *probs, const int64_t *labels,
-                                        int64_t N, int64_t L, int n_threads)
-    void cnet_softmax_xent_backward_f64(double *dlogits, const double *probs, const int64_t *labels,
-                                        int64_t N, int64_t L, int n_threads)
+from cnet._cnet cimport *
 
 
 # ---- runtime ------------------------------------------------------------------------------------
@@ -82,121 +54,64 @@ cdef inline void _same_size(Py_ssize_t a, Py_ssize_t b, str what) except *:
         raise ValueError(f"{what}: sizes differ ({a} != {b})")
 
 
-# ---- activations ---------------------------------------------------------------------------------
+cdef inline void _same_shape(tuple got, tuple expected, str what) except *:
+    if got != expected:
+        raise ValueError(f"{what}: shape {got} != expected {expected}")
 
-def relu_forward(floating[::1] y, const floating[::1] x, int n_threads):
-    _same_size(y.shape[0], x.shape[0], "relu_forward y/x")
-    cdef int64_t n = x.shape[0]
+
+cdef (int64_t, int64_t) _window_out(int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                                    int64_t PH, int64_t PW, str what) except *:
+    """(OH, OW) of a sliding window, or ValueError for a geometry that C must never see."""
+    if KH < 1 or KW < 1 or SH < 1 or SW < 1 or PH < 0 or PW < 0 or H < 1 or W < 1 \
+            or H + 2 * PH < KH or W + 2 * PW < KW:
+        raise ValueError(f"{what}: invalid geometry: input {(H, W)}, window {(KH, KW)}, "
+                         f"stride {(SH, SW)}, pad {(PH, PW)}")
+    return (H + 2 * PH - KH) // SH + 1, (W + 2 * PW - KW) // SW + 1
+
+
+# ---- element-wise kernels: one body for every out = f(a) and out = f(a, b) over n elements ---------
+
+ctypedef void (*map1_f32)(float *, const float *, int64_t, int) noexcept nogil
+ctypedef void (*map1_f64)(double *, const double *, int64_t, int) noexcept nogil
+ctypedef void (*map2_f32)(float *, const float *, const float *, int64_t, int) noexcept nogil
+ctypedef void (*map2_f64)(double *, const double *, const double *, int64_t, int) noexcept nogil
+
+
+cdef inline void _map1(floating[::1] out, const floating[::1] a, int n_threads, map1_f32 f32, map1_f64 f64,
+                       str what) except *:
+    """out = f(a) (f32 or f64, by the dtype); what: the op and its arrays, for the error message."""
+    cdef int64_t n = out.shape[0]
+    if a.shape[0] != n:
+        raise ValueError(f"{what}: sizes differ ({n} != {a.shape[0]})")
     if n == 0:
         return
     with nogil:
         if floating is float:
-            cnet_relu_forward_f32(&y[0], &x[0], n, n_threads)
+            f32(&out[0], &a[0], n, n_threads)
         else:
-            cnet_relu_forward_f64(&y[0], &x[0], n, n_threads)
+            f64(&out[0], &a[0], n, n_threads)
 
-def relu_backward(floating[::1] dx, const floating[::1] dy, const floating[::1] y, int n_threads):
-    _same_size(dx.shape[0], dy.shape[0], "relu_backward dx/dy")
-    _same_size(dx.shape[0], y.shape[0], "relu_backward dx/y")
-    cdef int64_t n = dx.shape[0]
+
+cdef inline void _map2(floating[::1] out, const floating[::1] a, const floating[::1] b, int n_threads,
+                       map2_f32 f32, map2_f64 f64, str what) except *:
+    """out = f(a, b) (f32 or f64, by the dtype); what: the op and its arrays, for the error message."""
+    cdef int64_t n = out.shape[0]
+    if a.shape[0] != n or b.shape[0] != n:
+        raise ValueError(f"{what}: sizes differ ({n}, {a.shape[0]}, {b.shape[0]})")
     if n == 0:
         return
     with nogil:
         if floating is float:
-            cnet_relu_backward_f32(&dx[0], &dy[0], &y[0], n, n_threads)
+            f32(&out[0], &a[0], &b[0], n, n_threads)
         else:
-            cnet_relu_backward_f64(&dx[0], &dy[0], &y[0], n, n_threads)
+            f64(&out[0], &a[0], &b[0], n, n_threads)
 
 
-# ---- fused softmax + cross-entropy -------------------------------------------------------------
-
-cdef void _check_labels(const int64_t[::1] labels, int64_t L) except *:
-    cdef Py_ssize_t i
-    cdef int64_t bad = -1
-    with nogil:
-        for i in range(labels.shape[0]):
-            if labels[i] < 0 or labels[i] >= L:
-                bad = i
-                break
-    if bad >= 0:
-        raise ValueError(f"labels[{bad}] = {labels[bad]} is out of range: expected 0 <= label < {L}")
-
-def softmax_xent_forward(floating[:, ::1] probs, floating[::1] row_loss,
-                         const floating[:, ::1] logits, const int64_t[::1] labels, int n_threads):
-    cdef int64_t N = logits.shape[0], L = logits.shape[1]
-    cdef double loss = 0.0
-    cdef int rc
-    _same_size(probs.shape[0], N, "softmax_xent_forward probs/logits rows")
-    _same_size(probs.shape[1], L, "softmax_xent_forward probs/logits columns")
-    _same_size(row_loss.shape[0], N, "softmax_xent_forward row_loss/logits rows")
-    _same_size(labels.shape[0], N, "softmax_xent_forward labels/logits rows")
-    if N == 0 or L == 0:
-        raise ValueError("softmax_xent_forward: empty logits")
-    _check_labels(labels, L)
-    with nogil:
-        if floating is float:
-            rc = cnet_softmax_xent_forward_f32(&loss, &probs[0, 0], &row_loss[0], &logits[0, 0], &labels[0],
-                                               N, L, n_threads)
-        else:
-            rc = cnet_softmax_xent_forward_f64(&loss, &probs[0, 0], &row_loss[0], &logits[0, 0], &labels[0],
-                                               N, L, n_threads)
-    _check_alloc(rc, "softmax_xent_forward")
-    return loss
-
-def softmax_xent_backward(floating[:, ::1] dlogits, const floating[:, ::1] probs,
-                          const int64_t[::1] labels, int n_threads):
-    cdef int64_t N = probs.shape[0], L = probs.shape[1]
-    _same_size(dlogits.shape[0], N, "softmax_xent_backward dlogits/probs rows")
-    _same_size(dlogits.shape[1], L, "softmax_xent_backward dlogits/probs columns")
-    _same_size(labels.shape[0], N, "softmax_xent_backward labels/probs rows")
-    if N == 0 or L == 0:
-        raise ValueError("softmax_xent_backward: empty probs")
-    _check_labels(labels, L)
-    with nogil:
-        if floating is float:
-            cnet_softmax_xent_backward_f32(&dlogits[0, 0], &probs[0, 0], &labels[0], N, L, n_threads)
-        else:
-            cnet_softmax_xent_backward_f64(&dlogits[0, 0], &probs[0, 0], &labels[0], N, L, n_threads)
-
-def softmax_xent_dense_forward(floating[:, ::1] probs, floating[::1] row_loss,
-                               const floating[:, ::1] logits, const floating[:, ::1] targets, int n_threads):
-    cdef int64_t N = logits.shape[0], L = logits.shape[1]
-    cdef double loss = 0.0
-    cdef int rc
-    _same_size(probs.shape[0], N, "softmax_xent_dense_forward probs/logits rows")
-    _same_size(probs.shape[1], L, "softmax_xent_dense_forward probs/logits columns")
-    _same_size(targets.shape[0], N, "softmax_xent_dense_forward targets/logits rows")
-    _same_size(targets.shape[1], L, "softmax_xent_dense_forward targets/logits columns")
-    _same_size(row_loss.shape[0], N, "softmax_xent_dense_forward row_loss/logits rows")
-    if N == 0 or L == 0:
-        raise ValueError("softmax_xent_dense_forward: empty logits")
-    with nogil:
-        if floating is float:
-            rc = cnet_softmax_xent_dense_forward_f32(&loss, &probs[0, 0], &row_loss[0], &logits[0, 0],
-                                                     &targets[0, 0], N, L, n_threads)
-        else:
-            rc = cnet_softmax_xent_dense_forward_f64(&loss, &probs[0, 0], &row_loss[0], &logits[0, 0],
-                                                     &targets[0, 0], N, L, n_threads)
-    _check_alloc(rc, "softmax_xent_dense_forward")
-    return loss
-
-def softmax_xent_dense_backward(floating[:, ::1] dlogits, const floating[:, ::1] probs,
-                                const floating[:, ::1] targets, int n_threads):
-    cdef int64_t N = probs.shape[0], L = probs.shape[1]
-    _same_size(dlogits.shape[0], N, "softmax_xent_dense_backward dlogits/probs rows")
-    _same_size(dlogits.shape[1], L, "softmax_xent_dense_backward dlogits/probs columns")
-    _same_size(targets.shape[0], N, "softmax_xent_dense_backward targets/probs rows")
-    _same_size(targets.shape[1], L, "softmax_xent_dense_backward targets/probs columns")
-    if N == 0 or L == 0:
-        raise ValueError("softmax_xent_dense_backward: empty probs")
-    with nogil:
-        if floating is float:
-            cnet_softmax_xent_dense_backward_f32(&dlogits[0, 0], &probs[0, 0], &targets[0, 0], N, L, n_threads)
-        else:
-            cnet_softmax_xent_dense_backward_f64(&dlogits[0, 0], &probs[0, 0], &targets[0, 0], N, L, n_threads)
-
-
-# ---- the other op families, one include file each ------------------------------------------------
+# ---- the op families, one include file each -------------------------------------------------------
 include "_kernels_gemm.pxi"
 include "_kernels_conv.pxi"
-include "_kernels_elementwise.pxi"
+include "_kernels_pool.pxi"
+include "_kernels_activation.pxi"
+include "_kernels_loss.pxi"
+include "_kernels_regularization.pxi"
+include "_kernels_optim.pxi"

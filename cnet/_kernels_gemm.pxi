@@ -1,23 +1,5 @@
-# Bindings of the GEMM and dense-layer kernels; included by _kernels.pyx.
-
-cdef extern from "cnet.h" nogil:
-    int cnet_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                      float beta, float *C, int64_t ldc, const float *bias, int epilogue, int n_threads)
-    int cnet_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                      double alpha, const double *A, int64_t lda, const double *B, int64_t ldb,
-                      double beta, double *C, int64_t ldc, const double *bias, int epilogue, int n_threads)
-    int cnet_affine_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
-                                int64_t D, int64_t U, int relu, int n_threads)
-    int cnet_affine_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
-                                int64_t D, int64_t U, int relu, int n_threads)
-    int cnet_affine_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                 const float *w, int64_t N, int64_t D, int64_t U, int n_threads)
-    int cnet_affine_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
-                                 const double *w, int64_t N, int64_t D, int64_t U, int n_threads)
-    void cnet_colsum_f32(float *out, const float *x, int64_t N, int64_t D, int n_threads)
-    void cnet_colsum_f64(double *out, const double *x, int64_t N, int64_t D, int n_threads)
-
+# Bindings of the gemm family: GEMM and the dense (affine) layer (src/gemm*.c). Included by _kernels.pyx
+# (its directives, cimports and shared helpers apply); the checks for users: cnet/ops/gemm.py.
 
 def gemm(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c, bint trans_a, bint trans_b,
          double alpha, double beta, const floating[::1] bias, bint relu, int n_threads):

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from . import _compile, _data, _evaluation, _graph, _model_io, _summary, _training, optimizers
+from . import _compile, _data, _evaluation, _graph, _model_io, _parallel, _summary, _training, optimizers
 from ._compile import Arrays, listed
 from .layers.base import sync_params
 from .layers.node import is_symbolic
@@ -33,6 +33,12 @@ def _cast_array(x, dtype):
                                 f"{x.dtype} and shape {x.shape}") from None
         x = x.astype(dtype)
     return x
+
+
+def _refuse_distributed_weights(sample_weight):
+    if sample_weight is not None:
+        raise NotImplementedError("sample_weight and class_weight are not supported in distributed training "
+                                  "(cnet.distributed) yet: train without them there, or on one process")
 
 
 def _unique(names):
@@ -98,6 +104,7 @@ class Model:
         self._steps_done = 0
         self._epoch_step = 0
         self._unfinished = None      # the epoch fit is in: shuffling state at its start, metric sums...
+        self._dist_exponents = None  # cnet.distributed's gradient exponents (part of the training state)
         self._params = {}
         self._param_owner = {}
         self._seen = {}
@@ -313,6 +320,9 @@ class Model:
         the batch's outputs before the update). Raises NonFiniteLoss before touching the weights when the
         loss is NaN or infinite, Diverged after the update when it left NaN or Inf in the weights or state.
         sample_weight: None, or each output's sample weights (Keras's weighted loss)."""
+        if _parallel.engine() is not None:   # cnet.distributed: this process's share, summed over all
+            _refuse_distributed_weights(sample_weight)
+            return _parallel.engine().train_batch(self, xb, yb)
         with self._step_lock, self._graph.workspaces():  # the step reuses buffers
             out = self._forward_to_loss_input(xb, train=True)
             loss = self._loss_forward(out, yb, sample_weight)
@@ -326,6 +336,9 @@ class Model:
 
     def _test_batch(self, xb, yb, sample_weight=None):
         """[loss, output losses..., metrics...] of a cast batch in inference mode."""
+        if _parallel.engine() is not None:
+            _refuse_distributed_weights(sample_weight)
+            return _parallel.engine().test_batch(self, xb, yb)
         with self._step_lock:
             out = self._forward_to_loss_input(xb, train=False)
             loss = self._loss_forward(out, yb, sample_weight)

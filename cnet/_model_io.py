@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from . import _graph, _training, keras_h5, optimizers, saving
+from . import _graph, _parallel, _training, keras_h5, optimizers, saving
 
 __all__ = ["save", "load_weights", "restore", "layers_from_config", "check_shapes", "check_graph_shapes"]
 
@@ -42,12 +42,15 @@ def _compile_config(model):
 
 def save(model, filepath, weights_only=False, overwrite=True, include_optimizer=True):
     """Write a model file (architecture, weights, compile configuration, optimizer and training
-    state) or, weights_only, a weights file (architecture and weights)."""
-    if keras_h5.is_h5_name(filepath):   # .h5, .hdf5: Keras's HDF5 format
-        return keras_h5.save(model, filepath, weights_only=weights_only, overwrite=overwrite)
+    state) or, weights_only, a weights file (architecture and weights). In data-parallel training
+    (cnet.distributed) only rank 0 writes; the other processes return without writing."""
     if not model.built:
         what = "the weights of a model" if weights_only else "a model"
         raise ValueError(f"cannot save {what} that is not built yet (fit it or call build first)")
+    if not _parallel.is_root():
+        return
+    if keras_h5.is_h5_name(filepath):   # .h5, .hdf5: Keras's HDF5 format
+        return keras_h5.save(model, filepath, weights_only=weights_only, overwrite=overwrite)
     fields, arrays, labels = _weights_payload(model)
     if not weights_only:
         fields["compile"] = _compile_config(model)

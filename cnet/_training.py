@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from . import _data, _evaluation
+from . import _data, _evaluation, _parallel
 from . import callbacks as callbacks_module
 from . import initializers
 from ._evaluation import as_array, positive_int  # noqa: F401 - cnet._compile uses as_array from here
@@ -118,6 +118,10 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         if model._unfinished is not None and initial_epoch == model._epochs_done:
             resume = _unfinished_epoch(model, source.batch_size, steps)
     model._resume_rng = None
+    engine = _parallel.engine()
+    if engine is not None:   # cnet.distributed: rank 0's weights, seeds and shuffling; rank 0 prints
+        rng = engine.begin_fit(model, rng)
+        verbose = verbose if engine.rank == 0 else 0
 
     history = callbacks_module.History()
     cbs = [callbacks_module.ProgbarLogger("steps")] if verbose else []
@@ -134,6 +138,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     validation = None if validation is None else validation + (validate, validation_steps)
     try:
         with (StopRequest() if stop is None else stop) as stop:
+            if engine is not None:   # cnet.distributed: every process stops after the same step
+                stop = engine.agreed(stop)
             fit_epochs(model, source, validation, rng, shuffle, epochs, initial_epoch, steps, cblist, history, stop,
                        resume)
             if stop.poll() and history.interrupted is None and history.diverged is None:   # at the very end
@@ -360,6 +366,8 @@ def training_state(model):
                                      "seen": int(unfinished["seen"]), "batch_size": unfinished["batch_size"]}
     state["dropout"] = [{"layer": i, "seed": layer._base_seed, "step": int(layer.step)}
                         for i, layer in enumerate(model.layers) if isinstance(layer, Dropout)]
+    if model._dist_exponents:   # cnet.distributed's fixed-point grid of each gradient
+        state["grad_exponents"] = dict(model._dist_exponents)
     return state
 
 
@@ -399,12 +407,18 @@ def restore_training_state(model, state):
                 not isinstance(step, int) or isinstance(step, bool) or step < 0:
             raise ValueError(f"training state: invalid dropout seed/step in {entry!r}")
         updates.append((model.layers[i], seed, step))
+    exponents = state.get("grad_exponents")
+    if exponents is not None and not (isinstance(exponents, dict) and all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and abs(v) < 4096
+            for k, v in exponents.items())):
+        raise ValueError("training state: 'grad_exponents' must map parameter names to integers")
     unfinished = _unfinished_state(state.get("unfinished_epoch"), rs, counters["epoch_step"])
     for layer, seed, step in updates:
         layer._base_seed, layer.step = seed, step
     model._epochs_done, model._steps_done, model._epoch_step = (counters["epoch"], counters["step"],
                                                                 counters["epoch_step"])
     model._rng = model._resume_rng = rng
+    model._dist_exponents = exponents
     model._unfinished = unfinished
 
 

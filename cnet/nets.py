@@ -24,7 +24,8 @@ import time
 
 import numpy as np
 
-from . import initializers, optimizers, saving
+from . import _parallel, initializers, optimizers, saving
+from ._training import NonFiniteLoss
 from .layers import (Affine, Convolution, Dropout, Pooling, Relu, Softmax, SoftmaxWithLoss,
                      training_workspaces)
 from .layers.base import sync_params
@@ -85,18 +86,24 @@ class _BookNet:
             correct += int(np.sum(np.argmax(y, axis=1) == t[i:i + batch_size]))
         return correct / x.shape[0]
 
-    def gradient(self, x, t):
-        """Backpropagation: {'W1': dW1, 'b1': db1, ...} for the batch (x, t); also sets last_loss."""
+    def gradient(self, x, t, after_layer=None):
+        """Backpropagation: {'W1': dW1, 'b1': db1, ...} for the batch (x, t); also sets last_loss.
+        after_layer(layer) is called after each layer's backward (cnet.distributed uses it)."""
         with training_workspaces(self.layers.values()):  # the step reuses the layers' buffers
             self.loss(x, t)
             dout = self.last_layer.backward(1)
             for layer in reversed(list(self.layers.values())):
                 dout = layer.backward(dout)
+                if after_layer is not None:
+                    after_layer(layer)
         return {key: self.layers[lname].grads[p] for key, (lname, p) in self._owners.items()}
 
     def save_params(self, file_name="params.cnet.npz"):
-        """Write params to file_name in cnet's safe format (atomic; no pickle)."""
+        """Write params to file_name in cnet's safe format (atomic; no pickle); in data-parallel training
+        (cnet.distributed), on rank 0 only."""
         self._sync()
+        if not _parallel.is_root():
+            return
         saving.save_params(file_name, self.params, network=type(self).__name__)
 
     def load_params(self, file_name="params.cnet.npz"):
@@ -225,13 +232,20 @@ class Trainer:
         self._rng = np.random.default_rng(seed)
         self._order = None
         self.stream = stream if stream is not None else sys.stdout
+        if _parallel.engine() is not None:   # cnet.distributed: rank 0's parameters and shuffling
+            _parallel.engine().begin_trainer(self)
 
     def _say(self, text):
-        if self.verbose:
+        if self.verbose and _parallel.is_root():
             self.stream.write(text + "\n")
             self.stream.flush()
 
     def _accuracy(self, x, t):
+        if _parallel.engine() is not None:   # each process counts the hits of its share
+            return _parallel.engine().accuracy(self._local_accuracy, x, t)
+        return self._local_accuracy(x, t)
+
+    def _local_accuracy(self, x, t):
         if hasattr(self.network, "accuracy"):
             return self.network.accuracy(x, t)
         scores = self.network.predict(x)
@@ -247,11 +261,17 @@ class Trainer:
             self._epoch_start = time.perf_counter()
         idx = self._order[step * self.batch_size:(step + 1) * self.batch_size]
         x_batch, t_batch = self.x_train[idx], self.t_train[idx]
-        grads = self.network.gradient(x_batch, t_batch)
-        self.optimizer.update(self.network.params, grads)
-        loss = getattr(self.network, "last_loss", None)
-        if loss is None:
-            loss = self.network.loss(x_batch, t_batch)
+        if _parallel.engine() is not None:   # cnet.distributed: the gradient summed over every share
+            try:
+                loss = _parallel.engine().trainer_step(self, x_batch, t_batch)
+            except NonFiniteLoss as exc:     # raised before the update, on every process alike
+                loss = exc.args[0]
+        else:
+            grads = self.network.gradient(x_batch, t_batch)
+            self.optimizer.update(self.network.params, grads)
+            loss = getattr(self.network, "last_loss", None)
+            if loss is None:
+                loss = self.network.loss(x_batch, t_batch)
         loss = float(loss)
         self.train_loss_list.append(loss)
         if not np.isfinite(loss):

@@ -4,10 +4,15 @@
     cnet-train --model mlp --epochs 3 --limit 10000 --backend numpy
     python -m cnet.train --model simple_convnet --threads 2 --out simple.cnet.npz
     cnet train --model cnn --epochs 1 --plot out/   # the same, through the `cnet` command; + pictures
+    mpiexec -n 2 cnet-train --model cnn             # data-parallel over 2 processes (pip install "cnet[mpi]")
 
 Models (see cnet.zoo): softmax, mlp, cnn (Keras's mnist_cnn.py), simple_convnet and deep_convnet (the
 nets of "Deep Learning from Scratch"). Each has defaults (epochs, batch size, optimizer, learning rate) that
 reach its usual accuracy; every flag overrides them. The saved file is loadable with cnet.models.load_model.
+
+Started by an MPI launcher (mpiexec, mpirun, srun), the processes train together (cnet.distributed):
+--batch-size stays the global batch, rank 0 prints and writes the files, and an error on one process
+stops them all.
 """
 import argparse
 import os
@@ -62,6 +67,12 @@ def _parser(prog="cnet-train"):
                         "continues from it (weights, optimizer and its settings, epoch, shuffling and "
                         "dropout state): with the same --model, --seed and data options, the run ends "
                         "bit-identical to one never interrupted")
+    p.add_argument("--deterministic", action="store_true",
+                   help="under mpiexec: the same weights for any number of processes (each batch cut into "
+                        "--micro-batches pieces whatever the number of processes; slower); default: each "
+                        "process's share of a batch is one piece")
+    p.add_argument("--micro-batches", type=int, help="under mpiexec, with --deterministic: the pieces of "
+                   "each batch (default: 12 for 1, 2, 3, 4, 6 or 12 processes)")
     p.add_argument("--plot", metavar="DIR",
                    help="write history.png, filters.png (convnets), confusion.png and misclassified.png "
                         "into DIR (needs matplotlib; default: no pictures)")
@@ -82,7 +93,7 @@ def _check_args(args):
     """Arguments argparse lets through but training cannot honour: UserError naming the option."""
     for option, value, least in (("--epochs", args.epochs, 0), ("--batch-size", args.batch_size, 1),
                                  ("--threads", args.threads, 1), ("--limit", args.limit, 1),
-                                 ("--test-limit", args.test_limit, 1)):
+                                 ("--test-limit", args.test_limit, 1), ("--micro-batches", args.micro_batches, 1)):
         if value is not None and value < least:
             raise UserError(f"{option} must be >= {least}, got {value}")
     if not 0.0 <= args.validation_split < 1.0:
@@ -131,10 +142,34 @@ def _make_optimizer(name, lr):
 def main(argv=None, prog="cnet-train"):
     """The command: parse `argv` (default sys.argv[1:]), train, return the exit code (errors a user can
     fix: one line on stderr, exit code 2; see cnet._command)."""
-    return run(lambda a: _main(a, prog), argv, prog)
+    ended = {}
+    code = run(lambda a: _main(a, prog, ended), argv, prog)
+    from . import distributed
+    if code and not ended.get("together") and distributed.is_initialized() and distributed.size() > 1:
+        # an error on this process alone: the others would wait for it in their next step
+        distributed.abort(f"{prog} ended with exit code {code} (its message is above)", code)
+    return code
 
 
-def _main(argv, prog):
+def _start_distributed(args):
+    """cnet.distributed, initialized, when an MPI launcher started this process; else None."""
+    from . import distributed
+    if not distributed.launched():
+        if args.deterministic or args.micro_batches is not None:
+            raise UserError("--deterministic and --micro-batches apply to data-parallel training: start "
+                            "cnet-train with mpiexec (mpiexec -n 2 cnet-train ...)")
+        return None
+    if args.micro_batches is not None and not args.deterministic:
+        raise UserError("--micro-batches goes with --deterministic")
+    distributed.init(deterministic=args.deterministic, micro_batches=args.micro_batches)
+    return distributed
+
+
+def _quiet(*args, **kwargs):
+    """print on the processes that are not rank 0."""
+
+
+def _main(argv, prog, ended):
     args = _parser(prog).parse_args(argv)
     _check_args(args)
     if args.plot:
@@ -145,6 +180,9 @@ def _main(argv, prog):
             raise UserError(f"--plot: {exc}") from None
     import cnet
     from . import initializers
+    dist = _start_distributed(args)
+    root = dist is None or dist.rank() == 0
+    say = print if root else _quiet
 
     epochs, batch_size, opt_name, lr = DEFAULTS[args.model]
     epochs = args.epochs if args.epochs is not None else epochs
@@ -160,7 +198,11 @@ def _main(argv, prog):
         cnet.set_num_threads(args.threads)
     initializers.set_seed(args.seed)
 
+    if dist is not None and not root:
+        dist.barrier()   # rank 0 reads (or downloads) the data set first
     (x_train, y_train), (x_test, y_test) = _load(args.dataset, args.data_dir)
+    if dist is not None and root:
+        dist.barrier()
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     if args.test_limit:
@@ -185,9 +227,9 @@ def _main(argv, prog):
         initial_epoch = model.training_state["epoch"]
         state = model.training_state
         inside = f" and {state['epoch_step']} steps of epoch {initial_epoch + 1}" if state["epoch_step"] else ""
-        print(f"Resuming from {args.resume}: {initial_epoch} of {epochs} epochs{inside} done")
+        say(f"Resuming from {args.resume}: {initial_epoch} of {epochs} epochs{inside} done")
         if args.lr is not None:          # e.g. lower after a divergence: the run is then a new one
-            print(f"Learning rate {args.lr:g} (the checkpoint's was {model.optimizer.learning_rate:g})")
+            say(f"Learning rate {args.lr:g} (the checkpoint's was {model.optimizer.learning_rate:g})")
             model.optimizer.learning_rate = args.lr
         lr = None
     else:
@@ -197,11 +239,13 @@ def _main(argv, prog):
     if args.resume:
         from .callbacks import ModelCheckpoint
         callbacks.append(ModelCheckpoint(args.resume))
-    print(f"cnet {cnet.__version__}: {args.model} on {args.dataset} ({len(x_train)} training, "
-          f"{len(x_test)} test images), backend {cnet.get_backend()}, {cnet.get_num_threads()} threads; "
-          f"{epochs} epochs, batch {batch_size}, {type(model.optimizer).__name__}"
-          f"{'' if lr is None else f' lr {lr:g}'}, seed {args.seed}")
-    if verbose:
+    say(f"cnet {cnet.__version__}: {args.model} on {args.dataset} ({len(x_train)} training, "
+        f"{len(x_test)} test images), backend {cnet.get_backend()}, {cnet.get_num_threads()} threads; "
+        f"{epochs} epochs, batch {batch_size}, {type(model.optimizer).__name__}"
+        f"{'' if lr is None else f' lr {lr:g}'}, seed {args.seed}")
+    if dist is not None:
+        say(dist.describe())
+    if verbose and root:
         model.summary()
     _check_free_space(args, model)
     start = time.perf_counter()
@@ -216,15 +260,16 @@ def _main(argv, prog):
     train_time = time.perf_counter() - start
     out = args.out or f"{args.model}.cnet.npz"
     if history.diverged is not None or history.interrupted is not None:
-        return _stopped(prog, args, model, history, out)
+        ended["together"] = True      # fit stopped every process after the same step
+        return _stopped(prog, args, model, history, out, root)
     loss, acc = model.evaluate(x_test, y_test, batch_size=max(batch_size, 256), verbose=0)
-    print(f"Training time: {train_time:.1f}s ({train_time / max(epochs, 1):.1f}s/epoch)")
-    print(f"Test loss: {loss:.4f}")
-    print(f"Test accuracy: {acc:.4f}")
+    say(f"Training time: {train_time:.1f}s ({train_time / max(epochs, 1):.1f}s/epoch)")
+    say(f"Test loss: {loss:.4f}")
+    say(f"Test accuracy: {acc:.4f}")
     if out.lower() != "none":
         model.save(out)
-        print(f"Saved the model to {out}")
-    if args.plot:
+        say(f"Saved the model to {out}")
+    if args.plot and root:
         from . import plot
         from .datasets import fashion_mnist
         probs = model.predict(x_test, batch_size=max(batch_size, 256))
@@ -235,7 +280,7 @@ def _main(argv, prog):
     return 0
 
 
-def _stopped(prog, args, model, history, out):
+def _stopped(prog, args, model, history, out, root=True):
     """The end of a run that fit stopped before its last epoch: diverged (exit EXIT_DIVERGED, the
     checkpoint keeps its last good epoch) or interrupted by a signal (the checkpoint gets the state
     reached, to resume from; exit 128 + the signal's number). --out is left as it was."""
@@ -243,7 +288,8 @@ def _stopped(prog, args, model, history, out):
     if history.diverged is not None:
         kept = (f"The checkpoint {args.resume} holds the last epoch completed before that (resume it with a "
                 "lower --lr)" if args.resume and os.path.exists(args.resume) else "No checkpoint was written")
-        print(f"{prog}: {history.diverged['reason']}. {kept}; {left}", file=sys.stderr)
+        if root:
+            print(f"{prog}: {history.diverged['reason']}. {kept}; {left}", file=sys.stderr)
         return EXIT_DIVERGED
     stop = history.interrupted
     where = f"epoch {stop['epoch'] + 1}, after step {stop['step']}" if stop["step"] else \
@@ -253,7 +299,8 @@ def _stopped(prog, args, model, history, out):
         kept = f"the checkpoint {args.resume} holds the state reached (run the same command to resume)"
     else:
         kept = "nothing was saved (--resume CHECKPOINT keeps the state of an interrupted run)"
-    print(f"{prog}: interrupted by {stop['signal']} at {where}; {kept}; {left}", file=sys.stderr)
+    if root:
+        print(f"{prog}: interrupted by {stop['signal']} at {where}; {kept}; {left}", file=sys.stderr)
     return 128 + signal.Signals[stop["signal"]]      # as a shell reports a process a signal ended
 
 

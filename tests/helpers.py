@@ -1,30 +1,34 @@
-"""Shared test helpers: compare a C result with the NumPy reference and say where they differ."""
+"""Shared test helpers: compare a C result with the NumPy reference and say where they differ; run on a
+backend, a thread count, a SIMD path; finite differences."""
 import numpy as np
+import pytest
 
 import cnet
 
 THREAD_COUNTS = (1, 2, 3)
 DTYPES = (np.float32, np.float64)
-# Relative tolerances (of the expected output's scale) for C kernels against the reference.
-RTOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
+# Default tolerances of assert_close (see there: relative to the expected output's scale), by dtype.
+DEFAULT_TOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
 
 
-def assert_close(actual, expected, rtol=None, name="result"):
-    """Assert |actual - expected| <= rtol * max(1, max|expected|), elementwise; on failure, report the
-    largest difference, where it is, and both values there."""
+def assert_close(actual, expected, tol=None, name="result"):
+    """Assert |actual - expected| <= tol * scale for every element, scale = max(1, max|expected|): one
+    tolerance for the whole array, relative to its largest magnitude (absolute below magnitude 1), not
+    NumPy's per-element rtol. tol None: DEFAULT_TOL of the dtype (0 for integers); tol=0: equal values.
+    On failure, report the largest difference, where it is, and both values there."""
     actual = np.asarray(actual)
     expected = np.asarray(expected)
     assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != expected {expected.shape}"
-    if rtol is None:
-        rtol = RTOL[np.dtype(expected.dtype)] if expected.dtype.kind == "f" else 0
+    if tol is None:
+        tol = DEFAULT_TOL[np.dtype(expected.dtype)] if expected.dtype.kind == "f" else 0
     if actual.size == 0:
         return
     scale = max(1.0, float(np.max(np.abs(expected))))
     diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
     i = np.unravel_index(int(np.argmax(diff)), diff.shape)
     worst = float(diff[i])
-    assert worst <= rtol * scale, (
-        f"{name}: max |difference| {worst:.3e} > {rtol:.1e} * scale {scale:.3e} at index {tuple(map(int, i))}: "
+    assert worst <= tol * scale, (
+        f"{name}: max |difference| {worst:.3e} > {tol:.1e} * scale {scale:.3e} at index {tuple(map(int, i))}: "
         f"got {actual[i]!r}, expected {expected[i]!r}")
 
 
@@ -73,6 +77,11 @@ def _simd_paths():
 
 SIMD_PATHS = _simd_paths()
 
+# For the tests that compare the SIMD paths with each other: with one path there is nothing to compare.
+several_simd_paths = pytest.mark.skipif(
+    len(SIMD_PATHS) < 2, reason=f"this CPU has only the {SIMD_PATHS[0]} SIMD path: comparing the paths "
+                                f"would compare it with itself")
+
 
 def on_path(path, fn, *args, **kwargs):
     """run_c on a given SIMD path, restoring the previous one."""
@@ -83,3 +92,39 @@ def on_path(path, fn, *args, **kwargs):
         return run_c(fn, *args, **kwargs)
     finally:
         _kernels.set_simd_path(current)
+
+
+def numerical_grad(f, x, h=1e-5):
+    """Central-difference gradient (f(x + h) - f(x - h)) / 2h of the scalar function f() with respect to
+    every element of the C-contiguous array x (perturbed in place, restored after)."""
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    assert np.shares_memory(flat, x), "numerical_grad needs a C-contiguous x"
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        fp = f()
+        flat[i] = old - h
+        fm = f()
+        flat[i] = old
+        gflat[i] = (fp - fm) / (2 * h)
+    return grad
+
+
+def rel_error(analytic, numeric):
+    """max |a - n| relative to the largest magnitude of either gradient."""
+    analytic, numeric = np.asarray(analytic), np.asarray(numeric)
+    assert analytic.shape == numeric.shape, (analytic.shape, numeric.shape)
+    scale = max(np.abs(analytic).max(), np.abs(numeric).max(), 1e-12)
+    return np.abs(analytic - numeric).max() / scale
+
+
+def assert_grad(analytic, f, x, tol=1e-6, name="grad"):
+    """Assert that the analytic gradient of f() with respect to x matches central differences: the
+    largest difference at most tol of the largest magnitude of either."""
+    numeric = numerical_grad(f, x)
+    err = rel_error(analytic, numeric)
+    if not err < tol:
+        where = np.unravel_index(np.abs(analytic - numeric).argmax(), x.shape)
+        raise AssertionError(f"{name}: relative error {err:.3g} >= {tol:g}; worst at {where}: "
+                             f"analytic {analytic[where]!r}, numeric {numeric[where]!r}")

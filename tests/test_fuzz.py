@@ -1,9 +1,11 @@
-"""Property-based robustness: no input crashes the interpreter -- layers, losses, optimizers, models.
+"""Property-based robustness: no input crashes the interpreter -- layers, losses, optimizers, models --
+and the C and NumPy backends give the same answer.
 
 Every layer's forward/backward, the losses, the optimizers' update and Sequential.fit/evaluate/predict
 are driven with random shapes (0-sized included), dtypes (int, bool, float16, complex, object), memory
 layouts, NaN/Inf values and mismatched batches between x and y; each case ends in a result or in
-TypeError/ValueError/MemoryError/NotImplementedError with a message. The ops themselves:
+TypeError/ValueError/MemoryError/NotImplementedError with a message, the same on both backends, and with
+finite, moderate inputs the same results within rounding (test_kernels_fuzz.agree). The ops themselves:
 tests/test_kernels_fuzz.py (also run under the sanitizers).
 """
 import numpy as np
@@ -11,10 +13,39 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cnet
-from cnet import layers as L
+from cnet import initializers, layers as L
 from cnet import losses, ops, optimizers
 from cnet.models import Sequential
-from test_kernels_fuzz import BIG, FLOATS, FUZZ, arrays, dims, outcome
+from test_kernels_fuzz import AGREE_TOL, BIG, FLOATS, FUZZ, agree, arrays, call, dims, outcome, tame
+
+BACKENDS = ("c", "numpy")
+
+
+def each_backend():
+    """Each backend in turn, in force, with cnet's random generator at the same state for both (layers and
+    models built in the loop get the same initial weights)."""
+    rng = initializers.get_rng()
+    state = rng.bit_generator.state
+    for backend in BACKENDS:
+        rng.bit_generator.state = state
+        with cnet.use_backend(backend):
+            yield backend
+
+
+def _same_outcomes(runs, what):
+    """runs: {backend: [(outcome, result), ...]}, one entry per step; the steps' outcomes must agree."""
+    kinds = {b: [k for k, _ in steps] for b, steps in runs.items()}
+    assert kinds["c"] == kinds["numpy"], f"{what}: C backend -> {kinds['c']}, NumPy backend -> {kinds['numpy']}"
+
+
+def _same_results(runs, what, scale_from=None, scale=1.0):
+    """Compare the results of the steps that succeeded (call only with tame inputs). The tolerance is
+    float32's whatever the inputs' dtypes: layers, losses and models compute in float32 (or float64);
+    steps from index scale_from on compare with it times scale."""
+    for i, ((kind, c_value), (_, np_value)) in enumerate(zip(runs["c"], runs["numpy"])):
+        if kind == "ok":
+            factor = scale if scale_from is not None and i >= scale_from else 1.0
+            agree(c_value, np_value, f"{what} step {i}", tol=AGREE_TOL[np.dtype(np.float32)] * factor)
 
 
 def test_huge_layers_and_models_are_refused():
@@ -57,18 +88,27 @@ def test_layer_forward_backward(name, data):
     n = data.draw(st.integers(0, 4), label="batch")
     dtype = data.draw(st.sampled_from(FLOATS))
     x = data.draw(arrays((n,) + in_shape, dtype, odd=0.3), label="x")
-    layer = make()
-    if data.draw(st.booleans()):
-        outcome(layer.build, in_shape, dtype)
-    train = data.draw(st.booleans())
-    for backend in ("c", "numpy"):
-        with cnet.use_backend(backend):
-            result = outcome(layer.forward, x, train)
-            if result != "ok" or not train:
-                continue
-            y = layer.forward(x, train)
-            dout = data.draw(arrays(y.shape, dtype, odd=0.3), label="dout")
-            outcome(layer.backward, dout)
+    build, train = data.draw(st.booleans(), label="build first"), data.draw(st.booleans(), label="train")
+    runs, dout = {}, None
+    for backend in each_backend():
+        layer, steps = make(), []
+        if build:
+            steps.append((outcome(layer.build, in_shape, dtype), None))
+        steps.append(call(layer.forward, x, train))
+        if steps[-1][0] == "ok" and train:
+            if dout is None:
+                dout = data.draw(arrays(steps[-1][1].shape, dtype, odd=0.3), label="dout")
+            steps.append(call(layer.backward, dout))
+            steps.append(("ok", {k: g.copy() for k, g in layer.grads.items()}))
+        runs[backend] = steps
+    _same_outcomes(runs, name)
+    if tame(x, dout):
+        # The backward steps sum x (or the weights) times dout times an activation's derivative, each
+        # backend's to rounding: near saturation tanh' = 1 - y*y keeps only the absolute error of y (one ulp
+        # of 1 apart between the C and NumPy tanh), so their tolerance grows with |x| and |dout|.
+        big = max(1.0, float(np.max(np.abs(x), initial=0))) * max(1.0, float(np.max(np.abs(dout), initial=0))
+                                                                if dout is not None else 1.0)
+        _same_results(runs, name, scale_from=int(build) + 1, scale=big)
 
 
 # ---- losses ---------------------------------------------------------------------------------------
@@ -86,13 +126,18 @@ def test_losses(name, data):
         y_true = np.asarray(data.draw(st.lists(st.integers(-1, c), min_size=n, max_size=n)), np.int64)
     else:
         y_true = data.draw(arrays((n, c), np.float32, odd=0.3), label="y_true")
-    for backend in ("c", "numpy"):
+    from_logits = data.draw(st.sampled_from([None, False, True]), label="from_logits")
+    runs = {}
+    for backend in BACKENDS:
         with cnet.use_backend(backend):
-            outcome(getattr(losses, name), y_true, y_pred)
             loss = losses.get(name)
-            from_logits = data.draw(st.sampled_from([None, False, True]))
-            if outcome(loss.forward, y_pred, y_true, from_logits) == "ok":
-                outcome(loss.backward)
+            steps = [call(getattr(losses, name), y_true, y_pred), call(loss.forward, y_pred, y_true, from_logits)]
+            if steps[-1][0] == "ok":
+                steps.append(call(loss.backward))
+        runs[backend] = steps
+    _same_outcomes(runs, name)
+    if tame(y_pred, y_true):
+        _same_results(runs, name)
 
 
 # ---- optimizers' update ---------------------------------------------------------------------------
@@ -104,13 +149,19 @@ def test_optimizers_update(name, data):
     shape = data.draw(st.lists(dims(0, 3), min_size=0, max_size=2), label="shape")
     p = data.draw(arrays(shape, np.float32, odd=0.2), label="p")
     g = data.draw(arrays(data.draw(st.sampled_from([shape, [2, 2]])), np.float32, odd=0.2), label="g")
-    for backend in ("c", "numpy"):
+    runs = {}
+    for backend in BACKENDS:
         opt = optimizers.get(name)
         with cnet.use_backend(backend):
             params = {"w": p.copy() if p.flags.writeable else p}
-            outcome(opt.update, params, {"w": g})
+            steps = [(outcome(opt.update, params, {"w": g}), None)]
+            steps.append(("ok", params["w"].copy()))   # p after the update (unchanged when refused)
             with pytest.raises(KeyError, match="no gradient for parameter 'w'"):   # a missing gradient
                 opt.update(params, {"v": g})
+        runs[backend] = steps
+    _same_outcomes(runs, name)
+    if tame(p, g):
+        _same_results(runs, name)
 
 
 # ---- Sequential -----------------------------------------------------------------------------------
@@ -135,9 +186,13 @@ def test_sequential_fit_evaluate_predict(loss, data):
     else:
         y = data.draw(arrays((ny, 2), np.float32, odd=0.3), label="y")
     batch_size = data.draw(st.sampled_from([1, 2, 32, None, 0]), label="batch_size")
-    for backend in ("c", "numpy"):
-        with cnet.use_backend(backend):
-            model = _small_model(loss)
-            outcome(model.fit, x, y, batch_size=batch_size, epochs=1, verbose=0)
-            outcome(model.evaluate, x, y, batch_size=batch_size, verbose=0)
-            outcome(model.predict, x, batch_size=batch_size)
+    runs = {}
+    for backend in each_backend():
+        model = _small_model(loss)
+        fit = call(model.fit, x, y, batch_size=batch_size, epochs=1, verbose=0)
+        runs[backend] = [(fit[0], fit[1].history if fit[0] == "ok" else None),
+                         call(model.evaluate, x, y, batch_size=batch_size, verbose=0),
+                         call(model.predict, x, batch_size=batch_size)]
+    _same_outcomes(runs, loss)
+    if tame(x, y):
+        _same_results(runs, loss)

@@ -17,14 +17,13 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "cnet"
 # that do not exist (yet, or any more) are harmless.
 RANKS = {
     # 0: import nothing of cnet
-    "cnet._kernels": 0, "cnet._version": 0, "cnet._fileio": 0, "cnet._signals": 0,
+    "cnet._kernels": 0, "cnet._version": 0, "cnet._fileio": 0, "cnet._signals": 0, "cnet._parallel": 0,
     # 1: the NumPy oracle (ONLY: itself)
     "cnet.reference": 1,
-    # 2: threads (cnet._config holds them until cnet._runtime replaces it)
-    "cnet._runtime": 2, "cnet._config": 2,
-    # 3: the op table and its checks (the _ops_*/_optable/_checks modules until cnet.ops is a package)
-    "cnet.ops": 3, "cnet._optable": 3, "cnet._checks": 3, "cnet._ops_activation": 3, "cnet._ops_conv": 3,
-    "cnet._ops_elementwise": 3, "cnet._ops_gemm": 3, "cnet._ops_more": 3,
+    # 2: threads
+    "cnet._runtime": 2,
+    # 3: the op table, one module per op family, and its checks
+    "cnet.ops": 3,
     # 4: what a model is made of
     "cnet.backend": 4, "cnet.initializers": 4, "cnet.activations": 4, "cnet.layers": 4, "cnet.losses": 4,
     "cnet.optimizers": 4, "cnet.utils": 4, "cnet.gradcheck": 4, "cnet.preprocessing": 4,
@@ -33,7 +32,7 @@ RANKS = {
     "cnet._training": 5, "cnet._model_io": 5, "cnet.keras_h5": 5, "cnet._keras_config": 5, "cnet.nets": 5,
     "cnet.zoo": 5, "cnet.datasets": 5, "cnet._graph": 5, "cnet._compile": 5, "cnet._model": 5, "cnet._summary": 5,
     "cnet._data": 5, "cnet._evaluation": 5,
-    # 6: data-parallel training (future)
+    # 6: data-parallel training
     "cnet.distributed": 6,
     # 7: the commands and what only they use
     "cnet.cli": 7, "cnet.train": 7, "cnet.plot": 7, "cnet.image": 7, "cnet.bench": 7, "cnet._info": 7,

@@ -1,5 +1,6 @@
-"""C im2col/col2im and conv2d kernels against the NumPy reference: dtypes x thread counts x awkward shapes,
-bit-identical results across thread counts, and the argument checks."""
+"""C im2col/col2im and conv2d kernels against the NumPy reference: dtypes x thread counts x awkward shapes
+on every SIMD path (the convolution's GEMMs have one per path), bit-identical results across thread
+counts, and the argument checks."""
 import numpy as np
 import pytest
 
@@ -8,7 +9,7 @@ from cnet import ops
 from helpers import DTYPES, THREAD_COUNTS, assert_bit_identical, assert_close, run_c, run_numpy
 
 # Products and sums in a different order than the reference (GEMM blocking, batch chunks).
-CONV_RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
+CONV_TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 
 # (N, C, H, W), (K, KH, KW), stride, pad
 CONV_CASES = [
@@ -49,35 +50,35 @@ def test_im2col_col2im_match_reference(case, threads, dtype):
     kh, kw = wt.shape[2:]
     col = run_c(ops.im2col, x, kh, kw, stride, pad, threads=threads)
     assert col.dtype == dtype
-    assert_close(col, run_numpy(ops.im2col, x, kh, kw, stride, pad), rtol=0, name="im2col")
+    assert_close(col, run_numpy(ops.im2col, x, kh, kw, stride, pad), tol=0, name="im2col")
     dcol = np.random.default_rng(1).standard_normal(col.shape).astype(dtype)
     dx = run_c(ops.col2im, dcol, x.shape, kh, kw, stride, pad, threads=threads)
     # overlapping windows add in (oh, ow) order here, in (i, j) order in the reference
     assert_close(dx, run_numpy(ops.col2im, dcol, x.shape, kh, kw, stride, pad),
-                 rtol=CONV_RTOL[np.dtype(dtype)], name="col2im")
+                 tol=CONV_TOL[np.dtype(dtype)], name="col2im")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("threads", THREAD_COUNTS)
 @pytest.mark.parametrize("case", CONV_CASES, ids=_case_id)
-def test_conv2d_matches_reference(case, threads, dtype):
+def test_conv2d_matches_reference(simd, case, threads, dtype):
     x, wt, b, dy, stride, pad = _case_arrays(case, dtype)
-    rtol = CONV_RTOL[np.dtype(dtype)]
+    tol = CONV_TOL[np.dtype(dtype)]
     y = run_c(ops.conv2d_forward, x, wt, b, stride, pad, threads=threads)
     assert y.dtype == dtype
-    assert_close(y, run_numpy(ops.conv2d_forward, x, wt, b, stride, pad), rtol=rtol, name="conv y")
+    assert_close(y, run_numpy(ops.conv2d_forward, x, wt, b, stride, pad), tol=tol, name="conv y")
     y0 = run_c(ops.conv2d_forward, x, wt, None, stride, pad, threads=threads)
-    assert_close(y0, run_numpy(ops.conv2d_forward, x, wt, None, stride, pad), rtol=rtol, name="conv y (no b)")
+    assert_close(y0, run_numpy(ops.conv2d_forward, x, wt, None, stride, pad), tol=tol, name="conv y (no b)")
     got = run_c(ops.conv2d_backward, dy, x, wt, stride, pad, threads=threads)
     expected = run_numpy(ops.conv2d_backward, dy, x, wt, stride, pad)
     for g, e, name in zip(got, expected, ("dx", "dw", "db")):
         assert g.dtype == dtype
-        assert_close(g, e, rtol=rtol, name=f"conv {name}")
+        assert_close(g, e, tol=tol, name=f"conv {name}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CONV_CASES, ids=_case_id)
-def test_conv2d_bit_identical_across_threads(case, dtype):
+def test_conv2d_bit_identical_across_threads(simd, case, dtype):
     x, wt, b, dy, stride, pad = _case_arrays(case, dtype, seed=2)
     kh, kw = wt.shape[2:]
     counts = (1, 2, 3, 7)
@@ -89,42 +90,42 @@ def test_conv2d_bit_identical_across_threads(case, dtype):
                          "col2im")
 
 
-def test_conv2d_keras_shape_threads_bit_identical():
+def test_conv2d_keras_shape_threads_bit_identical(simd):
     # batch 16 over 2/3/7 threads: rounds of weight-gradient chunks that do not divide evenly
     x, wt, b, dy, stride, pad = _case_arrays(((16, 4, 14, 14), (8, 3, 3), 1, 0), np.float32, seed=3)
     results = [run_c(ops.conv2d_backward, dy, x, wt, stride, pad, threads=t) for t in (1, 2, 3, 7)]
     assert_bit_identical(results, "conv backward")
     expected = run_numpy(ops.conv2d_backward, dy, x, wt, stride, pad)
     for g, e, name in zip(results[0], expected, ("dx", "dw", "db")):
-        assert_close(g, e, rtol=1e-5, name=name)
+        assert_close(g, e, tol=1e-5, name=name)
 
 
-def test_conv2d_large_weights_single_chunk():
+def test_conv2d_large_weights_single_chunk(simd):
     # weights larger than the partial-sum budget: the batch runs as one chunk, threads go to the GEMMs
     x, wt, b, dy, stride, pad = _case_arrays(((3, 512, 3, 3), (480, 3, 3), 1, 0), np.float32, seed=5)
     results = [run_c(ops.conv2d_backward, dy, x, wt, stride, pad, threads=t) for t in (1, 2, 3)]
     assert_bit_identical(results, "conv backward")
     expected = run_numpy(ops.conv2d_backward, dy, x, wt, stride, pad)
     for g, e, name in zip(results[0], expected, ("dx", "dw", "db")):
-        assert_close(g, e, rtol=1e-5, name=name)
+        assert_close(g, e, tol=1e-5, name=name)
 
 
-def test_conv2d_backward_kernel_without_dx():
+def test_conv2d_backward_kernel_without_dx(simd):
     # the binding skips the data gradient when dx is None (a network's first layer needs none)
     from cnet import _kernels
     x, wt, b, dy, stride, pad = _case_arrays(((3, 3, 9, 8), (5, 3, 2), (2, 1), (2, 1)), np.float64)
     dw, db = np.empty_like(wt), np.empty(wt.shape[0])
     _kernels.conv2d_backward(None, dw, db, dy, x, wt, 2, 1, 2, 1, 2)
     _, dw_ref, db_ref = run_numpy(ops.conv2d_backward, dy, x, wt, stride, pad)
-    assert_close(dw, dw_ref, rtol=1e-10, name="dw")
-    assert_close(db, db_ref, rtol=1e-10, name="db")
+    assert_close(dw, dw_ref, tol=1e-10, name="dw")
+    assert_close(db, db_ref, tol=1e-10, name="db")
 
 
 def test_conv2d_noncontiguous_inputs_are_copied():
     x, wt, b, dy, stride, pad = _case_arrays(((2, 3, 8, 8), (4, 3, 3), 1, 1), np.float64)
     xt = np.asfortranarray(x)
     assert_close(run_c(ops.conv2d_forward, xt, wt, b, 1, 1),
-                 run_numpy(ops.conv2d_forward, x, wt, b, 1, 1), rtol=1e-10)
+                 run_numpy(ops.conv2d_forward, x, wt, b, 1, 1), tol=1e-10)
 
 
 def test_conv_ops_run_in_c():

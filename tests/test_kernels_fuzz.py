@@ -4,10 +4,11 @@ Every public op of cnet.ops is driven, on both backends, with random shapes (0-s
 (int, bool, float16, complex, object), memory layouts (non-contiguous, negative strides, read-only,
 Fortran order, zero-stride broadcasts), NaN/Inf values and mismatched arguments. Each case must end in a
 result or in TypeError/ValueError/MemoryError/NotImplementedError with a message, and the two backends
-must agree on which (their checks are shared). Shapes are small, except in the dedicated huge-shape
-tests, which must be refused before anything is allocated. Layers, losses, optimizers and models:
-tests/test_fuzz.py.
+must agree on which (their checks are shared) -- and on the result, within rounding, when the inputs are
+finite and moderate (see `agree`). Shapes are small, except in the dedicated huge-shape tests, which must
+be refused before anything is allocated. Layers, losses, optimizers and models: tests/test_fuzz.py.
 """
+import math
 import warnings
 
 import numpy as np
@@ -15,9 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cnet
-from cnet import layers as L
-from cnet import losses, ops, optimizers
-from cnet.models import Sequential
+from cnet import ops
+from helpers import assert_close
 
 ALLOWED = (TypeError, ValueError, MemoryError, NotImplementedError)
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck),
@@ -27,35 +27,138 @@ FLOATS = [np.float32, np.float64]
 ODD_DTYPES = [np.float16, np.int32, np.int64, np.uint8, np.bool_, np.complex64, object]
 
 
-# ---- outcome of a call --------------------------------------------------------------------------
+# ---- outcome of a call, and the two backends against each other ----------------------------------
 
-def outcome(fn, *args, messages=None, **kwargs):
-    """'ok' or the exception class; any exception outside ALLOWED (or without a message) fails."""
+def call(fn, *args, messages=None, **kwargs):
+    """('ok', the result) or (the exception class, None); any exception outside ALLOWED (or without a
+    message) fails the test."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except ALLOWED as exc:
             assert str(exc).strip(), f"{type(exc).__name__} without a message from {fn.__name__}"
             if messages is not None:
                 messages.append(str(exc))
-            return type(exc)
+            return type(exc), None
     if messages is not None:
         messages.append("")
-    return "ok"
+    return "ok", result
+
+
+def outcome(fn, *args, messages=None, **kwargs):
+    """'ok' or the exception class (see call)."""
+    return call(fn, *args, messages=messages, **kwargs)[0]
+
+
+# Inputs up to this magnitude (and finite): the two backends then differ by rounding only. Beyond it
+# (or with NaN/Inf) they may overflow in different places (float64 vs float32 sums, another order).
+TAME = 1e6
+# Tolerances of the comparison (assert_close's: relative to the largest magnitude), by the least precise
+# float dtype among the inputs and results: rounding differences grow through a few operations.
+AGREE_TOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-9}
+
+
+def _leaves(value):
+    """The arrays and numbers in a (nested) result or argument list."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def tame(*values):
+    """True when every float array and real number among values is finite and at most TAME in magnitude."""
+    for v in _leaves(values):
+        if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size:
+            with np.errstate(all="ignore"):
+                if not (np.all(np.isfinite(v)) and np.max(np.abs(v)) <= TAME):
+                    return False
+        elif isinstance(v, (float, np.floating)) and not (math.isfinite(v) and abs(v) <= TAME):
+            return False
+    return True
+
+
+def agree(c_value, numpy_value, name="result", inputs=(), tol=None):
+    """Assert that the C backend's result and the NumPy backend's are the same: the same structure, NaN
+    and infinities in the same places, the finite values within tol (default: AGREE_TOL of the least
+    precise float dtype among the results and the inputs they came from), integer arrays equal."""
+    if tol is None:
+        dtypes = [v.dtype for v in _leaves((c_value, numpy_value, inputs)) if isinstance(v, np.ndarray)]
+        dtypes += [np.dtype(np.float64) for v in _leaves((c_value, numpy_value)) if isinstance(v, float)]
+        tol = max((AGREE_TOL[d] for d in dtypes if d in AGREE_TOL), default=0)
+    if isinstance(c_value, dict):
+        assert isinstance(numpy_value, dict) and c_value.keys() == numpy_value.keys(), name
+        c_value, numpy_value = list(c_value.values()), list(numpy_value.values())
+    if isinstance(c_value, (tuple, list)):
+        assert isinstance(numpy_value, (tuple, list)) and len(c_value) == len(numpy_value), (
+            f"{name}: C backend {c_value!r}, NumPy backend {numpy_value!r}")
+        for i, (a, b) in enumerate(zip(c_value, numpy_value)):
+            agree(a, b, f"{name}[{i}]", tol=tol)
+        return
+    if c_value is None or numpy_value is None:
+        assert c_value is None and numpy_value is None, f"{name}: C {c_value!r}, NumPy {numpy_value!r}"
+        return
+    a, b = np.asarray(c_value), np.asarray(numpy_value)
+    assert a.shape == b.shape and a.dtype == b.dtype, (
+        f"{name}: C backend {a.dtype} {a.shape}, NumPy backend {b.dtype} {b.shape}")
+    if a.dtype.kind != "f":
+        np.testing.assert_array_equal(a, b, err_msg=name)
+        return
+    for special in (np.isnan, np.isposinf, np.isneginf):
+        np.testing.assert_array_equal(special(a), special(b), err_msg=f"{name}: {special.__name__} differs")
+    finite = np.isfinite(a)
+    assert_close(a[finite], b[finite], tol=tol, name=f"{name}, C backend vs NumPy backend")
+
+
+def _snapshot(value):
+    """value with every array in it copied (a result may be an input updated in place)."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_snapshot(v) for v in value)
+    return value.copy() if isinstance(value, np.ndarray) else value
 
 
 def both_backends(fn, *args, **kwargs):
-    """Run on each backend (inputs copied for each, as updates write in place); outcomes must agree."""
-    results, messages = [], []
-    for backend in ("c", "numpy"):
-        a = [x.copy() if isinstance(x, np.ndarray) and x.flags.writeable and x.flags.owndata else x
-             for x in args]
-        with cnet.use_backend(backend):
-            results.append(outcome(fn, *a, messages=messages, **kwargs))
+    """Run fn on each backend, from the same inputs (the arrays it may update in place are restored
+    before each run and after the last, their layout kept); the outcomes must agree, and with tame inputs
+    the results and the arrays updated in place too. Returns the outcome."""
+    written = list({id(x): x for x in list(args) + list(kwargs.values())
+                    if isinstance(x, np.ndarray) and x.flags.writeable}.values())
+    saved = [x.copy() for x in written]
+    results, messages, values = [], [], []
+    try:
+        for backend in ("c", "numpy"):
+            for x, x0 in zip(written, saved):
+                np.copyto(x, x0)
+            with cnet.use_backend(backend):
+                kind, value = call(fn, *args, messages=messages, **kwargs)
+            results.append(kind)
+            values.append(_snapshot((value, written)))
+    finally:
+        for x, x0 in zip(written, saved):
+            np.copyto(x, x0)
     assert results[0] == results[1], (f"{fn.__name__}: C backend -> {results[0]} {messages[0]!r}, "
                                       f"NumPy -> {results[1]} {messages[1]!r}")
+    if results[0] == "ok" and tame(args, kwargs):
+        agree(values[0], values[1], fn.__name__, inputs=(args, kwargs))
     return results[0]
+
+
+def test_both_backends_catches_a_disagreement(monkeypatch):
+    """The comparison can fail: a C implementation off by more than rounding, or with NaN in another
+    place than the reference, is reported (the outcomes alone would agree)."""
+    x = np.linspace(-1, 1, 9, dtype=np.float32)
+    assert both_backends(ops.relu_forward, x) == "ok"
+    c_impls = ops._table._IMPLS["c"]
+    monkeypatch.setitem(c_impls, "relu_forward", lambda x, out: np.maximum(x, 0) * np.float32(1.01))
+    with pytest.raises(AssertionError, match="C backend vs NumPy backend"):
+        both_backends(ops.relu_forward, x)
+    monkeypatch.setitem(c_impls, "relu_forward", lambda x, out: np.where(x > 0.9, np.nan, np.maximum(x, 0)))
+    with pytest.raises(AssertionError, match="isnan differs"):
+        both_backends(ops.relu_forward, x)
 
 
 # ---- strategies ---------------------------------------------------------------------------------

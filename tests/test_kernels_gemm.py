@@ -9,7 +9,7 @@ import cnet
 from cnet import ops
 from helpers import (DTYPES, assert_bit_identical, assert_close, run_c, run_numpy)
 
-GEMM_RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
+GEMM_TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 SIZES = [1, 2, 3, 7, 17, 33, 65, 129]
 
 
@@ -19,9 +19,9 @@ def _operands(m, n, k, ta, tb, dtype, rng):
     return a, b
 
 
-def _scale_rtol(dtype, k):
+def _scale_tol(dtype, k):
     # sums of k products: errors grow with k; compare relative to the magnitude of the terms
-    return GEMM_RTOL[np.dtype(dtype)] * max(1.0, np.sqrt(k))
+    return GEMM_TOL[np.dtype(dtype)] * max(1.0, np.sqrt(k))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -35,7 +35,7 @@ def test_gemm_matches_reference_awkward_shapes(simd, dtype, ta, tb):
         a, b = _operands(m, n, k, ta, tb, dtype, rng)
         got = run_c(ops.gemm, a, b, trans_a=ta, trans_b=tb, threads=2)
         want = run_numpy(ops.gemm, a, b, trans_a=ta, trans_b=tb)
-        assert_close(got, want, rtol=_scale_rtol(dtype, k), name=f"gemm {m}x{k}x{n} ta={ta} tb={tb} {simd}")
+        assert_close(got, want, tol=_scale_tol(dtype, k), name=f"gemm {m}x{k}x{n} ta={ta} tb={tb} {simd}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -53,7 +53,7 @@ def test_gemm_alpha_beta_bias_relu(simd, dtype):
         assert got is c
         want = run_numpy(ops.gemm, a, b, c=c0.copy(), trans_b=True, alpha=alpha, beta=beta,
                          bias=bias if use_bias else None, relu=relu)
-        assert_close(got, want, rtol=_scale_rtol(dtype, k), name=f"alpha={alpha} beta={beta}")
+        assert_close(got, want, tol=_scale_tol(dtype, k), name=f"alpha={alpha} beta={beta}")
     # beta == 0 overwrites whatever c held, NaN included
     c = np.full((m, n), np.nan, dtype=dtype)
     got = run_c(ops.gemm, a, b, c=c, trans_b=True, beta=0.0)
@@ -76,7 +76,7 @@ def test_gemm_few_rows_path(simd, dtype):
             c = np.full((m, n), np.nan, dtype=dtype) if beta == 0.0 else c0.copy()
             got = run_c(ops.gemm, a, b, c=c, threads=2, **kw)
             want = run_numpy(ops.gemm, a, b, c=c0.copy(), **kw)
-            assert_close(got, want, rtol=_scale_rtol(dtype, k),
+            assert_close(got, want, tol=_scale_tol(dtype, k),
                          name=f"gemm {m}x{k}x{n} ta={ta} alpha={alpha} beta={beta} {simd}")
 
 
@@ -94,7 +94,7 @@ def test_gemm_right_edges(simd, dtype):
             kw = dict(trans_a=ta, trans_b=tb, alpha=1.5, beta=-1.0, bias=bias, relu=True)
             got = run_c(ops.gemm, a, b, c=c0.copy(), threads=1, **kw)
             want = run_numpy(ops.gemm, a, b, c=c0.copy(), **kw)
-            assert_close(got, want, rtol=_scale_rtol(dtype, k), name=f"gemm {m}x{k}x{n} ta={ta} tb={tb} {simd}")
+            assert_close(got, want, tol=_scale_tol(dtype, k), name=f"gemm {m}x{k}x{n} ta={ta} tb={tb} {simd}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -111,13 +111,13 @@ def test_gemm_long_k_small_output(simd, dtype):
         outs = [run_c(ops.gemm, a, b, trans_a=True, threads=t) for t in (1, 2, 3, 7)]
         assert_bit_identical(outs, f"gemm {m}x{k}x{n} {simd}")
         want = run_numpy(ops.gemm, a, b, trans_a=True)
-        assert_close(outs[0], want, rtol=_scale_rtol(dtype, k), name=f"gemm {m}x{k}x{n} {simd}")
+        assert_close(outs[0], want, tol=_scale_tol(dtype, k), name=f"gemm {m}x{k}x{n} {simd}")
         bias = rng.standard_normal(n).astype(dtype)
         c0 = rng.standard_normal((m, n)).astype(dtype)
         kw = dict(trans_a=True, alpha=-0.5, beta=2.0, bias=bias, relu=True)
         got = run_c(ops.gemm, a, b, c=c0.copy(), threads=2, **kw)
         want = run_numpy(ops.gemm, a, b, c=c0.copy(), **kw)
-        assert_close(got, want, rtol=_scale_rtol(dtype, k), name=f"gemm {m}x{k}x{n} epilogue {simd}")
+        assert_close(got, want, tol=_scale_tol(dtype, k), name=f"gemm {m}x{k}x{n} epilogue {simd}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -130,7 +130,7 @@ def test_gemm_bit_identical_across_threads(dtype):
         outs = [run_c(ops.gemm, a, b, trans_a=ta, trans_b=tb, threads=t) for t in (1, 2, 3, 7)]
         assert_bit_identical(outs, f"gemm {m}x{k}x{n}")
         want = run_numpy(ops.gemm, a, b, trans_a=ta, trans_b=tb)
-        assert_close(outs[0], want, rtol=_scale_rtol(dtype, k))
+        assert_close(outs[0], want, tol=_scale_tol(dtype, k))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -144,16 +144,16 @@ def test_affine_matches_reference(dtype, threads, shape):
     w = rng.standard_normal((d, u)).astype(dtype)
     b = rng.standard_normal(u).astype(dtype)
     dy = rng.standard_normal((n, u)).astype(dtype)
-    rtol = _scale_rtol(dtype, max(d, n))
+    tol = _scale_tol(dtype, max(d, n))
     assert_close(run_c(ops.affine_forward, x, w, b, threads=threads),
-                 run_numpy(ops.affine_forward, x, w, b), rtol=rtol, name="y")
+                 run_numpy(ops.affine_forward, x, w, b), tol=tol, name="y")
     assert_close(run_c(ops.affine_forward, x, w, None, threads=threads),
-                 run_numpy(ops.affine_forward, x, w, None), rtol=rtol, name="y without bias")
+                 run_numpy(ops.affine_forward, x, w, None), tol=tol, name="y without bias")
     got = run_c(ops.affine_backward, dy, x, w, threads=threads)
     want = run_numpy(ops.affine_backward, dy, x, w)
     for name, g, e in zip(("dx", "dw", "db"), got, want):
         assert g.dtype == dtype
-        assert_close(g, e, rtol=rtol, name=name)
+        assert_close(g, e, tol=tol, name=name)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -167,7 +167,7 @@ def test_affine_4d_input_and_thread_invariance(dtype):
     assert outs[0][0].shape == x.shape
     want = run_numpy(ops.affine_backward, dy, x, w)
     for g, e in zip(outs[0], want):
-        assert_close(g, e, rtol=_scale_rtol(dtype, 600))
+        assert_close(g, e, tol=_scale_tol(dtype, 600))
 
 
 @pytest.mark.parametrize("backend", ["c", "numpy"])

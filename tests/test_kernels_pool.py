@@ -39,12 +39,12 @@ def test_maxpool_matches_reference(case, threads, dtype):
     y, argmax = run_c(ops.maxpool2d_forward, x, ph, pw, stride, pad, threads=threads)
     y_ref, argmax_ref = run_numpy(ops.maxpool2d_forward, x, ph, pw, stride, pad)
     assert y.dtype == dtype and argmax.dtype == np.int64
-    assert_close(y, y_ref, rtol=0, name="maxpool y")
-    assert_close(argmax, argmax_ref, rtol=0, name="maxpool argmax")
+    assert_close(y, y_ref, tol=0, name="maxpool y")
+    assert_close(argmax, argmax_ref, tol=0, name="maxpool argmax")
     dy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
     dx = run_c(ops.maxpool2d_backward, dy, argmax, x.shape, threads=threads)
     # the same additions in the same order (output order) as the reference's np.add.at
-    assert_close(dx, run_numpy(ops.maxpool2d_backward, dy, argmax_ref, x.shape), rtol=0, name="maxpool dx")
+    assert_close(dx, run_numpy(ops.maxpool2d_backward, dy, argmax_ref, x.shape), tol=0, name="maxpool dx")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -55,10 +55,10 @@ def test_avgpool_matches_reference(case, threads, dtype):
     shape, (ph, pw), stride, pad = case
     y = run_c(ops.avgpool2d_forward, x, ph, pw, stride, pad, threads=threads)
     assert y.dtype == dtype
-    assert_close(y, run_numpy(ops.avgpool2d_forward, x, ph, pw, stride, pad), rtol=0, name="avgpool y")
+    assert_close(y, run_numpy(ops.avgpool2d_forward, x, ph, pw, stride, pad), tol=0, name="avgpool y")
     dy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
     dx = run_c(ops.avgpool2d_backward, dy, shape, ph, pw, stride, pad, threads=threads)
-    assert_close(dx, run_numpy(ops.avgpool2d_backward, dy, shape, ph, pw, stride, pad), rtol=0,
+    assert_close(dx, run_numpy(ops.avgpool2d_backward, dy, shape, ph, pw, stride, pad), tol=0,
                  name="avgpool dx")
 
 

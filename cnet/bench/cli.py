@@ -10,6 +10,7 @@ import time
 import cnet
 from cnet import ops, zoo
 from cnet._command import UserError, run
+from cnet._fileio import atomic_write
 
 from .machine import loadavg
 from .report import markdown_report
@@ -71,6 +72,15 @@ def build_parser(prog="cnet-bench"):
                    help="where to write every raw figure (default benchmarks/results/<timestamp>.json "
                         "relative to the current directory)")
     p.add_argument("--plot", default=None, help="PNG chart of the speedups (needs matplotlib; default: no chart)")
+    p.add_argument("--distributed", action="store_true",
+                   help="instead of the suite: data-parallel training (cnet.distributed) of the Keras convnet "
+                        "(or the first of --models), 1 process x 1 thread against 2 processes x 1 thread over "
+                        "shared memory and over TCP on loopback, and the deterministic mode (needs the mpi "
+                        "extra); default: off")
+    p.add_argument("--step-times", metavar="TXT", default=None,
+                   help="with --distributed: take each model's one-machine step (2 threads) for the cluster "
+                        "projection from an earlier run's text output (benchmarks/latest-full.txt) instead of "
+                        "measuring it; default: measure")
     p.add_argument("--report", metavar="JSON", default=None,
                    help="print README-ready Markdown tables from an earlier run's JSON and exit (measures nothing)")
     return p
@@ -95,6 +105,24 @@ def _report(path):
         raise UserError(f"--report: {path} is not a results file of cnet-bench (no {exc})") from None
 
 
+def _distributed(args, argv, stamp, json_path, started):
+    from .distributed import run_distributed
+    out = Suite.out
+    load = loadavg()
+    out(None, f"cnet-bench --distributed: 1-min load average {load[0]:.2f} on {cnet.cpu_count()} CPUs"
+        if load else "cnet-bench --distributed")
+    if load is not None and load[0] > 0.5 * cnet.cpu_count():
+        out(None, "WARNING: the machine is busy: the figures are provisional")
+    results = run_distributed(args, lambda *a: out(None, *a))
+    results["meta"] = {"argv": sys.argv[1:] if argv is None else list(argv), "started": stamp, "seed": args.seed,
+                       "loadavg_start": load, "loadavg_end": loadavg(), "duration_s": time.time() - started}
+    os.makedirs(os.path.dirname(os.path.abspath(json_path)), exist_ok=True)
+    text = json.dumps(results, indent=1)
+    atomic_write(json_path, lambda f: f.write(text.encode("utf-8")))
+    out(None, f"wrote {json_path}; done in {time.time() - started:.1f} s")
+    return 0
+
+
 def _main(argv, prog):
     args = build_parser(prog).parse_args(argv)
     if args.report:
@@ -105,6 +133,8 @@ def _main(argv, prog):
     started = time.time()
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     json_path = args.json or os.path.join("benchmarks", "results", f"{stamp}.json")
+    if args.distributed:
+        return _distributed(args, argv, stamp, json_path, started)
     suite = Suite(args)
     suite.results["meta"] = {
         "argv": sys.argv[1:] if argv is None else list(argv), "mode": suite.mode["name"],

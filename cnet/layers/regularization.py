@@ -53,12 +53,16 @@ class Dropout(Layer):
         self.seed = None if seed is None else int(seed)
         self.step = 0
         self._base_seed = self.seed
+        self._shard_mask = None
 
     dropout_ratio = property(lambda self: self.rate)
 
-    def _mask_seed(self):
+    def _ensure_seed(self):
         if self._base_seed is None:
             self._base_seed = int(initializers.get_rng().integers(0, 2 ** 63))
+
+    def _mask_seed(self):
+        self._ensure_seed()
         seed = splitmix64(splitmix64(self._base_seed) ^ self.step)
         if not _dropout_frozen[0]:
             self.step += 1
@@ -73,8 +77,12 @@ class Dropout(Layer):
             if self.scale_at_inference and self.rate != 0.0:
                 return x * self._keep(x.dtype)
             return x
-        y, self._mask = ops.dropout_forward(x, self.rate, self._mask_seed(),
-                                            out=(self._buf("y", x.shape), self._buf("mask", x.shape)))
+        if self._shard_mask is not None:   # cnet.distributed: these rows of the global batch's mask
+            self._mask = self._shard_mask
+            y = np.multiply(x, self._mask, out=self._buf("y", x.shape))
+        else:
+            y, self._mask = ops.dropout_forward(x, self.rate, self._mask_seed(),
+                                                out=(self._buf("y", x.shape), self._buf("mask", x.shape)))
         if self.scale_at_inference:  # the book's form: the kept elements pass unscaled
             np.multiply(y, self._keep(y.dtype), out=y)
         return y

@@ -1,4 +1,7 @@
-"""Pure NumPy reference implementations of every cnet kernel, with the same signatures.
+"""Pure NumPy reference implementations of every cnet kernel.
+
+Each takes the arguments of its op in cnet.ops, without the workspace arguments (out=, relu=, need_dx=):
+where cnet.ops registers a reference function it adapts it to the C implementation's signature.
 
 The oracle for the C kernel tests and the baseline of the benchmarks: vectorized NumPy written for
 clarity, float32 and float64 (outputs keep the input dtype). Images are channels-first
@@ -6,45 +9,39 @@ clarity, float32 and float64 (outputs keep the input dtype). Images are channels
 This package imports nothing else of cnet, so it cannot share a bug with the code it checks.
 """
 
-from .activations import (relu_backward, relu_forward, sigmoid_backward, sigmoid_forward,
-                          softmax_backward, softmax_forward, tanh_backward, tanh_forward)
+from .gemm import affine_backward, affine_forward, gemm
 from .conv import col2im, conv2d_backward, conv2d_forward, im2col
-from .dense import affine_backward, affine_forward
-from .gemm import gemm
-from .losses import mse_backward, mse_forward, softmax_xent_backward, softmax_xent_forward
-from .loss_more import softmax_xent_weighted_backward, softmax_xent_weighted_forward
-from .optim import (adadelta_update, adagrad_update, adam_update, momentum_update,
-                    nesterov_update, rmsprop_update, sgd_update)
-from .optim_more import adamax_update, nadam_update
 from .pool import avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward
+from .activation import (relu_backward, relu_forward, sigmoid_backward, sigmoid_forward,
+                         softmax_backward, softmax_forward, tanh_backward, tanh_forward)
+from .loss import (mse_backward, mse_forward, softmax_xent_backward, softmax_xent_forward,
+                   softmax_xent_weighted_backward, softmax_xent_weighted_forward)
 from .regularization import (batchnorm_backward, batchnorm_forward, batchnorm_inference,
                              dropout_backward, dropout_forward, dropout_mask)
+from .optim import (adadelta_update, adagrad_update, adam_update, adamax_update, momentum_update,
+                    nadam_update, nesterov_update, rmsprop_update, sgd_update)
 from .rng import counter_uniform
 
+# One module per op family, the same stem as the family's C files, binding, ops module and kernel tests.
 __all__ = [
+    # gemm.py
+    "gemm", "affine_forward", "affine_backward",
     # conv.py
     "im2col", "col2im", "conv2d_forward", "conv2d_backward",
     # pool.py
     "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
-    # gemm.py
-    "gemm",
-    # dense.py
-    "affine_forward", "affine_backward",
-    # activations.py
+    # activation.py
     "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
     "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward",
-    # losses.py
+    # loss.py
     "softmax_xent_forward", "softmax_xent_backward", "mse_forward", "mse_backward",
-    # loss_more.py
     "softmax_xent_weighted_forward", "softmax_xent_weighted_backward",
     # regularization.py
     "dropout_mask", "dropout_forward", "dropout_backward",
     "batchnorm_forward", "batchnorm_backward", "batchnorm_inference",
     # optim.py
     "sgd_update", "momentum_update", "nesterov_update", "adagrad_update",
-    "rmsprop_update", "adam_update", "adadelta_update",
-    # optim_more.py
-    "adamax_update", "nadam_update",
-    # rng.py
+    "rmsprop_update", "adam_update", "adadelta_update", "adamax_update", "nadam_update",
+    # rng.py: the random stream of dropout
     "counter_uniform",
 ]

@@ -1,11 +1,12 @@
-"""Ops: GEMM and the dense (affine) layer (checks, and their C kernels)."""
+"""Ops of the gemm family: GEMM and the dense (affine) layer -- checks, and their two implementations."""
 import math
 
 import numpy as np
 
-from . import _checks, _kernels
-from ._config import get_num_threads
-from ._optable import by_dtype, c_kernel, implementation, numpy_into, run_outs
+from .. import _kernels, reference
+from .._runtime import get_num_threads
+from . import _checks
+from ._table import by_dtype, implementation, into, register
 
 __all__ = ["gemm", "affine_forward", "affine_backward"]
 
@@ -39,23 +40,6 @@ def gemm(a, b, c=None, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, bias=N
     return implementation("gemm")(a, b, c, trans_a, trans_b, alpha, beta, bias, relu)
 
 
-@c_kernel("gemm")
-def _gemm_c(a, b, c=None, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, bias=None, relu=False):
-    m = a.shape[1] if trans_a else a.shape[0]
-    n = b.shape[0] if trans_b else b.shape[1]
-    if c is None:
-        c = np.empty((m, n), dtype=a.dtype)
-        beta = 0.0
-    _GEMM[a.dtype](a, b, c, bool(trans_a), bool(trans_b), float(alpha), float(beta), bias, bool(relu),
-                   get_num_threads())
-    return c
-
-
-_GEMM = by_dtype(_kernels.gemm)
-_AFFINE_FORWARD = by_dtype(_kernels.affine_forward)
-_AFFINE_BACKWARD = by_dtype(_kernels.affine_backward)
-
-
 def _affine_args(x, w):
     x = _checks.float_array(x, "x", min_ndim=2)
     w = _checks.float_array(w, "w", ndim=2, dtype=x.dtype)
@@ -74,17 +58,10 @@ def affine_forward(x, w, b, out=None, relu=False):
         b = _checks.float_array(b, "b", ndim=1, dtype=x.dtype)
         if b.shape != (w.shape[1],):
             raise ValueError(f"b: expected shape ({w.shape[1]},) (one per unit), got {b.shape}")
-    shape = (x.shape[0], w.shape[1])
     if out is not None:
-        out = _checks.output(out, "out", shape, x.dtype)
+        out = _checks.output(out, "out", (x.shape[0], w.shape[1]), x.dtype)
         _checks.no_overlap(out, "out", (x, w, b))
-    impl = implementation("affine_forward")
-    if impl is _affine_forward_c:
-        return impl(x, w, b, out=out, relu=relu)
-    y = impl(x, w, b)  # the reference (+ its ReLU)
-    if relu:
-        y = implementation("relu_forward")(y)
-    return numpy_into(out, y)
+    return implementation("affine_forward")(x, w, b, out, relu)
 
 
 def affine_backward(dy, x, w, out=None, need_dx=True):
@@ -94,15 +71,31 @@ def affine_backward(dy, x, w, out=None, need_dx=True):
     dy = _checks.float_array(dy, "dy", ndim=2, dtype=x.dtype)
     if dy.shape != (x.shape[0], w.shape[1]):
         raise ValueError(f"dy: expected shape {(x.shape[0], w.shape[1])} (batch, units), got {dy.shape}")
-    specs = [(x.shape, x.dtype), (w.shape, x.dtype), ((w.shape[1],), x.dtype)]
-    if implementation("affine_backward") is _affine_backward_c:
-        return run_outs("affine_backward", out, specs, dy, x, w, need_dx=need_dx)
-    dx, dw, db = run_outs("affine_backward", out, specs, dy, x, w)
-    return (dx if need_dx else None), dw, db
+    if out is not None:
+        out = _checks.outputs(out, "affine_backward", [(x.shape, x.dtype), (w.shape, x.dtype),
+                                                        ((w.shape[1],), x.dtype)], (dy, x, w))
+    return implementation("affine_backward")(dy, x, w, out, need_dx)
 
 
-@c_kernel("affine_forward")
-def _affine_forward_c(x, w, b, out=None, relu=False):
+# ---- the C implementations ------------------------------------------------------------------------
+
+_GEMM = by_dtype(_kernels.gemm)
+_AFFINE_FORWARD = by_dtype(_kernels.affine_forward)
+_AFFINE_BACKWARD = by_dtype(_kernels.affine_backward)
+
+
+def _gemm_c(a, b, c, trans_a, trans_b, alpha, beta, bias, relu):
+    m = a.shape[1] if trans_a else a.shape[0]
+    n = b.shape[0] if trans_b else b.shape[1]
+    if c is None:
+        c = np.empty((m, n), dtype=a.dtype)
+        beta = 0.0
+    _GEMM[a.dtype](a, b, c, bool(trans_a), bool(trans_b), float(alpha), float(beta), bias, bool(relu),
+                   get_num_threads())
+    return c
+
+
+def _affine_forward_c(x, w, b, out, relu):
     x2 = x.reshape(x.shape[0], -1)
     y = np.empty((x.shape[0], w.shape[1]), dtype=x.dtype) if out is None else out
     if w.shape[1] == 0:  # no units: an empty output, nothing to compute
@@ -111,8 +104,7 @@ def _affine_forward_c(x, w, b, out=None, relu=False):
     return y
 
 
-@c_kernel("affine_backward")
-def _affine_backward_c(dy, x, w, out=None, need_dx=True):
+def _affine_backward_c(dy, x, w, out, need_dx):
     dx, dw, db = out if out is not None else (None, None, None)
     x2 = x.reshape(x.shape[0], -1)
     if need_dx and dx is None:
@@ -128,3 +120,20 @@ def _affine_backward_c(dy, x, w, out=None, need_dx=True):
     _AFFINE_BACKWARD[x.dtype](dw, dx.reshape(x2.shape) if need_dx else None, db, dy, x2, w,
                               get_num_threads())
     return (dx if need_dx else None), dw, db
+
+
+# ---- the reference, adapted to the C implementations' signature -----------------------------------
+
+def _affine_forward_numpy(x, w, b, out, relu):
+    y = reference.affine_forward(x, w, b)
+    return into(out, reference.relu_forward(y) if relu else y)
+
+
+def _affine_backward_numpy(dy, x, w, out, need_dx):
+    dx, dw, db = reference.affine_backward(dy, x, w)
+    return into(out, (dx if need_dx else None, dw, db))
+
+
+register("gemm", reference.gemm, _gemm_c)
+register("affine_forward", _affine_forward_numpy, _affine_forward_c)
+register("affine_backward", _affine_backward_numpy, _affine_backward_c)

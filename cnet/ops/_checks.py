@@ -1,4 +1,8 @@
-"""Argument checks with messages a user can act on: what was wrong, what was received, what was expected."""
+"""Argument checks with messages a user can act on: what was wrong, what was received, what was expected.
+
+The checks of more than one op family live here; a family's own checks live in its module.
+"""
+import numbers
 import operator
 import os
 
@@ -110,11 +114,16 @@ def same_shape(a, b, name_a, name_b):
         raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
 
 
+def empty(shape, dtype, name):
+    """A new uninitialised array, its size checked against the available memory first."""
+    check_alloc(shape, dtype, name)
+    return np.empty(shape, dtype=dtype)
+
+
 def output(out, name, shape, dtype):
     """Allocate an output, or check a caller-supplied one: right shape and dtype, C-contiguous, writable."""
     if out is None:
-        check_alloc(shape, dtype, name)
-        return np.empty(shape, dtype=dtype)
+        return empty(shape, dtype, name)
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name}: expected a numpy.ndarray, got {type(out).__name__}")
     if out.shape != tuple(shape) or out.dtype != dtype:
@@ -124,6 +133,101 @@ def output(out, name, shape, dtype):
     if not out.flags.writeable:
         raise ValueError(f"{name}: an output must be writable, got a read-only {_describe(out)}")
     return out
+
+
+def in_place_out(out, like, inputs):
+    """The output of an element-wise op, checked: None, or an array of like's shape and dtype (C-contiguous,
+    writable) that overlaps no input, unless it is one exactly (in place)."""
+    if out is not None:
+        out = output(out, "out", like.shape, like.dtype)
+        no_overlap(out, "out", inputs, allow_identical=True)
+    return out
+
+
+def outputs(out, op, specs, inputs):
+    """The caller-supplied outputs of a multi-output op, checked: a tuple with one entry per output, an
+    array to write into or None (allocated). specs: the (shape, dtype) of each output. No output may
+    overlap an input or another output."""
+    if not isinstance(out, tuple) or len(out) != len(specs):
+        raise TypeError(f"{op}: out must be a tuple of {len(specs)} arrays or None, got {out!r}")
+    out = tuple(None if o is None else output(o, f"out[{i}]", shape, dtype)
+                for i, (o, (shape, dtype)) in enumerate(zip(out, specs)))
+    given = [o for o in out if o is not None]
+    for i, o in enumerate(given):
+        no_overlap(o, f"{op} out", list(inputs) + given[i + 1:])
+    return out
+
+
+def real(value, name, low=None, high=None, low_open=False, high_open=False):
+    """value as a Python float, checked to be a real number in the given range (TypeError/ValueError)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    bad = (not np.isfinite(v)
+           or (low is not None and (v <= low if low_open else v < low))
+           or (high is not None and (v >= high if high_open else v > high)))
+    if bad:
+        lo = "" if low is None else f"{low} {'<' if low_open else '<='} "
+        hi = "" if high is None else f" {'<' if high_open else '<='} {high}"
+        raise ValueError(f"{name}: expected a finite number {lo}{name}{hi}, got {value!r}")
+    return v
+
+
+def integer(value, name):
+    """value as a Python int (bools refused)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name}: expected an int, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}") from None
+
+
+def has_shape(a, shape, name, why):
+    if a.shape != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)} ({why}), got {a.shape}")
+
+
+# ---- sliding windows over (N, C, H, W) planes: convolution and pooling ----------------------------
+
+def _hw_pair(value, name):
+    """An int or an (h, w) pair of ints, as a tuple (h, w)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name}: expected an int or an (h, w) pair, got {value!r}")
+        return integer(value[0], name), integer(value[1], name)
+    v = integer(value, name)
+    return v, v
+
+
+def window(x_shape, kh, kw, stride, pad, what="kernel"):
+    """(sh, sw, ph, pw, oh, ow) of a kh x kw window sliding over the (H, W) planes of x_shape, checked."""
+    kh, kw = integer(kh, f"{what} height"), integer(kw, f"{what} width")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"{what} size must be positive, got {(kh, kw)}")
+    sh, sw = _hw_pair(stride, "stride")
+    if sh < 1 or sw < 1:
+        raise ValueError(f"stride must be positive, got {(sh, sw)}")
+    ph, pw = _hw_pair(pad, "pad")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"pad must be >= 0, got {(ph, pw)}")
+    h, w = x_shape[2], x_shape[3]
+    if min(x_shape[1:]) < 1:   # the C kernels refuse empty planes; so does the reference, for consistency
+        raise ValueError(f"x of shape {tuple(x_shape)} is empty: expected at least one channel, row and column")
+    if h + 2 * ph < kh or w + 2 * pw < kw:
+        raise ValueError(f"{what} {(kh, kw)} is larger than the padded input: x of shape {tuple(x_shape)} "
+                         f"with pad {(ph, pw)} has planes of {(h + 2 * ph, w + 2 * pw)}")
+    return sh, sw, ph, pw, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+
+def image_shape(x_shape):
+    """x_shape as a 4-tuple of positive ints (N, C, H, W)."""
+    if not isinstance(x_shape, (tuple, list)) or len(x_shape) != 4:
+        raise ValueError(f"x_shape: expected (N, C, H, W), got {x_shape!r}")
+    shape = tuple(integer(s, "x_shape") for s in x_shape)
+    if min(shape) < 1:
+        raise ValueError(f"x_shape: expected positive sizes (N, C, H, W), got {shape}")
+    return shape
 
 
 def class_labels(labels, n_rows, n_classes, name="labels"):

@@ -1,4 +1,7 @@
-"""Threads: cpu_count, get/set_num_threads (show_config is in cnet._info)."""
+"""Threads: how many the kernels use (get/set_num_threads) and how many CPUs this process may use.
+
+get_num_threads() runs before every kernel call, so what it needs is read once, at import.
+"""
 import functools
 import math
 import os

@@ -1,0 +1,196 @@
+# The C kernel library (src/cnet.h), declared once for Cython: every function the binding
+# (_kernels.pyx and its _kernels_<family>.pxi) calls, grouped by op family. The meaning of each
+# argument, what is overwritten and what accumulated: src/cnet.h.
+from libc.stdint cimport int64_t, uint64_t
+
+cdef extern from "cnet.h" nogil:
+    # ---- runtime: threads and CPU dispatch (dispatch.c), scratch memory (scratch.c)
+    int cnet_have_openmp()
+    const char *cnet_openmp_runtime()
+    const char *cnet_simd_path()
+    int cnet_set_simd_path(const char *name)
+    int cnet_omp_max_threads()
+    void cnet_omp_set_num_threads(int n)
+    size_t cnet_scratch_failed_bytes()
+    void cnet_debug_fail_alloc_after(int n)
+
+    # ---- gemm: GEMM and the dense (affine) layer
+    int cnet_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float beta, float *C, int64_t ldc, const float *bias, int epilogue, int n_threads)
+    int cnet_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                      double alpha, const double *A, int64_t lda, const double *B, int64_t ldb,
+                      double beta, double *C, int64_t ldc, const double *bias, int epilogue, int n_threads)
+    int cnet_affine_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
+                                int64_t D, int64_t U, int relu, int n_threads)
+    int cnet_affine_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
+                                int64_t D, int64_t U, int relu, int n_threads)
+    int cnet_affine_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                 const float *w, int64_t N, int64_t D, int64_t U, int n_threads)
+    int cnet_affine_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
+                                 const double *w, int64_t N, int64_t D, int64_t U, int n_threads)
+
+    # ---- conv: im2col/col2im and 2-D convolution
+    void cnet_im2col_f32(float *col, const float *x, int64_t N, int64_t C, int64_t H, int64_t W,
+                         int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads)
+    void cnet_im2col_f64(double *col, const double *x, int64_t N, int64_t C, int64_t H, int64_t W,
+                         int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads)
+    void cnet_col2im_f32(float *x, const float *col, int64_t N, int64_t C, int64_t H, int64_t W,
+                         int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads)
+    void cnet_col2im_f64(double *x, const double *col, int64_t N, int64_t C, int64_t H, int64_t W,
+                         int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads)
+    int cnet_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b, int64_t N,
+                                int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
+                                int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads)
+    int cnet_conv2d_forward_f64(double *y, const double *x, const double *w, const double *b, int64_t N,
+                                int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
+                                int64_t SH, int64_t SW, int64_t PH, int64_t PW, int relu, int n_threads)
+    int cnet_conv2d_backward_f32(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                 const float *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
+                                 int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                 int n_threads)
+    int cnet_conv2d_backward_f64(double *dx, double *dw, double *db, const double *dy, const double *x,
+                                 const double *w, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
+                                 int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                 int n_threads)
+
+    # ---- pool: 2-D max and average pooling
+    void cnet_maxpool2d_forward_f32(float *y, int64_t *argmax, const float *x, int64_t N, int64_t C,
+                                    int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                                    int64_t PH, int64_t PW, int n_threads)
+    void cnet_maxpool2d_forward_f64(double *y, int64_t *argmax, const double *x, int64_t N, int64_t C,
+                                    int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                                    int64_t PH, int64_t PW, int n_threads)
+    void cnet_maxpool2d_backward_f32(float *dx, const float *dy, const int64_t *argmax, int64_t N, int64_t C,
+                                     int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads)
+    void cnet_maxpool2d_backward_f64(double *dx, const double *dy, const int64_t *argmax, int64_t N,
+                                     int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads)
+    void cnet_avgpool2d_forward_f32(float *y, const float *x, int64_t N, int64_t C, int64_t H, int64_t W,
+                                    int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                    int n_threads)
+    void cnet_avgpool2d_forward_f64(double *y, const double *x, int64_t N, int64_t C, int64_t H, int64_t W,
+                                    int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                    int n_threads)
+    void cnet_avgpool2d_backward_f32(float *dx, const float *dy, int64_t N, int64_t C, int64_t H, int64_t W,
+                                     int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                     int n_threads)
+    void cnet_avgpool2d_backward_f64(double *dx, const double *dy, int64_t N, int64_t C, int64_t H,
+                                     int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH,
+                                     int64_t PW, int n_threads)
+
+    # ---- activation: ReLU, sigmoid, tanh, softmax
+    void cnet_relu_forward_f32(float *y, const float *x, int64_t n, int n_threads)
+    void cnet_relu_forward_f64(double *y, const double *x, int64_t n, int n_threads)
+    void cnet_relu_backward_f32(float *dx, const float *dy, const float *y, int64_t n, int n_threads)
+    void cnet_relu_backward_f64(double *dx, const double *dy, const double *y, int64_t n, int n_threads)
+    void cnet_sigmoid_forward_f32(float *y, const float *x, int64_t n, int n_threads)
+    void cnet_sigmoid_forward_f64(double *y, const double *x, int64_t n, int n_threads)
+    void cnet_sigmoid_backward_f32(float *dx, const float *dy, const float *y, int64_t n, int n_threads)
+    void cnet_sigmoid_backward_f64(double *dx, const double *dy, const double *y, int64_t n, int n_threads)
+    void cnet_tanh_forward_f32(float *y, const float *x, int64_t n, int n_threads)
+    void cnet_tanh_forward_f64(double *y, const double *x, int64_t n, int n_threads)
+    void cnet_tanh_backward_f32(float *dx, const float *dy, const float *y, int64_t n, int n_threads)
+    void cnet_tanh_backward_f64(double *dx, const double *dy, const double *y, int64_t n, int n_threads)
+    void cnet_softmax_forward_f32(float *y, const float *x, int64_t rows, int64_t L, int n_threads)
+    void cnet_softmax_forward_f64(double *y, const double *x, int64_t rows, int64_t L, int n_threads)
+    void cnet_softmax_backward_f32(float *dx, const float *dy, const float *y, int64_t rows, int64_t L,
+                                   int n_threads)
+    void cnet_softmax_backward_f64(double *dx, const double *dy, const double *y, int64_t rows, int64_t L,
+                                   int n_threads)
+
+    # ---- loss: the fused softmax cross-entropy (class indices or dense targets), mean squared error
+    int cnet_softmax_xent_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
+                                      const int64_t *labels, int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_forward_f64(double *loss, double *probs, double *row_loss, const double *logits,
+                                      const int64_t *labels, int64_t N, int64_t L, int n_threads)
+    void cnet_softmax_xent_backward_f32(float *dlogits, const float *probs, const int64_t *labels,
+                                        int64_t N, int64_t L, int n_threads)
+    void cnet_softmax_xent_backward_f64(double *dlogits, const double *probs, const int64_t *labels,
+                                        int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_dense_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
+                                            const float *targets, int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_dense_forward_f64(double *loss, double *probs, double *row_loss,
+                                            const double *logits, const double *targets, int64_t N, int64_t L,
+                                            int n_threads)
+    void cnet_softmax_xent_dense_backward_f32(float *dlogits, const float *probs, const float *targets,
+                                              int64_t N, int64_t L, int n_threads)
+    void cnet_softmax_xent_dense_backward_f64(double *dlogits, const double *probs, const double *targets,
+                                              int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_weighted_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
+                                               const int64_t *labels, const float *targets,
+                                               const double *weights, int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_weighted_forward_f64(double *loss, double *probs, double *row_loss,
+                                               const double *logits, const int64_t *labels,
+                                               const double *targets, const double *weights, int64_t N,
+                                               int64_t L, int n_threads)
+    void cnet_softmax_xent_weighted_backward_f32(float *dlogits, const float *probs, const int64_t *labels,
+                                                 const float *targets, const double *weights, int64_t N,
+                                                 int64_t L, int n_threads)
+    void cnet_softmax_xent_weighted_backward_f64(double *dlogits, const double *probs, const int64_t *labels,
+                                                 const double *targets, const double *weights, int64_t N,
+                                                 int64_t L, int n_threads)
+    double cnet_mse_forward_f32(const float *y, const float *t, int64_t n, int n_threads)
+    double cnet_mse_forward_f64(const double *y, const double *t, int64_t n, int n_threads)
+    void cnet_mse_backward_f32(float *dy, const float *y, const float *t, int64_t n, int n_threads)
+    void cnet_mse_backward_f64(double *dy, const double *y, const double *t, int64_t n, int n_threads)
+
+    # ---- regularization: dropout, batch normalization
+    void cnet_dropout_mask_f32(float *mask, int64_t n, double rate, uint64_t seed, int n_threads)
+    void cnet_dropout_mask_f64(double *mask, int64_t n, double rate, uint64_t seed, int n_threads)
+    void cnet_dropout_forward_f32(float *y, float *mask, const float *x, int64_t n, double rate,
+                                  uint64_t seed, int n_threads)
+    void cnet_dropout_forward_f64(double *y, double *mask, const double *x, int64_t n, double rate,
+                                  uint64_t seed, int n_threads)
+    void cnet_dropout_backward_f32(float *dx, const float *dy, const float *mask, int64_t n, int n_threads)
+    void cnet_dropout_backward_f64(double *dx, const double *dy, const double *mask, int64_t n,
+                                   int n_threads)
+    int cnet_batchnorm_forward_f32(float *y, float *mean, float *inv_std, const float *x,
+                                   const float *gamma, const float *beta, double eps,
+                                   int64_t N, int64_t C, int64_t S, int n_threads)
+    int cnet_batchnorm_forward_f64(double *y, double *mean, double *inv_std, const double *x,
+                                   const double *gamma, const double *beta, double eps,
+                                   int64_t N, int64_t C, int64_t S, int n_threads)
+    int cnet_batchnorm_backward_f32(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                    const float *x, const float *gamma, const float *mean,
+                                    const float *inv_std, int64_t N, int64_t C, int64_t S, int n_threads)
+    int cnet_batchnorm_backward_f64(double *dx, double *dgamma, double *dbeta, const double *dy,
+                                    const double *x, const double *gamma, const double *mean,
+                                    const double *inv_std, int64_t N, int64_t C, int64_t S, int n_threads)
+    int cnet_batchnorm_inference_f32(float *y, const float *x, const float *gamma, const float *beta,
+                                     const float *running_mean, const float *running_var, double eps,
+                                     int64_t N, int64_t C, int64_t S, int n_threads)
+    int cnet_batchnorm_inference_f64(double *y, const double *x, const double *gamma, const double *beta,
+                                     const double *running_mean, const double *running_var, double eps,
+                                     int64_t N, int64_t C, int64_t S, int n_threads)
+
+    # ---- optim: the optimizers' updates
+    void cnet_sgd_update_f32(float *p, const float *g, int64_t n, double lr, double weight_decay,
+                             int n_threads)
+    void cnet_sgd_update_f64(double *p, const double *g, int64_t n, double lr, double weight_decay,
+                             int n_threads)
+    void cnet_momentum_update_f32(float *p, float *v, const float *g, int64_t n, double lr,
+                                  double momentum, double weight_decay, int n_threads)
+    void cnet_momentum_update_f64(double *p, double *v, const double *g, int64_t n, double lr,
+                                  double momentum, double weight_decay, int n_threads)
+    void cnet_nesterov_update_f32(float *p, float *v, const float *g, int64_t n, double lr,
+                                  double momentum, double weight_decay, int n_threads)
+    void cnet_nesterov_update_f64(double *p, double *v, const double *g, int64_t n, double lr,
+                                  double momentum, double weight_decay, int n_threads)
+    void cnet_adagrad_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double eps,
+                                 double weight_decay, int n_threads)
+    void cnet_adagrad_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double eps,
+                                 double weight_decay, int n_threads)
+    void cnet_rmsprop_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double rho,
+                                 double eps, double weight_decay, int n_threads)
+    void cnet_rmsprop_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double rho,
+                                 double eps, double weight_decay, int n_threads)
+    void cnet_adam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr,
+                              double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                              int n_threads)
+    void cnet_adam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
+                              double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                              int n_threads)
+    void cnet_adadelta_update_f32(float *p, float *h, float *d, const float *g, int64_t n, double lr,
+                                  double rho, double eps, double weight_decay, int n_threads)
+    void cnet_adadelta_update_f64(double *p, double *h, double *d, const double *g, int64_t n, double lr,
+                                  double rho, double eps, double weight_decay, int n_threads)
