@@ -2,7 +2,7 @@
 
 The modules follow Keras's layout, so Keras 2.1's import paths work with ``import cnet as keras``:
 ``base`` (Layer and what the families share), ``core`` (Dense, Activation, Flatten, Reshape, InputLayer,
-Input; Dropout too, as in Keras 2.1), ``advanced_activations`` (ReLU, Softmax), ``convolutional`` (Conv2D,
+Input; Dropout too, as in Keras 2.1), ``advanced_activations`` (ReLU, Softmax, LeakyReLU, PReLU, ELU, ThresholdedReLU), ``convolutional`` (Conv2D,
 alias Convolution2D; the pooling layers too, as in Keras), ``pooling`` (MaxPooling2D, AveragePooling2D,
 aliases MaxPool2D, AvgPool2D), ``normalization`` (BatchNormalization), ``regularization`` (Dropout),
 ``merge`` (Concatenate, Add, Multiply, Average and their functional forms), ``node`` (the symbolic tensors
@@ -89,7 +89,7 @@ draws its mask from cnet's counter RNG; Nesterov follows Keras (see cnet.optimiz
 from .base import LAYERS, Layer, training_workspaces  # noqa: F401
 from .node import KerasTensor
 from .core import Activation, Dense, Flatten, Input, InputLayer, Reshape
-from .advanced_activations import ReLU, Softmax
+from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from .convolutional import Conv2D, Convolution2D
 from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
 from .normalization import BatchNormalization
@@ -102,7 +102,7 @@ LAYERS.update(Convolution2D=Conv2D, MaxPool2D=MaxPooling2D, AvgPool2D=AveragePoo
 
 __all__ = ["Layer", "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Reshape",
            "Convolution2D", "MaxPool2D", "AvgPool2D",
-           "Dropout", "Activation", "ReLU", "Softmax", "InputLayer", "Input", "KerasTensor", "BatchNormalization",
+           "Dropout", "Activation", "ReLU", "Softmax", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "InputLayer", "Input", "KerasTensor", "BatchNormalization",
            "Concatenate", "Add", "Multiply", "Average", "concatenate", "add", "multiply", "average",
            "Affine", "Relu", "Sigmoid", "Convolution", "Pooling", "SoftmaxWithLoss",
            "LAYERS", "get", "serialize", "deserialize"]
