@@ -39,6 +39,7 @@ _KERAS_CLASSES = {"Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatte
                   "BatchNormalization", "Reshape", "ReLU", "Softmax", "InputLayer", "Add", "Multiply", "Average",
                   "Concatenate"}
 _IMAGE_CLASSES = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
+_REGULARIZER_KEYS = ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
 
 
 # ---- Keras -> cnet ------------------------------------------------------------------------------
@@ -305,8 +306,8 @@ def _keras_layer(layer, image_in, first_shape):
                                                         "kernel_initializer", "bias_initializer")})
         config["data_format"] = CL
         if isinstance(layer, L.Conv2D):
-            config.update(dilation_rate=[1, 1], kernel_regularizer=None, bias_regularizer=None,
-                          activity_regularizer=None, kernel_constraint=None, bias_constraint=None)
+            config.update(dilation_rate=[1, 1], kernel_constraint=None, bias_constraint=None,
+                          **{k: own[k] for k in _REGULARIZER_KEYS})
         name = base.__name__ if base in (L.Conv2D, L.MaxPooling2D, L.AveragePooling2D) else "MaxPooling2D"
         return {"class_name": name, "config": config}
     if isinstance(layer, L.Dense):
@@ -314,8 +315,7 @@ def _keras_layer(layer, image_in, first_shape):
             refuse("the book's Affine flattens its input")
         for key in ("units", "activation", "use_bias", "kernel_initializer", "bias_initializer"):
             config[key] = own[key]
-        config.update(kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                      kernel_constraint=None, bias_constraint=None)
+        config.update(kernel_constraint=None, bias_constraint=None, **{k: own[k] for k in _REGULARIZER_KEYS})
         return {"class_name": "Dense", "config": config}
     if isinstance(layer, L.Flatten):
         return {"class_name": "Flatten", "config": config}

@@ -250,7 +250,9 @@ class Model:
         return self._unlist(self._graph.forward(listed(x), train, fused=True))
 
     def _loss_forward(self, out, y):
-        return self._heads.loss_forward(out if len(self.outputs) > 1 else [out], listed(y))
+        loss = self._heads.loss_forward(out if len(self.outputs) > 1 else [out], listed(y))
+        penalties = [layer.regularization_loss() for layer in self.layers]   # cnet.regularizers, as Keras
+        return loss + sum(penalties) if any(penalties) else loss
 
     def _batch_metrics(self, out, yb):
         return self._heads.batch_metrics(out if len(self.outputs) > 1 else [out], listed(yb))

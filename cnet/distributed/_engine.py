@@ -31,6 +31,12 @@ def _refuse_batchnorm(layers, what):
                 "training does not support: each process would normalize with the statistics of its own "
                 "piece of the batch, so the result would depend on the number of processes (synchronized "
                 "batch normalization is not implemented). Train this model in a single process.")
+        if any(getattr(layer, k, None) is not None
+               for k in ("kernel_regularizer", "bias_regularizer", "activity_regularizer")):
+            raise NotImplementedError(
+                f"cnet.distributed: {what} has a layer with a regularizer ({layer.name}), which data-parallel "
+                "training does not support yet (each process would add the weight penalties' gradients to its "
+                "piece's). Train this model in a single process, or without regularizers.")
 
 
 def _signature(layers, extra=()):

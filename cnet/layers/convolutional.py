@@ -47,9 +47,7 @@ class Conv2D(_KernelBias, _Spatial):
               activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         if _pair(dilation_rate, "dilation_rate") != (1, 1):
             raise NotImplementedError(f"Conv2D: dilation_rate {dilation_rate!r} is not supported by cnet")
-        _no_unsupported("Conv2D", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                        activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                        bias_constraint=bias_constraint)
+        _no_unsupported("Conv2D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         super().__init__(**kwargs)
         self.filters = _positive_int(filters, "Conv2D: filters")
         self.kernel_size = self._kernel = _pair(kernel_size, "kernel_size")
@@ -59,6 +57,7 @@ class Conv2D(_KernelBias, _Spatial):
         self.padding = _normalize_padding(padding, "Conv2D")
         self._init_data_format(data_format, "Conv2D")
         self._init_kernel_bias(activation, use_bias, kernel_initializer, bias_initializer, axis=1)
+        self._init_regularizers(kernel_regularizer, bias_regularizer, activity_regularizer)
 
     _units = property(lambda self: self.filters)
 
@@ -89,12 +88,14 @@ class Conv2D(_KernelBias, _Spatial):
         n = x.shape[0]
         z = ops.conv2d_forward(xin, self.params["W"], self.params.get("b"), self._strides, self._pad,
                                out=self._buf("y", (n, self.filters, self._oh, self._ow)), relu=fuse_relu)
-        y = z if (skip or fuse_relu) else self._act.forward(z)
+        y = z if (skip or fuse_relu) else self._act.forward(z, keep=train)
+        self._activity_forward(y, n)
         if train:
             self._x, self._xshape, self._y, self._skip = xin, x.shape, y, skip
         return y
 
     def _backward_cf(self, dout):
+        dout = self._activity_backward(dout, self._y, dout.shape[0])
         dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
         need_dx = self._need_input_grad or not self._reuse
         dx, dw, db = ops.conv2d_backward(
@@ -104,6 +105,7 @@ class Conv2D(_KernelBias, _Spatial):
         self._set_grad("W", dw)
         if self.use_bias:
             self._set_grad("b", db)
+        self._regularize_grads()
         return None if dx is None else self._unpad(dx, self._xshape)
 
     def get_config(self):
