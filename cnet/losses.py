@@ -16,15 +16,22 @@ Training interface: ``get(name_or_fn)`` returns a ``Loss`` object with
   After such a forward, ``loss.probs`` holds the softmax output.
 
 Targets: categorical_crossentropy takes one-hot (or soft) rows (N, L); sparse_categorical_crossentropy
-takes class indices (N,) or (N, 1), integer or float.
+takes class indices (N,) or (N, 1), integer or float; the others targets of the predictions' shape, or
+(N,) for one-unit predictions (N, 1) (the everyday binary classifier and regression).
+
+Keras 2's other losses (mean_absolute_error/mae, mean_absolute_percentage_error/mape,
+mean_squared_logarithmic_error/msle, hinge, squared_hinge, kullback_leibler_divergence/kld, logcosh,
+huber/Huber(delta)) come from cnet._more_losses, under the same names here.
 """
 import numpy as np
 
-from . import backend, ops
+from . import _more_losses, backend, ops
+from ._more_losses import *  # noqa: F401,F403
 
 __all__ = ["Loss", "SoftmaxCrossEntropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
            "BinaryCrossentropy", "MeanSquaredError", "categorical_crossentropy",
-           "sparse_categorical_crossentropy", "binary_crossentropy", "mean_squared_error", "mse", "get"]
+           "sparse_categorical_crossentropy", "binary_crossentropy", "mean_squared_error", "mse", "get"] + [
+    n for n in _more_losses.__all__ if n not in ("ElementwiseLoss", "LOSSES")]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -56,6 +63,8 @@ def _onehot(labels, n_classes, dtype):
 
 def _dense_targets(y_true, y_pred):
     t = _float(y_true, like=y_pred)
+    if t.ndim == y_pred.ndim - 1 and y_pred.shape[-1:] == (1,) and t.shape == y_pred.shape[:-1]:
+        t = t[..., None]            # (N,) targets of one-unit predictions (N, 1), as Keras takes them
     if t.shape != y_pred.shape:
         hint = (" (class indices go with sparse_categorical_crossentropy, or use "
                 "cnet.utils.to_categorical)" if t.ndim == 1 else "")
@@ -303,20 +312,29 @@ _BY_FN = {categorical_crossentropy: CategoricalCrossentropy,
           binary_crossentropy: BinaryCrossentropy, mean_squared_error: MeanSquaredError}
 
 
+def _known():
+    return sorted(set(_BY_NAME) | set(_more_losses.LOSSES))
+
+
 def get(identifier):
     """A Loss object from a name, a Keras loss function of this module, a Loss class or instance."""
-    if isinstance(identifier, Loss):
+    if isinstance(identifier, (Loss, _more_losses.ElementwiseLoss)):
         return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
+    if isinstance(identifier, type) and issubclass(identifier, (Loss, _more_losses.ElementwiseLoss)):
         return identifier()
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier.lower())
         if cls is None:
-            raise ValueError(f"unknown loss {identifier!r}; known: {sorted(_BY_NAME)}")
+            more = _more_losses.from_name(identifier.lower())
+            if more is not None:
+                return more
+            raise ValueError(f"unknown loss {identifier!r}; known: {_known()}")
         return cls()
     if identifier in _BY_FN:
         return _BY_FN[identifier]()
+    if identifier in _more_losses.LOSS_FUNCTIONS:
+        return _more_losses.LOSS_FUNCTIONS[identifier]()
     if callable(identifier):
         raise ValueError(f"custom loss functions need a gradient: subclass cnet.losses.Loss with "
                          f"forward(y_pred, y_true) and backward(); known names: {sorted(_BY_NAME)}")
-    raise ValueError(f"unknown loss {identifier!r}; known: {sorted(_BY_NAME)}")
+    raise ValueError(f"unknown loss {identifier!r}; known: {_known()}")
