@@ -92,16 +92,22 @@ from .core import Activation, Dense, Flatten, Input, InputLayer, Reshape
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from .convolutional import Conv2D, Convolution2D
 from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
+from .pooling import GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D
+from ._resize import Cropping2D, UpSampling2D, ZeroPadding2D
+from .noise import GaussianDropout, GaussianNoise
 from .normalization import BatchNormalization
-from .regularization import Dropout, frozen_dropout  # noqa: F401
+from .regularization import Dropout, SpatialDropout2D, frozen_dropout  # noqa: F401
 from .merge import Add, Average, Concatenate, Multiply, add, average, concatenate, multiply
 from .book import Affine, Convolution, Pooling, Relu, Sigmoid, SoftmaxWithLoss
 
 # Keras 2's aliases: other names of the same classes (layers.get('Convolution2D') is Conv2D).
-LAYERS.update(Convolution2D=Conv2D, MaxPool2D=MaxPooling2D, AvgPool2D=AveragePooling2D)
+LAYERS.update(Convolution2D=Conv2D, MaxPool2D=MaxPooling2D, AvgPool2D=AveragePooling2D,
+              GlobalAvgPool2D=GlobalAveragePooling2D, GlobalMaxPool2D=GlobalMaxPooling2D)
 
 __all__ = ["Layer", "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Reshape",
-           "Convolution2D", "MaxPool2D", "AvgPool2D",
+           "Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+           "GlobalAvgPool2D", "GlobalMaxPool2D", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "GaussianNoise",
+           "GaussianDropout", "SpatialDropout2D",
            "Dropout", "Activation", "ReLU", "Softmax", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "InputLayer", "Input", "KerasTensor", "BatchNormalization",
            "Concatenate", "Add", "Multiply", "Average", "concatenate", "add", "multiply", "average",
            "Affine", "Relu", "Sigmoid", "Convolution", "Pooling", "SoftmaxWithLoss",

@@ -4,6 +4,7 @@ from .. import ops
 from ._spatial import _normalize_padding, _Spatial
 from .base import _KernelBias, _keras1_arguments, _no_unsupported, _pair, _positive_int, _shape
 from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D  # noqa: F401  (as in Keras)
+from ._resize import Cropping2D, UpSampling2D, ZeroPadding2D  # noqa: F401  (keras.layers.convolutional's)
 
 _CONV_ORDER = ("strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
                "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",

@@ -7,7 +7,7 @@ import numpy as np
 from .. import activations, backend, ops
 from .base import Layer, _KernelBias, _keras1_arguments, _no_unsupported, _positive_int, _shape
 from .node import Node
-from .regularization import Dropout  # noqa: F401  (keras.layers.core.Dropout)
+from .regularization import Dropout, SpatialDropout2D  # noqa: F401  (keras.layers.core's, as in Keras 2)
 
 
 class Dense(_KernelBias, Layer):
