@@ -306,7 +306,7 @@ def _keras_layer(layer, image_in, first_shape):
                                                         "kernel_initializer", "bias_initializer")})
         config["data_format"] = CL
         if isinstance(layer, L.Conv2D):
-            config.update(dilation_rate=[1, 1], kernel_constraint=None, bias_constraint=None,
+            config.update(dilation_rate=own["dilation_rate"], kernel_constraint=None, bias_constraint=None,
                           **{k: own[k] for k in _REGULARIZER_KEYS})
         name = base.__name__ if base in (L.Conv2D, L.MaxPooling2D, L.AveragePooling2D) else "MaxPooling2D"
         return {"class_name": name, "config": config}

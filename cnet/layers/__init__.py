@@ -91,6 +91,7 @@ from .node import KerasTensor
 from .core import Activation, Dense, Flatten, Input, InputLayer, Reshape
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from .convolutional import Conv2D, Convolution2D
+from ._conv_more import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
 from .pooling import GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D
 from ._resize import Cropping2D, UpSampling2D, ZeroPadding2D
@@ -101,13 +102,14 @@ from .merge import Add, Average, Concatenate, Multiply, add, average, concatenat
 from .book import Affine, Convolution, Pooling, Relu, Sigmoid, SoftmaxWithLoss
 
 # Keras 2's aliases: other names of the same classes (layers.get('Convolution2D') is Conv2D).
-LAYERS.update(Convolution2D=Conv2D, MaxPool2D=MaxPooling2D, AvgPool2D=AveragePooling2D,
+LAYERS.update(Convolution2D=Conv2D, Deconvolution2D=Conv2DTranspose, Conv2DTranspose=Conv2DTranspose,
+              SeparableConvolution2D=SeparableConv2D, MaxPool2D=MaxPooling2D, AvgPool2D=AveragePooling2D,
               GlobalAvgPool2D=GlobalAveragePooling2D, GlobalMaxPool2D=GlobalMaxPooling2D)
 
 __all__ = ["Layer", "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Reshape",
            "Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "GlobalAvgPool2D", "GlobalMaxPool2D", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "GaussianNoise",
-           "GaussianDropout", "SpatialDropout2D",
+           "GaussianDropout", "SpatialDropout2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
            "Dropout", "Activation", "ReLU", "Softmax", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "InputLayer", "Input", "KerasTensor", "BatchNormalization",
            "Concatenate", "Add", "Multiply", "Average", "concatenate", "add", "multiply", "average",
            "Affine", "Relu", "Sigmoid", "Convolution", "Pooling", "SoftmaxWithLoss",

@@ -470,16 +470,20 @@ class _KernelBias:
                 f"{type(self).__name__}: activity_regularizer with activation='softmax' is not supported (the "
                 f"model trains on the logits of a softmax head); regularize the activity of a hidden layer")
 
+    def _param_regularizers(self):
+        """(params key, regularizer) pairs."""
+        return (("W", self.kernel_regularizer), ("b", self.bias_regularizer))
+
     def regularization_loss(self):
         total = self._activity_loss
-        for key, reg in (("W", self.kernel_regularizer), ("b", self.bias_regularizer)):
+        for key, reg in self._param_regularizers():
             if reg is not None and key in self.params:
                 total += reg(self.params[key])
         return total
 
     def _regularize_grads(self):
         """Add the weight penalties' gradients to grads (after backward has written them)."""
-        for key, reg in (("W", self.kernel_regularizer), ("b", self.bias_regularizer)):
+        for key, reg in self._param_regularizers():
             if reg is not None and key in self.params:
                 self.grads[key] += reg.gradient(self.params[key])
 
