@@ -166,8 +166,8 @@ def test_regularizers_of_the_depthwise_kernels():
                    dtype="float64")
     m.compile("sgd", "sparse_categorical_crossentropy")
     layer = m.layers[0]
-    expected = (0.1 * (layer.params["depthwise_kernel"] ** 2).sum() + 0.05 * np.abs(layer.params["pointwise_kernel"]).sum()
-                + 0.01 * (layer.params["b"] ** 2).sum())
+    expected = (0.1 * (layer.params["depthwise_kernel"] ** 2).sum()
+                + 0.05 * np.abs(layer.params["pointwise_kernel"]).sum() + 0.01 * (layer.params["b"] ** 2).sum())
     assert layer.regularization_loss() == pytest.approx(expected)
     assert max(cnet.gradcheck(m, x, np.array([0, 1])).values()) < 1e-6
 

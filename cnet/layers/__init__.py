@@ -2,9 +2,13 @@
 
 The modules follow Keras's layout, so Keras 2.1's import paths work with ``import cnet as keras``:
 ``base`` (Layer and what the families share), ``core`` (Dense, Activation, Flatten, Reshape, InputLayer,
-Input; Dropout too, as in Keras 2.1), ``advanced_activations`` (ReLU, Softmax, LeakyReLU, PReLU, ELU, ThresholdedReLU), ``convolutional`` (Conv2D,
-alias Convolution2D; the pooling layers too, as in Keras), ``pooling`` (MaxPooling2D, AveragePooling2D,
-aliases MaxPool2D, AvgPool2D), ``normalization`` (BatchNormalization), ``regularization`` (Dropout),
+Input; Dropout and SpatialDropout2D too, as in Keras 2), ``advanced_activations`` (ReLU, Softmax, LeakyReLU,
+PReLU, ELU, ThresholdedReLU), ``convolutional`` (Conv2D, alias Convolution2D, with dilation_rate;
+Conv2DTranspose, DepthwiseConv2D, SeparableConv2D from ``_conv_more``; ZeroPadding2D, Cropping2D,
+UpSampling2D from ``_resize``; the pooling layers too, as in Keras), ``pooling``
+(MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D and their aliases MaxPool2D,
+AvgPool2D, GlobalAvgPool2D, GlobalMaxPool2D), ``normalization`` (BatchNormalization), ``regularization``
+(Dropout, SpatialDropout2D), ``noise`` (GaussianNoise, GaussianDropout),
 ``merge`` (Concatenate, Add, Multiply, Average and their functional forms), ``node`` (the symbolic tensors
 of the functional API) and ``book`` (the book's Affine, Convolution, Pooling, Relu, Sigmoid,
 SoftmaxWithLoss). Every class is also ``cnet.layers.<Name>``, and the aliases are the same classes
@@ -110,7 +114,8 @@ __all__ = ["Layer", "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flat
            "Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "GlobalAvgPool2D", "GlobalMaxPool2D", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "GaussianNoise",
            "GaussianDropout", "SpatialDropout2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
-           "Dropout", "Activation", "ReLU", "Softmax", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "InputLayer", "Input", "KerasTensor", "BatchNormalization",
+           "Dropout", "Activation", "ReLU", "Softmax", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU",
+           "InputLayer", "Input", "KerasTensor", "BatchNormalization",
            "Concatenate", "Add", "Multiply", "Average", "concatenate", "add", "multiply", "average",
            "Affine", "Relu", "Sigmoid", "Convolution", "Pooling", "SoftmaxWithLoss",
            "LAYERS", "get", "serialize", "deserialize"]

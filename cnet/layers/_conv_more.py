@@ -11,9 +11,8 @@ Kernels in cnet's layouts (cnet.keras_h5 converts to Keras's at the file boundar
 import numpy as np
 
 from .. import initializers, ops, regularizers
-from ._spatial import _check_image_shape, _normalize_padding, _Spatial
+from ._spatial import _check_image_shape, _dilate, _dilation, _normalize_padding, _Spatial, _undilate
 from .base import _KernelBias, _no_unsupported, _pair, _positive_int, _shape
-from .convolutional import _dilate, _dilation, _undilate
 
 
 def _transpose_length(size, k, s, padding, output_padding):
@@ -124,7 +123,8 @@ class Conv2DTranspose(_KernelBias, _Spatial):
         return y
 
     def _backward_cf(self, dout):
-        dout = self._activity_backward(dout, self._y, dout.shape[0])
+        self._check_dout(dout, self._y.shape)
+        dout = self._activity_backward(dout, self._y, self._y.shape[0])
         dz = dout if self._skip else self._act.backward(dout, self._y)
         full_shape, src, dst = self._regions_
         if full_shape[2:] == dz.shape[2:]:
@@ -257,7 +257,8 @@ class DepthwiseConv2D(_KernelBias, _Spatial):
         return y
 
     def _backward_cf(self, dout):
-        dout = self._activity_backward(dout, self._y, dout.shape[0])
+        self._check_dout(dout, self._y.shape)
+        dout = self._activity_backward(dout, self._y, self._y.shape[0])
         dz = np.ascontiguousarray(dout if self._skip else self._act.backward(dout, self._y))
         if self._pointwise:
             dz1, dp, db = ops.conv2d_backward(dz, self._z1, self.params["pointwise_kernel"], 1, 0)

@@ -47,6 +47,16 @@ class _Resize2D(_Spatial):
     def _build(self, input_shape):
         pass
 
+    def _forward(self, x, train):
+        y = super()._forward(x, train)
+        if train:
+            self._yshape = y.shape
+        return y
+
+    def _backward(self, dout):
+        self._check_dout(dout, self._yshape)
+        return super()._backward(dout)
+
     def get_config(self):
         config = super().get_config()
         config["data_format"] = self.data_format

@@ -35,6 +35,7 @@ class _InputBased(Layer):
         return y
 
     def _backward(self, dout):
+        self._check_dout(dout, self._x.shape)
         if not dout.flags.c_contiguous:
             dout = np.ascontiguousarray(dout)
         return getattr(ops, f"{self._op}_backward")(dout, self._x, *self._params(),
@@ -178,6 +179,7 @@ class PReLU(Layer):
         return y.reshape(x.shape)
 
     def _backward(self, dout):
+        self._check_dout(dout, self._xshape)
         dout2 = np.ascontiguousarray(dout).reshape(self._x2.shape)
         need_dx = self._need_input_grad or not self._reuse
         dx, dalpha = ops.prelu_backward(dout2, self._x2, self._alpha_full,

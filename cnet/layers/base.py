@@ -347,6 +347,12 @@ class Layer:
     def _backward(self, dout):
         raise NotImplementedError
 
+    def _check_dout(self, dout, shape):
+        """dout must have the shape of the forward output (ValueError otherwise)."""
+        if dout.shape != tuple(shape):
+            raise ValueError(f"{self.name}: backward expects dout of shape {tuple(shape)} (the forward output's), "
+                             f"got {dout.shape}")
+
     def _set_grad(self, key, value):
         if value is not self.grads[key]:
             np.copyto(self.grads[key], value)

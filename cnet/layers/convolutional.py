@@ -1,9 +1,7 @@
 """Convolution (keras.layers.convolutional): Conv2D and its alias Convolution2D. As in Keras 2, the pooling
 layers can be imported from here too (keras.layers.convolutional.MaxPooling2D)."""
-import numpy as np
-
 from .. import ops
-from ._spatial import _normalize_padding, _Spatial
+from ._spatial import _dilate, _dilation, _normalize_padding, _Spatial, _undilate
 from .base import _KernelBias, _keras1_arguments, _no_unsupported, _pair, _positive_int, _shape
 from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D  # noqa: F401  (as in Keras)
 from ._resize import Cropping2D, UpSampling2D, ZeroPadding2D  # noqa: F401  (keras.layers.convolutional's)
@@ -11,34 +9,6 @@ from ._resize import Cropping2D, UpSampling2D, ZeroPadding2D  # noqa: F401  (ker
 _CONV_ORDER = ("strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
                "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
                "activity_regularizer", "kernel_constraint", "bias_constraint")
-
-
-def _dilation(dilation_rate, kernel_size, strides, cls):
-    """(dilation pair, the effective window (k - 1) * d + 1) of a dilated convolution; Keras's rule: no
-    dilation with strides."""
-    d = _pair(dilation_rate, f"{cls}: dilation_rate")
-    if min(d) < 1:
-        raise ValueError(f"{cls}: dilation_rate must be >= 1, got {dilation_rate!r}")
-    if d != (1, 1) and strides != (1, 1):
-        raise ValueError(f"{cls}: dilation_rate {list(d)} with strides {list(strides)}: a dilated convolution "
-                         f"takes strides 1 (as in Keras)")
-    return d, tuple((k - 1) * r + 1 for k, r in zip(kernel_size, d))
-
-
-def _dilate(w, d):
-    """The kernel w (K, C, kh, kw) of a dilation-d convolution as the ordinary kernel with zeros between its
-    taps (the convolution then runs on the C kernels unchanged)."""
-    if d == (1, 1):
-        return w
-    k, c, kh, kw = w.shape
-    out = np.zeros((k, c, (kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1), w.dtype)
-    out[:, :, ::d[0], ::d[1]] = w
-    return out
-
-
-def _undilate(dw, d):
-    """The gradient of the taps of a dilated kernel from that of its zero-filled form."""
-    return dw if d == (1, 1) else np.ascontiguousarray(dw[:, :, ::d[0], ::d[1]])
 
 
 class Conv2D(_KernelBias, _Spatial):
@@ -126,7 +96,7 @@ class Conv2D(_KernelBias, _Spatial):
         return y
 
     def _backward_cf(self, dout):
-        dout = self._activity_backward(dout, self._y, dout.shape[0])
+        dout = self._activity_backward(dout, self._y, self._y.shape[0])
         dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
         need_dx = self._need_input_grad or not self._reuse
         dilated = self.dilation_rate != (1, 1)

@@ -244,7 +244,8 @@ def Input(shape=None, batch_shape=None, name=None, dtype=None, sparse=False, ten
 
 
 class Activation(Layer):
-    """Applies an activation: 'relu', 'sigmoid', 'tanh', 'softmax', 'linear' or a cnet.activations function."""
+    """Applies an activation: a name of cnet.activations ('relu', 'sigmoid', 'tanh', 'softmax', 'linear', 'elu',
+    'selu', 'softplus', 'softsign', 'hard_sigmoid', 'swish', 'gelu', 'leaky_relu') or a function."""
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

@@ -37,12 +37,14 @@ class GaussianNoise(Layer):
         self.stddev = _rate_or_std(stddev, "GaussianNoise: stddev")
 
     def _forward(self, x, train):
+        self._yshape = x.shape
         if not train or self.stddev == 0:
             return x
         noise = _draw(self, x.shape).astype(x.dtype, copy=False)
         return x + noise * x.dtype.type(self.stddev)
 
     def _backward(self, dout):
+        self._check_dout(dout, self._yshape)
         return dout
 
     def get_config(self):
@@ -62,6 +64,7 @@ class GaussianDropout(Layer):
 
     def _forward(self, x, train):
         self._mask = None
+        self._yshape = x.shape
         if not train or self.rate == 0:
             return x
         std = np.sqrt(self.rate / (1.0 - self.rate))
@@ -69,6 +72,7 @@ class GaussianDropout(Layer):
         return x * self._mask
 
     def _backward(self, dout):
+        self._check_dout(dout, self._yshape)
         return dout if self._mask is None else dout * self._mask
 
     def get_config(self):

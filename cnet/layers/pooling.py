@@ -113,6 +113,7 @@ class _GlobalPooling2D(_Spatial):
         return self._reduce(x)
 
     def _backward(self, dout):
+        self._check_dout(dout, self._x.shape[:2])
         dx = self._spread(dout.reshape(dout.shape + (1, 1)))
         return _to_cl(dx) if self._cl else dx
 

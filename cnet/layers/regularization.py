@@ -109,8 +109,11 @@ class SpatialDropout2D(Dropout):
 
     _elementwise = False
 
-    def __init__(self, rate=0.5, data_format=None, **kwargs):
-        super().__init__(rate, **kwargs)
+    def __init__(self, rate=0.5, data_format=None, noise_shape=None, seed=None, **kwargs):
+        book = sorted({"dropout_ratio", "scale_at_inference", "p"} & set(kwargs))
+        if book:
+            raise TypeError(f"SpatialDropout2D: unexpected keyword argument(s) {book}")
+        super().__init__(rate, noise_shape=noise_shape, seed=seed, **kwargs)
         self.data_format = None if data_format is None and not backend.image_data_format_is_set() else \
             backend.normalize_data_format(data_format, "SpatialDropout2D")
 
@@ -127,6 +130,7 @@ class SpatialDropout2D(Dropout):
 
     def _forward(self, x, train):
         self._mask = None
+        self._yshape = x.shape
         if not train or self.rate == 0.0:
             return x
         cl = self.data_format == "channels_last"
@@ -136,6 +140,7 @@ class SpatialDropout2D(Dropout):
         return x * self._mask
 
     def _backward(self, dout):
+        self._check_dout(dout, self._yshape)
         return dout if self._mask is None else dout * self._mask
 
     def get_config(self):
