@@ -158,3 +158,39 @@ def test_metrics_module_top_k_and_losses_as_metrics(tmp_path):
     assert back.loss_functions[0].delta == 0.5
     np.testing.assert_allclose(back.evaluate(x, y.astype(np.float32), verbose=0),
                                m2.evaluate(x, y.astype(np.float32), verbose=0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["mae", "logcosh", "kld", "huber_loss", "hinge"])
+def test_sample_weights_with_the_new_losses(name):
+    t, p = _data(ALIASES.get(name, name))
+    w = np.array([0.0, 1.0, 2.0, 0.5, 0.0, 3.0])
+    per_sample = DEFS[ALIASES.get(name, name)](t, p)
+    obj = losses.get(name)
+    assert obj.weighted_forward(p, t, w) == pytest.approx((w * per_sample).sum() / np.count_nonzero(w))
+    g = obj.weighted_backward()
+    h, num = 1e-6, np.zeros_like(p)
+    for i in np.ndindex(p.shape):
+        a, b = p.copy(), p.copy()
+        a[i] += h
+        b[i] -= h
+        num[i] = (losses.get(name).weighted_forward(a, t, w) - losses.get(name).weighted_forward(b, t, w)) / (2 * h)
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8)
+
+
+def test_weighted_top_k_metric_in_a_model():
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((40, 5)).astype(np.float32), rng.integers(0, 4, 40)
+    w = rng.uniform(0, 2, 40)
+    cnet.set_seed(0)
+    m = Sequential([L.Dense(4, activation="softmax", input_shape=(5,))])
+    m.compile("sgd", "sparse_categorical_crossentropy", weighted_metrics=["sparse_top_k_categorical_accuracy"])
+    _, top = m.evaluate(x, y, sample_weight=w, batch_size=40, verbose=0)
+    hit = (m.predict(x) > m.predict(x)[np.arange(40), y][:, None]).sum(axis=1) < 5
+    assert top == pytest.approx((w * hit).sum() / np.count_nonzero(w))
+    top2 = functools.partial(metrics.sparse_top_k_categorical_accuracy, k=2)
+    top2.__name__ = "top2"
+    m.compile("sgd", "sparse_categorical_crossentropy", weighted_metrics=[top2])
+    _, t2 = m.evaluate(x, y, sample_weight=w, batch_size=40, verbose=0)
+    p = m.predict(x)
+    hit2 = (p > p[np.arange(40), y][:, None]).sum(axis=1) < 2
+    assert t2 == pytest.approx((w * hit2).sum() / np.count_nonzero(w))

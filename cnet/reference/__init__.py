@@ -18,11 +18,12 @@ from .activation import (relu_backward, relu_forward, sigmoid_backward, sigmoid_
                          softplus_backward, softplus_forward, softsign_backward, softsign_forward,
                          hard_sigmoid_backward, hard_sigmoid_forward, swish_backward, swish_forward,
                          gelu_backward, gelu_forward, prelu_backward, prelu_forward)
-from .loss import mse_backward, mse_forward, softmax_xent_backward, softmax_xent_forward
+from .loss import (mse_backward, mse_forward, softmax_xent_backward, softmax_xent_forward,
+                   softmax_xent_weighted_backward, softmax_xent_weighted_forward)
 from .regularization import (batchnorm_backward, batchnorm_forward, batchnorm_inference,
                              dropout_backward, dropout_forward, dropout_mask)
-from .optim import (adadelta_update, adagrad_update, adam_update, momentum_update,
-                    nesterov_update, rmsprop_update, sgd_update)
+from .optim import (adadelta_update, adagrad_update, adam_update, adamax_update, momentum_update,
+                    nadam_update, nesterov_update, rmsprop_update, sgd_update)
 from .rng import counter_uniform
 
 # One module per op family, the same stem as the family's C files, binding, ops module and kernel tests.
@@ -42,12 +43,13 @@ __all__ = [
     "gelu_forward", "gelu_backward", "prelu_forward", "prelu_backward",
     # loss.py
     "softmax_xent_forward", "softmax_xent_backward", "mse_forward", "mse_backward",
+    "softmax_xent_weighted_forward", "softmax_xent_weighted_backward",
     # regularization.py
     "dropout_mask", "dropout_forward", "dropout_backward",
     "batchnorm_forward", "batchnorm_backward", "batchnorm_inference",
     # optim.py
     "sgd_update", "momentum_update", "nesterov_update", "adagrad_update",
-    "rmsprop_update", "adam_update", "adadelta_update",
+    "rmsprop_update", "adam_update", "adadelta_update", "adamax_update", "nadam_update",
     # rng.py: the random stream of dropout
     "counter_uniform",
 ]
