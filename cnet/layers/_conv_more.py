@@ -213,8 +213,6 @@ class DepthwiseConv2D(_KernelBias, _Spatial):
     def _channels_out(self, c):
         return c * self.depth_multiplier
 
-    _units = property(lambda self: self._channels_out(self._in_channels))
-
     def weight_shapes(self, input_shape):
         c = self._cf_shape(_shape(input_shape))[0]
         self._geometry(_shape(input_shape))
@@ -226,7 +224,6 @@ class DepthwiseConv2D(_KernelBias, _Spatial):
     def _build(self, input_shape):
         self._setup(input_shape)
         c, m = self._cf_shape(input_shape)[0], self.depth_multiplier
-        self._in_channels = c
         kh, kw = self.kernel_size
         init = initializers.get(self.depthwise_initializer)((m, c, kh, kw), self.dtype)  # Keras's fans
         self.params["depthwise_kernel"] = np.ascontiguousarray(init.transpose(1, 0, 2, 3)).reshape(c * m, 1, kh, kw)
