@@ -109,6 +109,19 @@ def test_prelu_shared_axes_and_gradient(shared_axes, alpha_shape, backend_name):
     assert set(errors) == {"alpha", "x"} and max(errors.values()) < 1e-6, errors
 
 
+def test_initializer_configs_are_kept_as_objects():
+    """Keras's {'class_name', 'config'} initializers (as Keras 2.2 files hold them) serialize back."""
+    spec = {"class_name": "Constant", "config": {"value": 0.25}}
+    p = L.PReLU(alpha_initializer=spec)
+    p.build((3,))
+    np.testing.assert_array_equal(p.params["alpha"], 0.25)
+    assert p.get_config()["alpha_initializer"]["class_name"] == "Constant"
+    d = L.Dense(2, kernel_initializer={"class_name": "Zeros", "config": {}})
+    assert L.Dense.from_config(d.get_config()).get_config() == d.get_config()
+    s = L.SeparableConv2D(2, 3, depthwise_initializer={"class_name": "Ones", "config": {}})
+    assert s.get_config()["depthwise_initializer"] == {"class_name": "Ones", "config": {}}
+
+
 def test_activation_layer_arguments_are_checked():
     with pytest.raises(ValueError, match="ReLU: negative_slope must be >= 0"):
         L.ReLU(negative_slope=-1)

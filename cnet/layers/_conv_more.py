@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import initializers, ops, regularizers
 from ._spatial import _check_image_shape, _dilate, _dilation, _normalize_padding, _Spatial, _undilate
-from .base import _KernelBias, _no_unsupported, _pair, _positive_int, _shape
+from .base import _initializer, _KernelBias, _no_unsupported, _pair, _positive_int, _shape
 
 
 def _transpose_length(size, k, s, padding, output_padding):
@@ -196,7 +196,7 @@ class DepthwiseConv2D(_KernelBias, _Spatial):
         self.dilation_rate, self._kernel = _dilation(dilation_rate, self.kernel_size, self._strides, cls)
         self.padding = _normalize_padding(padding, cls)
         self.depth_multiplier = _positive_int(depth_multiplier, f"{cls}: depth_multiplier")
-        self.depthwise_initializer = depthwise_initializer
+        self.depthwise_initializer = _initializer(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self._init_data_format(data_format, cls)
         self._init_kernel_bias(activation, use_bias, "glorot_uniform", bias_initializer, axis=1)
@@ -310,7 +310,7 @@ class SeparableConv2D(DepthwiseConv2D):
     def _init_pointwise(self, filters, pointwise_initializer, pointwise_regularizer, pointwise_constraint):
         _no_unsupported("SeparableConv2D", pointwise_constraint=pointwise_constraint)
         self.filters = _positive_int(filters, "SeparableConv2D: filters")
-        self.pointwise_initializer = pointwise_initializer
+        self.pointwise_initializer = _initializer(pointwise_initializer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
 
     def _param_regularizers(self):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .. import initializers, ops
-from .base import Layer, _no_unsupported, _shape
+from .base import Layer, _initializer, _no_unsupported, _shape
 from .core import Activation
 
 
@@ -144,7 +144,7 @@ class PReLU(Layer):
                  shared_axes=None, **kwargs):
         _no_unsupported("PReLU", alpha_regularizer=alpha_regularizer, alpha_constraint=alpha_constraint)
         super().__init__(**kwargs)
-        self.alpha_initializer = alpha_initializer
+        self.alpha_initializer = _initializer(alpha_initializer)
         if shared_axes is None:
             self.shared_axes = ()
         else:

@@ -94,6 +94,12 @@ def _keras1_arguments(cls, kwargs, allowed):
     return kwargs
 
 
+def _initializer(identifier):
+    """A config dict ({'class_name', 'config'}, Keras's) as the initializer object it describes (which
+    get_config serializes back); anything else as given (checked when the layer is built)."""
+    return initializers.get(identifier) if isinstance(identifier, dict) else identifier
+
+
 def _param_array(a, name):
     """A parameter handed to a book-style constructor: kept as is (no copy) when it is a float array."""
     if isinstance(a, np.ndarray) and a.dtype in _FLOATS:
@@ -509,8 +515,8 @@ class _KernelBias:
         self._act = activations.Fused(activation, axis=axis)
         self.activation = self._act.fn
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
+        self.kernel_initializer = _initializer(kernel_initializer)
+        self.bias_initializer = _initializer(bias_initializer)
 
     def weight_shapes(self, input_shape):
         input_shape = _shape(input_shape)
