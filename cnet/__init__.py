@@ -24,10 +24,12 @@ from .gradcheck import gradcheck  # noqa: E402
 from .initializers import set_seed  # noqa: E402
 from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
+from . import metrics, regularizers  # noqa: E402
 
 __all__ = [
     "__version__", "cpu_count", "get_num_threads", "set_num_threads", "show_config",
     "ops", "get_backend", "set_backend", "use_backend", "gradcheck", "set_seed",
     "activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "models",
     "nets", "optimizers", "preprocessing", "utils", "Input", "Model", "Sequential",
+    "metrics", "regularizers",
 ]

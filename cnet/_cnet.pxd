@@ -98,6 +98,52 @@ cdef extern from "cnet.h" nogil:
     void cnet_softmax_backward_f64(double *dx, const double *dy, const double *y, int64_t rows, int64_t L,
                                    int n_threads)
 
+    # ---- activation (activation_param.c): the backward ops take the forward input x
+    void cnet_elu_forward_f32(float *y, const float *x, double alpha, double scale, int64_t n, int n_threads)
+    void cnet_elu_forward_f64(double *y, const double *x, double alpha, double scale, int64_t n, int n_threads)
+    void cnet_elu_backward_f32(float *dx, const float *dy, const float *x, double alpha, double scale, int64_t n,
+                               int n_threads)
+    void cnet_elu_backward_f64(double *dx, const double *dy, const double *x, double alpha, double scale,
+                               int64_t n, int n_threads)
+    void cnet_leaky_relu_forward_f32(float *y, const float *x, double alpha, double threshold, double max_value,
+                                     int64_t n, int n_threads)
+    void cnet_leaky_relu_forward_f64(double *y, const double *x, double alpha, double threshold,
+                                     double max_value, int64_t n, int n_threads)
+    void cnet_leaky_relu_backward_f32(float *dx, const float *dy, const float *x, double alpha,
+                                      double threshold, double max_value, int64_t n, int n_threads)
+    void cnet_leaky_relu_backward_f64(double *dx, const double *dy, const double *x, double alpha,
+                                      double threshold, double max_value, int64_t n, int n_threads)
+    void cnet_softplus_forward_f32(float *y, const float *x, int64_t n, int n_threads)
+    void cnet_softplus_forward_f64(double *y, const double *x, int64_t n, int n_threads)
+    void cnet_softplus_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads)
+    void cnet_softplus_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads)
+    void cnet_softsign_forward_f32(float *y, const float *x, int64_t n, int n_threads)
+    void cnet_softsign_forward_f64(double *y, const double *x, int64_t n, int n_threads)
+    void cnet_softsign_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads)
+    void cnet_softsign_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads)
+    void cnet_hard_sigmoid_forward_f32(float *y, const float *x, int64_t n, int n_threads)
+    void cnet_hard_sigmoid_forward_f64(double *y, const double *x, int64_t n, int n_threads)
+    void cnet_hard_sigmoid_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads)
+    void cnet_hard_sigmoid_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads)
+    void cnet_swish_forward_f32(float *y, const float *x, int64_t n, int n_threads)
+    void cnet_swish_forward_f64(double *y, const double *x, int64_t n, int n_threads)
+    void cnet_swish_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads)
+    void cnet_swish_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads)
+    void cnet_gelu_forward_f32(float *y, const float *x, int approximate, int64_t n, int n_threads)
+    void cnet_gelu_forward_f64(double *y, const double *x, int approximate, int64_t n, int n_threads)
+    void cnet_gelu_backward_f32(float *dx, const float *dy, const float *x, int approximate, int64_t n,
+                                int n_threads)
+    void cnet_gelu_backward_f64(double *dx, const double *dy, const double *x, int approximate, int64_t n,
+                                int n_threads)
+    void cnet_prelu_forward_f32(float *y, const float *x, const float *alpha, int64_t rows, int64_t F,
+                                int n_threads)
+    void cnet_prelu_forward_f64(double *y, const double *x, const double *alpha, int64_t rows, int64_t F,
+                                int n_threads)
+    void cnet_prelu_backward_f32(float *dx, float *dalpha, const float *dy, const float *x, const float *alpha,
+                                 int64_t rows, int64_t F, int n_threads)
+    void cnet_prelu_backward_f64(double *dx, double *dalpha, const double *dy, const double *x,
+                                 const double *alpha, int64_t rows, int64_t F, int n_threads)
+
     # ---- loss: the fused softmax cross-entropy (class indices or dense targets), mean squared error
     int cnet_softmax_xent_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
                                       const int64_t *labels, int64_t N, int64_t L, int n_threads)

@@ -256,8 +256,10 @@ class Model:
 
     def _loss_forward(self, out, y, sample_weight=None):
         """The total loss of a batch; sample_weight: None, or each output's sample weights (None or (N,)):
-        Keras 2's weighted loss (cnet.losses)."""
-        return self._heads.loss_forward(out if len(self.outputs) > 1 else [out], listed(y), sample_weight)
+        Keras 2's weighted loss (cnet.losses). The layers' regularization penalties are added, as Keras does."""
+        loss = self._heads.loss_forward(out if len(self.outputs) > 1 else [out], listed(y), sample_weight)
+        penalties = [layer.regularization_loss() for layer in self.layers]
+        return loss + sum(penalties) if any(penalties) else loss
 
     def _batch_metrics(self, out, yb):
         return self._heads.batch_metrics(out if len(self.outputs) > 1 else [out], listed(yb))

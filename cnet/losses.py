@@ -16,7 +16,12 @@ Training interface: ``get(name_or_fn)`` returns a ``Loss`` object with
   After such a forward, ``loss.probs`` holds the softmax output.
 
 Targets: categorical_crossentropy takes one-hot (or soft) rows (N, L); sparse_categorical_crossentropy
-takes class indices (N,) or (N, 1), integer or float.
+takes class indices (N,) or (N, 1), integer or float; the others targets of the predictions' shape, or
+(N,) for one-unit predictions (N, 1) (the everyday binary classifier and regression).
+
+Keras 2's other losses: mean_absolute_error/mae, mean_absolute_percentage_error/mape,
+mean_squared_logarithmic_error/msle, hinge, squared_hinge, kullback_leibler_divergence/kld, logcosh,
+huber/Huber(delta) (their element-wise definitions in cnet._more_losses; the classes here).
 
 Sample weights (fit's sample_weight and class_weight): ``weighted_forward(y_pred, y_true, sample_weight)``
 is Keras 2's weighted loss of a batch, sum_n w[n] * loss[n] / (the number of nonzero w[n]) (Keras 2.0-2.2;
@@ -26,11 +31,14 @@ with no zero weight it is Keras 2.3's and tf.keras's sum_n w[n] * loss[n] / N), 
 """
 import numpy as np
 
-from . import backend, ops
+from . import _more_losses, backend, ops
+from ._more_losses import *  # noqa: F401,F403
 
-__all__ = ["weight_scale", "Loss", "SoftmaxCrossEntropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-           "BinaryCrossentropy", "MeanSquaredError", "categorical_crossentropy",
-           "sparse_categorical_crossentropy", "binary_crossentropy", "mean_squared_error", "mse", "get"]
+__all__ = ["weight_scale", "Loss", "SoftmaxCrossEntropy", "CategoricalCrossentropy",
+           "SparseCategoricalCrossentropy", "BinaryCrossentropy", "MeanSquaredError", "categorical_crossentropy",
+           "sparse_categorical_crossentropy", "binary_crossentropy", "mean_squared_error", "mse", "get",
+           "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Hinge",
+           "SquaredHinge", "KLDivergence", "LogCosh", "Huber"] + _more_losses.__all__
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -62,6 +70,8 @@ def _onehot(labels, n_classes, dtype):
 
 def _dense_targets(y_true, y_pred):
     t = _float(y_true, like=y_pred)
+    if t.ndim == y_pred.ndim - 1 and y_pred.shape[-1:] == (1,) and t.shape == y_pred.shape[:-1]:
+        t = t[..., None]            # (N,) targets of one-unit predictions (N, 1), as Keras takes them
     if t.shape != y_pred.shape:
         hint = (" (class indices go with sparse_categorical_crossentropy, or use "
                 "cnet.utils.to_categorical)" if t.ndim == 1 else "")
@@ -361,16 +371,91 @@ class MeanSquaredError(Loss):
         return ops.mse_backward(self._y, self._t)
 
 
+class _Elementwise(Loss):
+    """A loss from an element-wise penalty of cnet._more_losses: forward -> the mean of the per-sample
+    losses (the mean over the last axis, or the sum for kld), backward -> d/d y_pred."""
+
+    _sum = False
+
+    def _penalty(self, t, p):
+        return self._f(t, p)
+
+    def forward(self, y_pred, y_true, from_logits=None):
+        self._check_from_logits(from_logits)
+        t, p, dtype = _more_losses.as_pair(y_true, y_pred, self.name)
+        if p.ndim == 0 or p.shape[0] == 0:
+            raise ValueError(f"{self.name}: predictions must be a batch (N, ...), got shape {p.shape}")
+        v, d = self._penalty(t, p)
+        rows = p.size // p.shape[-1] if p.ndim > 1 else p.shape[0]
+        scale = 1.0 / (rows if self._sum else p.size)
+        self._dy = (d * scale).astype(dtype).reshape(np.shape(y_pred))
+        self.probs = y_pred
+        return float(v.sum() * scale)
+
+    def backward(self):
+        return self._dy
+
+
+def _elementwise_class(cls_name, fn, f, reduce_sum=False):
+    return type(cls_name, (_Elementwise,), {"name": fn.__name__, "fn": staticmethod(fn), "_f": staticmethod(f),
+                                            "_sum": reduce_sum, "__doc__": f"Keras's {fn.__name__}."})
+
+
+M = _more_losses
+MeanAbsoluteError = _elementwise_class("MeanAbsoluteError", M.mean_absolute_error, M.mae_elements)
+MeanAbsolutePercentageError = _elementwise_class("MeanAbsolutePercentageError", M.mean_absolute_percentage_error,
+                                                 M.mape_elements)
+MeanSquaredLogarithmicError = _elementwise_class("MeanSquaredLogarithmicError", M.mean_squared_logarithmic_error,
+                                                 M.msle_elements)
+Hinge = _elementwise_class("Hinge", M.hinge, M.hinge_elements)
+SquaredHinge = _elementwise_class("SquaredHinge", M.squared_hinge, M.squared_hinge_elements)
+KLDivergence = _elementwise_class("KLDivergence", M.kullback_leibler_divergence, M.kld_elements, reduce_sum=True)
+LogCosh = _elementwise_class("LogCosh", M.logcosh, M.logcosh_elements)
+del M
+
+
+class Huber(_Elementwise):
+    """tf.keras's Huber(delta=1.0). Its name, what a saved model's compile config holds, carries a delta
+    other than 1: 'huber_loss(delta=2.5)', which get() reads back."""
+
+    def __init__(self, delta=1.0):
+        super().__init__()
+        self.delta = _more_losses.check_delta(delta)
+
+    @property
+    def name(self):
+        return "huber_loss" if self.delta == 1.0 else f"huber_loss(delta={self.delta!r})"
+
+    def fn(self, y_true, y_pred):
+        return _more_losses.huber(y_true, y_pred, self.delta)
+
+    def _penalty(self, t, p):
+        return _more_losses.huber_elements(t, p, self.delta)
+
+    def get_config(self):
+        return {"delta": self.delta}
+
+
 _BY_NAME = {
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "binary_crossentropy": BinaryCrossentropy,
     "mean_squared_error": MeanSquaredError,
     "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError, "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "msle": MeanSquaredLogarithmicError,
+    "hinge": Hinge, "squared_hinge": SquaredHinge, "kullback_leibler_divergence": KLDivergence,
+    "kld": KLDivergence, "logcosh": LogCosh, "log_cosh": LogCosh, "huber": Huber, "huber_loss": Huber,
 }
 _BY_FN = {categorical_crossentropy: CategoricalCrossentropy,
           sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
-          binary_crossentropy: BinaryCrossentropy, mean_squared_error: MeanSquaredError}
+          binary_crossentropy: BinaryCrossentropy, mean_squared_error: MeanSquaredError,
+          _more_losses.mean_absolute_error: MeanAbsoluteError,
+          _more_losses.mean_absolute_percentage_error: MeanAbsolutePercentageError,
+          _more_losses.mean_squared_logarithmic_error: MeanSquaredLogarithmicError, _more_losses.hinge: Hinge,
+          _more_losses.squared_hinge: SquaredHinge, _more_losses.kullback_leibler_divergence: KLDivergence,
+          _more_losses.logcosh: LogCosh, _more_losses.huber: Huber}
 
 
 def get(identifier):
@@ -382,6 +467,9 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier.lower())
         if cls is None:
+            delta = _more_losses.huber_delta_of(identifier.lower())
+            if delta is not None:
+                return Huber(delta)
             raise ValueError(f"unknown loss {identifier!r}; known: {sorted(_BY_NAME)}")
         return cls()
     if identifier in _BY_FN:

@@ -123,6 +123,60 @@ void cnet_softmax_backward_f32(float *dx, const float *dy, const float *y, int64
 void cnet_softmax_backward_f64(double *dx, const double *dy, const double *y, int64_t rows, int64_t L,
                                int n_threads);
 
+/* ---- activations with parameters or an input-based backward (activation_param.c) ----------------
+ * Every backward takes the forward INPUT x (not y). Element-wise: x, y, dy, dx (n,); outputs overwritten,
+ * y may alias x and dx may alias dy. */
+/* y = scale * (x > 0 ? x : alpha (exp(x) - 1)) (ELU; SELU with Keras's alpha and scale). */
+void cnet_elu_forward_f32(float *y, const float *x, double alpha, double scale, int64_t n, int n_threads);
+void cnet_elu_forward_f64(double *y, const double *x, double alpha, double scale, int64_t n, int n_threads);
+void cnet_elu_backward_f32(float *dx, const float *dy, const float *x, double alpha, double scale, int64_t n,
+                           int n_threads);
+void cnet_elu_backward_f64(double *dx, const double *dy, const double *x, double alpha, double scale,
+                           int64_t n, int n_threads);
+/* y = x > threshold ? min(x, max_value) : alpha (x - threshold) (Keras's ReLU; max_value may be +inf). */
+void cnet_leaky_relu_forward_f32(float *y, const float *x, double alpha, double threshold, double max_value,
+                                 int64_t n, int n_threads);
+void cnet_leaky_relu_forward_f64(double *y, const double *x, double alpha, double threshold,
+                                 double max_value, int64_t n, int n_threads);
+void cnet_leaky_relu_backward_f32(float *dx, const float *dy, const float *x, double alpha, double threshold,
+                                  double max_value, int64_t n, int n_threads);
+void cnet_leaky_relu_backward_f64(double *dx, const double *dy, const double *x, double alpha,
+                                  double threshold, double max_value, int64_t n, int n_threads);
+/* softplus log(1 + exp(x)), softsign x / (1 + |x|), hard sigmoid clip(0.2 x + 0.5, 0, 1), swish x sigmoid(x). */
+void cnet_softplus_forward_f32(float *y, const float *x, int64_t n, int n_threads);
+void cnet_softplus_forward_f64(double *y, const double *x, int64_t n, int n_threads);
+void cnet_softplus_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads);
+void cnet_softplus_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads);
+void cnet_softsign_forward_f32(float *y, const float *x, int64_t n, int n_threads);
+void cnet_softsign_forward_f64(double *y, const double *x, int64_t n, int n_threads);
+void cnet_softsign_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads);
+void cnet_softsign_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads);
+void cnet_hard_sigmoid_forward_f32(float *y, const float *x, int64_t n, int n_threads);
+void cnet_hard_sigmoid_forward_f64(double *y, const double *x, int64_t n, int n_threads);
+void cnet_hard_sigmoid_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads);
+void cnet_hard_sigmoid_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads);
+void cnet_swish_forward_f32(float *y, const float *x, int64_t n, int n_threads);
+void cnet_swish_forward_f64(double *y, const double *x, int64_t n, int n_threads);
+void cnet_swish_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads);
+void cnet_swish_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads);
+/* GELU: approximate 0, x/2 (1 + erf(x / sqrt 2)); 1, the tanh approximation. */
+void cnet_gelu_forward_f32(float *y, const float *x, int approximate, int64_t n, int n_threads);
+void cnet_gelu_forward_f64(double *y, const double *x, int approximate, int64_t n, int n_threads);
+void cnet_gelu_backward_f32(float *dx, const float *dy, const float *x, int approximate, int64_t n,
+                            int n_threads);
+void cnet_gelu_backward_f64(double *dx, const double *dy, const double *x, int approximate, int64_t n,
+                            int n_threads);
+/* PReLU over (rows, F) with alpha (F,): y = x > 0 ? x : alpha x. Backward: dx (may be NULL) and dalpha (F,)
+ * = column sums of dy min(x, 0), each in row order in double (thread-count independent). */
+void cnet_prelu_forward_f32(float *y, const float *x, const float *alpha, int64_t rows, int64_t F,
+                            int n_threads);
+void cnet_prelu_forward_f64(double *y, const double *x, const double *alpha, int64_t rows, int64_t F,
+                            int n_threads);
+void cnet_prelu_backward_f32(float *dx, float *dalpha, const float *dy, const float *x, const float *alpha,
+                             int64_t rows, int64_t F, int n_threads);
+void cnet_prelu_backward_f64(double *dx, double *dalpha, const double *dy, const double *x,
+                             const double *alpha, int64_t rows, int64_t F, int n_threads);
+
 /* ---- fused softmax + cross-entropy (loss_softmax_xent.c) -------------------------------------- */
 
 /* logits (N, L); labels (N,) int64 in [0, L). probs (N, L) overwritten with softmax(logits), computed

@@ -38,6 +38,10 @@ def torch_from_cnet(torch, model, input_shape):
 
     for layer in model.layers:
         cfg = layer.get_config() if hasattr(layer, "get_config") else {}
+        if any(cfg.get(k) is not None for k in ("kernel_regularizer", "bias_regularizer", "activity_regularizer")):
+            raise ValueError(f"no torch equivalent for the regularizers of layer {layer.name}")
+        if isinstance(layer, L.ReLU) and not layer._plain:
+            raise ValueError(f"no torch equivalent for ReLU(max_value, negative_slope, threshold) ({layer.name})")
         if isinstance(layer, L.Dense):
             if len(shape_now()) > 2 and isinstance(layer, L.Affine):   # Dense acts on the last axis, as nn.Linear
                 mods.append(nn.Flatten())
@@ -49,12 +53,15 @@ def torch_from_cnet(torch, model, input_shape):
             if any(extra):
                 mods.append(nn.ZeroPad2d((0, extra[1], 0, extra[0])))
             mods.append(nn.Conv2d(shape_now()[1], layer.filters, tuple(layer.kernel_size),
-                                  tuple(layer.strides), pad, bias=layer.use_bias))
+                                  tuple(layer.strides), pad, dilation=tuple(layer.dilation_rate),
+                                  bias=layer.use_bias))
             act(cfg.get("activation"))
         elif isinstance(layer, (L.MaxPooling2D, L.AveragePooling2D)):
             pad = tuple(getattr(layer, "_pad", (0, 0)))
             cls = nn.AvgPool2d if isinstance(layer, L.AveragePooling2D) else nn.MaxPool2d
             mods.append(cls(tuple(layer.pool_size), tuple(layer.strides), pad))
+        elif isinstance(layer, L.SpatialDropout2D):
+            mods.append(nn.Dropout2d(layer.rate))
         elif isinstance(layer, L.Dropout):
             mods.append(nn.Dropout(layer.rate))
         elif isinstance(layer, L.Flatten):

@@ -13,7 +13,11 @@ from .gemm import affine_backward, affine_forward, gemm
 from .conv import col2im, conv2d_backward, conv2d_forward, im2col
 from .pool import avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward
 from .activation import (relu_backward, relu_forward, sigmoid_backward, sigmoid_forward,
-                         softmax_backward, softmax_forward, tanh_backward, tanh_forward)
+                         softmax_backward, softmax_forward, tanh_backward, tanh_forward,
+                         elu_backward, elu_forward, leaky_relu_backward, leaky_relu_forward,
+                         softplus_backward, softplus_forward, softsign_backward, softsign_forward,
+                         hard_sigmoid_backward, hard_sigmoid_forward, swish_backward, swish_forward,
+                         gelu_backward, gelu_forward, prelu_backward, prelu_forward)
 from .loss import (mse_backward, mse_forward, softmax_xent_backward, softmax_xent_forward,
                    softmax_xent_weighted_backward, softmax_xent_weighted_forward)
 from .regularization import (batchnorm_backward, batchnorm_forward, batchnorm_inference,
@@ -33,6 +37,10 @@ __all__ = [
     # activation.py
     "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
     "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward",
+    "elu_forward", "elu_backward", "leaky_relu_forward", "leaky_relu_backward",
+    "softplus_forward", "softplus_backward", "softsign_forward", "softsign_backward",
+    "hard_sigmoid_forward", "hard_sigmoid_backward", "swish_forward", "swish_backward",
+    "gelu_forward", "gelu_backward", "prelu_forward", "prelu_backward",
     # loss.py
     "softmax_xent_forward", "softmax_xent_backward", "mse_forward", "mse_backward",
     "softmax_xent_weighted_forward", "softmax_xent_weighted_backward",
