@@ -11,7 +11,7 @@ from .._runtime import get_num_threads
 from . import _checks
 from ._table import implementation, register
 
-__all__ = ["cast_to_float32", "cast_from_float32", "WEIGHT_FORMATS"]
+__all__ = ["cast_to_float32", "cast_from_float32"]
 
 WEIGHT_FORMATS = reference.cast.FORMATS
 _STORAGE = {"float16": np.dtype(np.float16), "bfloat16": np.dtype(np.uint16)}
