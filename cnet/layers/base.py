@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from .. import activations, backend, initializers
+from . import _half
 from .node import KerasTensor, Node, is_symbolic
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -122,6 +123,7 @@ class Layer:
     """Base class of every layer (cnet.layers' docstring describes the interface)."""
 
     _has_weights = False   # layers with weights cast their inputs to their dtype
+    _weight_format = None  # 'float16'/'bfloat16': params stored in 16 bits (set_weight_dtype)
     _keras_base = None     # book aliases: the class whose constructor get_config() describes
     _elementwise = False   # element by element: runs on the channels-first data behind a channels-last view
 
@@ -289,6 +291,9 @@ class Layer:
         return got == expected
 
     def _cast(self, dtype):
+        if self._weight_format is not None:
+            raise RuntimeError(f"{self.name}: its weights are stored in {self._weight_format}: "
+                               f"set_weight_dtype(None) before changing its dtype to {dtype}")
         for d in (self.params, self.grads, self.state):
             for k in d:
                 d[k] = d[k].astype(dtype)
@@ -315,9 +320,11 @@ class Layer:
         self._cached = bool(train)
         self._reuse = self._workspace and bool(train)
         self._cl_view = self._elementwise and _is_cl_view(x)
-        if self._cl_view:   # keep the channels-first data of a channels-last model as it is (no copy)
-            return _to_cl(self._forward(x.transpose(0, 3, 1, 2), bool(train)))
-        return self._forward(x, bool(train))
+        # 16-bit weights (set_weight_dtype) are widened for this pass
+        with contextlib.nullcontext() if self._weight_format is None else _half.full_precision(self):
+            if self._cl_view:   # keep the channels-first data of a channels-last model as it is (no copy)
+                return _to_cl(self._forward(x.transpose(0, 3, 1, 2), bool(train)))
+            return self._forward(x, bool(train))
 
     def _shape_error(self, got):
         return (f"{self.name} ({type(self).__name__}) expected input of shape "
@@ -326,6 +333,9 @@ class Layer:
     def backward(self, dout):
         if dout is None:  # the layers below the first one with parameters need no input gradient
             return None
+        if self._weight_format is not None:
+            raise RuntimeError(f"{self.name}: its weights are stored in {self._weight_format} for inference; "
+                               f"training needs full precision: set_weight_dtype(None) first")
         if not self._cached:
             raise RuntimeError(f"{self.name}: backward() needs a forward(x, train=True) first "
                                f"(forward with train=False caches nothing)")
@@ -372,9 +382,29 @@ class Layer:
         return list(self.params) + list(self.state)
 
     def get_weights(self):
+        if self._weight_format is not None:     # the values the layer computes with
+            return list(_half.widened(self).values()) + [w.copy() for w in self.state.values()]
         return [w.copy() for w in self._weights()]
 
+    @property
+    def weight_dtype(self):
+        """How params are stored: 'float16' or 'bfloat16' (set_weight_dtype), else the layer's dtype."""
+        return self._weight_format or (None if self.dtype is None else self.dtype.name)
+
+    def set_weight_dtype(self, dtype):
+        """Store the parameters in 16 bits for inference: 'float16' or 'bfloat16' (half the memory of
+        float32; widened to the layer's dtype by the kernels for each forward pass, see
+        cnet.layers._half); None (or 'float32'/'float64') widens them back, for training."""
+        _half.store(self, _half.resolve(self, dtype))
+
     def set_weights(self, weights):
+        if self._weight_format is not None:     # set in full precision, then rounded to 16 bits again
+            fmt = self._weight_format
+            _half.store(self, None)
+            try:
+                return self.set_weights(weights)
+            finally:
+                _half.store(self, fmt)
         current = self._weights()
         if not self.built and not current and self._has_weights:
             raise ValueError(f"{self.name} has no weights yet: build it first "
