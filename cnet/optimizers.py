@@ -41,6 +41,16 @@ __all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "RMSprop", "Adagrad", "Ad
            "Adam", "get", "serialize"]
 
 
+def _all_finite(a):
+    """No NaN or Inf in a. A NaN or an Inf makes the sum NaN or Inf, so a finite sum settles it in one pass
+    without a temporary array; a sum that is not finite (or finite values adding up past the float range)
+    is settled element by element."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(a.sum()):
+            return True
+    return bool(np.isfinite(a).all())
+
+
 class Optimizer:
     """Base class. Subclasses set ``_slots`` (state array names) and ``_step(key, p, g, lr, state)``."""
 
@@ -105,11 +115,11 @@ class Optimizer:
         """[(slot, key), ...]: the arrays of this update holding NaN or Inf (slot None: the parameter)."""
         found = []
         for key, p in params.items():
-            if not np.isfinite(p).all():
+            if not _all_finite(p):
                 found.append((None, key))
             for slot in self._watched:
                 a = self._state[slot].get(key)
-                if a is not None and not np.isfinite(a).all():
+                if a is not None and not _all_finite(a):
                     found.append((slot, key))
         return found
 
