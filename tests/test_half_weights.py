@@ -172,3 +172,30 @@ def test_deep_convnet_float32_with_float16_weights():
     with pytest.raises(ValueError, match="expected 'float16' or 'bfloat16'"):
         net.set_weight_dtype("int8")
     assert _half.resolve(net.layers[0], "float32") is None
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_cnet_nets_networks(fmt, tmp_path):
+    from cnet import nets
+    net = nets.SimpleConvNet(input_dim=(1, 10, 10), conv_param={"filter_num": 3, "filter_size": 3, "pad": 0,
+                                                                 "stride": 1}, hidden_size=5, weight_init_std=0.3)
+    x = np.random.default_rng(5).standard_normal((4, 1, 10, 10)).astype(np.float32)
+    ref = nets.SimpleConvNet(input_dim=(1, 10, 10), conv_param={"filter_num": 3, "filter_size": 3, "pad": 0,
+                                                                 "stride": 1}, hidden_size=5, weight_init_std=0.3)
+    for key in ref.params:
+        ref.params[key][...] = _rounded(net.params[key] + 0.5, fmt)
+        net.params[key][...] = net.params[key] + 0.5
+    net.set_weight_dtype(fmt)
+    assert all(p.itemsize == 2 for p in net.params.values())
+    np.testing.assert_array_equal(net.predict(x), ref.predict(x))
+    net.save_params(tmp_path / "p.npz")
+    other = nets.SimpleConvNet(input_dim=(1, 10, 10), conv_param={"filter_num": 3, "filter_size": 3, "pad": 0,
+                                                                   "stride": 1}, hidden_size=5, weight_init_std=0.3)
+    other.load_params(tmp_path / "p.npz")
+    np.testing.assert_array_equal(other.predict(x), ref.predict(x))
+    net.load_params(tmp_path / "p.npz")
+    np.testing.assert_array_equal(net.predict(x), ref.predict(x))
+    with pytest.raises(RuntimeError, match="for inference"):
+        net.gradient(x, np.arange(4))
+    net.set_weight_dtype(None)
+    assert net.gradient(x, np.arange(4))["W1"].dtype == np.float32
