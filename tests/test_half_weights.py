@@ -199,3 +199,26 @@ def test_cnet_nets_networks(fmt, tmp_path):
         net.gradient(x, np.arange(4))
     net.set_weight_dtype(None)
     assert net.gradient(x, np.arange(4))["W1"].dtype == np.float32
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_rebinding_a_stored_weight_rounds_it(fmt):
+    """Book style: layer.W = array, or params[key] = array in a network whose params sync to its layers."""
+    from cnet import nets
+    layer = L.Affine(np.ones((3, 2)), np.zeros(2))
+    layer.forward(np.ones((1, 3)))
+    layer.set_weight_dtype(fmt)
+    layer.W = np.full((3, 2), 1 + 2 ** -8 + 2 ** -20)
+    assert layer.params["W"].dtype == (np.float16 if fmt == "float16" else np.uint16)
+    want = 1 + 2 ** -8 + 2 ** -20 if fmt == "float16" else 1 + 2 ** -7
+    np.testing.assert_allclose(layer.get_weights()[0], np.float64(np.float16(want)) if fmt == "float16" else want)
+    net = nets.SimpleConvNet(input_dim=(1, 8, 8), conv_param={"filter_num": 2, "filter_size": 3, "pad": 0,
+                                                               "stride": 1}, hidden_size=3)
+    net.set_weight_dtype(fmt)
+    net.params["W3"] = np.full(net.params["W3"].shape, 0.5 + 2 ** -9 + 2 ** -20, np.float32)
+    x = np.ones((2, 1, 8, 8), np.float32)
+    net.predict(x)
+    assert net.params["W3"].dtype == (np.float16 if fmt == "float16" else np.uint16)
+    got = net.model.get_layer(net.layers["Affine2"].name).get_weights()[0]
+    want = np.float32(np.float16(0.5 + 2 ** -9 + 2 ** -20)) if fmt == "float16" else np.float32(0.5 + 2 ** -8)
+    np.testing.assert_array_equal(got, np.full(got.shape, want))

@@ -56,6 +56,11 @@ def _narrow(w, fmt):
     return ops.cast_from_float32(w32, fmt)
 
 
+def to_storage(layer, value):
+    """value (any numbers) as layer's 16-bit storage: in the layer's dtype first, then rounded once."""
+    return _narrow(np.ascontiguousarray(value, dtype=layer.dtype), layer._weight_format)
+
+
 def widened_array(v, fmt, dtype):
     """v (16-bit weights of format fmt) widened to dtype (float32 or float64), exactly; a new array."""
     w = ops.cast_to_float32(v, fmt)

@@ -525,6 +525,9 @@ class _KernelBias:
         old = self.params.get(key)
         if old is not None and old.shape != value.shape:
             raise ValueError(f"{self.name}: {key} must have shape {old.shape}, got {value.shape}")
+        if self._weight_format is not None:     # 16-bit storage (set_weight_dtype): rounded to it
+            self.params[key] = _half.to_storage(self, value)
+            return
         self.params[key] = value
         if key == "W":
             self.dtype = value.dtype    # a book network may rebind W in another dtype
@@ -549,7 +552,9 @@ def sync_params(params, seen, owners, what="params"):
             if mine.shape != last.shape:
                 raise ValueError(f"{what}[{key!r}] must be an array of shape {last.shape}, got {mine.shape}")
             dtype = (theirs if theirs is not None else last).dtype
-            if mine.dtype != dtype:
+            if layer._weight_format is not None:      # 16-bit storage: rounded like set_weights
+                mine = _half.to_storage(layer, mine)
+            elif mine.dtype != dtype:
                 mine = mine.astype(dtype)
             params[key] = layer.params[name] = mine
         elif theirs is not last:
