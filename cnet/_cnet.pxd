@@ -116,6 +116,19 @@ cdef extern from "cnet.h" nogil:
                                               int64_t N, int64_t L, int n_threads)
     void cnet_softmax_xent_dense_backward_f64(double *dlogits, const double *probs, const double *targets,
                                               int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_weighted_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
+                                               const int64_t *labels, const float *targets,
+                                               const double *weights, int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_weighted_forward_f64(double *loss, double *probs, double *row_loss,
+                                               const double *logits, const int64_t *labels,
+                                               const double *targets, const double *weights, int64_t N,
+                                               int64_t L, int n_threads)
+    void cnet_softmax_xent_weighted_backward_f32(float *dlogits, const float *probs, const int64_t *labels,
+                                                 const float *targets, const double *weights, int64_t N,
+                                                 int64_t L, int n_threads)
+    void cnet_softmax_xent_weighted_backward_f64(double *dlogits, const double *probs, const int64_t *labels,
+                                                 const double *targets, const double *weights, int64_t N,
+                                                 int64_t L, int n_threads)
     double cnet_mse_forward_f32(const float *y, const float *t, int64_t n, int n_threads)
     double cnet_mse_forward_f64(const double *y, const double *t, int64_t n, int n_threads)
     void cnet_mse_backward_f32(float *dy, const float *y, const float *t, int64_t n, int n_threads)

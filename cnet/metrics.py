@@ -6,8 +6,14 @@ predictions equal to the target (class indices, or the argmax of one-hot rows); 
 prediction is y_pred > 0.5. With a binary_crossentropy loss, 'accuracy' is ``binary_accuracy``
 (elementwise, threshold 0.5), as in Keras. ``mean_squared_error`` ('mse') and ``mean_absolute_error``
 ('mae'). A function of (y_true, y_pred) giving per-sample values is averaged.
+
+Sample weights: as in Keras 2, the metrics of ``compile(metrics=...)`` ignore them; those of
+``compile(weighted_metrics=...)`` (named 'weighted_' + the name in the logs) are Keras's weighted means,
+sum_n w[n] * value[n] / (the number of nonzero w[n]), like the loss (cnet.losses.weight_scale).
 """
 import numpy as np
+
+from .losses import weight_scale
 
 __all__ = ["accuracy", "binary_accuracy", "mean_squared_error", "mean_absolute_error", "mse", "mae",
            "get"]
@@ -15,51 +21,91 @@ __all__ = ["accuracy", "binary_accuracy", "mean_squared_error", "mean_absolute_e
 ACCURACY_NAMES = ("accuracy", "acc", "categorical_accuracy", "sparse_categorical_accuracy")
 
 
-def accuracy(y_true, y_pred):
-    """Fraction of correct predictions: argmax for one-hot/sparse targets, threshold 0.5 for one unit."""
+def _accuracy_rows(y_true, y_pred):
+    """1.0 where the prediction of a sample is right, else 0.0 (N,)."""
+    n = y_pred.shape[0]
     if y_pred.ndim == 1 or (y_pred.ndim == 2 and y_pred.shape[1] == 1):
-        pred = y_pred.reshape(y_pred.shape[0], -1)[:, 0] > 0.5
-        return float(np.mean(pred == (np.asarray(y_true).reshape(y_pred.shape[0], -1)[:, 0] > 0.5)))
-    pred = y_pred.reshape(y_pred.shape[0], -1).argmax(axis=1)
+        pred = y_pred.reshape(n, -1)[:, 0] > 0.5
+        return (pred == (np.asarray(y_true).reshape(n, -1)[:, 0] > 0.5)).astype(np.float64)
+    pred = y_pred.reshape(n, -1).argmax(axis=1)
     y = np.asarray(y_true)
     if y.ndim >= 2 and y.shape[-1] > 1:
-        y = y.reshape(y.shape[0], -1).argmax(axis=1)
-    return float(np.mean(pred == y.reshape(-1)))
+        y = y.reshape(n, -1).argmax(axis=1)
+    return (pred == y.reshape(-1)).astype(np.float64)
+
+
+def _binary_accuracy_rows(y_true, y_pred):
+    right = (y_pred > 0.5) == (np.asarray(y_true).reshape(y_pred.shape) > 0.5)
+    return right.reshape(len(right), -1).mean(axis=1)
+
+
+def _squared_error_rows(y_true, y_pred):
+    d = y_pred.astype(np.float64) - np.asarray(y_true).reshape(y_pred.shape)
+    return (d * d).reshape(len(d), -1).mean(axis=1)
+
+
+def _absolute_error_rows(y_true, y_pred):
+    d = np.abs(y_pred.astype(np.float64) - np.asarray(y_true).reshape(y_pred.shape))
+    return d.reshape(len(d), -1).mean(axis=1)
+
+
+def accuracy(y_true, y_pred):
+    """Fraction of correct predictions: argmax for one-hot/sparse targets, threshold 0.5 for one unit."""
+    return float(np.mean(_accuracy_rows(y_true, y_pred)))
 
 
 def binary_accuracy(y_true, y_pred):
-    return float(np.mean((y_pred > 0.5) == (np.asarray(y_true).reshape(y_pred.shape) > 0.5)))
+    return float(np.mean(_binary_accuracy_rows(y_true, y_pred)))
 
 
 def mean_squared_error(y_true, y_pred):
-    return float(np.mean((y_pred.astype(np.float64) - np.asarray(y_true).reshape(y_pred.shape)) ** 2))
+    return float(np.mean(_squared_error_rows(y_true, y_pred)))
 
 
 def mean_absolute_error(y_true, y_pred):
-    return float(np.mean(np.abs(y_pred.astype(np.float64) - np.asarray(y_true).reshape(y_pred.shape))))
+    return float(np.mean(_absolute_error_rows(y_true, y_pred)))
 
 
 mse = mean_squared_error
 mae = mean_absolute_error
 
+_ROWS = {accuracy: _accuracy_rows, binary_accuracy: _binary_accuracy_rows, mean_squared_error: _squared_error_rows,
+         mean_absolute_error: _absolute_error_rows}
 _BY_NAME = {"mse": mse, "mean_squared_error": mse, "mae": mae, "mean_absolute_error": mae,
             "binary_accuracy": binary_accuracy}
 
 
-def get(identifier, binary=False):
+def _weighted(rows):
+    """fn(y_true, y_pred, sample_weight=None): Keras's weighted mean of a per-sample function."""
+    def fn(y_true, y_pred, sample_weight=None):
+        values = np.asarray(rows(y_true, y_pred), dtype=np.float64)
+        values = values.reshape(len(values), -1).mean(axis=1)
+        if sample_weight is None:
+            return float(np.mean(values))
+        scale = weight_scale(sample_weight, len(values))
+        return float(np.where(scale != 0, scale * values, 0.0).mean())
+    return fn
+
+
+def get(identifier, binary=False, weighted=False):
     """(name in the logs, fn(y_true, y_pred) -> float, needs probabilities) of a metric name or function.
 
     binary: the model's loss is a binary cross-entropy ('accuracy' is then binary_accuracy). A metric
     that needs probabilities is given the softmax output when the model feeds logits to its loss;
-    accuracy is the same on logits (argmax)."""
+    accuracy is the same on logits (argmax). weighted: a metric of compile's weighted_metrics, named
+    'weighted_<name>', whose fn takes a third argument, the batch's sample weights (or None)."""
     if isinstance(identifier, str):
         if identifier in ACCURACY_NAMES:
-            return (identifier, binary_accuracy, True) if binary else (identifier, accuracy, False)
-        if identifier in _BY_NAME:
-            return identifier, _BY_NAME[identifier], True
-        raise ValueError(f"unknown metric {identifier!r}; known: "
-                         f"{', '.join(ACCURACY_NAMES + tuple(_BY_NAME))}")
+            name, fn, needs_probs = (identifier, binary_accuracy, True) if binary else (identifier, accuracy, False)
+        elif identifier in _BY_NAME:
+            name, fn, needs_probs = identifier, _BY_NAME[identifier], True
+        else:
+            raise ValueError(f"unknown metric {identifier!r}; known: "
+                             f"{', '.join(ACCURACY_NAMES + tuple(_BY_NAME))}")
+        return ("weighted_" + name, _weighted(_ROWS[fn]), needs_probs) if weighted else (name, fn, needs_probs)
     if callable(identifier):
         name = getattr(identifier, "__name__", type(identifier).__name__)
+        if weighted:
+            return "weighted_" + name, _weighted(identifier), True
         return name, (lambda y_true, y_pred, fn=identifier: float(np.mean(fn(y_true, y_pred)))), True
     raise TypeError(f"a metric must be a name or a function, got {type(identifier).__name__}")

@@ -151,6 +151,25 @@ void cnet_softmax_xent_backward_f32(float *dlogits, const float *probs, const in
 void cnet_softmax_xent_backward_f64(double *dlogits, const double *probs, const int64_t *labels,
                                     int64_t N, int64_t L, int n_threads);
 
+/* With a weight per sample (Keras's sample_weight): exactly one of labels (N,) / targets (N, L) is
+ * non-NULL (the other NULL); weights (N,) finite doubles. probs and row_loss (unweighted) as above;
+ * *loss = sum_i weights[i] * row_loss_i / N, the products in double, rows of weight 0 left out (even an
+ * infinite row loss). Returns CNET_OK or CNET_ERR_NOMEM, as above. */
+int cnet_softmax_xent_weighted_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
+                                           const int64_t *labels, const float *targets, const double *weights,
+                                           int64_t N, int64_t L, int n_threads);
+int cnet_softmax_xent_weighted_forward_f64(double *loss, double *probs, double *row_loss,
+                                           const double *logits, const int64_t *labels, const double *targets,
+                                           const double *weights, int64_t N, int64_t L, int n_threads);
+/* dlogits (N, L): row i of the unweighted backward (labels or targets, one NULL) times weights[i] rounded
+ * to the dtype. Overwrites dlogits; may alias probs. */
+void cnet_softmax_xent_weighted_backward_f32(float *dlogits, const float *probs, const int64_t *labels,
+                                             const float *targets, const double *weights, int64_t N,
+                                             int64_t L, int n_threads);
+void cnet_softmax_xent_weighted_backward_f64(double *dlogits, const double *probs, const int64_t *labels,
+                                             const double *targets, const double *weights, int64_t N,
+                                             int64_t L, int n_threads);
+
 /* ---- mean squared error (loss_mse.c) --------------------------------------------------------- */
 
 /* y, t (n,). Returns mean((y - t)^2), computed in double over fixed chunks (thread-count independent). */

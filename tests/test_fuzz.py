@@ -38,12 +38,14 @@ def _same_outcomes(runs, what):
     assert kinds["c"] == kinds["numpy"], f"{what}: C backend -> {kinds['c']}, NumPy backend -> {kinds['numpy']}"
 
 
-def _same_results(runs, what):
+def _same_results(runs, what, scale_from=None, scale=1.0):
     """Compare the results of the steps that succeeded (call only with tame inputs). The tolerance is
-    float32's whatever the inputs' dtypes: layers, losses and models compute in float32 (or float64)."""
+    float32's whatever the inputs' dtypes: layers, losses and models compute in float32 (or float64);
+    steps from index scale_from on compare with it times scale."""
     for i, ((kind, c_value), (_, np_value)) in enumerate(zip(runs["c"], runs["numpy"])):
         if kind == "ok":
-            agree(c_value, np_value, f"{what} step {i}", tol=AGREE_TOL[np.dtype(np.float32)])
+            factor = scale if scale_from is not None and i >= scale_from else 1.0
+            agree(c_value, np_value, f"{what} step {i}", tol=AGREE_TOL[np.dtype(np.float32)] * factor)
 
 
 def test_huge_layers_and_models_are_refused():
@@ -101,7 +103,12 @@ def test_layer_forward_backward(name, data):
         runs[backend] = steps
     _same_outcomes(runs, name)
     if tame(x, dout):
-        _same_results(runs, name)
+        # The backward steps sum x (or the weights) times dout times an activation's derivative, each
+        # backend's to rounding: near saturation tanh' = 1 - y*y keeps only the absolute error of y (one ulp
+        # of 1 apart between the C and NumPy tanh), so their tolerance grows with |x| and |dout|.
+        big = max(1.0, float(np.max(np.abs(x), initial=0))) * max(1.0, float(np.max(np.abs(dout), initial=0))
+                                                                if dout is not None else 1.0)
+        _same_results(runs, name, scale_from=int(build) + 1, scale=big)
 
 
 # ---- losses ---------------------------------------------------------------------------------------

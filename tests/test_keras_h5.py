@@ -215,6 +215,17 @@ def test_training_config_compiles(tmp_path):
         f.attrs["training_config"] = json.dumps(training).encode()
     with pytest.raises(ValueError, match=r"amsgrad=True is not supported.*compile=False"):
         load_model(path)
+    training["optimizer_config"] = {"class_name": "Nadam", "config": {"lr": 0.001, "clipvalue": 0.5,
+                                                                      "schedule_decay": 0.004}}
+    with h5py.File(path, "a") as f:
+        f.attrs["training_config"] = json.dumps(training).encode()
+    opt = load_model(path).optimizer
+    assert type(opt).__name__ == "Nadam" and opt.clipvalue == 0.5 and opt.lr == 0.001
+    training["optimizer_config"]["config"]["clipnorm"] = 1.0       # per array in tf.keras, joint before
+    with h5py.File(path, "a") as f:
+        f.attrs["training_config"] = json.dumps(training).encode()
+    with pytest.raises(ValueError, match=r"clipnorm=1.0 is not supported"):
+        load_model(path)
 
 
 def test_by_name(tmp_path):

@@ -1,10 +1,11 @@
 """C optimizer updates against the NumPy reference: trajectories of several steps over dtypes x thread
-counts x shapes (with and without weight decay), thread-count invariance, and bad inputs."""
+counts x shapes (with and without weight decay), thread-count invariance, and bad inputs. Adamax and Nadam
+(no C kernel yet) against the reference on both backends."""
 import numpy as np
 import pytest
 
 import cnet
-from cnet import ops
+from cnet import ops, reference
 from helpers import (DTYPES, SIMD_PATHS, THREAD_COUNTS, assert_bit_identical, assert_close, on_path, run_c,
                      run_numpy, several_simd_paths)
 
@@ -142,3 +143,49 @@ def test_update_bit_identical_across_simd_paths(name, dtype):
     for wd in (0.0, 1e-3):
         results = [on_path(p, _trajectory, run_c, name, (97, 301), dtype, wd, threads=2) for p in SIMD_PATHS]
         assert_bit_identical(results, f"{name} wd={wd} across paths")
+
+
+# ---- Adamax and Nadam: no C kernel yet, both backends run the reference ---------------------------
+
+def _keras2_inputs(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    p, g, m, s = (np.array(rng.standard_normal(shape), dtype=dtype) for _ in range(4))
+    m *= 0.1
+    return p, g, m, np.abs(s, out=s)
+
+
+KERAS2_UPDATES = {
+    "adamax": (ops.adamax_update, reference.adamax_update, (0.01, 0.9, 0.999, 1e-7, 3, 0.01)),
+    "nadam": (ops.nadam_update, reference.nadam_update, (0.01, 0.9, 0.999, 1e-7, 3, 0.45, 0.451, 0.09, 0.01)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS2_UPDATES))
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (33, 5), (2, 3, 4, 5)])
+def test_keras2_updates_match_reference_on_both_backends(name, dtype, shape):
+    op, ref, args = KERAS2_UPDATES[name]
+    want = _keras2_inputs(shape, dtype)
+    ref(*want, *args)
+    for runner in (run_c, run_numpy):
+        got = _keras2_inputs(shape, dtype)
+        assert runner(op, *got, *args) is None
+        for a, b, what in zip(got, want, ("p", "g", "m", "state")):
+            assert_close(a, b, name=what)
+    assert ops.op_backends()[f"{name}_update"] == "numpy"    # said, not silent
+
+
+def test_keras2_update_bad_inputs():
+    p, g, m, s = _keras2_inputs((3,), np.float64)
+    with pytest.raises(ValueError, match="Adamax's step count t starts at 1, got 0"):
+        ops.adamax_update(p, g, m, s, 0.01, 0.9, 0.999, 1e-7, 0)
+    with pytest.raises(TypeError, match="t: expected an integer step count"):
+        ops.nadam_update(p, g, m, s, 0.01, 0.9, 0.999, 1e-7, 1.5, 0.4, 0.4, 0.4)
+    with pytest.raises(ValueError, match="beta1: expected a finite number"):
+        ops.adamax_update(p, g, m, s, 0.01, 1.0, 0.999, 1e-7, 1)
+    with pytest.raises(ValueError, match="mu_next: expected a finite number"):
+        ops.nadam_update(p, g, m, s, 0.01, 0.9, 0.999, 1e-7, 1, 0.4, 1.5, 0.4)
+    with pytest.raises(ValueError, match="u: expected the shape and dtype of p"):
+        ops.adamax_update(p, g, m, np.zeros(4), 0.01, 0.9, 0.999, 1e-7, 1)
+    with pytest.raises(ValueError, match="m and v share memory"):
+        ops.nadam_update(p, g, m, m, 0.01, 0.9, 0.999, 1e-7, 1, 0.4, 0.4, 0.4)

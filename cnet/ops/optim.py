@@ -11,7 +11,7 @@ from . import _checks
 from ._table import implementation, register
 
 __all__ = ["sgd_update", "momentum_update", "nesterov_update", "adagrad_update", "rmsprop_update",
-           "adam_update", "adadelta_update"]
+           "adam_update", "adadelta_update", "adamax_update", "nadam_update"]
 
 _real = _checks.real
 
@@ -53,6 +53,21 @@ def _opt_args(p, g, **state):
     return _checks.contiguous(g, "g")   # keeps a 0-d g 0-d (np.ascontiguousarray makes it (1,))
 
 
+def _step_count(t, who):
+    """t, an integer step count >= 1."""
+    try:
+        t = operator.index(t)
+    except TypeError:
+        raise TypeError(f"t: expected an integer step count, got {type(t).__name__} {t!r}") from None
+    if t < 1:
+        raise ValueError(f"{who}'s step count t starts at 1, got {t}")
+    return t
+
+
+def _beta(value, name):
+    return _real(value, name, 0.0, 1.0, high_open=True)
+
+
 def sgd_update(p, g, lr, weight_decay=0.0):
     """p -= lr * g (in place); weight_decay adds weight_decay * p to g first."""
     g = _opt_args(p, g)
@@ -92,15 +107,9 @@ def adam_update(p, g, m, v, lr, beta1, beta2, eps, t, weight_decay=0.0):
     lr_t = lr*sqrt(1 - beta2**t)/(1 - beta1**t); m = beta1*m + (1 - beta1)*g;
     v = beta2*v + (1 - beta2)*g*g; p -= lr_t*m/(sqrt(v) + eps)."""
     g = _opt_args(p, g, m=m, v=v)
-    try:
-        t = operator.index(t)
-    except TypeError:
-        raise TypeError(f"t: expected an integer step count, got {type(t).__name__} {t!r}") from None
-    if t < 1:
-        raise ValueError(f"Adam's step count t starts at 1, got {t}")
-    implementation("adam_update")(p, g, m, v, _real(lr, "lr"), _real(beta1, "beta1", 0.0, 1.0, high_open=True),
-                                  _real(beta2, "beta2", 0.0, 1.0, high_open=True), _real(eps, "eps"), t,
-                                  _real(weight_decay, "weight_decay"))
+    t = _step_count(t, "Adam")
+    implementation("adam_update")(p, g, m, v, _real(lr, "lr"), _beta(beta1, "beta1"), _beta(beta2, "beta2"),
+                                  _real(eps, "eps"), t, _real(weight_decay, "weight_decay"))
 
 
 def adadelta_update(p, g, h, d, lr, rho, eps, weight_decay=0.0):
@@ -109,6 +118,27 @@ def adadelta_update(p, g, h, d, lr, rho, eps, weight_decay=0.0):
     g = _opt_args(p, g, h=h, d=d)
     implementation("adadelta_update")(p, g, h, d, _real(lr, "lr"), _real(rho, "rho"), _real(eps, "eps"),
                                       _real(weight_decay, "weight_decay"))
+
+
+def adamax_update(p, g, m, u, lr, beta1, beta2, eps, t, weight_decay=0.0):
+    """Keras 2.1 Adamax, t >= 1 the step count (in place): m = beta1*m + (1 - beta1)*g;
+    u = max(beta2*u, |g|); p -= lr/(1 - beta1**t) * m/(u + eps). No C kernel yet: both backends run the
+    NumPy reference (op_backends() says 'numpy')."""
+    g = _opt_args(p, g, m=m, u=u)
+    t = _step_count(t, "Adamax")
+    implementation("adamax_update")(p, g, m, u, _real(lr, "lr"), _beta(beta1, "beta1"), _beta(beta2, "beta2"),
+                                    _real(eps, "eps"), t, _real(weight_decay, "weight_decay"))
+
+
+def nadam_update(p, g, m, v, lr, beta1, beta2, eps, t, mu_t, mu_next, m_schedule, weight_decay=0.0):
+    """Keras 2.1 Nadam, t >= 1 the step count (in place); mu_t and mu_next the momentum schedule at t
+    and t + 1, m_schedule the product of mu_1..mu_t (cnet.reference.nadam_update has the formulas).
+    No C kernel yet: both backends run the NumPy reference (op_backends() says 'numpy')."""
+    g = _opt_args(p, g, m=m, v=v)
+    t = _step_count(t, "Nadam")
+    implementation("nadam_update")(p, g, m, v, _real(lr, "lr"), _beta(beta1, "beta1"), _beta(beta2, "beta2"),
+                                   _real(eps, "eps"), t, _beta(mu_t, "mu_t"), _beta(mu_next, "mu_next"),
+                                   _beta(m_schedule, "m_schedule"), _real(weight_decay, "weight_decay"))
 
 
 # ---- the C implementations ------------------------------------------------------------------------
@@ -152,3 +182,5 @@ register("adagrad_update", reference.adagrad_update, _adagrad_update_c)
 register("rmsprop_update", reference.rmsprop_update, _rmsprop_update_c)
 register("adam_update", reference.adam_update, _adam_update_c)
 register("adadelta_update", reference.adadelta_update, _adadelta_update_c)
+register("adamax_update", reference.adamax_update)
+register("nadam_update", reference.nadam_update)

@@ -14,11 +14,12 @@ from .conv import col2im, conv2d_backward, conv2d_forward, im2col
 from .pool import avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward
 from .activation import (relu_backward, relu_forward, sigmoid_backward, sigmoid_forward,
                          softmax_backward, softmax_forward, tanh_backward, tanh_forward)
-from .loss import mse_backward, mse_forward, softmax_xent_backward, softmax_xent_forward
+from .loss import (mse_backward, mse_forward, softmax_xent_backward, softmax_xent_forward,
+                   softmax_xent_weighted_backward, softmax_xent_weighted_forward)
 from .regularization import (batchnorm_backward, batchnorm_forward, batchnorm_inference,
                              dropout_backward, dropout_forward, dropout_mask)
-from .optim import (adadelta_update, adagrad_update, adam_update, momentum_update,
-                    nesterov_update, rmsprop_update, sgd_update)
+from .optim import (adadelta_update, adagrad_update, adam_update, adamax_update, momentum_update,
+                    nadam_update, nesterov_update, rmsprop_update, sgd_update)
 from .rng import counter_uniform
 from .cast import cast_from_float32, cast_to_float32
 
@@ -35,12 +36,13 @@ __all__ = [
     "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward",
     # loss.py
     "softmax_xent_forward", "softmax_xent_backward", "mse_forward", "mse_backward",
+    "softmax_xent_weighted_forward", "softmax_xent_weighted_backward",
     # regularization.py
     "dropout_mask", "dropout_forward", "dropout_backward",
     "batchnorm_forward", "batchnorm_backward", "batchnorm_inference",
     # optim.py
     "sgd_update", "momentum_update", "nesterov_update", "adagrad_update",
-    "rmsprop_update", "adam_update", "adadelta_update",
+    "rmsprop_update", "adam_update", "adadelta_update", "adamax_update", "nadam_update",
     # rng.py: the random stream of dropout
     "counter_uniform",
     # cast.py: 16-bit weight storage
