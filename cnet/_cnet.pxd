@@ -164,36 +164,48 @@ cdef extern from "cnet.h" nogil:
                                      int64_t N, int64_t C, int64_t S, int n_threads)
 
     # ---- optim: the optimizers' updates
-    void cnet_sgd_update_f32(float *p, const float *g, int64_t n, double lr, double weight_decay,
-                             int n_threads)
-    void cnet_sgd_update_f64(double *p, const double *g, int64_t n, double lr, double weight_decay,
-                             int n_threads)
-    void cnet_momentum_update_f32(float *p, float *v, const float *g, int64_t n, double lr,
-                                  double momentum, double weight_decay, int n_threads)
-    void cnet_momentum_update_f64(double *p, double *v, const double *g, int64_t n, double lr,
-                                  double momentum, double weight_decay, int n_threads)
-    void cnet_nesterov_update_f32(float *p, float *v, const float *g, int64_t n, double lr,
-                                  double momentum, double weight_decay, int n_threads)
-    void cnet_nesterov_update_f64(double *p, double *v, const double *g, int64_t n, double lr,
-                                  double momentum, double weight_decay, int n_threads)
-    void cnet_adagrad_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double eps,
-                                 double weight_decay, int n_threads)
-    void cnet_adagrad_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double eps,
-                                 double weight_decay, int n_threads)
-    void cnet_rmsprop_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double rho,
-                                 double eps, double weight_decay, int n_threads)
-    void cnet_rmsprop_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double rho,
-                                 double eps, double weight_decay, int n_threads)
-    void cnet_adam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr,
-                              double beta1, double beta2, double eps, int64_t t, double weight_decay,
-                              int n_threads)
-    void cnet_adam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
-                              double beta1, double beta2, double eps, int64_t t, double weight_decay,
-                              int n_threads)
-    void cnet_adadelta_update_f32(float *p, float *h, float *d, const float *g, int64_t n, double lr,
-                                  double rho, double eps, double weight_decay, int n_threads)
-    void cnet_adadelta_update_f64(double *p, double *h, double *d, const double *g, int64_t n, double lr,
-                                  double rho, double eps, double weight_decay, int n_threads)
+    int cnet_sgd_update_f32(float *p, const float *g, int64_t n, double lr, double weight_decay,
+                            int n_threads)
+    int cnet_sgd_update_f64(double *p, const double *g, int64_t n, double lr, double weight_decay,
+                            int n_threads)
+    int cnet_momentum_update_f32(float *p, float *v, const float *g, int64_t n, double lr,
+                                 double momentum, double weight_decay, int n_threads)
+    int cnet_momentum_update_f64(double *p, double *v, const double *g, int64_t n, double lr,
+                                 double momentum, double weight_decay, int n_threads)
+    int cnet_nesterov_update_f32(float *p, float *v, const float *g, int64_t n, double lr,
+                                 double momentum, double weight_decay, int n_threads)
+    int cnet_nesterov_update_f64(double *p, double *v, const double *g, int64_t n, double lr,
+                                 double momentum, double weight_decay, int n_threads)
+    int cnet_adagrad_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double eps,
+                                double weight_decay, int n_threads)
+    int cnet_adagrad_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double eps,
+                                double weight_decay, int n_threads)
+    int cnet_rmsprop_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double rho,
+                                double eps, double weight_decay, int n_threads)
+    int cnet_rmsprop_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double rho,
+                                double eps, double weight_decay, int n_threads)
+    int cnet_adam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr,
+                             double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                            int n_threads)
+    int cnet_adam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
+                             double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                            int n_threads)
+    int cnet_adadelta_update_f32(float *p, float *h, float *d, const float *g, int64_t n, double lr,
+                                 double rho, double eps, double weight_decay, int n_threads)
+    int cnet_adadelta_update_f64(double *p, double *h, double *d, const double *g, int64_t n, double lr,
+                                 double rho, double eps, double weight_decay, int n_threads)
+    int cnet_adamax_update_f32(float *p, float *m, float *u, const float *g, int64_t n, double lr,
+                               double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                               int n_threads)
+    int cnet_adamax_update_f64(double *p, double *m, double *u, const double *g, int64_t n, double lr,
+                               double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                               int n_threads)
+    int cnet_nadam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr,
+                              double beta1, double beta2, double eps, int64_t t, double mu_t, double mu_next,
+                              double m_schedule, double weight_decay, int n_threads)
+    int cnet_nadam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
+                              double beta1, double beta2, double eps, int64_t t, double mu_t, double mu_next,
+                              double m_schedule, double weight_decay, int n_threads)
 
     # ---- cast: 16-bit weight storage (float16, bfloat16 bits) to and from float32
     void cnet_cast_f16_to_f32(float *y, const uint16_t *x, int64_t n, int n_threads)

@@ -35,10 +35,11 @@ an update together when their joint norm exceeds c (the rule of multi-backend Ke
 
 Divergence: after each ``update`` the optimizer lists in ``nonfinite`` the arrays it wrote that hold NaN or
 Inf, as (slot, key) pairs (slot None for the parameter itself; empty when all are finite): the parameter,
-and the state arrays through which an overflow would not
-reach it (Adam's v, RMSprop's and Adagrad's h, Adadelta's h and d: a second moment that overflowed to Inf
-turns the step into 0 and leaves the parameter finite). Each is one ``np.isfinite(a).all()``; a model's
-fit stops on it (cnet._training) and names the layer.
+and the state arrays through which an overflow would not reach it (Adam's and Nadam's v, Adamax's u,
+RMSprop's and Adagrad's h, Adadelta's h and d: a second moment that overflowed to Inf turns the step into
+0 and leaves the parameter finite). The update ops report it from their own pass over the arrays (a
+bitmask, cnet.ops.optim), so the check costs no extra pass; a model's fit stops on it (cnet._training)
+and names the layer.
 
 Checkpoints: ``get_state()`` returns ``{'iterations': int, '<slot>:<key>': array, ...}``;
 ``set_state(state)`` restores it. ``get_config()``/``from_config()`` hold the hyperparameters.
@@ -76,16 +77,6 @@ def _variable(name, high=None, high_open=False, doc=None):
     def set(self, value):
         self._hp[name] = _real(self, name, value, 0.0, high, high_open)
     return property(get, set, doc=doc or f"{name} (settable between updates; K.set_value works on it)")
-
-
-def _all_finite(a):
-    """No NaN or Inf in a. A NaN or an Inf makes the sum NaN or Inf, so a finite sum settles it in one pass
-    without a temporary array; a sum that is not finite (or finite values adding up past the float range)
-    is settled element by element."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(a.sum()):
-            return True
-    return bool(np.isfinite(a).all())
 
 
 class Optimizer:
@@ -169,9 +160,10 @@ class Optimizer:
         if self.clipnorm or self.global_clipnorm or self.clipvalue:
             pairs = self._clipped(pairs)
         self._prepare()
+        found = []
         for key, p, g in pairs:
-            self._step(key, p, g, lr)
-        self.nonfinite = self._nonfinite(params)
+            found += self._nonfinite(key, p, self._step(key, p, g, lr))
+        self.nonfinite = found
 
     def _clipped(self, pairs):
         """The (key, p, g) list with new, clipped gradient arrays (the given ones are left as they are)."""
@@ -196,17 +188,18 @@ class Optimizer:
     def _prepare(self):
         """Per-update work before the parameters' steps (Nadam's momentum schedule)."""
 
-    def _nonfinite(self, params):
-        """[(slot, key), ...]: the arrays of this update holding NaN or Inf (slot None: the parameter)."""
-        found = []
-        for key, p in params.items():
-            if not _all_finite(p):
-                found.append((None, key))
-            for slot in self._watched:
-                a = self._state[slot].get(key)
-                if a is not None and not _all_finite(a):
-                    found.append((slot, key))
-        return found
+    def _nonfinite(self, key, p, mask):
+        """[(slot, key), ...]: p's arrays that this update left holding NaN or Inf (slot None: p itself).
+        mask is the op's report (bit 0 p, bit i the i-th of _slots); a _step that returns None (a
+        subclass's own) is checked with np.isfinite instead."""
+        if mask is None:
+            states = [self._state[slot].get(key) for slot in self._slots]
+            mask = sum((a is not None and not np.isfinite(a).all()) << i
+                       for i, a in enumerate([p] + states))
+        if not mask:
+            return []
+        return [(None, key)] * (mask & 1) + [(slot, key) for i, slot in enumerate(self._slots, 1)
+                                             if mask >> i & 1 and slot in self._watched]
 
     def _step(self, key, p, g, lr):
         raise NotImplementedError
@@ -265,11 +258,10 @@ class SGD(Optimizer):
 
     def _step(self, key, p, g, lr):
         if self.nesterov:
-            ops.nesterov_update(p, g, self._slot("v", key, p), lr, self._hp["momentum"], self.weight_decay)
-        elif self._hp["momentum"]:
-            ops.momentum_update(p, g, self._slot("v", key, p), lr, self._hp["momentum"], self.weight_decay)
-        else:
-            ops.sgd_update(p, g, lr, self.weight_decay)
+            return ops.nesterov_update(p, g, self._slot("v", key, p), lr, self._hp["momentum"], self.weight_decay)
+        if self._hp["momentum"]:
+            return ops.momentum_update(p, g, self._slot("v", key, p), lr, self._hp["momentum"], self.weight_decay)
+        return ops.sgd_update(p, g, lr, self.weight_decay)
 
 
 class Momentum(SGD):
@@ -304,7 +296,7 @@ class RMSprop(Optimizer):
         self.epsilon = 1e-7 if epsilon is None else float(epsilon)
 
     def _step(self, key, p, g, lr):
-        ops.rmsprop_update(p, g, self._slot("h", key, p), lr, self._hp["rho"], self.epsilon, self.weight_decay)
+        return ops.rmsprop_update(p, g, self._slot("h", key, p), lr, self._hp["rho"], self.epsilon, self.weight_decay)
 
 
 class Adagrad(Optimizer):
@@ -318,7 +310,7 @@ class Adagrad(Optimizer):
         self.epsilon = 1e-7 if epsilon is None else float(epsilon)
 
     def _step(self, key, p, g, lr):
-        ops.adagrad_update(p, g, self._slot("h", key, p), lr, self.epsilon, self.weight_decay)
+        return ops.adagrad_update(p, g, self._slot("h", key, p), lr, self.epsilon, self.weight_decay)
 
 
 class AdaGrad(Adagrad):
@@ -339,7 +331,7 @@ class Adadelta(Optimizer):
         self.epsilon = 1e-7 if epsilon is None else float(epsilon)
 
     def _step(self, key, p, g, lr):
-        ops.adadelta_update(p, g, self._slot("h", key, p), self._slot("d", key, p), lr, self._hp["rho"],
+        return ops.adadelta_update(p, g, self._slot("h", key, p), self._slot("d", key, p), lr, self._hp["rho"],
                             self.epsilon, self.weight_decay)
 
 
@@ -376,14 +368,13 @@ class Adam(_Betas):
                          epsilon, decay, weight_decay, lr, **clipping)
 
     def _step(self, key, p, g, lr):
-        ops.adam_update(p, g, self._slot("m", key, p), self._slot("v", key, p), lr, self._hp["beta_1"],
+        return ops.adam_update(p, g, self._slot("m", key, p), self._slot("v", key, p), lr, self._hp["beta_1"],
                         self._hp["beta_2"], self.epsilon, self._iterations, self.weight_decay)
 
 
 class Adamax(_Betas):
     """Keras 2.1 Adamax, Adam with the infinity norm: lr_t = lr/(1 - beta_1**t), t = iterations after
-    this call; m = b1*m + (1 - b1)*g; u = max(b2*u, |g|); p -= lr_t*m/(u + epsilon). (The op has no C
-    kernel yet: NumPy runs it.)"""
+    this call; m = b1*m + (1 - b1)*g; u = max(b2*u, |g|); p -= lr_t*m/(u + epsilon)."""
 
     _slots = ("m", "u")
     _watched = ("u",)      # an infinite u turns the step into 0
@@ -394,7 +385,7 @@ class Adamax(_Betas):
 
     def _step(self, key, p, g, lr):
         hp = self._hp
-        ops.adamax_update(p, g, self._slot("m", key, p), self._slot("u", key, p), lr, hp["beta_1"], hp["beta_2"],
+        return ops.adamax_update(p, g, self._slot("m", key, p), self._slot("u", key, p), lr, hp["beta_1"], hp["beta_2"],
                           self.epsilon, self._iterations, self.weight_decay)
 
 
@@ -404,7 +395,7 @@ class Nadam(_Betas):
     g' = g/(1 - m_schedule); m = b1*m + (1 - b1)*g; m' = m/(1 - m_schedule*mu_(t+1));
     v = b2*v + (1 - b2)*g*g; v' = v/(1 - b2**t); p -= lr*((1 - mu_t)*g' + mu_(t+1)*m')/(sqrt(v') + epsilon).
     Keras 2.1's Nadam has no time decay; cnet's takes ``decay`` as every optimizer does (default 0).
-    The schedule's product is part of get_state(). (The op has no C kernel yet: NumPy runs it.)"""
+    The schedule's product is part of get_state()."""
 
     _slots = ("m", "v")
     _watched = ("v",)
@@ -426,7 +417,7 @@ class Nadam(_Betas):
 
     def _step(self, key, p, g, lr):
         hp = self._hp
-        ops.nadam_update(p, g, self._slot("m", key, p), self._slot("v", key, p), lr, hp["beta_1"], hp["beta_2"],
+        return ops.nadam_update(p, g, self._slot("m", key, p), self._slot("v", key, p), lr, hp["beta_1"], hp["beta_2"],
                          self.epsilon, self._iterations, self._mu[0], self._mu[1], self.m_schedule, self.weight_decay)
 
     def get_state(self):

@@ -226,44 +226,63 @@ int cnet_batchnorm_inference_f64(double *y, const double *x, const double *gamma
 /* ---- optimizer updates (optim.c) ----------------------------------------------------------------
  * p, g and the state arrays (v, h, m, d) are (n,). p and the state are updated in place in one pass;
  * g is read only. The effective gradient is g + weight_decay*p (p before the update) when weight_decay
- * != 0. Formulas and rounding as cnet/reference/optim.py: coefficients in double, rounded to the dtype. */
+ * != 0. Formulas and rounding as cnet/reference/optim.py: coefficients in double, rounded to the dtype.
+ * Each returns a bitmask of the arrays it wrote that hold NaN or Inf afterwards: bit 0 p, bits 1 and 2
+ * the state arrays in argument order (0: all finite). */
 /* p -= lr*g */
-void cnet_sgd_update_f32(float *p, const float *g, int64_t n, double lr, double weight_decay, int n_threads);
-void cnet_sgd_update_f64(double *p, const double *g, int64_t n, double lr, double weight_decay,
-                         int n_threads);
+int cnet_sgd_update_f32(float *p, const float *g, int64_t n, double lr, double weight_decay, int n_threads);
+int cnet_sgd_update_f64(double *p, const double *g, int64_t n, double lr, double weight_decay,
+                        int n_threads);
 /* v = momentum*v - lr*g; p += v */
-void cnet_momentum_update_f32(float *p, float *v, const float *g, int64_t n, double lr, double momentum,
-                              double weight_decay, int n_threads);
-void cnet_momentum_update_f64(double *p, double *v, const double *g, int64_t n, double lr, double momentum,
-                              double weight_decay, int n_threads);
+int cnet_momentum_update_f32(float *p, float *v, const float *g, int64_t n, double lr, double momentum,
+                             double weight_decay, int n_threads);
+int cnet_momentum_update_f64(double *p, double *v, const double *g, int64_t n, double lr, double momentum,
+                             double weight_decay, int n_threads);
 /* v = momentum*v - lr*g; p += momentum*v - lr*g */
-void cnet_nesterov_update_f32(float *p, float *v, const float *g, int64_t n, double lr, double momentum,
-                              double weight_decay, int n_threads);
-void cnet_nesterov_update_f64(double *p, double *v, const double *g, int64_t n, double lr, double momentum,
-                              double weight_decay, int n_threads);
+int cnet_nesterov_update_f32(float *p, float *v, const float *g, int64_t n, double lr, double momentum,
+                             double weight_decay, int n_threads);
+int cnet_nesterov_update_f64(double *p, double *v, const double *g, int64_t n, double lr, double momentum,
+                             double weight_decay, int n_threads);
 /* h += g*g; p -= lr*g/(sqrt(h) + eps) */
-void cnet_adagrad_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double eps,
-                             double weight_decay, int n_threads);
-void cnet_adagrad_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double eps,
-                             double weight_decay, int n_threads);
+int cnet_adagrad_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double eps,
+                            double weight_decay, int n_threads);
+int cnet_adagrad_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double eps,
+                            double weight_decay, int n_threads);
 /* h = rho*h + (1 - rho)*g*g; p -= lr*g/(sqrt(h) + eps) */
-void cnet_rmsprop_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double rho,
-                             double eps, double weight_decay, int n_threads);
-void cnet_rmsprop_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double rho,
-                             double eps, double weight_decay, int n_threads);
+int cnet_rmsprop_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double rho,
+                            double eps, double weight_decay, int n_threads);
+int cnet_rmsprop_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double rho,
+                            double eps, double weight_decay, int n_threads);
 /* Keras 2.1 Adam, t >= 1: lr_t = lr*sqrt(1 - beta2^t)/(1 - beta1^t); m = beta1*m + (1 - beta1)*g;
  * v = beta2*v + (1 - beta2)*g*g; p -= lr_t*m/(sqrt(v) + eps) */
-void cnet_adam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr, double beta1,
-                          double beta2, double eps, int64_t t, double weight_decay, int n_threads);
-void cnet_adam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
-                          double beta1, double beta2, double eps, int64_t t, double weight_decay,
-                          int n_threads);
+int cnet_adam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr, double beta1,
+                         double beta2, double eps, int64_t t, double weight_decay, int n_threads);
+int cnet_adam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
+                         double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                         int n_threads);
 /* Keras 2.1 Adadelta: h = rho*h + (1 - rho)*g*g; upd = g*sqrt(d + eps)/sqrt(h + eps); p -= lr*upd;
  * d = rho*d + (1 - rho)*upd*upd */
-void cnet_adadelta_update_f32(float *p, float *h, float *d, const float *g, int64_t n, double lr,
-                              double rho, double eps, double weight_decay, int n_threads);
-void cnet_adadelta_update_f64(double *p, double *h, double *d, const double *g, int64_t n, double lr,
-                              double rho, double eps, double weight_decay, int n_threads);
+int cnet_adadelta_update_f32(float *p, float *h, float *d, const float *g, int64_t n, double lr,
+                             double rho, double eps, double weight_decay, int n_threads);
+int cnet_adadelta_update_f64(double *p, double *h, double *d, const double *g, int64_t n, double lr,
+                             double rho, double eps, double weight_decay, int n_threads);
+/* Keras 2.1 Adamax, t >= 1: lr_t = lr/(1 - beta1^t); m = beta1*m + (1 - beta1)*g; u = max(beta2*u, |g|)
+ * (NaN when either is); p -= lr_t*m/(u + eps) */
+int cnet_adamax_update_f32(float *p, float *m, float *u, const float *g, int64_t n, double lr, double beta1,
+                           double beta2, double eps, int64_t t, double weight_decay, int n_threads);
+int cnet_adamax_update_f64(double *p, double *m, double *u, const double *g, int64_t n, double lr,
+                           double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                           int n_threads);
+/* Keras 2.1 Nadam, t >= 1, mu_t and mu_next the momentum schedule at t and t + 1, m_schedule the product
+ * mu_1...mu_t: m = beta1*m + (1 - beta1)*g; v = beta2*v + (1 - beta2)*(g*g);
+ * p -= lr*(cg*g + cm*m)/(sqrt(v*cv) + eps), cg = (1 - mu_t)/(1 - m_schedule),
+ * cm = mu_next/(1 - m_schedule*mu_next), cv = 1/(1 - beta2^t) */
+int cnet_nadam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr, double beta1,
+                          double beta2, double eps, int64_t t, double mu_t, double mu_next, double m_schedule,
+                          double weight_decay, int n_threads);
+int cnet_nadam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
+                          double beta1, double beta2, double eps, int64_t t, double mu_t, double mu_next,
+                          double m_schedule, double weight_decay, int n_threads);
 
 /* ---- im2col / col2im (conv_im2col.c) -------------------------------------------------------------
  * Geometry of im2col, conv2d and pooling: x is (N, C, H, W); windows KH x KW; stride (SH, SW) >= 1;

@@ -58,8 +58,8 @@ def test_a_nan_gradient_is_found_in_the_parameter(opt):
 
 
 def test_finite_values_whose_sum_overflows_are_not_flagged():
-    """The check sums each array first (a NaN or Inf shows in the sum): a sum that overflows from finite
-    values is checked element by element, so it is no false alarm."""
+    """Values near the top of the float range (their sum overflows) are finite: no false alarm; an Inf
+    among them is found."""
     opt = optimizers.SGD(learning_rate=0.0)
     big = np.full(8, 3e38, np.float32)
     opt.update({"w": big}, {"w": np.zeros(8, np.float32)})
