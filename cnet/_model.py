@@ -524,7 +524,8 @@ class Model:
         """Save architecture, weights, compile configuration, optimizer and training state to one safe
         file (see cnet.saving); the write is atomic. overwrite=False refuses (FileExistsError) to
         replace an existing file, where Keras would ask on the terminal. A name ending in .h5 or .hdf5 is
-        written in Keras 2's HDF5 format instead (cnet.keras_h5: architecture and weights only)."""
+        written in Keras 2's HDF5 format instead (cnet.keras_h5: architecture, weights and compile
+        configuration, not the optimizer's state)."""
         _model_io.save(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite=True):

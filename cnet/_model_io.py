@@ -50,7 +50,8 @@ def save(model, filepath, weights_only=False, overwrite=True, include_optimizer=
     if not _parallel.is_root():
         return
     if keras_h5.is_h5_name(filepath):   # .h5, .hdf5: Keras's HDF5 format
-        return keras_h5.save(model, filepath, weights_only=weights_only, overwrite=overwrite)
+        return keras_h5.save(model, filepath, weights_only=weights_only, overwrite=overwrite,
+                             include_optimizer=include_optimizer)
     fields, arrays, labels = _weights_payload(model)
     if not weights_only:
         fields["compile"] = _compile_config(model)
