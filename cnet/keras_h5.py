@@ -6,8 +6,9 @@ root); layer i of the file with weights goes into layer i of the model with weig
 ``by_name=True``, into the layer of the same name. ``model.save_weights('x.h5')`` writes such a weights
 file and ``model.save('x.h5')`` a whole model file (``model_config``, weights and, for a compiled model,
 ``training_config``: optimizer configuration, losses and metrics, but not the optimizer's state), which
-Keras reads with ``load_model``/``load_weights``; ``cnet.models.load_model`` builds the Sequential or functional model of a Keras file's ``model_config`` (Keras 2.1's, 2.2's or
-tf.keras's) when cnet has its layers. A name ending in ``.h5`` or ``.hdf5`` is saved in this format;
+Keras reads with ``load_model``/``load_weights``; ``cnet.models.load_model`` builds the Sequential or
+functional model of a Keras file's ``model_config`` (Keras 2.1's, 2.2's or tf.keras's) when cnet has its
+layers. A name ending in ``.h5`` or ``.hdf5`` is saved in this format;
 reading goes by the file's content (an HDF5 file, or cnet's own format whatever its name).
 
 Layouts: the files hold Keras's arrays and cnet converts at this boundary. A Conv2D kernel is (kh, kw, C,
