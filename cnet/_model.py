@@ -109,6 +109,7 @@ class Model:
         self._params = {}
         self._param_owner = {}
         self._seen = {}
+        self._trainable = True
         # One step at a time: a training step, or one batch of test_on_batch/evaluate/predict, holds it
         # (the layers reuse their buffers), so threads sharing a model take turns batch by batch.
         self._step_lock = threading.RLock()
@@ -166,6 +167,18 @@ class Model:
         """{'layername/W': array}: the gradients of the last backward pass, keyed like params."""
         return {key: layer.grads[pname] for key, (layer, pname) in self._param_owner.items()
                 if pname in layer.grads}
+
+    @property
+    def trainable(self):
+        """model.trainable = False freezes every layer of the model (True unfreezes them all), as tf.keras
+        sets the flag of each layer; a layer's own flag (layer.trainable) can be changed afterwards."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = self._trainable
 
     @property
     def trainable_params(self):

@@ -553,3 +553,25 @@ def test_dense_on_more_than_two_axes_acts_on_the_last_axis(activation, backend_n
     for _ in range(3):   # training steps with the layers' workspaces
         model.train_on_batch(x[:, :, 0], np.array([0, 1, 0]))
     assert model.evaluate(x[:, :, 0], np.array([0, 1, 0]), verbose=0) < before
+
+
+def test_frozen_layers_and_models_do_not_change():
+    """layer.trainable = False: its weights stay, a BatchNormalization's moving statistics too (Keras 2 runs
+    no update of a frozen layer); model.trainable = False freezes every layer (tf.keras), True unfreezes."""
+    rng = np.random.default_rng(1)
+    x, y = rng.random((16, 4)) * 3, rng.random((16, 2))
+    model = cnet.models.Sequential([L.Dense(3, input_shape=(4,)), L.BatchNormalization(), L.Dense(2)])
+    model.layers[0].trainable = model.layers[1].trainable = False
+    model.compile("sgd", "mse")
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    after = model.get_weights()
+    assert [np.array_equal(a, b) for a, b in zip(before, after)] == [True] * 6 + [False, False]
+    model.trainable = False
+    assert model.trainable is False and not any(layer.trainable for layer in model.layers)
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    model.trainable = True
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert not any(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
