@@ -5,6 +5,7 @@ train_on_batch/test_on_batch, summary, get_config/to_json, save/save_weights/loa
 """
 import json
 import math
+import numbers
 import threading
 import warnings
 
@@ -25,8 +26,8 @@ def _cast_array(x, dtype):
     x = np.asarray(x)
     if x.dtype != dtype:
         if x.dtype.kind not in "biuf":   # complex would silently lose its imaginary part
-            try:
-                if x.dtype.kind != "O":
+            try:    # an object array of numbers (a pandas column); None would become NaN, '1' would parse
+                if x.dtype.kind != "O" or not all(isinstance(v, numbers.Real) for v in x.flat):
                     raise TypeError
                 return x.astype(dtype)
             except (TypeError, ValueError):
