@@ -395,6 +395,12 @@ def test_flatten_reshape_shapes():
 
 def test_trainable_flag_and_unknown_kwargs():
     assert L.Dense(2, trainable=False).trainable is False
+    assert L.Dense(2, batch_input_shape=(None, 3)).input_shape == (3,)
+    for kwargs in ({"batch_input_shape": (32, 3)}, {"input_shape": (3,), "batch_size": 32}):   # was dropped
+        with pytest.raises(ValueError, match=r"fixed batch size \(32\) is not supported"):
+            L.Dense(2, **kwargs)
+    with pytest.raises(ValueError, match=r"InputLayer: a fixed batch size \(8\)"):
+        L.InputLayer(input_shape=(3,), batch_size=8)
     with pytest.raises(TypeError, match="unexpected"):
         L.Dense(2, units2=3)
     with pytest.raises(ValueError, match="unknown activation"):
