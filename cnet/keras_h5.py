@@ -449,10 +449,13 @@ def training_config(model):
     for key, default in (("weight_decay", 0.0), ("global_clipnorm", None)):   # cnet's, unknown to Keras 2
         if config.get(key, default) == default:
             config.pop(key, None)
-    return {"optimizer_config": {"class_name": type(opt).__name__, "config": config},
-            "loss": compiled["loss"], "metrics": compiled["metrics"],
-            "weighted_metrics": compiled.get("weighted_metrics"), "sample_weight_mode": None,
-            "loss_weights": compiled.get("loss_weights")}
+    training = {"optimizer_config": {"class_name": type(opt).__name__, "config": config},
+                "loss": compiled["loss"], "metrics": compiled["metrics"],
+                "weighted_metrics": compiled.get("weighted_metrics"), "sample_weight_mode": None,
+                "loss_weights": compiled.get("loss_weights")}
+    if config.get("clipnorm"):
+        training["cnet_clipnorm"] = "per_array"     # cnet's (tf.keras's) rule, which restore_compile takes
+    return training
 
 
 def restore_compile(model, training, path):
@@ -460,7 +463,10 @@ def restore_compile(model, training, path):
     try:
         spec = training.get("optimizer_config") or {}
         config = dict(spec.get("config") or {})
-        for key, default in _OPTIMIZER_DROPPED.items():
+        dropped = dict(_OPTIMIZER_DROPPED)
+        if training.get("cnet_clipnorm") == "per_array":      # written by cnet: its own clipnorm rule
+            dropped.pop("clipnorm")
+        for key, default in dropped.items():
             if key in config and config.pop(key) != default:
                 raise ValueError(f"optimizer argument {key}={spec['config'][key]!r} is not supported")
         loss = training.get("loss")

@@ -556,6 +556,10 @@ def test_save_keeps_the_compile_configuration(tmp_path):
     with h5py.File(tmp_path / "bare.h5", "r") as f:
         assert "training_config" not in f.attrs
     assert load_model(tmp_path / "bare.h5").optimizer is None
+    model.compile(cnet.optimizers.Adam(clipnorm=1.5, clipvalue=0.5), "categorical_crossentropy")
+    model.save(tmp_path / "clip.h5")        # cnet's per-array clipnorm comes back (a Keras 2.2 one is refused)
+    opt = load_model(tmp_path / "clip.h5").optimizer
+    assert (opt.clipnorm, opt.clipvalue) == (1.5, 0.5)
 
     a, b = cnet.Input(shape=(3,), name="a"), cnet.Input(shape=(2,), name="b")
     h = L.Concatenate()([L.Dense(4, activation="relu")(a), b])
