@@ -449,6 +449,8 @@ def training_config(model):
     for key, default in (("weight_decay", 0.0), ("global_clipnorm", None)):   # cnet's, unknown to Keras 2
         if config.get(key, default) == default:
             config.pop(key, None)
+    if "learning_rate" in config:       # Keras 2.2's name (the format written), which 2.3 and tf.keras read too
+        config["lr"] = config.pop("learning_rate")
     training = {"optimizer_config": {"class_name": type(opt).__name__, "config": config},
                 "loss": compiled["loss"], "metrics": compiled["metrics"],
                 "weighted_metrics": compiled.get("weighted_metrics"), "sample_weight_mode": None,

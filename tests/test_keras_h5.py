@@ -546,7 +546,8 @@ def test_save_keeps_the_compile_configuration(tmp_path):
     with h5py.File(tmp_path / "m.h5", "r") as f:
         training = json.loads(f.attrs["training_config"])
     assert training["loss"] == "categorical_crossentropy" and training["metrics"] == ["accuracy"]
-    assert training["optimizer_config"]["class_name"] == "SGD"
+    assert training["optimizer_config"] == {"class_name": "SGD", "config": {"lr": 0.05, "momentum": 0.9,
+                                                                          "nesterov": False, "decay": 0.0}}
     loaded = load_model(tmp_path / "m.h5")
     assert type(loaded.optimizer).__name__ == "SGD" and loaded.optimizer.momentum == 0.9
     assert loaded.optimizer.lr == pytest.approx(0.05) and loaded.metrics_names == ["loss", "accuracy"]
