@@ -181,6 +181,13 @@ class Model:
         for layer in self.layers:
             layer.trainable = self._trainable
 
+    trainable_weights = property(lambda self: [w for layer in self.layers for w in layer.trainable_weights],
+                                 doc="Every layer's trainable_weights (the arrays, as Keras's variables).")
+    non_trainable_weights = property(lambda self: [w for layer in self.layers for w in layer.non_trainable_weights],
+                                     doc="Every layer's non_trainable_weights.")
+    weights = property(lambda self: self.trainable_weights + self.non_trainable_weights,
+                       doc="trainable_weights + non_trainable_weights, as in Keras.")
+
     @property
     def trainable_params(self):
         return {k: v for k, v in self._params.items() if self._param_owner[k][0].trainable}

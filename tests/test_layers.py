@@ -581,3 +581,16 @@ def test_frozen_layers_and_models_do_not_change():
     model.trainable = True
     model.fit(x, y, epochs=1, batch_size=8, verbose=0)
     assert not any(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_weights_lists_follow_trainable():
+    """Keras's weights, trainable_weights and non_trainable_weights: the arrays themselves, frozen or not."""
+    model = cnet.models.Sequential([L.Dense(3, input_shape=(4,)), L.BatchNormalization(), L.Dense(2)])
+    dense, bn, _ = model.layers
+    assert [w.shape for w in bn.trainable_weights] == [(3,), (3,)] and len(bn.non_trainable_weights) == 2
+    assert dense.weights[0] is dense.params["W"] and len(model.weights) == 8
+    assert (len(model.trainable_weights), len(model.non_trainable_weights)) == (6, 2)
+    dense.trainable = False
+    assert dense.trainable_weights == [] and len(dense.non_trainable_weights) == 2
+    assert (len(model.trainable_weights), len(model.non_trainable_weights)) == (4, 4)
+    assert sum(w.size for w in model.weights) == model.count_params()

@@ -404,6 +404,22 @@ class Layer:
     def _weight_names(self):
         return list(self.params) + list(self.state)
 
+    @property
+    def trainable_weights(self):
+        """Keras's list of the weights training changes: the parameter arrays themselves (not copies; no
+        variables in cnet), [] when the layer is frozen (trainable=False)."""
+        return list(self.params.values()) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        """The parameters of a frozen layer, and the state training does not differentiate (moving_mean...)."""
+        return ([] if self.trainable else list(self.params.values())) + list(self.state.values())
+
+    @property
+    def weights(self):
+        """trainable_weights + non_trainable_weights, as in Keras."""
+        return self.trainable_weights + self.non_trainable_weights
+
     def get_weights(self):
         if self._weight_format is not None:     # the values the layer computes with
             return list(_half.widened(self).values()) + [w.copy() for w in self.state.values()]
