@@ -365,3 +365,22 @@ def test_temporaries_of_killed_saves_are_removed(tmp_path):
     model.save(str(path))
     assert not stale.exists() and live.exists() and other.exists()
     np.testing.assert_array_equal(load_model(str(path)).predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("make", [lambda: cnet.losses.CategoricalCrossentropy(from_logits=True),
+                                  lambda: cnet.losses.SparseCategoricalCrossentropy(from_logits=True),
+                                  lambda: cnet.losses.SoftmaxCrossEntropy()],
+                         ids=["categorical", "sparse", "softmax_crossentropy"])
+def test_losses_of_logits_come_back(tmp_path, make):
+    """A model trained on logits loads with the same loss: from_logits was lost (the loaded model took its
+    logits for probabilities, another loss), and SoftmaxCrossEntropy's name was unknown to load_model."""
+    rng = np.random.default_rng(2)
+    x, labels = rng.random((8, 3)), np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    y = labels if "Sparse" in type(make()).__name__ else np.eye(3)[labels]
+    model = Sequential([Dense(3, input_shape=(3,))])        # no softmax: logits
+    model.compile("sgd", make())
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.cnet")
+    loaded = load_model(tmp_path / "m.cnet")
+    assert loaded.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-12)
+    assert cnet.losses.get(make().name).get_config() == make().get_config()
