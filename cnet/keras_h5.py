@@ -39,7 +39,7 @@ import warnings
 
 import numpy as np
 
-from . import _graph, optimizers, saving
+from . import _compile, _graph, optimizers, saving
 from . import _keras_config as kc
 from ._fileio import atomic_write
 from ._version import __version__
@@ -460,8 +460,9 @@ def training_config(model):
     return training
 
 
-def restore_compile(model, training, path):
-    """Compile model as a Keras file's training_config says; ValueError naming what cnet cannot take."""
+def restore_compile(model, training, path, custom=None):
+    """Compile model as a Keras file's training_config says; ValueError naming what cnet cannot take
+    (custom: load_model's custom_objects for the names of losses and metrics)."""
     try:
         spec = training.get("optimizer_config") or {}
         config = dict(spec.get("config") or {})
@@ -485,7 +486,8 @@ def restore_compile(model, training, path):
         if weighted is not None and not _names(weighted, allow_empty=True):
             raise ValueError(f"weighted_metrics {weighted!r} must be names")
         model.compile(optimizer=optimizers.get({"class_name": spec.get("class_name"), "config": config}),
-                      loss=loss, metrics=metrics, loss_weights=loss_weights, weighted_metrics=weighted)
+                      loss=_compile.with_custom(loss, custom), metrics=_compile.with_custom(metrics, custom),
+                      loss_weights=loss_weights, weighted_metrics=_compile.with_custom(weighted, custom))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ValueError(f"{os.fspath(path)}: cannot compile the model as its training_config says ({exc}); "
                          f"load_model(path, compile=False) loads the architecture and weights alone") from None

@@ -384,3 +384,30 @@ def test_losses_of_logits_come_back(tmp_path, make):
     loaded = load_model(tmp_path / "m.cnet")
     assert loaded.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-12)
     assert cnet.losses.get(make().name).get_config() == make().get_config()
+
+
+@pytest.mark.parametrize("ext", ["cnet", "h5"])
+def test_load_model_custom_objects(tmp_path, ext):
+    """load_model(path, custom_objects={...}) as in Keras: a custom metric function (and a Loss) named by the
+    saved compile configuration comes back; it was refused whatever it held."""
+    if ext == "h5":
+        pytest.importorskip("h5py")
+
+    def top2(y_true, y_pred):
+        return cnet.metrics.top_k_categorical_accuracy(y_true, y_pred, k=2)
+
+    rng = np.random.default_rng(3)
+    x, y = rng.random((8, 3)), np.eye(3)[[0, 1, 2, 0, 1, 2, 0, 1]]
+    model = Sequential([Dense(3, activation="softmax", input_shape=(3,))])
+    model.compile("sgd", "categorical_crossentropy", metrics=[top2])
+    path = tmp_path / f"m.{ext}"
+    model.save(path)
+    with pytest.raises(ValueError, match="unknown metric 'top2'.*compile=False"):
+        load_model(path)
+    loaded = load_model(path, custom_objects={"top2": top2, "Dense": Dense})
+    assert loaded.metrics_names == ["loss", "top2"]
+    assert loaded.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-12)
+    with pytest.raises(ValueError, match="by its class name"):
+        load_model(path, custom_objects={"MyDense": Dense})
+    with pytest.raises(ValueError, match=r"custom_objects\['n'\]"):
+        load_model(path, custom_objects={"n": 3})
