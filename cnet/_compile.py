@@ -20,7 +20,7 @@ from . import losses
 from . import metrics as metrics_module
 from ._training import as_array
 
-__all__ = ["Arrays", "match", "Heads", "loss_name"]
+__all__ = ["Arrays", "match", "Heads", "loss_name", "with_custom"]
 
 
 class Arrays:
@@ -80,6 +80,20 @@ def match(data, names, what):
         raise ValueError(f"{what}: the arrays must hold the same number of samples, got "
                          f"{dict(zip(names, [np.shape(a) for a in arrays]))}")
     return Arrays(arrays)
+
+
+def with_custom(spec, custom):
+    """A saved compile spec (a name, or lists/dicts of names) with the names of load_model's
+    custom_objects replaced by their objects (a metric function, a cnet.losses.Loss)."""
+    if not custom:
+        return spec
+    if isinstance(spec, str):
+        return custom.get(spec, spec)
+    if isinstance(spec, list):
+        return [with_custom(s, custom) for s in spec]
+    if isinstance(spec, dict):
+        return {k: with_custom(v, custom) for k, v in spec.items()}
+    return spec
 
 
 def loss_name(loss, given):

@@ -5,6 +5,7 @@ train_on_batch/test_on_batch, summary, get_config/to_json, save/save_weights/loa
 """
 import json
 import math
+import numbers
 import threading
 import warnings
 
@@ -25,8 +26,8 @@ def _cast_array(x, dtype):
     x = np.asarray(x)
     if x.dtype != dtype:
         if x.dtype.kind not in "biuf":   # complex would silently lose its imaginary part
-            try:
-                if x.dtype.kind != "O":
+            try:    # an object array of numbers (a pandas column); None would become NaN, '1' would parse
+                if x.dtype.kind != "O" or not all(isinstance(v, numbers.Real) for v in x.flat):
                     raise TypeError
                 return x.astype(dtype)
             except (TypeError, ValueError):
@@ -109,6 +110,7 @@ class Model:
         self._params = {}
         self._param_owner = {}
         self._seen = {}
+        self._trainable = True
         # One step at a time: a training step, or one batch of test_on_batch/evaluate/predict, holds it
         # (the layers reuse their buffers), so threads sharing a model take turns batch by batch.
         self._step_lock = threading.RLock()
@@ -166,6 +168,25 @@ class Model:
         """{'layername/W': array}: the gradients of the last backward pass, keyed like params."""
         return {key: layer.grads[pname] for key, (layer, pname) in self._param_owner.items()
                 if pname in layer.grads}
+
+    @property
+    def trainable(self):
+        """model.trainable = False freezes every layer of the model (True unfreezes them all), as tf.keras
+        sets the flag of each layer; a layer's own flag (layer.trainable) can be changed afterwards."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = self._trainable
+
+    trainable_weights = property(lambda self: [w for layer in self.layers for w in layer.trainable_weights],
+                                 doc="Every layer's trainable_weights (the arrays, as Keras's variables).")
+    non_trainable_weights = property(lambda self: [w for layer in self.layers for w in layer.non_trainable_weights],
+                                     doc="Every layer's non_trainable_weights.")
+    weights = property(lambda self: self.trainable_weights + self.non_trainable_weights,
+                       doc="trainable_weights + non_trainable_weights, as in Keras.")
 
     @property
     def trainable_params(self):
@@ -524,7 +545,8 @@ class Model:
         """Save architecture, weights, compile configuration, optimizer and training state to one safe
         file (see cnet.saving); the write is atomic. overwrite=False refuses (FileExistsError) to
         replace an existing file, where Keras would ask on the terminal. A name ending in .h5 or .hdf5 is
-        written in Keras 2's HDF5 format instead (cnet.keras_h5: architecture and weights only)."""
+        written in Keras 2's HDF5 format instead (cnet.keras_h5: architecture, weights and compile
+        configuration, not the optimizer's state)."""
         _model_io.save(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite=True):

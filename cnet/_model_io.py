@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from . import _graph, _parallel, _training, keras_h5, optimizers, saving
+from . import _compile, _graph, _parallel, _training, keras_h5, optimizers, saving
 
 __all__ = ["save", "load_weights", "restore", "layers_from_config", "check_shapes", "check_graph_shapes"]
 
@@ -50,7 +50,8 @@ def save(model, filepath, weights_only=False, overwrite=True, include_optimizer=
     if not _parallel.is_root():
         return
     if keras_h5.is_h5_name(filepath):   # .h5, .hdf5: Keras's HDF5 format
-        return keras_h5.save(model, filepath, weights_only=weights_only, overwrite=overwrite)
+        return keras_h5.save(model, filepath, weights_only=weights_only, overwrite=overwrite,
+                             include_optimizer=include_optimizer)
     fields, arrays, labels = _weights_payload(model)
     if not weights_only:
         fields["compile"] = _compile_config(model)
@@ -256,7 +257,7 @@ def _strings(value, allow_dict=False, allow_list=False):
     return allow_dict and isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
 
-def _restore_compile(model, mf, cfg):
+def _restore_compile(model, mf, cfg, custom=None):
     if not isinstance(cfg, dict):
         raise mf.error("the 'compile' entry is malformed")
     try:
@@ -272,8 +273,9 @@ def _restore_compile(model, mf, cfg):
             if not (_strings(value, allow_list=True) or (isinstance(value, dict) and all(
                     _strings(m, allow_list=True) for m in value.values()))):
                 raise ValueError(f"malformed {key} entry {value!r}")
-        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=weights,
-                      weighted_metrics=weighted or None)
+        model.compile(optimizer=optimizer, loss=_compile.with_custom(loss, custom),
+                      metrics=_compile.with_custom(metrics, custom), loss_weights=weights,
+                      weighted_metrics=_compile.with_custom(weighted, custom) or None)
     except (ValueError, TypeError, KeyError) as exc:
         raise mf.error(f"cannot restore the compile configuration: {exc} (load_model(path, "
                        "compile=False) loads the architecture and weights without it)") from None
@@ -286,13 +288,13 @@ def _restore_compile(model, mf, cfg):
             raise mf.error(f"cannot restore the optimizer state: {exc}") from None
 
 
-def restore(mf, model, compile=True):
+def restore(mf, model, compile=True, custom=None):
     """Put a model file's weights, compile configuration, optimizer and training state into `model`,
-    built from the file's architecture."""
+    built from the file's architecture (custom: load_model's custom_objects for the compile names)."""
     _set_weights(_stored_weights(mf, model))
     cfg = mf.header.get("compile")
     if compile and cfg is not None:
-        _restore_compile(model, mf, cfg)
+        _restore_compile(model, mf, cfg, custom)
     training = mf.header.get("training_state")
     if training is not None:
         try:

@@ -5,7 +5,8 @@ Returns ``{key: relative error}`` with relative error = ||analytic - numeric|| /
 (f(p + eps) - f(p - eps)) / (2 eps), one element at a time.
 
 - A ``Layer``: a float64 copy of the layer is checked (the layer itself is not modified) on the
-  scalar function f = sum(forward(x, train=True) * R), R fixed random weights. Keys: each parameter
+  scalar function f = sum(forward(x, train=True) * R) (plus the layer's regularization penalties,
+  which its gradients include), R fixed random weights. Keys: each parameter
   ('W', 'b', 'gamma', ...) and 'x' (the input gradient returned by backward).
 - A network with the book's interface (cnet.nets, the book's TwoLayerNet/SimpleConvNet): an object
   with ``params`` (dict of arrays, updated in place), ``loss(x, t)`` and ``gradient(x, t)``
@@ -81,8 +82,8 @@ def _check_layer(layer, x, eps, keys, max_elements, seed):
     y = layer.forward(x, train=True)
     r = rng.standard_normal(y.shape)
 
-    def f():
-        return float(np.sum(layer.forward(x, train=True) * r))
+    def f():    # with the penalties of its regularizers, whose gradients backward adds
+        return float(np.sum(layer.forward(x, train=True) * r)) + float(layer.regularization_loss())
 
     f()
     dx = layer.backward(r.copy())

@@ -4,10 +4,11 @@
 ``model.save`` (the weights in its ``model_weights`` group) or a weights file of ``save_weights`` (at its
 root); layer i of the file with weights goes into layer i of the model with weights, or, with
 ``by_name=True``, into the layer of the same name. ``model.save_weights('x.h5')`` writes such a weights
-file and ``model.save('x.h5')`` a whole model file (``model_config`` and weights, no optimizer or
-training configuration), which Keras reads with ``load_model``/``load_weights``; ``cnet.models.load_model``
-builds the Sequential or functional model of a Keras file's ``model_config`` (Keras 2.1's, 2.2's or
-tf.keras's) when cnet has its layers. A name ending in ``.h5`` or ``.hdf5`` is saved in this format;
+file and ``model.save('x.h5')`` a whole model file (``model_config``, weights and, for a compiled model,
+``training_config``: optimizer configuration, losses and metrics, but not the optimizer's state), which
+Keras reads with ``load_model``/``load_weights``; ``cnet.models.load_model`` builds the Sequential or
+functional model of a Keras file's ``model_config`` (Keras 2.1's, 2.2's or tf.keras's) when cnet has its
+layers. A name ending in ``.h5`` or ``.hdf5`` is saved in this format;
 reading goes by the file's content (an HDF5 file, or cnet's own format whatever its name).
 
 Layouts: the files hold Keras's arrays and cnet converts at this boundary. A Conv2D kernel is (kh, kw, C,
@@ -34,10 +35,11 @@ import io
 import json
 import math
 import os
+import warnings
 
 import numpy as np
 
-from . import _graph, optimizers, saving
+from . import _compile, _graph, optimizers, saving
 from . import _keras_config as kc
 from ._fileio import atomic_write
 from ._version import __version__
@@ -117,8 +119,11 @@ def _write_weights(group, model, convs):
             g.create_dataset(name, data=value)
 
 
-def save(model, filepath, weights_only=False, overwrite=True):
-    """Write model (built) as a Keras 2 HDF5 weights file, or (weights_only=False) a whole model file."""
+def save(model, filepath, weights_only=False, overwrite=True, include_optimizer=True):
+    """Write model (built) as a Keras 2 HDF5 weights file, or (weights_only=False) a whole model file,
+    with (include_optimizer, a compiled model) Keras's training_config: the optimizer's class and
+    configuration, the losses, metrics and loss weights, so that load_model compiles the model again. The
+    optimizer's state (moments, iterations) is not written: a warning says so when it has taken steps."""
     h5py = _h5py()
     path = os.fspath(filepath)
     if not overwrite and os.path.lexists(path):
@@ -133,6 +138,12 @@ def save(model, filepath, weights_only=False, overwrite=True):
                                  "values (training diverged?); nothing was written")
     convs = kc.converters(model)
     config = None if weights_only else json.dumps(kc.keras_config(model)).encode("utf-8")
+    training = None if weights_only or not include_optimizer else training_config(model)
+    if training is not None and getattr(model.optimizer, "iterations", 0):
+        warnings.warn("model.save to a Keras HDF5 file: the optimizer's state (its moments and iterations) "
+                      "is not written, only its configuration: training resumed from such a file starts the "
+                      "optimizer afresh (save to another name, e.g. model.cnet, for cnet's format, which keeps "
+                      "it; include_optimizer=False silences this)", stacklevel=4)
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as f:
         f.attrs["cnet_version"] = _text(__version__)
@@ -144,6 +155,8 @@ def save(model, filepath, weights_only=False, overwrite=True):
             # a large JSON as a variable-length string (as Keras writes it): a fixed-length attribute must fit
             # an object header
             f.attrs["model_config"] = _text(config) if len(config) < _HEADER_LIMIT else config
+            if training is not None:
+                f.attrs["training_config"] = _text(json.dumps(training).encode("utf-8"))
             _write_weights(f.create_group("model_weights"), model, convs)
     atomic_write(path, lambda out: out.write(buffer.getvalue()))
 
@@ -414,22 +427,67 @@ def _plan_graph(layers, calls):
 _OPTIMIZER_DROPPED = {"name": None, "amsgrad": False, "clipnorm": None, "use_ema": False, "is_legacy_optimizer": False}
 
 
-def restore_compile(model, training, path):
-    """Compile model as a Keras file's training_config says; ValueError naming what cnet cannot take."""
+def _names(spec, allow_empty=False):
+    """Whether a training_config's loss or metrics spec holds names only: a name, or a list or dict of
+    names or of lists of names (per output)."""
+    if isinstance(spec, str):
+        return True
+    if isinstance(spec, dict):
+        spec = list(spec.values())
+    return isinstance(spec, list) and (allow_empty or bool(spec)) and \
+        all(_names(s, allow_empty=True) for s in spec)
+
+
+def training_config(model):
+    """Keras's training_config of a compiled model (optimizer class and config, loss, metrics and
+    loss_weights as compile's names), or None for a model that is not compiled."""
+    if getattr(model, "_heads", None) is None or model.optimizer is None:
+        return None
+    compiled = model._heads.config()
+    opt = model.optimizer
+    config = dict(opt.get_config())
+    for key, default in (("weight_decay", 0.0), ("global_clipnorm", None)):   # cnet's, unknown to Keras 2
+        if config.get(key, default) == default:
+            config.pop(key, None)
+    if "learning_rate" in config:       # Keras 2.2's name (the format written), which 2.3 and tf.keras read too
+        config["lr"] = config.pop("learning_rate")
+    training = {"optimizer_config": {"class_name": type(opt).__name__, "config": config},
+                "loss": compiled["loss"], "metrics": compiled["metrics"],
+                "weighted_metrics": compiled.get("weighted_metrics"), "sample_weight_mode": None,
+                "loss_weights": compiled.get("loss_weights")}
+    if config.get("clipnorm"):
+        training["cnet_clipnorm"] = "per_array"     # cnet's (tf.keras's) rule, which restore_compile takes
+    return training
+
+
+def restore_compile(model, training, path, custom=None):
+    """Compile model as a Keras file's training_config says; ValueError naming what cnet cannot take
+    (custom: load_model's custom_objects for the names of losses and metrics)."""
     try:
         spec = training.get("optimizer_config") or {}
         config = dict(spec.get("config") or {})
-        for key, default in _OPTIMIZER_DROPPED.items():
+        dropped = dict(_OPTIMIZER_DROPPED)
+        if training.get("cnet_clipnorm") == "per_array":      # written by cnet: its own clipnorm rule
+            dropped.pop("clipnorm")
+        for key, default in dropped.items():
             if key in config and config.pop(key) != default:
                 raise ValueError(f"optimizer argument {key}={spec['config'][key]!r} is not supported")
         loss = training.get("loss")
         metrics = training.get("metrics") or []
-        if isinstance(metrics, list) and metrics and isinstance(metrics[0], list):   # tf.keras: per output
+        loss_weights = training.get("loss_weights")
+        if isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list):   # tf.keras: per output
             metrics = metrics[0]
-        if not isinstance(loss, str) or not all(isinstance(m, str) for m in metrics):
-            raise ValueError(f"loss {loss!r} and metrics {metrics!r} must be names")
+        if not _names(loss) or not _names(metrics, allow_empty=True):
+            raise ValueError(f"loss {loss!r} and metrics {metrics!r} must be names (one per output: a list or "
+                             f"a dict by output name)")
+        if loss_weights is not None and not isinstance(loss_weights, (list, dict)):
+            raise ValueError(f"loss_weights must be a list or a dict by output name, got {loss_weights!r}")
+        weighted = training.get("weighted_metrics")
+        if weighted is not None and not _names(weighted, allow_empty=True):
+            raise ValueError(f"weighted_metrics {weighted!r} must be names")
         model.compile(optimizer=optimizers.get({"class_name": spec.get("class_name"), "config": config}),
-                      loss=loss, metrics=metrics)
+                      loss=_compile.with_custom(loss, custom), metrics=_compile.with_custom(metrics, custom),
+                      loss_weights=loss_weights, weighted_metrics=_compile.with_custom(weighted, custom))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ValueError(f"{os.fspath(path)}: cannot compile the model as its training_config says ({exc}); "
                          f"load_model(path, compile=False) loads the architecture and weights alone") from None

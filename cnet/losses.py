@@ -273,6 +273,13 @@ class SoftmaxCrossEntropy(Loss):
 
 class _CrossEntropy(Loss):
     fuses_softmax = True
+    keras_name = None
+
+    @property
+    def name(self):
+        """Keras's name; built with from_logits=True: 'categorical_crossentropy(from_logits=True)', what a
+        saved model's compile config holds and get() reads back."""
+        return f"{self.keras_name}{_FROM_LOGITS}" if self.from_logits else self.keras_name
 
     def forward(self, y_pred, y_true, from_logits=None):
         from_logits = self.from_logits if from_logits is None else from_logits
@@ -318,7 +325,7 @@ class _CrossEntropy(Loss):
 
 
 class CategoricalCrossentropy(_CrossEntropy):
-    name = "categorical_crossentropy"
+    keras_name = "categorical_crossentropy"
     fn = staticmethod(categorical_crossentropy)
 
     def _targets(self, y_true, y_pred):
@@ -326,7 +333,7 @@ class CategoricalCrossentropy(_CrossEntropy):
 
 
 class SparseCategoricalCrossentropy(_CrossEntropy):
-    name = "sparse_categorical_crossentropy"
+    keras_name = "sparse_categorical_crossentropy"
     fn = staticmethod(sparse_categorical_crossentropy)
 
     def _targets(self, y_true, y_pred):
@@ -438,6 +445,7 @@ class Huber(_Elementwise):
 
 _BY_NAME = {
     "categorical_crossentropy": CategoricalCrossentropy,
+    "softmax_crossentropy": SoftmaxCrossEntropy,        # its name (the book's SoftmaxWithLoss), for saved models
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "binary_crossentropy": BinaryCrossentropy,
     "mean_squared_error": MeanSquaredError,
@@ -458,6 +466,9 @@ _BY_FN = {categorical_crossentropy: CategoricalCrossentropy,
           _more_losses.logcosh: LogCosh, _more_losses.huber: Huber}
 
 
+_FROM_LOGITS = "(from_logits=True)"
+
+
 def get(identifier):
     """A Loss object from a name, a Keras loss function of this module, a Loss class or instance."""
     if isinstance(identifier, Loss):
@@ -465,7 +476,14 @@ def get(identifier):
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
+        name = identifier.lower()
+        if name.endswith(_FROM_LOGITS.lower()):     # a softmax cross-entropy of logits, as its name says
+            cls = _BY_NAME.get(name[:-len(_FROM_LOGITS)])
+            if isinstance(cls, type) and issubclass(cls, _CrossEntropy):
+                return cls(from_logits=True)
+            raise ValueError(f"unknown loss {identifier!r}: only categorical_crossentropy and "
+                             f"sparse_categorical_crossentropy take from_logits=True")
+        cls = _BY_NAME.get(name)
         if cls is None:
             delta = _more_losses.huber_delta_of(identifier.lower())
             if delta is not None:

@@ -39,6 +39,7 @@ import numpy as np
 
 from . import _graph, _model_io, backend, keras_h5, saving
 from . import layers as layers_module
+from . import losses as losses_module
 from ._model import Model
 
 __all__ = ["Model", "Sequential", "load_model", "save_model", "model_from_json", "model_from_config",
@@ -214,22 +215,46 @@ def _no_custom_objects(custom_objects):
                          "subclasses of cnet.layers.Layer, found by class name), losses and optimizers")
 
 
+def _compile_objects(custom_objects):
+    """load_model's custom_objects: {name: metric function or cnet.losses.Loss} for the names of the
+    saved compile configuration; a layer class is accepted under its own class name (cnet finds the
+    subclasses of cnet.layers.Layer by that name anyway); anything else is refused."""
+    if custom_objects is None:
+        return {}
+    if not isinstance(custom_objects, dict):
+        raise TypeError(f"custom_objects must be a dict {{name: object}}, got {type(custom_objects).__name__}")
+    out = {}
+    for name, obj in custom_objects.items():
+        if isinstance(obj, type) and issubclass(obj, layers_module.Layer):
+            if layers_module.LAYERS.get(name) is not obj:
+                raise ValueError(f"custom_objects[{name!r}]: cnet finds a layer class by its class name; give "
+                                 f"it as {obj.__name__!r} (a model file names {obj.__name__})")
+        elif isinstance(name, str) and (callable(obj) or isinstance(obj, losses_module.Loss)):
+            out[name] = obj
+        else:
+            raise ValueError(f"custom_objects[{name!r}]: cnet takes metric functions, cnet.losses.Loss "
+                             f"objects or classes and layer classes, got {type(obj).__name__}")
+    return out
+
+
 def load_model(filepath, compile=True, custom_objects=None):
     """Load a model saved with model.save(filepath): architecture, weights, compile configuration,
     optimizer and training state. Never unpickles; errors are ValueError naming the file. A Keras 2
-    HDF5 file (whatever its name) gives the model its model_config describes (cnet.keras_h5)."""
-    _no_custom_objects(custom_objects)
+    HDF5 file (whatever its name) gives the model its model_config describes (cnet.keras_h5).
+    custom_objects: as in Keras, {name: object} for the custom metric functions and losses (cnet.losses.Loss
+    subclasses) the saved compile configuration names (see _compile_objects)."""
+    custom = _compile_objects(custom_objects)
     if keras_h5.is_hdf5(filepath):      # a Keras 2 HDF5 file (cnet.keras_h5)
         kind, parts, training = keras_h5.read_model(filepath)
         model = Sequential._assemble(*parts) if kind == "Sequential" else Model._from_parts(*parts)
         model.load_weights(filepath)
         if compile and training:
-            keras_h5.restore_compile(model, training, filepath)
+            keras_h5.restore_compile(model, training, filepath, custom)
         return model
     with saving.ModelFile(filepath) as mf:
         mf.require_kind("model")
         model = _model_from_header(mf)
-        _model_io.restore(mf, model, compile=compile)
+        _model_io.restore(mf, model, compile=compile, custom=custom)
     return model
 
 

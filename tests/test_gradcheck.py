@@ -85,6 +85,16 @@ def test_detects_a_wrong_gradient():
     assert errors["W"] > 1e-3 and errors["b"] < 1e-6
 
 
+@pytest.mark.parametrize("shape", [(3, 5), (3, 4, 5)])
+def test_layer_with_regularizers(shape):
+    """A layer's gradients include its regularizers' penalties; so does the function checked (it did not:
+    a right layer showed errors of ~1e-3)."""
+    x = np.random.default_rng(0).standard_normal(shape)
+    layer = L.Dense(6, activation="tanh", kernel_regularizer="l1_l2", bias_initializer="ones",
+                    bias_regularizer="l2", activity_regularizer="l1")
+    assert max(cnet.gradcheck(layer, x).values()) < 1e-6
+
+
 def test_sampling_keys_and_errors():
     errors = cnet.gradcheck(L.Conv2D(2, 3), np.random.default_rng(0).standard_normal((2, 1, 5, 5)),
                             keys=["W"], max_elements=5)

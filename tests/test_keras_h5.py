@@ -532,3 +532,43 @@ def test_a_small_file_declaring_a_large_model_allocates_nothing(tmp_path):
         f.attrs["model_config"] = json.dumps(config).encode()
     with pytest.raises(ValueError, match="would take inputs of shape"):
         load_model(path)
+
+
+def test_save_keeps_the_compile_configuration(tmp_path):
+    """model.save('x.h5') writes Keras's training_config, so load_model gives a compiled model (as Keras's
+    load_model does), one output or several; the optimizer's state is not kept, and a warning says so."""
+    model = Sequential([L.Dense(4, activation="relu", input_shape=(3,)), L.Dense(2, activation="softmax")])
+    model.compile(cnet.optimizers.SGD(lr=0.05, momentum=0.9), "categorical_crossentropy", metrics=["accuracy"])
+    x, y = RNG.random((8, 3)), np.eye(2)[[0, 1] * 4]
+    model.save(tmp_path / "fresh.h5")                     # no step taken: nothing to warn about
+    with pytest.warns(UserWarning, match="optimizer's state"):
+        model.fit(x, y, epochs=1, verbose=0) and model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5", "r") as f:
+        training = json.loads(f.attrs["training_config"])
+    assert training["loss"] == "categorical_crossentropy" and training["metrics"] == ["accuracy"]
+    assert training["optimizer_config"] == {"class_name": "SGD", "config": {"lr": 0.05, "momentum": 0.9,
+                                                                          "nesterov": False, "decay": 0.0}}
+    loaded = load_model(tmp_path / "m.h5")
+    assert type(loaded.optimizer).__name__ == "SGD" and loaded.optimizer.momentum == 0.9
+    assert loaded.optimizer.lr == pytest.approx(0.05) and loaded.metrics_names == ["loss", "accuracy"]
+    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0), rtol=1e-12)
+    assert load_model(tmp_path / "m.h5", compile=False).optimizer is None
+    model.save(tmp_path / "bare.h5", include_optimizer=False)
+    with h5py.File(tmp_path / "bare.h5", "r") as f:
+        assert "training_config" not in f.attrs
+    assert load_model(tmp_path / "bare.h5").optimizer is None
+    model.compile(cnet.optimizers.Adam(clipnorm=1.5, clipvalue=0.5), "categorical_crossentropy")
+    model.save(tmp_path / "clip.h5")        # cnet's per-array clipnorm comes back (a Keras 2.2 one is refused)
+    opt = load_model(tmp_path / "clip.h5").optimizer
+    assert (opt.clipnorm, opt.clipvalue) == (1.5, 0.5)
+
+    a, b = cnet.Input(shape=(3,), name="a"), cnet.Input(shape=(2,), name="b")
+    h = L.Concatenate()([L.Dense(4, activation="relu")(a), b])
+    two = cnet.Model([a, b], [L.Dense(2, activation="softmax", name="cls")(h), L.Dense(1, name="reg")(h)])
+    two.compile("adam", loss={"cls": "categorical_crossentropy", "reg": "mse"}, loss_weights={"cls": 1.0, "reg": 0.3},
+                metrics={"cls": ["accuracy"], "reg": ["mae"]})
+    xs, ys = [x, RNG.random((8, 2))], [y, RNG.random(8)]
+    two.save(tmp_path / "two.h5")
+    back = load_model(tmp_path / "two.h5")
+    assert back.metrics_names == two.metrics_names
+    np.testing.assert_allclose(back.evaluate(xs, ys, verbose=0), two.evaluate(xs, ys, verbose=0), rtol=1e-12)

@@ -395,6 +395,12 @@ def test_flatten_reshape_shapes():
 
 def test_trainable_flag_and_unknown_kwargs():
     assert L.Dense(2, trainable=False).trainable is False
+    assert L.Dense(2, batch_input_shape=(None, 3)).input_shape == (3,)
+    for kwargs in ({"batch_input_shape": (32, 3)}, {"input_shape": (3,), "batch_size": 32}):   # was dropped
+        with pytest.raises(ValueError, match=r"fixed batch size \(32\) is not supported"):
+            L.Dense(2, **kwargs)
+    with pytest.raises(ValueError, match=r"InputLayer: a fixed batch size \(8\)"):
+        L.InputLayer(input_shape=(3,), batch_size=8)
     with pytest.raises(TypeError, match="unexpected"):
         L.Dense(2, units2=3)
     with pytest.raises(ValueError, match="unknown activation"):
@@ -553,3 +559,38 @@ def test_dense_on_more_than_two_axes_acts_on_the_last_axis(activation, backend_n
     for _ in range(3):   # training steps with the layers' workspaces
         model.train_on_batch(x[:, :, 0], np.array([0, 1, 0]))
     assert model.evaluate(x[:, :, 0], np.array([0, 1, 0]), verbose=0) < before
+
+
+def test_frozen_layers_and_models_do_not_change():
+    """layer.trainable = False: its weights stay, a BatchNormalization's moving statistics too (Keras 2 runs
+    no update of a frozen layer); model.trainable = False freezes every layer (tf.keras), True unfreezes."""
+    rng = np.random.default_rng(1)
+    x, y = rng.random((16, 4)) * 3, rng.random((16, 2))
+    model = cnet.models.Sequential([L.Dense(3, input_shape=(4,)), L.BatchNormalization(), L.Dense(2)])
+    model.layers[0].trainable = model.layers[1].trainable = False
+    model.compile("sgd", "mse")
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    after = model.get_weights()
+    assert [np.array_equal(a, b) for a, b in zip(before, after)] == [True] * 6 + [False, False]
+    model.trainable = False
+    assert model.trainable is False and not any(layer.trainable for layer in model.layers)
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    model.trainable = True
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert not any(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_weights_lists_follow_trainable():
+    """Keras's weights, trainable_weights and non_trainable_weights: the arrays themselves, frozen or not."""
+    model = cnet.models.Sequential([L.Dense(3, input_shape=(4,)), L.BatchNormalization(), L.Dense(2)])
+    dense, bn, _ = model.layers
+    assert [w.shape for w in bn.trainable_weights] == [(3,), (3,)] and len(bn.non_trainable_weights) == 2
+    assert dense.weights[0] is dense.params["W"] and len(model.weights) == 8
+    assert (len(model.trainable_weights), len(model.non_trainable_weights)) == (6, 2)
+    dense.trainable = False
+    assert dense.trainable_weights == [] and len(dense.non_trainable_weights) == 2
+    assert (len(model.trainable_weights), len(model.non_trainable_weights)) == (4, 4)
+    assert sum(w.size for w in model.weights) == model.count_params()

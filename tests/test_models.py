@@ -372,6 +372,11 @@ def test_complex_and_string_inputs_are_refused_not_truncated():
         with pytest.raises(TypeError, match='inputs must be numeric'):
             model.predict(x)
     np.testing.assert_array_equal(model.predict(np.ones((2, 20), object)), model.predict(np.ones((2, 20))))
+    for odd in (None, "1"):     # an object array holding something else than numbers: not NaN, not parsed
+        x = np.ones((2, 20), object)
+        x[1, 3] = odd
+        with pytest.raises(TypeError, match='inputs must be numeric'):
+            model.predict(x)
 
 
 # ---- every argument is honoured or refused by name -----------------------------------------------

@@ -365,3 +365,49 @@ def test_temporaries_of_killed_saves_are_removed(tmp_path):
     model.save(str(path))
     assert not stale.exists() and live.exists() and other.exists()
     np.testing.assert_array_equal(load_model(str(path)).predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("make", [lambda: cnet.losses.CategoricalCrossentropy(from_logits=True),
+                                  lambda: cnet.losses.SparseCategoricalCrossentropy(from_logits=True),
+                                  lambda: cnet.losses.SoftmaxCrossEntropy()],
+                         ids=["categorical", "sparse", "softmax_crossentropy"])
+def test_losses_of_logits_come_back(tmp_path, make):
+    """A model trained on logits loads with the same loss: from_logits was lost (the loaded model took its
+    logits for probabilities, another loss), and SoftmaxCrossEntropy's name was unknown to load_model."""
+    rng = np.random.default_rng(2)
+    x, labels = rng.random((8, 3)), np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    y = labels if "Sparse" in type(make()).__name__ else np.eye(3)[labels]
+    model = Sequential([Dense(3, input_shape=(3,))])        # no softmax: logits
+    model.compile("sgd", make())
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.cnet")
+    loaded = load_model(tmp_path / "m.cnet")
+    assert loaded.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-12)
+    assert cnet.losses.get(make().name).get_config() == make().get_config()
+
+
+@pytest.mark.parametrize("ext", ["cnet", "h5"])
+def test_load_model_custom_objects(tmp_path, ext):
+    """load_model(path, custom_objects={...}) as in Keras: a custom metric function (and a Loss) named by the
+    saved compile configuration comes back; it was refused whatever it held."""
+    if ext == "h5":
+        pytest.importorskip("h5py")
+
+    def top2(y_true, y_pred):
+        return cnet.metrics.top_k_categorical_accuracy(y_true, y_pred, k=2)
+
+    rng = np.random.default_rng(3)
+    x, y = rng.random((8, 3)), np.eye(3)[[0, 1, 2, 0, 1, 2, 0, 1]]
+    model = Sequential([Dense(3, activation="softmax", input_shape=(3,))])
+    model.compile("sgd", "categorical_crossentropy", metrics=[top2])
+    path = tmp_path / f"m.{ext}"
+    model.save(path)
+    with pytest.raises(ValueError, match="unknown metric 'top2'.*compile=False"):
+        load_model(path)
+    loaded = load_model(path, custom_objects={"top2": top2, "Dense": Dense})
+    assert loaded.metrics_names == ["loss", "top2"]
+    assert loaded.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-12)
+    with pytest.raises(ValueError, match="by its class name"):
+        load_model(path, custom_objects={"MyDense": Dense})
+    with pytest.raises(ValueError, match=r"custom_objects\['n'\]"):
+        load_model(path, custom_objects={"n": 3})

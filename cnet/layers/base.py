@@ -144,6 +144,12 @@ class Layer:
         if self.dtype is not None and self.dtype not in _FLOATS:
             raise TypeError(f"{self.name}: dtype must be float32 or float64, got {self.dtype}")
         self.params, self.grads, self.state = {}, {}, {}
+        if batch_input_shape is not None and batch_size is None:
+            batch_size = (tuple(batch_input_shape) or (None,))[0]
+        if batch_size is not None:      # Input() refuses it too
+            raise ValueError(f"{type(self).__name__}: a fixed batch size ({batch_size}) is not supported: cnet "
+                             f"models take batches of any size; give input_shape= (or batch_input_shape=(None, "
+                             f"...))")
         if input_shape is None and batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
         if input_shape is None and input_dim is not None:
@@ -397,6 +403,22 @@ class Layer:
 
     def _weight_names(self):
         return list(self.params) + list(self.state)
+
+    @property
+    def trainable_weights(self):
+        """Keras's list of the weights training changes: the parameter arrays themselves (not copies; no
+        variables in cnet), [] when the layer is frozen (trainable=False)."""
+        return list(self.params.values()) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        """The parameters of a frozen layer, and the state training does not differentiate (moving_mean...)."""
+        return ([] if self.trainable else list(self.params.values())) + list(self.state.values())
+
+    @property
+    def weights(self):
+        """trainable_weights + non_trainable_weights, as in Keras."""
+        return self.trainable_weights + self.non_trainable_weights
 
     def get_weights(self):
         if self._weight_format is not None:     # the values the layer computes with

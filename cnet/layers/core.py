@@ -192,7 +192,7 @@ class InputLayer(Layer):
     def __init__(self, input_shape=None, batch_size=None, dtype=None, batch_input_shape=None, name=None,
                  **kwargs):
         super().__init__(input_shape=input_shape, batch_input_shape=batch_input_shape, dtype=dtype,
-                         name=name, **kwargs)
+                         name=name, batch_size=batch_size, **kwargs)
         if self._declared_input_shape is None:
             raise ValueError("InputLayer needs input_shape (without the batch axis), e.g. (1, 28, 28)")
         self.build(self._declared_input_shape)

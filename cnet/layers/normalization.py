@@ -19,7 +19,9 @@ class BatchNormalization(Layer):
     axis=-1), else -1 when set_image_data_format('channels_last') was called and 1 otherwise.
     Training uses the batch statistics
     and updates moving_mean/moving_variance (momentum*moving + (1 - momentum)*batch, the variance
-    unbiased, as Keras 2 and PyTorch); inference uses the moving statistics.
+    unbiased, as Keras 2 and PyTorch); inference uses the moving statistics. A frozen layer
+    (trainable=False) still normalizes with the batch statistics in training (multi-backend Keras 2) but
+    leaves its moving statistics as they are (Keras 2 does not run a frozen layer's updates).
 
     Book: ``BatchNormalization(gamma, beta, momentum=0.9, running_mean=None, running_var=None)``
     keeps the given arrays, uses epsilon 1e-6, the biased variance and zero-initialized running
@@ -160,6 +162,8 @@ class BatchNormalization(Layer):
             return y.reshape(x.shape)
         y, mean, inv_std = ops.batchnorm_forward(xx, gamma, beta, self.epsilon)
         self._x, self._mean, self._inv_std = xx, mean, inv_std
+        if not self.trainable:      # frozen: the moving statistics stay as they are
+            return y.reshape(x.shape)
         m = xx.size // xx.shape[1]
         var = 1.0 / (inv_std.astype(np.float64) ** 2) - self.epsilon
         if self._unbiased and m > 1:
