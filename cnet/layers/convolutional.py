@@ -1,5 +1,11 @@
 """Convolution (keras.layers.convolutional): Conv2D and its alias Convolution2D. As in Keras 2, the pooling
-layers can be imported from here too (keras.layers.convolutional.MaxPooling2D)."""
+layers can be imported from here too (keras.layers.convolutional.MaxPooling2D).
+
+Conv2D runs one of two engines, chosen per input shape by a plan (cnet.ops.conv.conv2d_plan) and cached:
+the direct convolution on the channel-blocked layout (its input and output converted from and to NCHW
+here; the first layer's one-channel input is read as it is), or im2col + GEMM."""
+import numpy as np
+
 from .. import ops
 from ._spatial import _normalize_padding, _Spatial
 from .base import _KernelBias, _keras1_arguments, _no_unsupported, _pair, _positive_int, _shape
@@ -82,25 +88,67 @@ class Conv2D(_KernelBias, _Spatial):
         (oh, ow), _, _ = self._geometry(_shape(input_shape))
         return self._public((self.filters, oh, ow))
 
+    def conv_plan(self, input_shape=None, dtype=None):
+        """The plan of this layer for a channels-first input shape (N, C, H, W) (None: the last one it
+        ran): which engine (direct or im2col) computes it, and why (cnet.ops.conv.conv2d_plan)."""
+        if input_shape is None:
+            plan = getattr(self, "_plan", None)
+            return None if plan is None else dict(plan)
+        return dict(self._plan_for(tuple(input_shape), np.dtype(self.dtype if dtype is None else dtype)))
+
+    def _plan_for(self, shape, dtype):
+        key = (shape, dtype, ops.get_backend(), ops.conv.conv_engine(), ops.conv.blk_width(dtype))
+        cache = self.__dict__.setdefault("_plans", {})
+        plan = cache.get(key)
+        if plan is None:
+            if len(cache) >= 8:      # a few shapes per layer (the last, smaller batch): keep it small
+                cache.clear()
+            w_shape = (self.filters, shape[1]) + self._kernel
+            plan = cache[key] = ops.conv.conv2d_plan(shape, w_shape, self._strides, self._pad, dtype)
+        return plan
+
     def _forward_cf(self, x, train):
         xin = self._pad_input(x)
         skip = self._logits and self._act.is_softmax
-        fuse_relu = self._act.name == "relu"  # the GEMM applies it as it writes y
+        fuse_relu = self._act.name == "relu"  # the kernel applies it as it writes y
         n = x.shape[0]
-        z = ops.conv2d_forward(xin, self.params["W"], self.params.get("b"), self._strides, self._pad,
-                               out=self._buf("y", (n, self.filters, self._oh, self._ow)), relu=fuse_relu)
+        plan = self._plan = self._plan_for(xin.shape, xin.dtype)
+        w, b, oshape = self.params["W"], self.params.get("b"), (n, self.filters, self._oh, self._ow)
+        if plan["engine"] == "direct":
+            cb, plain = plan["cb"], plan["plain"]
+            xk = xin if plain else ops.to_blocked(xin, cb, out=self._buf("xb", _blocked(xin.shape, cb)))
+            yb = ops.conv2d_blk_forward(xk, w, b, self._strides, self._pad, plain, cb,
+                                        out=self._buf("yb", _blocked(oshape, cb)), relu=fuse_relu)
+            z = ops.from_blocked(yb, self.filters, out=self._buf("y", oshape))
+        else:
+            xk = xin
+            z = ops.conv2d_forward(xin, w, b, self._strides, self._pad, out=self._buf("y", oshape),
+                                   relu=fuse_relu)
         y = z if (skip or fuse_relu) else self._act.forward(z)
         if train:
-            self._x, self._xshape, self._y, self._skip = xin, x.shape, y, skip
+            self._x, self._xk, self._xshape, self._y, self._skip = xin, xk, x.shape, y, skip
+            self._train_plan = plan
         return y
 
     def _backward_cf(self, dout):
         dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
         need_dx = self._need_input_grad or not self._reuse
-        dx, dw, db = ops.conv2d_backward(
-            dz, self._x, self.params["W"], self._strides, self._pad,
-            out=(self._buf("dx", self._x.shape) if need_dx else None, self._grad_out("W"),
-                 self._grad_out("b")), need_dx=need_dx)
+        w, plan, xshape = self.params["W"], self._train_plan, self._x.shape
+        if plan["engine"] == "direct":
+            cb = plan["cb"]
+            dzb = ops.to_blocked(dz, cb, out=self._buf("dyb", _blocked(dz.shape, cb)))
+            dw, db = ops.conv2d_blk_backward_weights(dzb, self._xk, w.shape, self._strides, self._pad,
+                                                     plan["plain"], out=(self._grad_out("W"), self._grad_out("b")))
+            dx = None
+            if need_dx:
+                dxb = ops.conv2d_blk_backward_data(dzb, w, xshape, self._strides, self._pad,
+                                                   out=self._buf("dxb", _blocked(xshape, cb)))
+                dx = ops.from_blocked(dxb, xshape[1], out=self._buf("dx", xshape))
+        else:
+            dx, dw, db = ops.conv2d_backward(
+                dz, self._x, w, self._strides, self._pad,
+                out=(self._buf("dx", xshape) if need_dx else None, self._grad_out("W"), self._grad_out("b")),
+                need_dx=need_dx)
         self._set_grad("W", dw)
         if self.use_bias:
             self._set_grad("b", db)
@@ -111,6 +159,12 @@ class Conv2D(_KernelBias, _Spatial):
         config.update(filters=self.filters, kernel_size=list(self._kernel), strides=list(self._strides),
                       **self._spatial_config(), **self._kernel_bias_config())
         return config
+
+
+def _blocked(shape, cb):
+    """The blocked shape (N, ceil(C/cb), H, W, cb) of an NCHW shape."""
+    n, c, h, w = shape
+    return (n, -(-c // cb), h, w, cb)
 
 
 Convolution2D = Conv2D   # Keras 2's alias (serialized as Conv2D, as in Keras)

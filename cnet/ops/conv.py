@@ -3,12 +3,14 @@
 Shapes: x is (N, C, H, W) (channels first), conv weights w are (K, C, KH, KW), b is (K,);
 OH = (H + 2*pad_h - KH)//stride_h + 1 (OW likewise). stride and pad are an int or an (h, w) pair.
 """
+import os
+
 import numpy as np
 
 from .. import _kernels, reference
 from .._runtime import get_num_threads
 from . import _checks
-from ._table import implementation, into, register, with_out
+from ._table import get_backend, implementation, into, register, with_out
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "to_blocked", "from_blocked",
            "conv2d_blk_forward", "conv2d_blk_backward_data", "conv2d_blk_backward_weights"]
@@ -212,6 +214,60 @@ def conv2d_blk_backward_weights(dyb, x, w_shape, stride=1, pad=0, plain=False, o
     if out is not None:
         out = _checks.outputs(out, "conv2d_blk_backward_weights", [(w_shape, x.dtype), ((k,), x.dtype)], (dyb, x))
     return implementation("conv2d_blk_backward_weights")(dyb, x, w_shape, stride, pad, bool(plain), out)
+
+
+# ---- the plan of a Conv2D layer: which engine runs it -----------------------------------------------
+# A layer asks conv2d_plan once per input shape (and backend, SIMD path, forced engine) and caches the
+# answer. The rule follows the prototype's measurements (issue 13): the direct kernels beat im2col + GEMM
+# on every 3x3 and 5x5 layer of the bundled networks, strided ones too, by 1.2-3x (first layers with one
+# input channel most, read in place as NCHW: "plain"). im2col is kept for 1x1 kernels of stride 1 without
+# padding: there it is one GEMM with no unfolding at all, while the direct engine of a layer that takes
+# and gives NCHW pays two layout conversions. CNET_CONV=im2col|direct (or set_conv_engine) forces one.
+
+ENGINES = ("auto", "direct", "im2col")
+PLAIN_MAX_CHANNELS = 4     # inputs with at most this many channels are read as NCHW ("plain")
+
+
+def _engine_from_env():
+    value = os.environ.get("CNET_CONV", "").strip().lower() or "auto"
+    if value not in ENGINES:
+        raise ValueError(f"CNET_CONV={os.environ['CNET_CONV']!r}: expected one of {', '.join(ENGINES)}")
+    return value
+
+
+_engine = {"forced": _engine_from_env()}
+
+
+def conv_engine():
+    """'auto' (a plan per layer shape), or the engine CNET_CONV / set_conv_engine forces."""
+    return _engine["forced"]
+
+
+def set_conv_engine(name):
+    """Force the convolution engine of every Conv2D layer: 'direct' or 'im2col'; 'auto' (or None) returns
+    to the plan per layer shape. Layers re-plan at their next call. Process-wide."""
+    name = "auto" if name is None else name
+    if name not in ENGINES:
+        raise ValueError(f"set_conv_engine: unknown engine {name!r}; expected one of {ENGINES}")
+    _engine["forced"] = name
+
+
+def conv2d_plan(x_shape, w_shape, stride, pad, dtype):
+    """The plan of a convolution of x (N, C, H, W) by w (K, C, KH, KW): a dict with 'engine' ('direct',
+    'im2col', or 'numpy' on the numpy backend, where the reference runs), 'plain' (direct: the input is
+    read as NCHW), 'cb' (direct: the block width), 'simd' and 'why'."""
+    (sh, sw, ph, pw, _, _), c = _checks.window(x_shape, w_shape[2], w_shape[3], stride, pad), x_shape[1]
+    simd, forced = _kernels.simd_path(), conv_engine()
+    plan = {"engine": "im2col", "plain": False, "cb": None, "simd": simd}
+    if get_backend() != "c":
+        return dict(plan, engine="numpy", why="numpy backend: the reference")
+    one_by_one = w_shape[2:] == (1, 1) and (sh, sw, ph, pw) == (1, 1, 0, 0)
+    if forced == "im2col" or (forced == "auto" and one_by_one):
+        return dict(plan, why="forced (CNET_CONV or set_conv_engine)" if forced == "im2col" else
+                    "1x1, stride 1, no padding: one GEMM, no unfolding")
+    return dict(plan, engine="direct", plain=c <= PLAIN_MAX_CHANNELS, cb=blk_width(dtype),
+                why="forced (CNET_CONV or set_conv_engine)" if forced == "direct" else
+                "direct beats im2col on this shape class (issue 13 prototype)")
 
 
 # ---- the C implementations ------------------------------------------------------------------------
