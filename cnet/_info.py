@@ -23,6 +23,7 @@ def config():
         "simd": _kernels.simd_path(),
         "backend": ops.get_backend(),
         "conv": ops.conv.conv_engine(),
+        "blocked_activations": ops.conv.blocked_activations(),
         "ops": ops.op_backends(),
     }
 
@@ -41,6 +42,8 @@ def show_config(file=None):
         f"  conv:     {c['conv']}" + ("  (a plan per layer shape: direct, or im2col for 1x1 stride 1; "
                                       "CNET_CONV=im2col|direct forces one)" if c["conv"] == "auto"
                                       else "  (forced for every Conv2D layer)"),
+        f"  blocked activations between layers: {'on' if c['blocked_activations'] else 'off'}  "
+        "(CNET_BLOCKED=1 turns it on)",
         "  ops:",
     ]
     ops_table = c["ops"]

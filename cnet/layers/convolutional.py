@@ -7,6 +7,7 @@ here; the first layer's one-channel input is read as it is), or im2col + GEMM.""
 import numpy as np
 
 from .. import ops
+from ._blocked import Blocked, blocked_data
 from ._spatial import _normalize_padding, _Spatial
 from .base import _KernelBias, _keras1_arguments, _no_unsupported, _pair, _positive_int, _shape
 from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D  # noqa: F401  (as in Keras)
@@ -107,43 +108,60 @@ class Conv2D(_KernelBias, _Spatial):
             plan = cache[key] = ops.conv.conv2d_plan(shape, w_shape, self._strides, self._pad, dtype)
         return plan
 
+    def _accepts_blocked(self):
+        return not self._cl and self._extra == (0, 0)
+
     def _forward_cf(self, x, train):
-        xin = self._pad_input(x)
+        blk_in = type(x) is Blocked
+        xin = x if blk_in else self._pad_input(x)
         skip = self._logits and self._act.is_softmax
         fuse_relu = self._act.name == "relu"  # the kernel applies it as it writes y
-        n = x.shape[0]
-        plan = self._plan = self._plan_for(xin.shape, xin.dtype)
+        xshape = x.nchw_shape if blk_in else xin.shape
+        n = xshape[0]
+        plan = self._plan = self._plan_for(xshape, self.dtype if blk_in else xin.dtype)
+        if blk_in and (plan["engine"] != "direct" or plan["plain"] or plan["cb"] != x.data.shape[4]):
+            xin, blk_in = x.to_nchw(), False      # a layout this plan does not read: NCHW
         w, b, oshape = self.params["W"], self.params.get("b"), (n, self.filters, self._oh, self._ow)
+        out_blk = False
         if plan["engine"] == "direct":
             cb, plain = plan["cb"], plan["plain"]
-            xk = xin if plain else ops.to_blocked(xin, cb, out=self._buf("xb", _blocked(xin.shape, cb)))
+            xk = xin.data if blk_in else xin if plain else \
+                ops.to_blocked(xin, cb, out=self._buf("xb", _blocked(xin.shape, cb)))
             yb = ops.conv2d_blk_forward(xk, w, b, self._strides, self._pad, plain, cb,
                                         out=self._buf("yb", _blocked(oshape, cb)), relu=fuse_relu)
-            z = ops.from_blocked(yb, self.filters, out=self._buf("y", oshape))
+            out_blk = (self._blk_out and not skip and not self._cl      # f(0) = 0 keeps the lanes past K zero
+                       and (fuse_relu or self._act.name == "linear"))
+            z = yb if out_blk else ops.from_blocked(yb, self.filters, out=self._buf("y", oshape))
         else:
             xk = xin
             z = ops.conv2d_forward(xin, w, b, self._strides, self._pad, out=self._buf("y", oshape),
                                    relu=fuse_relu)
-        y = z if (skip or fuse_relu) else self._act.forward(z)
+        y = z if (skip or fuse_relu or out_blk) else self._act.forward(z)
         if train:
-            self._x, self._xk, self._xshape, self._y, self._skip = xin, xk, x.shape, y, skip
-            self._train_plan = plan
-        return y
+            self._x, self._xk, self._xshape, self._y, self._skip = xin, xk, tuple(xshape), y, skip
+            self._train_plan, self._blk_in, self._blk_y = plan, blk_in, out_blk
+            self._xshape_user = x.nchw_shape if type(x) is Blocked else x.shape
+        return Blocked(y, self.filters) if out_blk else y
 
     def _backward_cf(self, dout):
+        w, plan, xshape = self.params["W"], self._train_plan, self._xshape
+        cb = plan["cb"]
+        if self._blk_y:     # y (and so dz) blocked
+            dout = blocked_data(dout, cb, out=self._buf("dyb", self._y.shape))
+        elif type(dout) is Blocked:
+            dout = dout.to_nchw()
         dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
         need_dx = self._need_input_grad or not self._reuse
-        w, plan, xshape = self.params["W"], self._train_plan, self._x.shape
         if plan["engine"] == "direct":
-            cb = plan["cb"]
-            dzb = ops.to_blocked(dz, cb, out=self._buf("dyb", _blocked(dz.shape, cb)))
+            dzb = dz if self._blk_y else ops.to_blocked(dz, cb, out=self._buf("dyb", _blocked(dz.shape, cb)))
             dw, db = ops.conv2d_blk_backward_weights(dzb, self._xk, w.shape, self._strides, self._pad,
                                                      plan["plain"], out=(self._grad_out("W"), self._grad_out("b")))
             dx = None
             if need_dx:
                 dxb = ops.conv2d_blk_backward_data(dzb, w, xshape, self._strides, self._pad,
                                                    out=self._buf("dxb", _blocked(xshape, cb)))
-                dx = ops.from_blocked(dxb, xshape[1], out=self._buf("dx", xshape))
+                dx = Blocked(dxb, xshape[1]) if self._blk_in else \
+                    ops.from_blocked(dxb, xshape[1], out=self._buf("dx", xshape))
         else:
             dx, dw, db = ops.conv2d_backward(
                 dz, self._x, w, self._strides, self._pad,
@@ -152,7 +170,9 @@ class Conv2D(_KernelBias, _Spatial):
         self._set_grad("W", dw)
         if self.use_bias:
             self._set_grad("b", db)
-        return None if dx is None else self._unpad(dx, self._xshape)
+        if dx is None or self._blk_in:
+            return dx
+        return self._unpad(dx, self._xshape_user)
 
     def get_config(self):
         config = super().get_config()

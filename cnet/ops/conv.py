@@ -252,6 +252,30 @@ def set_conv_engine(name):
     _engine["forced"] = name
 
 
+def _blocked_from_env():
+    value = os.environ.get("CNET_BLOCKED", "").strip() or "0"
+    if value not in ("0", "1"):
+        raise ValueError(f"CNET_BLOCKED={os.environ['CNET_BLOCKED']!r}: expected 0 or 1")
+    return value == "1"
+
+
+_engine["blocked"] = _blocked_from_env()
+
+
+def blocked_activations():
+    """Whether models keep activations blocked between their layers (cnet/layers/_blocked.py)."""
+    return _engine["blocked"]
+
+
+def set_blocked_activations(on):
+    """Keep activations in the blocked layout from one Conv2D/MaxPooling2D(2x2)/ReLU/Dropout layer of a
+    model to the next (True), or convert at every Conv2D (False, the default). Process-wide; CNET_BLOCKED=1
+    sets it at import."""
+    if not isinstance(on, bool):
+        raise TypeError(f"set_blocked_activations: expected True or False, got {on!r}")
+    _engine["blocked"] = on
+
+
 def conv2d_plan(x_shape, w_shape, stride, pad, dtype):
     """The plan of a convolution of x (N, C, H, W) by w (K, C, KH, KW): a dict with 'engine' ('direct',
     'im2col', or 'numpy' on the numpy backend, where the reference runs), 'plain' (direct: the input is
