@@ -55,6 +55,7 @@ def test_conv_section_has_every_pass_both_engines_and_the_plan(smoke):
     assert {r["pass"] for r in rows} == {"fwd", "bwd_d", "bwd_w"} and {r["threads"] for r in rows} == {1, 2}
     for r in rows:
         assert r["plan"]["engine"] in ("direct", "im2col") and r["flops"] > 0
+        assert min(r["plan"]["tiles"]["forward"]) >= 1 and r["plan"]["tiles"]["weight_chunks"] >= 1
         for engine in ("direct", "im2col"):
             fig = r[engine]
             assert fig.get("gflops", 0) > 0 or fig.get("reason"), (r["layer"], r["pass"], engine, fig)

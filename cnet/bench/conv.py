@@ -76,6 +76,11 @@ def run_conv(suite):
         cons = [{"key": (key, t), "enter": suite.enter("c", t), "fn": fn}
                 for t in suite.threads for key, fn in calls.items()]
         res = interleaved(cons, suite.mode)
+        tiles = ops.conv.conv2d_blk_last_tiles()    # of this layer's last direct calls
+        plan = dict(plan, tiles=tiles)
+        if plan["engine"] == "direct":
+            plan_s += " tiles fwd {}x{} bwd_d {}x{} dW {}x{} ({} chunks)".format(
+                *tiles["forward"], *tiles["backward_data"], *tiles["backward_weights"], tiles["weight_chunks"])
         for t in suite.threads:
             med = {}
             for key in calls:

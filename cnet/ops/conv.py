@@ -276,6 +276,13 @@ def set_blocked_activations(on):
     _engine["blocked"] = on
 
 
+def conv2d_blk_last_tiles():
+    """The register tiles the direct kernels' planner chose at the last call of each pass, process-wide
+    (for the benchmark): forward and backward-data (output blocks, pixels), weight gradient (lanes or
+    taps, blocks) and its number of image chunks."""
+    return _kernels.conv2d_blk_last_tiles()
+
+
 def conv2d_plan(x_shape, w_shape, stride, pad, dtype):
     """The plan of a convolution of x (N, C, H, W) by w (K, C, KH, KW): a dict with 'engine' ('direct',
     'im2col', or 'numpy' on the numpy backend, where the reference runs), 'plain' (direct: the input is
