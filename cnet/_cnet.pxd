@@ -156,6 +156,52 @@ cdef extern from "cnet.h" nogil:
     void cnet_softmax_backward_f64(double *dx, const double *dy, const double *y, int64_t rows, int64_t L,
                                    int n_threads)
 
+    # ---- activation (activation_param.c): the backward ops take the forward input x
+    void cnet_elu_forward_f32(float *y, const float *x, double alpha, double scale, int64_t n, int n_threads)
+    void cnet_elu_forward_f64(double *y, const double *x, double alpha, double scale, int64_t n, int n_threads)
+    void cnet_elu_backward_f32(float *dx, const float *dy, const float *x, double alpha, double scale, int64_t n,
+                               int n_threads)
+    void cnet_elu_backward_f64(double *dx, const double *dy, const double *x, double alpha, double scale,
+                               int64_t n, int n_threads)
+    void cnet_leaky_relu_forward_f32(float *y, const float *x, double alpha, double threshold, double max_value,
+                                     int64_t n, int n_threads)
+    void cnet_leaky_relu_forward_f64(double *y, const double *x, double alpha, double threshold,
+                                     double max_value, int64_t n, int n_threads)
+    void cnet_leaky_relu_backward_f32(float *dx, const float *dy, const float *x, double alpha,
+                                      double threshold, double max_value, int64_t n, int n_threads)
+    void cnet_leaky_relu_backward_f64(double *dx, const double *dy, const double *x, double alpha,
+                                      double threshold, double max_value, int64_t n, int n_threads)
+    void cnet_softplus_forward_f32(float *y, const float *x, int64_t n, int n_threads)
+    void cnet_softplus_forward_f64(double *y, const double *x, int64_t n, int n_threads)
+    void cnet_softplus_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads)
+    void cnet_softplus_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads)
+    void cnet_softsign_forward_f32(float *y, const float *x, int64_t n, int n_threads)
+    void cnet_softsign_forward_f64(double *y, const double *x, int64_t n, int n_threads)
+    void cnet_softsign_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads)
+    void cnet_softsign_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads)
+    void cnet_hard_sigmoid_forward_f32(float *y, const float *x, int64_t n, int n_threads)
+    void cnet_hard_sigmoid_forward_f64(double *y, const double *x, int64_t n, int n_threads)
+    void cnet_hard_sigmoid_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads)
+    void cnet_hard_sigmoid_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads)
+    void cnet_swish_forward_f32(float *y, const float *x, int64_t n, int n_threads)
+    void cnet_swish_forward_f64(double *y, const double *x, int64_t n, int n_threads)
+    void cnet_swish_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads)
+    void cnet_swish_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads)
+    void cnet_gelu_forward_f32(float *y, const float *x, int approximate, int64_t n, int n_threads)
+    void cnet_gelu_forward_f64(double *y, const double *x, int approximate, int64_t n, int n_threads)
+    void cnet_gelu_backward_f32(float *dx, const float *dy, const float *x, int approximate, int64_t n,
+                                int n_threads)
+    void cnet_gelu_backward_f64(double *dx, const double *dy, const double *x, int approximate, int64_t n,
+                                int n_threads)
+    void cnet_prelu_forward_f32(float *y, const float *x, const float *alpha, int64_t rows, int64_t F,
+                                int n_threads)
+    void cnet_prelu_forward_f64(double *y, const double *x, const double *alpha, int64_t rows, int64_t F,
+                                int n_threads)
+    void cnet_prelu_backward_f32(float *dx, float *dalpha, const float *dy, const float *x, const float *alpha,
+                                 int64_t rows, int64_t F, int n_threads)
+    void cnet_prelu_backward_f64(double *dx, double *dalpha, const double *dy, const double *x,
+                                 const double *alpha, int64_t rows, int64_t F, int n_threads)
+
     # ---- loss: the fused softmax cross-entropy (class indices or dense targets), mean squared error
     int cnet_softmax_xent_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
                                       const int64_t *labels, int64_t N, int64_t L, int n_threads)
@@ -174,6 +220,19 @@ cdef extern from "cnet.h" nogil:
                                               int64_t N, int64_t L, int n_threads)
     void cnet_softmax_xent_dense_backward_f64(double *dlogits, const double *probs, const double *targets,
                                               int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_weighted_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
+                                               const int64_t *labels, const float *targets,
+                                               const double *weights, int64_t N, int64_t L, int n_threads)
+    int cnet_softmax_xent_weighted_forward_f64(double *loss, double *probs, double *row_loss,
+                                               const double *logits, const int64_t *labels,
+                                               const double *targets, const double *weights, int64_t N,
+                                               int64_t L, int n_threads)
+    void cnet_softmax_xent_weighted_backward_f32(float *dlogits, const float *probs, const int64_t *labels,
+                                                 const float *targets, const double *weights, int64_t N,
+                                                 int64_t L, int n_threads)
+    void cnet_softmax_xent_weighted_backward_f64(double *dlogits, const double *probs, const int64_t *labels,
+                                                 const double *targets, const double *weights, int64_t N,
+                                                 int64_t L, int n_threads)
     double cnet_mse_forward_f32(const float *y, const float *t, int64_t n, int n_threads)
     double cnet_mse_forward_f64(const double *y, const double *t, int64_t n, int n_threads)
     void cnet_mse_backward_f32(float *dy, const float *y, const float *t, int64_t n, int n_threads)
@@ -209,33 +268,46 @@ cdef extern from "cnet.h" nogil:
                                      int64_t N, int64_t C, int64_t S, int n_threads)
 
     # ---- optim: the optimizers' updates
-    void cnet_sgd_update_f32(float *p, const float *g, int64_t n, double lr, double weight_decay,
-                             int n_threads)
-    void cnet_sgd_update_f64(double *p, const double *g, int64_t n, double lr, double weight_decay,
-                             int n_threads)
-    void cnet_momentum_update_f32(float *p, float *v, const float *g, int64_t n, double lr,
-                                  double momentum, double weight_decay, int n_threads)
-    void cnet_momentum_update_f64(double *p, double *v, const double *g, int64_t n, double lr,
-                                  double momentum, double weight_decay, int n_threads)
-    void cnet_nesterov_update_f32(float *p, float *v, const float *g, int64_t n, double lr,
-                                  double momentum, double weight_decay, int n_threads)
-    void cnet_nesterov_update_f64(double *p, double *v, const double *g, int64_t n, double lr,
-                                  double momentum, double weight_decay, int n_threads)
-    void cnet_adagrad_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double eps,
-                                 double weight_decay, int n_threads)
-    void cnet_adagrad_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double eps,
-                                 double weight_decay, int n_threads)
-    void cnet_rmsprop_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double rho,
-                                 double eps, double weight_decay, int n_threads)
-    void cnet_rmsprop_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double rho,
-                                 double eps, double weight_decay, int n_threads)
-    void cnet_adam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr,
-                              double beta1, double beta2, double eps, int64_t t, double weight_decay,
-                              int n_threads)
-    void cnet_adam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
-                              double beta1, double beta2, double eps, int64_t t, double weight_decay,
-                              int n_threads)
-    void cnet_adadelta_update_f32(float *p, float *h, float *d, const float *g, int64_t n, double lr,
-                                  double rho, double eps, double weight_decay, int n_threads)
-    void cnet_adadelta_update_f64(double *p, double *h, double *d, const double *g, int64_t n, double lr,
-                                  double rho, double eps, double weight_decay, int n_threads)
+    int cnet_sgd_update_f32(float *p, const float *g, int64_t n, double lr, double weight_decay,
+                            int n_threads)
+    int cnet_sgd_update_f64(double *p, const double *g, int64_t n, double lr, double weight_decay,
+                            int n_threads)
+    int cnet_momentum_update_f32(float *p, float *v, const float *g, int64_t n, double lr,
+                                 double momentum, double weight_decay, int n_threads)
+    int cnet_momentum_update_f64(double *p, double *v, const double *g, int64_t n, double lr,
+                                 double momentum, double weight_decay, int n_threads)
+    int cnet_nesterov_update_f32(float *p, float *v, const float *g, int64_t n, double lr,
+                                 double momentum, double weight_decay, int n_threads)
+    int cnet_nesterov_update_f64(double *p, double *v, const double *g, int64_t n, double lr,
+                                 double momentum, double weight_decay, int n_threads)
+    int cnet_adagrad_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double eps,
+                                double weight_decay, int n_threads)
+    int cnet_adagrad_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double eps,
+                                double weight_decay, int n_threads)
+    int cnet_rmsprop_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double rho,
+                                double eps, double weight_decay, int n_threads)
+    int cnet_rmsprop_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double rho,
+                                double eps, double weight_decay, int n_threads)
+    int cnet_adam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr,
+                             double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                            int n_threads)
+    int cnet_adam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
+                             double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                            int n_threads)
+    int cnet_adadelta_update_f32(float *p, float *h, float *d, const float *g, int64_t n, double lr,
+                                 double rho, double eps, double weight_decay, int n_threads)
+    int cnet_adadelta_update_f64(double *p, double *h, double *d, const double *g, int64_t n, double lr,
+                                 double rho, double eps, double weight_decay, int n_threads)
+    int cnet_adamax_update_f32(float *p, float *m, float *u, const float *g, int64_t n, double lr,
+                               double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                               int n_threads)
+    int cnet_adamax_update_f64(double *p, double *m, double *u, const double *g, int64_t n, double lr,
+                               double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                               int n_threads)
+    int cnet_nadam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr,
+                              double beta1, double beta2, double eps, int64_t t, double mu_t, double mu_next,
+                              double m_schedule, double weight_decay, int n_threads)
+    int cnet_nadam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
+                              double beta1, double beta2, double eps, int64_t t, double mu_t, double mu_next,
+                              double m_schedule, double weight_decay, int n_threads)
+

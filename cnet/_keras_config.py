@@ -30,15 +30,25 @@ CF, CL = "channels_first", "channels_last"
 _TF_INITIALIZERS = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_normal", "HeNormal": "he_normal",
                     "HeUniform": "he_uniform", "LecunNormal": "lecun_normal", "LecunUniform": "lecun_uniform"}
 _INITIALIZER_KEYS = ("kernel_initializer", "bias_initializer", "beta_initializer", "gamma_initializer",
-                     "moving_mean_initializer", "moving_variance_initializer")
+                     "moving_mean_initializer", "moving_variance_initializer", "alpha_initializer",
+                     "depthwise_initializer", "pointwise_initializer")
 # Keras arguments that cnet's constructors do not take, and the only values they may have.
 _IGNORABLE = {"sparse": (False,), "ragged": (False,), "renorm": (False,), "fused": (None, True, False),
               "virtual_batch_size": (None,), "adjustment": (None,), "renorm_clipping": (None,),
               "renorm_momentum": None}
 _KERAS_CLASSES = {"Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout", "Activation",
                   "BatchNormalization", "Reshape", "ReLU", "Softmax", "InputLayer", "Add", "Multiply", "Average",
-                  "Concatenate"}
-_IMAGE_CLASSES = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
+                  "Concatenate", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "GlobalAveragePooling2D",
+                  "GlobalMaxPooling2D", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "SpatialDropout2D",
+                  "GaussianNoise", "GaussianDropout", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"}
+_IMAGE_CLASSES = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "ZeroPadding2D", "Cropping2D", "UpSampling2D",
+                  "SpatialDropout2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
+                  "GlobalAveragePooling2D", "GlobalMaxPooling2D")
+_IMAGE_OUT = tuple(c for c in _IMAGE_CLASSES if not c.startswith("Global"))   # their outputs are images
+_PASS_THROUGH = ("Dropout", "Activation", "BatchNormalization", "ReLU", "InputLayer", "LeakyReLU", "PReLU", "ELU",
+                 "ThresholdedReLU", "GaussianNoise", "GaussianDropout")
+_CONV_LIKE = (L.Conv2D, L.Conv2DTranspose)            # kernels (K, C, kh, kw) <-> Keras's (kh, kw, C, K)
+_REGULARIZER_KEYS = ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
 
 
 # ---- Keras -> cnet ------------------------------------------------------------------------------
@@ -140,7 +150,7 @@ def keras_dense_inputs(model_config):
     for spec in specs:
         cls, config = spec.get("class_name"), spec.get("config") or {}
         fmt = config.get("data_format")
-        if cls in ("Conv2D", "MaxPooling2D", "AveragePooling2D"):
+        if cls in _IMAGE_OUT:
             image, flat = fmt or CL, None
         elif cls == "Flatten":
             if image is not None:   # tf.keras's Flatten(channels_first) reorders; Keras 2.1's had no argument
@@ -150,7 +160,7 @@ def keras_dense_inputs(model_config):
             if flat is not None or image is not None:
                 found[config.get("name")] = flat or ("cf-images" if image == CF else "cl-images")
             flat = None
-        elif cls not in ("Dropout", "Activation", "BatchNormalization", "ReLU", "InputLayer"):
+        elif cls not in _PASS_THROUGH:
             image = flat = None
     return found
 
@@ -212,9 +222,16 @@ def reorder_rows(w, chw, src, dst):
 def keras_shapes(layer, shapes):
     """The shapes of `layer`'s weights (cnet's shapes, in get_weights order) in a Keras file."""
     shapes = [tuple(s) for s in shapes]
-    if shapes and isinstance(layer, L.Conv2D):
+    if shapes and isinstance(layer, _CONV_LIKE):
         f, c, kh, kw = shapes[0]
         shapes[0] = (kh, kw, c, f)
+    elif shapes and isinstance(layer, L.DepthwiseConv2D):
+        cm, _, kh, kw = shapes[0]
+        m = layer.depth_multiplier
+        shapes[0] = (kh, kw, cm // m, m)
+        if isinstance(layer, L.SeparableConv2D):
+            f, cm, _, _ = shapes[1]
+            shapes[1] = (1, 1, cm, f)
     return shapes
 
 
@@ -252,8 +269,14 @@ class Converter:
 
     def to_keras(self, weights):
         weights = [np.asarray(w) for w in weights]
-        if isinstance(self.layer, L.Conv2D):
+        if isinstance(self.layer, _CONV_LIKE):
             weights[0] = np.ascontiguousarray(weights[0].transpose(2, 3, 1, 0))
+        elif isinstance(self.layer, L.DepthwiseConv2D):
+            cm, _, kh, kw = weights[0].shape
+            m = self.layer.depth_multiplier
+            weights[0] = np.ascontiguousarray(weights[0].reshape(cm // m, m, kh, kw).transpose(2, 3, 0, 1))
+            if isinstance(self.layer, L.SeparableConv2D):
+                weights[1] = np.ascontiguousarray(weights[1].transpose(2, 3, 1, 0))
         elif self._reorder():
             mine, theirs, chw = self._reorder()
             weights[0] = reorder_rows(weights[0], chw, mine, theirs)
@@ -262,11 +285,20 @@ class Converter:
     def from_keras(self, weights):
         """cnet's arrays from the file's (as many, checked by the caller)."""
         weights = list(weights)
-        if isinstance(self.layer, L.Conv2D):
+        if isinstance(self.layer, L.DepthwiseConv2D):
+            k = weights[0]
+            if k.ndim != 4 or (isinstance(self.layer, L.SeparableConv2D) and weights[1].ndim != 4):
+                raise ValueError(f"{self.layer.name}: the file's depthwise/pointwise kernels are not 4-D")
+            kh, kw, c, m = k.shape
+            weights[0] = np.ascontiguousarray(k.transpose(2, 3, 0, 1)).reshape(c * m, 1, kh, kw)
+            if isinstance(self.layer, L.SeparableConv2D):
+                weights[1] = np.ascontiguousarray(weights[1].transpose(3, 2, 0, 1))
+            return weights
+        if isinstance(self.layer, _CONV_LIKE):
             k = weights[0]
             if k.ndim != 4:
                 raise ValueError(f"{self.layer.name}: a Conv2D kernel has 4 axes, the file's has shape {k.shape}")
-            if self.flip:                      # Theano's kernels are convolutions, not correlations
+            if self.flip and isinstance(self.layer, L.Conv2D):   # Theano's kernels: convolutions
                 k = k[::-1, ::-1]
             weights[0] = np.ascontiguousarray(k.transpose(3, 2, 0, 1))
         elif self._reorder() and weights[0].ndim == 2:
@@ -297,6 +329,9 @@ def _keras_layer(layer, image_in, first_shape):
         config.update(batch_input_shape=[None] + list(first_shape), dtype=layer.dtype.name)
     own = layer.get_config()
     base = type(layer)._keras_base or type(layer)
+    new = _keras_new_layer(layer, image_in, own, config, refuse)
+    if new is not None:
+        return new
     if isinstance(layer, (L.Conv2D, L.MaxPooling2D, L.AveragePooling2D)):
         if not isinstance(layer.padding, str):
             refuse(f"padding={layer.padding!r}: Keras pads 'valid' or 'same' only")
@@ -305,8 +340,8 @@ def _keras_layer(layer, image_in, first_shape):
                                                         "kernel_initializer", "bias_initializer")})
         config["data_format"] = CL
         if isinstance(layer, L.Conv2D):
-            config.update(dilation_rate=[1, 1], kernel_regularizer=None, bias_regularizer=None,
-                          activity_regularizer=None, kernel_constraint=None, bias_constraint=None)
+            config.update(dilation_rate=own["dilation_rate"], kernel_constraint=None, bias_constraint=None,
+                          **{k: own[k] for k in _REGULARIZER_KEYS})
         name = base.__name__ if base in (L.Conv2D, L.MaxPooling2D, L.AveragePooling2D) else "MaxPooling2D"
         return {"class_name": name, "config": config}
     if isinstance(layer, L.Dense):
@@ -314,8 +349,7 @@ def _keras_layer(layer, image_in, first_shape):
             refuse("the book's Affine flattens its input")
         for key in ("units", "activation", "use_bias", "kernel_initializer", "bias_initializer"):
             config[key] = own[key]
-        config.update(kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                      kernel_constraint=None, bias_constraint=None)
+        config.update(kernel_constraint=None, bias_constraint=None, **{k: own[k] for k in _REGULARIZER_KEYS})
         return {"class_name": "Dense", "config": config}
     if isinstance(layer, L.Flatten):
         return {"class_name": "Flatten", "config": config}
@@ -353,6 +387,53 @@ def _keras_layer(layer, image_in, first_shape):
         config["target_shape"] = list(layer.target_shape)
         return {"class_name": "Reshape", "config": config}
     refuse("no Keras layer of cnet's supported set matches it")
+
+
+_OWN_KEYS = {
+    "LeakyReLU": ("alpha",), "ELU": ("alpha",), "ThresholdedReLU": ("theta",), "GaussianNoise": ("stddev",),
+    "GaussianDropout": ("rate",), "ZeroPadding2D": ("padding",), "Cropping2D": ("cropping",),
+    "UpSampling2D": ("size", "interpolation"), "SpatialDropout2D": ("rate",),
+    "GlobalAveragePooling2D": (), "GlobalMaxPooling2D": (),
+    "Conv2DTranspose": ("filters", "kernel_size", "strides", "padding", "output_padding", "dilation_rate",
+                        "activation", "use_bias", "kernel_initializer", "bias_initializer") + _REGULARIZER_KEYS,
+    "DepthwiseConv2D": ("kernel_size", "strides", "padding", "depth_multiplier", "dilation_rate", "activation",
+                        "use_bias", "depthwise_initializer", "bias_initializer", "depthwise_regularizer",
+                        "bias_regularizer", "activity_regularizer"),
+    "SeparableConv2D": ("filters", "kernel_size", "strides", "padding", "depth_multiplier", "dilation_rate",
+                        "activation", "use_bias", "depthwise_initializer", "pointwise_initializer",
+                        "bias_initializer", "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer",
+                        "activity_regularizer"),
+}
+
+
+def _keras_new_layer(layer, image_in, own, config, refuse):
+    """{'class_name', 'config'} of the layers of issue 15's item 4 (and Keras's ReLU with options), or None."""
+    name = type(layer).__name__
+    if isinstance(layer, L.ReLU) and not layer._plain:
+        config.update(max_value=layer.max_value, negative_slope=layer.negative_slope, threshold=layer.threshold)
+        return {"class_name": "ReLU", "config": config}
+    if isinstance(layer, L.PReLU):
+        if len(layer.input_shape) == 3 and image_in == CF:
+            refuse("a PReLU on channels-first images (its alpha and shared_axes follow the channels-first axes)")
+        config.update(alpha_initializer=own["alpha_initializer"], alpha_regularizer=None, alpha_constraint=None,
+                      shared_axes=own["shared_axes"])
+        return {"class_name": "PReLU", "config": config}
+    if name not in _OWN_KEYS:
+        return None
+    if name in ("DepthwiseConv2D", "SeparableConv2D") and not isinstance(layer.padding, str):
+        refuse(f"padding={layer.padding!r}: Keras pads 'valid' or 'same' only")
+    config.update({k: own[k] for k in _OWN_KEYS[name]})
+    if name in _IMAGE_CLASSES:
+        config["data_format"] = CL
+    if name == "SpatialDropout2D":
+        config.update(noise_shape=None, seed=layer.seed)
+    if "depthwise_initializer" in config:
+        config.update(depthwise_constraint=None, bias_constraint=None)
+    if name == "SeparableConv2D":
+        config["pointwise_constraint"] = None
+    if name == "Conv2DTranspose":
+        config.update(kernel_constraint=None, bias_constraint=None)
+    return {"class_name": name, "config": config}
 
 
 def _input_formats(graph):

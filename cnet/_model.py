@@ -10,15 +10,14 @@ import warnings
 
 import numpy as np
 
-from . import _compile, _graph, _model_io, _parallel, _summary, _training, optimizers
+from . import _compile, _data, _evaluation, _graph, _model_io, _parallel, _summary, _training, optimizers
 from ._compile import Arrays, listed
 from .layers.base import sync_params
 from .layers.node import is_symbolic
 
 __all__ = ["Model"]
 
-_COMPILE_UNSUPPORTED = ("sample_weight_mode", "weighted_metrics", "target_tensors", "run_eagerly",
-                        "steps_per_execution", "jit_compile")
+_COMPILE_UNSUPPORTED = ("target_tensors", "run_eagerly", "steps_per_execution", "jit_compile")
 
 
 def _cast_array(x, dtype):
@@ -34,6 +33,12 @@ def _cast_array(x, dtype):
                                 f"{x.dtype} and shape {x.shape}") from None
         x = x.astype(dtype)
     return x
+
+
+def _refuse_distributed_weights(sample_weight):
+    if sample_weight is not None:
+        raise NotImplementedError("sample_weight and class_weight are not supported in distributed training "
+                                  "(cnet.distributed) yet: train without them there, or on one process")
 
 
 def _unique(names):
@@ -254,8 +259,12 @@ class Model:
         self._sync_params()
         return self._unlist(self._graph.forward(listed(x), train, fused=True))
 
-    def _loss_forward(self, out, y):
-        return self._heads.loss_forward(out if len(self.outputs) > 1 else [out], listed(y))
+    def _loss_forward(self, out, y, sample_weight=None):
+        """The total loss of a batch; sample_weight: None, or each output's sample weights (None or (N,)):
+        Keras 2's weighted loss (cnet.losses). The layers' regularization penalties are added, as Keras does."""
+        loss = self._heads.loss_forward(out if len(self.outputs) > 1 else [out], listed(y), sample_weight)
+        penalties = [layer.regularization_loss() for layer in self.layers]
+        return loss + sum(penalties) if any(penalties) else loss
 
     def _batch_metrics(self, out, yb):
         return self._heads.batch_metrics(out if len(self.outputs) > 1 else [out], listed(yb))
@@ -279,16 +288,23 @@ class Model:
         return self.grads
 
     # -- Keras's interface --
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
+                weighted_metrics=None, **kwargs):
         """Choose the optimizer (name or instance), the loss (name, function or object), the metrics and
-        loss_weights; with several outputs each may be one for all, a list or a dict by output name."""
+        loss_weights; with several outputs each may be one for all, a list or a dict by output name.
+        weighted_metrics: metrics weighted by fit's/evaluate's sample weights, as in Keras 2 (those of
+        `metrics` are not), logged as 'weighted_<name>'."""
         unsupported = sorted(k for k in kwargs if k in _COMPILE_UNSUPPORTED)
         if unsupported:
             raise NotImplementedError(f"compile: {', '.join(unsupported)} is not supported by cnet")
         if kwargs:
             raise TypeError(f"compile got unexpected arguments: {', '.join(sorted(kwargs))}")
+        if sample_weight_mode is not None:
+            raise NotImplementedError(f"compile: sample_weight_mode is not supported by cnet (got "
+                                      f"{sample_weight_mode!r}): it weighs whole samples, one weight per sample "
+                                      "(sample_weight_mode=None)")
         names = self.output_names or ["output"]
-        heads = _compile.Heads(names, loss, loss_weights, metrics)
+        heads = _compile.Heads(names, loss, loss_weights, metrics, weighted_metrics)
         self.optimizer = optimizers.get(optimizer)
         self._heads = heads
         self.loss_functions = [h.loss for h in heads.heads]
@@ -306,15 +322,17 @@ class Model:
             self._rng = np.random.default_rng(s)
         return self._rng
 
-    def _train_batch(self, xb, yb):
+    def _train_batch(self, xb, yb, sample_weight=None):
         """One optimizer step on a cast batch; returns [loss, output losses..., metrics...] (the metrics of
         the batch's outputs before the update). Raises NonFiniteLoss before touching the weights when the
-        loss is NaN or infinite, Diverged after the update when it left NaN or Inf in the weights or state."""
+        loss is NaN or infinite, Diverged after the update when it left NaN or Inf in the weights or state.
+        sample_weight: None, or each output's sample weights (Keras's weighted loss)."""
         if _parallel.engine() is not None:   # cnet.distributed: this process's share, summed over all
+            _refuse_distributed_weights(sample_weight)
             return _parallel.engine().train_batch(self, xb, yb)
         with self._step_lock, self._graph.workspaces():  # the step reuses buffers
             out = self._forward_to_loss_input(xb, train=True)
-            loss = self._loss_forward(out, yb)
+            loss = self._loss_forward(out, yb, sample_weight)
             if not math.isfinite(loss):
                 raise _training.NonFiniteLoss(loss)
             self._graph.backward(self._heads.loss_backward())
@@ -323,13 +341,14 @@ class Model:
             _training.check_finite(self)
             return values
 
-    def _test_batch(self, xb, yb):
+    def _test_batch(self, xb, yb, sample_weight=None):
         """[loss, output losses..., metrics...] of a cast batch in inference mode."""
         if _parallel.engine() is not None:
+            _refuse_distributed_weights(sample_weight)
             return _parallel.engine().test_batch(self, xb, yb)
         with self._step_lock:
             out = self._forward_to_loss_input(xb, train=False)
-            loss = self._loss_forward(out, yb)
+            loss = self._loss_forward(out, yb, sample_weight)
             return [loss] + self._heads.output_losses() + self._batch_metrics(out, yb)
 
     def _batch(self, x, y, what):
@@ -341,12 +360,22 @@ class Model:
             raise ValueError(f"x and y must hold the same number of samples, got {len(x)} and {len(y)}")
         return x, self._prepare_y(y)
 
-    def train_on_batch(self, x, y):
-        """One gradient step on one batch; returns the loss (or [loss, metrics...])."""
+    def _predict_batch(self, xb):
+        """The outputs (a list) of a batch of inputs in inference mode (the caller holds _step_lock)."""
+        xb = self._cast(xb)
+        self._ensure_built(xb)
+        self._sync_params()
+        return self._graph.forward(listed(xb), False)
+
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
+        """One gradient step on one batch; returns the loss (or [loss, metrics...]). sample_weight (one
+        number per sample) or class_weight ({class: weight}); per output (a list or a dict by name) for
+        several: Keras's weighted loss."""
         x, yb = self._batch(x, y, "train_on_batch")
+        w = _data.output_weights(self, yb, sample_weight, class_weight, "train_on_batch")
         width = len(self.metrics_names)
         try:
-            values = self._train_batch(x, yb)
+            values = self._train_batch(x, yb) if w is None else self._train_batch(x, yb, w)
         except _training.NonFiniteLoss as exc:
             warnings.warn(f"train_on_batch: the loss is {exc.args[0]}; the weights were not updated",
                           RuntimeWarning, stacklevel=2)
@@ -357,11 +386,17 @@ class Model:
             values = [math.nan] * width
         return values[0] if len(values) == 1 else values
 
-    def test_on_batch(self, x, y):
-        """The loss (or [loss, metrics...]) of one batch in inference mode."""
+    def test_on_batch(self, x, y, sample_weight=None):
+        """The loss (or [loss, metrics...]) of one batch in inference mode (weighted by sample_weight)."""
         x, yb = self._batch(x, y, "test_on_batch")
-        values = self._test_batch(x, yb)
+        w = _data.output_weights(self, yb, sample_weight, None, "test_on_batch")
+        values = self._test_batch(x, yb) if w is None else self._test_batch(x, yb, w)
         return values[0] if len(values) == 1 else values
+
+    def predict_on_batch(self, x):
+        """The outputs of one batch in inference mode (a list for several outputs)."""
+        with self._step_lock:
+            return self._unlist([out.copy() for out in self._predict_batch(self._input_data(x))])
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
@@ -369,73 +404,63 @@ class Model:
             validation_freq=1, max_queue_size=10, workers=1, use_multiprocessing=False, **kwargs):
         """Train for `epochs` epochs; returns a History (history.history: loss, accuracy, val_loss, ...).
 
-        verbose: 0 silent, 1 progress bar, 2 one line per epoch. validation_split takes the last fraction
-        of x/y (before shuffling), like Keras. validation_data: (x_val, y_val) (sample weights are not
-        supported). validation_freq: validate every N epochs, or after the listed (1-based) epochs.
-        validation_steps: validate on that many batches. seed: reseed the shuffling Generator.
-        workers, use_multiprocessing and max_queue_size are for generator input: only their defaults.
-        x, y: arrays; lists or dicts by name for several inputs or outputs.
+        x, y: arrays (lists or dicts by name for several inputs or outputs), or x a cnet.utils.Sequence
+        or a generator yielding (x, y) or (x, y, sample_weight) batches forever (steps_per_epoch batches
+        make an epoch). verbose: 0 silent, 1 progress bar, 2 one line per epoch. validation_split takes
+        the last fraction of x/y (before shuffling), like Keras. validation_data: (x_val, y_val),
+        (x_val, y_val, val_sample_weight), a Sequence or a generator (then validation_steps batches).
+        validation_freq: validate every N epochs, or after the listed (1-based) epochs. seed: reseed the
+        shuffling Generator. shuffle: the samples of arrays, the batch order of a Sequence (not a
+        generator's). sample_weight (arrays) or class_weight ({class: weight}): Keras 2's weighted loss.
+        workers: threads reading a Sequence (N) or a generator (1; also a validation generator) ahead, at
+        most max_queue_size batches; 0 reads on this thread.
         """
         return _training.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
                              validation_data, shuffle, initial_epoch, steps_per_epoch, seed, class_weight,
                              sample_weight, validation_steps, validation_freq, max_queue_size, workers,
                              use_multiprocessing, **kwargs)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, steps=None, *, sample_weight=None,
-                 return_dict=False):
-        """Loss and metrics in inference mode: [loss, acc] (or the loss alone without metrics), or
-        {'loss': ..., 'accuracy': ...} with return_dict=True. steps: evaluate the first `steps` batches
-        only (None: every sample). sample_weight is not supported (only None)."""
-        self._require_compiled("evaluate")
-        if sample_weight is not None:
-            raise NotImplementedError("evaluate: sample_weight is not supported (cnet weighs every sample "
-                                      "equally)")
-        steps = _training.positive_int(steps, "evaluate: steps")
-        batch_size = 32 if batch_size is None else int(batch_size)
-        x, y = self._input_data(x), self._target_data(y)
-        if len(x) != len(y):
-            raise ValueError(f"x and y must hold the same number of samples, got {len(x)} and {len(y)}")
-        n = len(x) if steps is None else min(len(x), steps * batch_size)
-        if n == 0:
-            raise ValueError("evaluate: no samples")
-        self._ensure_built(x[:1])
-        sums = np.zeros(len(self.metrics_names))
-        bar = _training.progbar(n, batch_size, verbose)
-        for i, start in enumerate(range(0, n, batch_size)):
-            xb = self._cast(x[start:min(start + batch_size, n)])
-            yb = self._prepare_y(y[start:min(start + batch_size, n)])
-            sums += np.asarray(self._test_batch(xb, yb)) * len(xb)
-            if bar:
-                bar.update(i + 1, list(zip(self.metrics_names, (sums / min(start + batch_size, n)))))
-        result = (sums / n).tolist()
-        if return_dict:
-            return dict(zip(self.metrics_names, result))
-        return result[0] if len(result) == 1 else result
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, class_weight=None, max_queue_size=10,
+                      workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0, validation_freq=1):
+        """Keras 2.1's fit_generator: fit on a generator or a cnet.utils.Sequence (see fit)."""
+        _training.require_batches("fit_generator", generator, "fit(x, y)")
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+                        callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
+                        class_weight=class_weight, max_queue_size=max_queue_size, workers=workers,
+                        use_multiprocessing=use_multiprocessing, shuffle=shuffle, initial_epoch=initial_epoch,
+                        validation_freq=validation_freq)
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None):
-        """The model's outputs (probabilities for a softmax head; a list for several outputs), computed batch
-        by batch; steps: the outputs of the first `steps` batches only (None: every sample)."""
-        steps = _training.positive_int(steps, "predict: steps")
-        batch_size = 32 if batch_size is None else int(batch_size)
-        x = self._input_data(x)
-        n = len(x) if steps is None else min(len(x), steps * batch_size)
-        if n == 0:
-            raise ValueError("predict: no samples")
-        self._ensure_built(x[:1])
-        bar = _training.progbar(n, batch_size, verbose)
-        results = None
-        for i, start in enumerate(range(0, n, batch_size)):
-            with self._step_lock:
-                xb = self._cast(x[start:min(start + batch_size, n)])
-                self._sync_params()
-                outs = self._graph.forward(listed(xb), False)
-                if results is None:
-                    results = [np.empty((n,) + out.shape[1:], dtype=out.dtype) for out in outs]
-                for result, out in zip(results, outs):
-                    result[start:start + len(out)] = out
-            if bar:
-                bar.update(i + 1)
-        return self._unlist(results)
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None,
+                 max_queue_size=10, workers=1, use_multiprocessing=False, return_dict=False):
+        """Loss and metrics in inference mode: [loss, acc] (or the loss alone without metrics), or
+        {'loss': ..., 'accuracy': ...} with return_dict=True. x: arrays (with y), a Sequence or a
+        generator (see fit). steps: evaluate the first `steps` batches only (None: every sample, every
+        batch of a Sequence, a generator until it ends). sample_weight: Keras 2's weighted loss."""
+        return _evaluation.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, max_queue_size, workers,
+                                    use_multiprocessing, return_dict)
+
+    def evaluate_generator(self, generator, steps=None, max_queue_size=10, workers=1, use_multiprocessing=False,
+                           verbose=0):
+        """Keras 2.1's evaluate_generator: evaluate on a generator or a Sequence (see evaluate)."""
+        _training.require_batches("evaluate_generator", generator, "evaluate(x, y)")
+        return self.evaluate(generator, steps=steps, max_queue_size=max_queue_size, workers=workers,
+                             use_multiprocessing=use_multiprocessing, verbose=verbose)
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None, max_queue_size=10, workers=1,
+                use_multiprocessing=False):
+        """The model's outputs (probabilities for a softmax head; a list for several outputs), computed
+        batch by batch; x: arrays, a Sequence or a generator (of x, or of tuples whose first element is x);
+        steps: the outputs of the first `steps` batches only (None: every sample, or a generator until it
+        ends)."""
+        return _evaluation.predict(self, x, batch_size, verbose, steps, max_queue_size, workers, use_multiprocessing)
+
+    def predict_generator(self, generator, steps=None, max_queue_size=10, workers=1, use_multiprocessing=False,
+                          verbose=0):
+        """Keras 2.1's predict_generator: predict on a generator or a Sequence (see predict)."""
+        _training.require_batches("predict_generator", generator, "predict(x)")
+        return self.predict(generator, steps=steps, max_queue_size=max_queue_size, workers=workers,
+                            use_multiprocessing=use_multiprocessing, verbose=verbose)
 
     def __call__(self, x, *args, **kwargs):
         """model(x): predict(x) on arrays. On symbolic tensors (a model used as a layer): refused."""

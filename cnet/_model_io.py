@@ -267,10 +267,13 @@ def _restore_compile(model, mf, cfg):
         if weights is not None and not (isinstance(weights, dict) and all(
                 isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights.values())):
             raise ValueError(f"malformed loss_weights entry {weights!r}")
-        if not (_strings(metrics, allow_list=True) or (isinstance(metrics, dict) and all(
-                _strings(m, allow_list=True) for m in metrics.values()))):
-            raise ValueError(f"malformed metrics entry {metrics!r}")
-        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=weights)
+        weighted = cfg.get("weighted_metrics") or []
+        for key, value in (("metrics", metrics), ("weighted_metrics", weighted)):
+            if not (_strings(value, allow_list=True) or (isinstance(value, dict) and all(
+                    _strings(m, allow_list=True) for m in value.values()))):
+                raise ValueError(f"malformed {key} entry {value!r}")
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=weights,
+                      weighted_metrics=weighted or None)
     except (ValueError, TypeError, KeyError) as exc:
         raise mf.error(f"cannot restore the compile configuration: {exc} (load_model(path, "
                        "compile=False) loads the architecture and weights without it)") from None

@@ -11,6 +11,9 @@
 - ``floatx()`` / ``set_floatx()``: the default dtype of layer parameters ('float32').
 - ``epsilon()`` / ``set_epsilon()``: the fuzz factor of the losses (1e-7, as in Keras).
 - ``clear_session()``: resets the counters behind default layer names ("dense", "dense_1", ...).
+- ``get_value(x)`` / ``set_value(x, value)`` (and ``eval``, ``batch_get_value``, ``batch_set_value``): read
+  and change an optimizer's hyperparameter (``K.set_value(model.optimizer.lr, 0.01)``) or a weight array
+  in place, as Keras's functions on variables do.
 """
 import re
 import threading
@@ -19,7 +22,8 @@ import numpy as np
 
 __all__ = ["image_data_format", "set_image_data_format", "image_dim_ordering", "set_image_dim_ordering",
            "normalize_data_format", "backend", "floatx", "set_floatx", "epsilon", "set_epsilon",
-           "clear_session", "unique_name"]
+           "clear_session", "unique_name", "get_value", "set_value", "eval", "batch_get_value", "batch_set_value",
+           "BoundFloat", "BoundInt"]
 
 _FORMATS = ("channels_first", "channels_last")
 # image_data_format None: never set (reads as channels_first; see resolve_data_format in cnet.layers).
@@ -120,3 +124,81 @@ def unique_name(prefix):
         n = _name_counts.get(prefix, 0)
         _name_counts[prefix] = n + 1
     return prefix if n == 0 else f"{prefix}_{n}"
+
+
+# ---- variables: what K.get_value / K.set_value reach ---------------------------------------------
+
+class _Bound:
+    """What an attribute that Keras holds in a variable gives when read (``optimizer.lr``): its value,
+    which remembers the object and the attribute it came from, so that ``set_value(optimizer.lr, v)``
+    (or tf.keras's ``optimizer.lr.assign(v)``) changes the attribute and ``get_value`` reads its value
+    now. Arithmetic gives plain numbers."""
+
+    def __new__(cls, value, owner, attr):
+        self = cls._plain.__new__(cls, value)
+        self._owner, self._attr = owner, attr
+        return self
+
+    def assign(self, value):
+        """Set the attribute this value was read from (tf.keras's ``variable.assign``)."""
+        setattr(self._owner, self._attr, value)
+
+    def numpy(self):
+        return get_value(self)
+
+    def __reduce__(self):     # copies and pickles hold the plain number
+        return (self._plain, (self._plain(self),))
+
+
+class BoundFloat(_Bound, float):
+    _plain = float
+
+
+class BoundInt(_Bound, int):
+    _plain = int
+
+
+def get_value(x):
+    """The value of `x`: an optimizer attribute Keras keeps in a variable (``model.optimizer.lr``,
+    ``.momentum``, ``.iterations``...; its value now, even when read before a change), a NumPy array (a
+    copy) or a number (itself)."""
+    if isinstance(x, _Bound):
+        return x._plain(getattr(x._owner, x._attr))
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if isinstance(x, (int, float, np.generic)) and not isinstance(x, (bool, np.bool_)):
+        return x
+    raise TypeError(f"get_value: expected an optimizer attribute (e.g. model.optimizer.lr), a NumPy array "
+                    f"or a number, got {type(x).__name__}")
+
+
+def set_value(x, value):
+    """Set `x` to `value`: an optimizer attribute read from the optimizer (``set_value(model.optimizer.lr,
+    0.01)`` sets the learning rate of the next updates), or a NumPy array, in place (a layer's weight:
+    same shape)."""
+    if isinstance(x, _Bound):
+        x.assign(value)
+    elif isinstance(x, np.ndarray):
+        value = np.asarray(value)
+        if value.shape != x.shape:
+            raise ValueError(f"set_value: the array has shape {x.shape}, the value {value.shape}")
+        x[...] = value
+    else:
+        raise TypeError(f"set_value: expected an optimizer attribute read from the optimizer (e.g. "
+                        f"model.optimizer.lr) or a NumPy array, got {type(x).__name__} {x!r}: a number from "
+                        "elsewhere cannot be changed in place (assign the attribute instead, e.g. "
+                        "model.optimizer.lr = 0.01)")
+
+
+def eval(x):  # noqa: A001 - Keras's name
+    """Keras's K.eval: the value of a variable (get_value)."""
+    return get_value(x)
+
+
+def batch_get_value(xs):
+    return [get_value(x) for x in xs]
+
+
+def batch_set_value(tuples):
+    for x, value in tuples:
+        set_value(x, value)

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import layers as _layers
 
-__all__ = ["gradcheck", "relative_error"]
+__all__ = ["gradcheck", "numerical_gradient", "relative_error"]
 
 
 def relative_error(a, b):
@@ -42,13 +42,16 @@ def _indices(size, max_elements, rng):
     return np.sort(rng.choice(size, max_elements, replace=False))
 
 
-def _numeric(f, arr, eps, idx):
-    """Central differences of f() with respect to the elements idx of arr (perturbed in place)."""
+def numerical_gradient(f, arr, eps=1e-6, indices=None):
+    """Central differences (f() at arr[i] + eps minus f() at arr[i] - eps) / (2 eps) of the scalar
+    function f() (no argument: it reads arr, directly or through a model) with respect to the elements
+    ``indices`` of arr's flat view (all of them by default). arr, C-contiguous, is perturbed in place
+    and restored. Returns a float64 array shaped like arr; elements not in indices are 0."""
     flat = arr.reshape(-1)
     if not np.shares_memory(flat, arr):
-        raise ValueError("gradcheck needs contiguous parameter arrays")
+        raise ValueError("numerical_gradient needs a C-contiguous array (it is perturbed in place)")
     grad = np.zeros(arr.size)
-    for i in idx:
+    for i in (range(arr.size) if indices is None else indices):
         old = flat[i]
         flat[i] = old + eps
         fp = f()
@@ -92,7 +95,7 @@ def _check_layer(layer, x, eps, keys, max_elements, seed):
         if keys is not None and key not in keys:
             continue
         idx = _indices(arr.size, max_elements, rng)
-        result[key] = _compare(analytic[key], _numeric(f, arr, eps, idx), idx)
+        result[key] = _compare(analytic[key], numerical_gradient(f, arr, eps, idx), idx)
     return result
 
 
@@ -122,7 +125,7 @@ def _check_network(net, x, t, eps, keys, max_elements, seed):
         if key not in grads:
             raise KeyError(f"gradcheck: the network's gradients have no entry {key!r}")
         idx = _indices(arr.size, max_elements, rng)
-        result[key] = _compare(grads[key], _numeric(f, arr, eps, idx), idx)
+        result[key] = _compare(grads[key], numerical_gradient(f, arr, eps, idx), idx)
     return result
 
 

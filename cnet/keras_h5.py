@@ -409,8 +409,9 @@ def _plan_graph(layers, calls):
     return planned
 
 
-_OPTIMIZER_DROPPED = {"name": None, "amsgrad": False, "clipnorm": None, "clipvalue": None, "global_clipnorm": None,
-                      "use_ema": False, "is_legacy_optimizer": False}
+# clipvalue and global_clipnorm go to cnet's optimizer (the same rule in every Keras); clipnorm does not: it
+# clipped each gradient in tf.keras but all of them together in multi-backend Keras.
+_OPTIMIZER_DROPPED = {"name": None, "amsgrad": False, "clipnorm": None, "use_ema": False, "is_legacy_optimizer": False}
 
 
 def restore_compile(model, training, path):

@@ -16,15 +16,29 @@ Training interface: ``get(name_or_fn)`` returns a ``Loss`` object with
   After such a forward, ``loss.probs`` holds the softmax output.
 
 Targets: categorical_crossentropy takes one-hot (or soft) rows (N, L); sparse_categorical_crossentropy
-takes class indices (N,) or (N, 1), integer or float.
+takes class indices (N,) or (N, 1), integer or float; the others targets of the predictions' shape, or
+(N,) for one-unit predictions (N, 1) (the everyday binary classifier and regression).
+
+Keras 2's other losses: mean_absolute_error/mae, mean_absolute_percentage_error/mape,
+mean_squared_logarithmic_error/msle, hinge, squared_hinge, kullback_leibler_divergence/kld, logcosh,
+huber/Huber(delta) (their element-wise definitions in cnet._more_losses; the classes here).
+
+Sample weights (fit's sample_weight and class_weight): ``weighted_forward(y_pred, y_true, sample_weight)``
+is Keras 2's weighted loss of a batch, sum_n w[n] * loss[n] / (the number of nonzero w[n]) (Keras 2.0-2.2;
+with no zero weight it is Keras 2.3's and tf.keras's sum_n w[n] * loss[n] / N), 0 when every weight is 0;
+``weighted_backward()`` its gradient. The fused softmax cross-entropies weight the rows of the fused op
+(ops.softmax_xent_weighted_forward/backward); the others scale the rows of their gradient.
 """
 import numpy as np
 
-from . import backend, ops
+from . import _more_losses, backend, ops
+from ._more_losses import *  # noqa: F401,F403
 
-__all__ = ["Loss", "SoftmaxCrossEntropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-           "BinaryCrossentropy", "MeanSquaredError", "categorical_crossentropy",
-           "sparse_categorical_crossentropy", "binary_crossentropy", "mean_squared_error", "mse", "get"]
+__all__ = ["weight_scale", "Loss", "SoftmaxCrossEntropy", "CategoricalCrossentropy",
+           "SparseCategoricalCrossentropy", "BinaryCrossentropy", "MeanSquaredError", "categorical_crossentropy",
+           "sparse_categorical_crossentropy", "binary_crossentropy", "mean_squared_error", "mse", "get",
+           "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Hinge",
+           "SquaredHinge", "KLDivergence", "LogCosh", "Huber"] + _more_losses.__all__
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -56,6 +70,8 @@ def _onehot(labels, n_classes, dtype):
 
 def _dense_targets(y_true, y_pred):
     t = _float(y_true, like=y_pred)
+    if t.ndim == y_pred.ndim - 1 and y_pred.shape[-1:] == (1,) and t.shape == y_pred.shape[:-1]:
+        t = t[..., None]            # (N,) targets of one-unit predictions (N, 1), as Keras takes them
     if t.shape != y_pred.shape:
         hint = (" (class indices go with sparse_categorical_crossentropy, or use "
                 "cnet.utils.to_categorical)" if t.ndim == 1 else "")
@@ -134,8 +150,24 @@ def _softmax_crossentropy(t, logits):
     return (-(t.astype(np.float64) * logp).sum(axis=-1)).astype(logits.dtype)
 
 
+def weight_scale(sample_weight, n):
+    """Keras 2's per-sample weights of a batch of n as multipliers of a batch mean: w * n / (the number
+    of nonzero w) in float64 (zeros when every weight is 0), so that mean(scale * losses) is Keras's
+    weighted loss. Raises ValueError unless sample_weight holds n finite real numbers."""
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "biuf" or w.shape not in ((n,), (n, 1)):
+        raise ValueError(f"sample weights must be {n} real numbers, one per sample (shape ({n},)), got an array of "
+                         f"dtype {w.dtype} and shape {w.shape}")
+    w = w.reshape(n).astype(np.float64)
+    if not np.isfinite(w).all():
+        raise ValueError("sample weights must be finite numbers, got NaN or infinity")
+    nonzero = np.count_nonzero(w)
+    return w * (n / nonzero) if nonzero else np.zeros(n)
+
+
 class Loss:
-    """Base class: forward(y_pred, y_true) -> mean loss; backward() -> gradient of forward's input.
+    """Base class: forward(y_pred, y_true) -> mean loss; backward() -> gradient of forward's input;
+    weighted_forward(y_pred, y_true, sample_weight) -> Keras's weighted loss; weighted_backward().
 
     Calling a loss object, ``loss(y_true, y_pred)``, gives the per-sample losses (Keras's function,
     the class attribute ``fn``; of logits for the softmax cross-entropies built with from_logits=True).
@@ -165,6 +197,28 @@ class Loss:
                                       "an fn(y_true, y_pred) to call it (forward/backward train without it)")
         return self.fn(y_true, y_pred)
 
+    def weighted_forward(self, y_pred, y_true, sample_weight, from_logits=None):
+        """Keras 2's weighted loss of the batch (see the module docstring); weighted_backward() gives its
+        gradient. Needs the per-sample function (``fn``) unless the class weights rows itself."""
+        self._scale = weight_scale(sample_weight, np.shape(y_pred)[0])
+        return self._weighted_forward(y_pred, y_true, self._scale, from_logits)
+
+    def _weighted_forward(self, y_pred, y_true, scale, from_logits):
+        if self.fn is None:
+            raise NotImplementedError(f"{type(self).__name__}: sample weights need the per-sample losses: give "
+                                      "the class an fn(y_true, y_pred) returning one loss per sample")
+        if from_logits is None:                            # what backward() needs
+            self.forward(y_pred, y_true)
+        else:
+            self.forward(y_pred, y_true, from_logits)
+        rows = np.asarray(self.fn(y_true, y_pred), dtype=np.float64).reshape(len(scale), -1).mean(axis=1)
+        return float(np.where(scale != 0, scale * rows, 0.0).sum() / len(scale)) if len(scale) else 0.0
+
+    def weighted_backward(self):
+        """The gradient of the last weighted_forward's loss with respect to its y_pred."""
+        d = self.backward()
+        return d * self._scale.astype(d.dtype).reshape((-1,) + (1,) * (d.ndim - 1))
+
     def _check_from_logits(self, from_logits):
         if from_logits:
             raise ValueError(f"{self.name}: from_logits=True is not supported (only the softmax "
@@ -193,17 +247,28 @@ class SoftmaxCrossEntropy(Loss):
             return t.astype(logits.dtype, copy=False)
         return _in_range(_class_indices(t, logits.shape[0]), logits.shape[1])
 
-    def forward(self, logits, y_true, from_logits=True):
+    def _logits(self, logits, y_true, from_logits):
         if not from_logits:
             raise ValueError(f"{self.name}: takes logits (from_logits=True); for probabilities use "
                              "categorical_crossentropy or sparse_categorical_crossentropy")
         logits = _float(logits)
         self._t = self._targets(y_true, logits)
-        loss, self.probs = ops.softmax_xent_forward(logits, self._t)
+        return logits
+
+    def forward(self, logits, y_true, from_logits=True):
+        loss, self.probs = ops.softmax_xent_forward(self._logits(logits, y_true, from_logits), self._t)
         return float(loss)
 
     def backward(self):
         return ops.softmax_xent_backward(self.probs, self._t)
+
+    def _weighted_forward(self, logits, y_true, scale, from_logits=True):
+        logits = self._logits(logits, y_true, from_logits)
+        loss, self.probs = ops.softmax_xent_weighted_forward(logits, self._t, scale)
+        return float(loss)
+
+    def weighted_backward(self):
+        return ops.softmax_xent_weighted_backward(self.probs, self._t, self._scale)
 
 
 class _CrossEntropy(Loss):
@@ -235,6 +300,21 @@ class _CrossEntropy(Loss):
         g = np.where(self._mask, -self._tt / self._p, 0.0)           # d loss / d q (per sample)
         dy = (g - (g * self._q).sum(axis=-1, keepdims=True)) / self._s   # through q = y / sum(y)
         return (dy / n).astype(self._y.dtype)
+
+    def _weighted_forward(self, y_pred, y_true, scale, from_logits):
+        if not (self.from_logits if from_logits is None else from_logits):
+            return super()._weighted_forward(y_pred, y_true, scale, from_logits)
+        y_pred = _float(y_pred)
+        if y_pred.ndim != 2:
+            raise ValueError(f"{self.name}: predictions must be (N, classes), got shape {y_pred.shape}")
+        self._fused, self._t = True, self._targets(y_true, y_pred)
+        loss, self.probs = ops.softmax_xent_weighted_forward(y_pred, self._t, scale)
+        return float(loss)
+
+    def weighted_backward(self):
+        if self._fused:
+            return ops.softmax_xent_weighted_backward(self.probs, self._t, self._scale)
+        return super().weighted_backward()
 
 
 class CategoricalCrossentropy(_CrossEntropy):
@@ -291,16 +371,91 @@ class MeanSquaredError(Loss):
         return ops.mse_backward(self._y, self._t)
 
 
+class _Elementwise(Loss):
+    """A loss from an element-wise penalty of cnet._more_losses: forward -> the mean of the per-sample
+    losses (the mean over the last axis, or the sum for kld), backward -> d/d y_pred."""
+
+    _sum = False
+
+    def _penalty(self, t, p):
+        return self._f(t, p)
+
+    def forward(self, y_pred, y_true, from_logits=None):
+        self._check_from_logits(from_logits)
+        t, p, dtype = _more_losses.as_pair(y_true, y_pred, self.name)
+        if p.ndim == 0 or p.shape[0] == 0:
+            raise ValueError(f"{self.name}: predictions must be a batch (N, ...), got shape {p.shape}")
+        v, d = self._penalty(t, p)
+        rows = p.size // p.shape[-1] if p.ndim > 1 else p.shape[0]
+        scale = 1.0 / (rows if self._sum else p.size)
+        self._dy = (d * scale).astype(dtype).reshape(np.shape(y_pred))
+        self.probs = y_pred
+        return float(v.sum() * scale)
+
+    def backward(self):
+        return self._dy
+
+
+def _elementwise_class(cls_name, fn, f, reduce_sum=False):
+    return type(cls_name, (_Elementwise,), {"name": fn.__name__, "fn": staticmethod(fn), "_f": staticmethod(f),
+                                            "_sum": reduce_sum, "__doc__": f"Keras's {fn.__name__}."})
+
+
+M = _more_losses
+MeanAbsoluteError = _elementwise_class("MeanAbsoluteError", M.mean_absolute_error, M.mae_elements)
+MeanAbsolutePercentageError = _elementwise_class("MeanAbsolutePercentageError", M.mean_absolute_percentage_error,
+                                                 M.mape_elements)
+MeanSquaredLogarithmicError = _elementwise_class("MeanSquaredLogarithmicError", M.mean_squared_logarithmic_error,
+                                                 M.msle_elements)
+Hinge = _elementwise_class("Hinge", M.hinge, M.hinge_elements)
+SquaredHinge = _elementwise_class("SquaredHinge", M.squared_hinge, M.squared_hinge_elements)
+KLDivergence = _elementwise_class("KLDivergence", M.kullback_leibler_divergence, M.kld_elements, reduce_sum=True)
+LogCosh = _elementwise_class("LogCosh", M.logcosh, M.logcosh_elements)
+del M
+
+
+class Huber(_Elementwise):
+    """tf.keras's Huber(delta=1.0). Its name, what a saved model's compile config holds, carries a delta
+    other than 1: 'huber_loss(delta=2.5)', which get() reads back."""
+
+    def __init__(self, delta=1.0):
+        super().__init__()
+        self.delta = _more_losses.check_delta(delta)
+
+    @property
+    def name(self):
+        return "huber_loss" if self.delta == 1.0 else f"huber_loss(delta={self.delta!r})"
+
+    def fn(self, y_true, y_pred):
+        return _more_losses.huber(y_true, y_pred, self.delta)
+
+    def _penalty(self, t, p):
+        return _more_losses.huber_elements(t, p, self.delta)
+
+    def get_config(self):
+        return {"delta": self.delta}
+
+
 _BY_NAME = {
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "binary_crossentropy": BinaryCrossentropy,
     "mean_squared_error": MeanSquaredError,
     "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError, "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "msle": MeanSquaredLogarithmicError,
+    "hinge": Hinge, "squared_hinge": SquaredHinge, "kullback_leibler_divergence": KLDivergence,
+    "kld": KLDivergence, "logcosh": LogCosh, "log_cosh": LogCosh, "huber": Huber, "huber_loss": Huber,
 }
 _BY_FN = {categorical_crossentropy: CategoricalCrossentropy,
           sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
-          binary_crossentropy: BinaryCrossentropy, mean_squared_error: MeanSquaredError}
+          binary_crossentropy: BinaryCrossentropy, mean_squared_error: MeanSquaredError,
+          _more_losses.mean_absolute_error: MeanAbsoluteError,
+          _more_losses.mean_absolute_percentage_error: MeanAbsolutePercentageError,
+          _more_losses.mean_squared_logarithmic_error: MeanSquaredLogarithmicError, _more_losses.hinge: Hinge,
+          _more_losses.squared_hinge: SquaredHinge, _more_losses.kullback_leibler_divergence: KLDivergence,
+          _more_losses.logcosh: LogCosh, _more_losses.huber: Huber}
 
 
 def get(identifier):
@@ -312,6 +467,9 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier.lower())
         if cls is None:
+            delta = _more_losses.huber_delta_of(identifier.lower())
+            if delta is not None:
+                return Huber(delta)
             raise ValueError(f"unknown loss {identifier!r}; known: {sorted(_BY_NAME)}")
         return cls()
     if identifier in _BY_FN:

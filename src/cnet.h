@@ -123,6 +123,60 @@ void cnet_softmax_backward_f32(float *dx, const float *dy, const float *y, int64
 void cnet_softmax_backward_f64(double *dx, const double *dy, const double *y, int64_t rows, int64_t L,
                                int n_threads);
 
+/* ---- activations with parameters or an input-based backward (activation_param.c) ----------------
+ * Every backward takes the forward INPUT x (not y). Element-wise: x, y, dy, dx (n,); outputs overwritten,
+ * y may alias x and dx may alias dy. */
+/* y = scale * (x > 0 ? x : alpha (exp(x) - 1)) (ELU; SELU with Keras's alpha and scale). */
+void cnet_elu_forward_f32(float *y, const float *x, double alpha, double scale, int64_t n, int n_threads);
+void cnet_elu_forward_f64(double *y, const double *x, double alpha, double scale, int64_t n, int n_threads);
+void cnet_elu_backward_f32(float *dx, const float *dy, const float *x, double alpha, double scale, int64_t n,
+                           int n_threads);
+void cnet_elu_backward_f64(double *dx, const double *dy, const double *x, double alpha, double scale,
+                           int64_t n, int n_threads);
+/* y = x > threshold ? min(x, max_value) : alpha (x - threshold) (Keras's ReLU; max_value may be +inf). */
+void cnet_leaky_relu_forward_f32(float *y, const float *x, double alpha, double threshold, double max_value,
+                                 int64_t n, int n_threads);
+void cnet_leaky_relu_forward_f64(double *y, const double *x, double alpha, double threshold,
+                                 double max_value, int64_t n, int n_threads);
+void cnet_leaky_relu_backward_f32(float *dx, const float *dy, const float *x, double alpha, double threshold,
+                                  double max_value, int64_t n, int n_threads);
+void cnet_leaky_relu_backward_f64(double *dx, const double *dy, const double *x, double alpha,
+                                  double threshold, double max_value, int64_t n, int n_threads);
+/* softplus log(1 + exp(x)), softsign x / (1 + |x|), hard sigmoid clip(0.2 x + 0.5, 0, 1), swish x sigmoid(x). */
+void cnet_softplus_forward_f32(float *y, const float *x, int64_t n, int n_threads);
+void cnet_softplus_forward_f64(double *y, const double *x, int64_t n, int n_threads);
+void cnet_softplus_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads);
+void cnet_softplus_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads);
+void cnet_softsign_forward_f32(float *y, const float *x, int64_t n, int n_threads);
+void cnet_softsign_forward_f64(double *y, const double *x, int64_t n, int n_threads);
+void cnet_softsign_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads);
+void cnet_softsign_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads);
+void cnet_hard_sigmoid_forward_f32(float *y, const float *x, int64_t n, int n_threads);
+void cnet_hard_sigmoid_forward_f64(double *y, const double *x, int64_t n, int n_threads);
+void cnet_hard_sigmoid_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads);
+void cnet_hard_sigmoid_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads);
+void cnet_swish_forward_f32(float *y, const float *x, int64_t n, int n_threads);
+void cnet_swish_forward_f64(double *y, const double *x, int64_t n, int n_threads);
+void cnet_swish_backward_f32(float *dx, const float *dy, const float *x, int64_t n, int n_threads);
+void cnet_swish_backward_f64(double *dx, const double *dy, const double *x, int64_t n, int n_threads);
+/* GELU: approximate 0, x/2 (1 + erf(x / sqrt 2)); 1, the tanh approximation. */
+void cnet_gelu_forward_f32(float *y, const float *x, int approximate, int64_t n, int n_threads);
+void cnet_gelu_forward_f64(double *y, const double *x, int approximate, int64_t n, int n_threads);
+void cnet_gelu_backward_f32(float *dx, const float *dy, const float *x, int approximate, int64_t n,
+                            int n_threads);
+void cnet_gelu_backward_f64(double *dx, const double *dy, const double *x, int approximate, int64_t n,
+                            int n_threads);
+/* PReLU over (rows, F) with alpha (F,): y = x > 0 ? x : alpha x. Backward: dx (may be NULL) and dalpha (F,)
+ * = column sums of dy min(x, 0), each in row order in double (thread-count independent). */
+void cnet_prelu_forward_f32(float *y, const float *x, const float *alpha, int64_t rows, int64_t F,
+                            int n_threads);
+void cnet_prelu_forward_f64(double *y, const double *x, const double *alpha, int64_t rows, int64_t F,
+                            int n_threads);
+void cnet_prelu_backward_f32(float *dx, float *dalpha, const float *dy, const float *x, const float *alpha,
+                             int64_t rows, int64_t F, int n_threads);
+void cnet_prelu_backward_f64(double *dx, double *dalpha, const double *dy, const double *x,
+                             const double *alpha, int64_t rows, int64_t F, int n_threads);
+
 /* ---- fused softmax + cross-entropy (loss_softmax_xent.c) -------------------------------------- */
 
 /* logits (N, L); labels (N,) int64 in [0, L). probs (N, L) overwritten with softmax(logits), computed
@@ -150,6 +204,25 @@ void cnet_softmax_xent_backward_f32(float *dlogits, const float *probs, const in
                                     int64_t N, int64_t L, int n_threads);
 void cnet_softmax_xent_backward_f64(double *dlogits, const double *probs, const int64_t *labels,
                                     int64_t N, int64_t L, int n_threads);
+
+/* With a weight per sample (Keras's sample_weight): exactly one of labels (N,) / targets (N, L) is
+ * non-NULL (the other NULL); weights (N,) finite doubles. probs and row_loss (unweighted) as above;
+ * *loss = sum_i weights[i] * row_loss_i / N, the products in double, rows of weight 0 left out (even an
+ * infinite row loss). Returns CNET_OK or CNET_ERR_NOMEM, as above. */
+int cnet_softmax_xent_weighted_forward_f32(double *loss, float *probs, float *row_loss, const float *logits,
+                                           const int64_t *labels, const float *targets, const double *weights,
+                                           int64_t N, int64_t L, int n_threads);
+int cnet_softmax_xent_weighted_forward_f64(double *loss, double *probs, double *row_loss,
+                                           const double *logits, const int64_t *labels, const double *targets,
+                                           const double *weights, int64_t N, int64_t L, int n_threads);
+/* dlogits (N, L): row i of the unweighted backward (labels or targets, one NULL) times weights[i] rounded
+ * to the dtype. Overwrites dlogits; may alias probs. */
+void cnet_softmax_xent_weighted_backward_f32(float *dlogits, const float *probs, const int64_t *labels,
+                                             const float *targets, const double *weights, int64_t N,
+                                             int64_t L, int n_threads);
+void cnet_softmax_xent_weighted_backward_f64(double *dlogits, const double *probs, const int64_t *labels,
+                                             const double *targets, const double *weights, int64_t N,
+                                             int64_t L, int n_threads);
 
 /* ---- mean squared error (loss_mse.c) --------------------------------------------------------- */
 
@@ -207,44 +280,63 @@ int cnet_batchnorm_inference_f64(double *y, const double *x, const double *gamma
 /* ---- optimizer updates (optim.c) ----------------------------------------------------------------
  * p, g and the state arrays (v, h, m, d) are (n,). p and the state are updated in place in one pass;
  * g is read only. The effective gradient is g + weight_decay*p (p before the update) when weight_decay
- * != 0. Formulas and rounding as cnet/reference/optim.py: coefficients in double, rounded to the dtype. */
+ * != 0. Formulas and rounding as cnet/reference/optim.py: coefficients in double, rounded to the dtype.
+ * Each returns a bitmask of the arrays it wrote that hold NaN or Inf afterwards: bit 0 p, bits 1 and 2
+ * the state arrays in argument order (0: all finite). */
 /* p -= lr*g */
-void cnet_sgd_update_f32(float *p, const float *g, int64_t n, double lr, double weight_decay, int n_threads);
-void cnet_sgd_update_f64(double *p, const double *g, int64_t n, double lr, double weight_decay,
-                         int n_threads);
+int cnet_sgd_update_f32(float *p, const float *g, int64_t n, double lr, double weight_decay, int n_threads);
+int cnet_sgd_update_f64(double *p, const double *g, int64_t n, double lr, double weight_decay,
+                        int n_threads);
 /* v = momentum*v - lr*g; p += v */
-void cnet_momentum_update_f32(float *p, float *v, const float *g, int64_t n, double lr, double momentum,
-                              double weight_decay, int n_threads);
-void cnet_momentum_update_f64(double *p, double *v, const double *g, int64_t n, double lr, double momentum,
-                              double weight_decay, int n_threads);
+int cnet_momentum_update_f32(float *p, float *v, const float *g, int64_t n, double lr, double momentum,
+                             double weight_decay, int n_threads);
+int cnet_momentum_update_f64(double *p, double *v, const double *g, int64_t n, double lr, double momentum,
+                             double weight_decay, int n_threads);
 /* v = momentum*v - lr*g; p += momentum*v - lr*g */
-void cnet_nesterov_update_f32(float *p, float *v, const float *g, int64_t n, double lr, double momentum,
-                              double weight_decay, int n_threads);
-void cnet_nesterov_update_f64(double *p, double *v, const double *g, int64_t n, double lr, double momentum,
-                              double weight_decay, int n_threads);
+int cnet_nesterov_update_f32(float *p, float *v, const float *g, int64_t n, double lr, double momentum,
+                             double weight_decay, int n_threads);
+int cnet_nesterov_update_f64(double *p, double *v, const double *g, int64_t n, double lr, double momentum,
+                             double weight_decay, int n_threads);
 /* h += g*g; p -= lr*g/(sqrt(h) + eps) */
-void cnet_adagrad_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double eps,
-                             double weight_decay, int n_threads);
-void cnet_adagrad_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double eps,
-                             double weight_decay, int n_threads);
+int cnet_adagrad_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double eps,
+                            double weight_decay, int n_threads);
+int cnet_adagrad_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double eps,
+                            double weight_decay, int n_threads);
 /* h = rho*h + (1 - rho)*g*g; p -= lr*g/(sqrt(h) + eps) */
-void cnet_rmsprop_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double rho,
-                             double eps, double weight_decay, int n_threads);
-void cnet_rmsprop_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double rho,
-                             double eps, double weight_decay, int n_threads);
+int cnet_rmsprop_update_f32(float *p, float *h, const float *g, int64_t n, double lr, double rho,
+                            double eps, double weight_decay, int n_threads);
+int cnet_rmsprop_update_f64(double *p, double *h, const double *g, int64_t n, double lr, double rho,
+                            double eps, double weight_decay, int n_threads);
 /* Keras 2.1 Adam, t >= 1: lr_t = lr*sqrt(1 - beta2^t)/(1 - beta1^t); m = beta1*m + (1 - beta1)*g;
  * v = beta2*v + (1 - beta2)*g*g; p -= lr_t*m/(sqrt(v) + eps) */
-void cnet_adam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr, double beta1,
-                          double beta2, double eps, int64_t t, double weight_decay, int n_threads);
-void cnet_adam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
-                          double beta1, double beta2, double eps, int64_t t, double weight_decay,
-                          int n_threads);
+int cnet_adam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr, double beta1,
+                         double beta2, double eps, int64_t t, double weight_decay, int n_threads);
+int cnet_adam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
+                         double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                         int n_threads);
 /* Keras 2.1 Adadelta: h = rho*h + (1 - rho)*g*g; upd = g*sqrt(d + eps)/sqrt(h + eps); p -= lr*upd;
  * d = rho*d + (1 - rho)*upd*upd */
-void cnet_adadelta_update_f32(float *p, float *h, float *d, const float *g, int64_t n, double lr,
-                              double rho, double eps, double weight_decay, int n_threads);
-void cnet_adadelta_update_f64(double *p, double *h, double *d, const double *g, int64_t n, double lr,
-                              double rho, double eps, double weight_decay, int n_threads);
+int cnet_adadelta_update_f32(float *p, float *h, float *d, const float *g, int64_t n, double lr,
+                             double rho, double eps, double weight_decay, int n_threads);
+int cnet_adadelta_update_f64(double *p, double *h, double *d, const double *g, int64_t n, double lr,
+                             double rho, double eps, double weight_decay, int n_threads);
+/* Keras 2.1 Adamax, t >= 1: lr_t = lr/(1 - beta1^t); m = beta1*m + (1 - beta1)*g; u = max(beta2*u, |g|)
+ * (NaN when either is); p -= lr_t*m/(u + eps) */
+int cnet_adamax_update_f32(float *p, float *m, float *u, const float *g, int64_t n, double lr, double beta1,
+                           double beta2, double eps, int64_t t, double weight_decay, int n_threads);
+int cnet_adamax_update_f64(double *p, double *m, double *u, const double *g, int64_t n, double lr,
+                           double beta1, double beta2, double eps, int64_t t, double weight_decay,
+                           int n_threads);
+/* Keras 2.1 Nadam, t >= 1, mu_t and mu_next the momentum schedule at t and t + 1, m_schedule the product
+ * mu_1...mu_t: m = beta1*m + (1 - beta1)*g; v = beta2*v + (1 - beta2)*(g*g);
+ * p -= lr*(cg*g + cm*m)/(sqrt(v*cv) + eps), cg = (1 - mu_t)/(1 - m_schedule),
+ * cm = mu_next/(1 - m_schedule*mu_next), cv = 1/(1 - beta2^t) */
+int cnet_nadam_update_f32(float *p, float *m, float *v, const float *g, int64_t n, double lr, double beta1,
+                          double beta2, double eps, int64_t t, double mu_t, double mu_next, double m_schedule,
+                          double weight_decay, int n_threads);
+int cnet_nadam_update_f64(double *p, double *m, double *v, const double *g, int64_t n, double lr,
+                          double beta1, double beta2, double eps, int64_t t, double mu_t, double mu_next,
+                          double m_schedule, double weight_decay, int n_threads);
 
 /* ---- im2col / col2im (conv_im2col.c) -------------------------------------------------------------
  * Geometry of im2col, conv2d and pooling: x is (N, C, H, W); windows KH x KW; stride (SH, SW) >= 1;

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import cnet
+from cnet.gradcheck import numerical_gradient
 
 THREAD_COUNTS = (1, 2, 3)
 DTYPES = (np.float32, np.float64)
@@ -95,20 +96,9 @@ def on_path(path, fn, *args, **kwargs):
 
 
 def numerical_grad(f, x, h=1e-5):
-    """Central-difference gradient (f(x + h) - f(x - h)) / 2h of the scalar function f() with respect to
-    every element of the C-contiguous array x (perturbed in place, restored after)."""
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    assert np.shares_memory(flat, x), "numerical_grad needs a C-contiguous x"
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        fp = f()
-        flat[i] = old - h
-        fm = f()
-        flat[i] = old
-        gflat[i] = (fp - fm) / (2 * h)
-    return grad
+    """Central-difference gradient of the scalar function f() with respect to every element of the
+    C-contiguous array x (perturbed in place, restored after), in x's dtype."""
+    return numerical_gradient(f, x, h).astype(x.dtype)
 
 
 def rel_error(analytic, numeric):

@@ -143,6 +143,13 @@ def refused(out):
         model.fit(np.zeros((4, 3)), np.zeros(4, int), verbose=0)
     except NotImplementedError as exc:
         print(f"refused: {exc}", flush=True)
+    model = Sequential([Dense(2, input_shape=(3,), activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    for weights in ({"sample_weight": np.ones(4)}, {"class_weight": {0: 1.0, 1: 2.0}}):
+        try:
+            model.fit(np.zeros((4, 3)), np.zeros(4, int), verbose=0, **weights)
+        except NotImplementedError as exc:
+            print(f"weights refused: {exc}", flush=True)
 
 
 def api(out):

@@ -179,3 +179,56 @@ def test_machine_line_from_facts():
     assert line.startswith("CPU: TestCPU [avx2] | CPUs usable: 2 | OpenMP: libgomp (2 thr) | cnet 0.1.0 @ "
                            "0123456789+dirty, SIMD avx2 | numpy 2.0, no BLAS info | torch absent")
     assert line.endswith("fp32 GEMM peak (numpy.matmul): 1 thr 50 GFLOP/s, 2 thr 100 GFLOP/s")
+
+
+@pytest.mark.parametrize("name", ["softmax", "mlp", "cnn", "simple_convnet", "deep_convnet"])
+def test_the_torch_twin_has_the_same_parameters(name):
+    torch = pytest.importorskip("torch")
+    from cnet import zoo
+    from cnet.bench.torch_twin import torch_from_cnet
+    model = zoo.build_model(name)
+    model.build((None,) + zoo.input_shape(name))
+    twin = torch_from_cnet(torch, model, zoo.input_shape(name))
+    expected = sorted(w.size for w in model.trainable_params.values())
+    assert sorted(p.numel() for p in twin.parameters()) == expected
+
+
+def test_the_torch_twin_optimizer_honours_the_settings():
+    torch = pytest.importorskip("torch")
+    from cnet import optimizers
+    from cnet.bench.torch_twin import torch_optimizer
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    sgd = torch_optimizer(torch, params, optimizers.SGD(0.1, momentum=0.9, nesterov=True))
+    assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["nesterov"] and sgd.defaults["momentum"] == 0.9
+    assert torch_optimizer(torch, params, optimizers.Nesterov()).defaults["nesterov"]
+    assert isinstance(torch_optimizer(torch, params, optimizers.AdaGrad()), torch.optim.Adagrad)
+    assert torch_optimizer(torch, params, optimizers.RMSprop(rho=0.8)).defaults["alpha"] == 0.8
+    with pytest.raises(ValueError, match="decay"):
+        torch_optimizer(torch, params, optimizers.Adam(decay=0.01))
+
+
+def test_the_torch_twin_of_item_4_layers():
+    """Dilation and SpatialDropout2D have torch equivalents; regularizers and ReLU's options are refused, not
+    dropped."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+    from cnet import layers as L
+    from cnet.bench.torch_twin import torch_from_cnet
+    from cnet.models import Sequential
+    model = Sequential([L.Conv2D(3, 3, dilation_rate=2, padding="same", input_shape=(1, 9, 9),
+                                 data_format="channels_first"), L.SpatialDropout2D(0.2), L.Flatten(), L.Dense(2)],
+                       dtype="float32")
+    twin = torch_from_cnet(torch, model, (1, 9, 9))
+    conv = twin[0]
+    assert conv.dilation == (2, 2)
+    assert isinstance(twin[1], torch.nn.Dropout2d)
+    with torch.no_grad():
+        conv.weight.copy_(torch.from_numpy(model.layers[0].params["W"]))
+        conv.bias.copy_(torch.from_numpy(model.layers[0].params["b"]))
+        x = np.random.default_rng(0).standard_normal((2, 1, 9, 9)).astype(np.float32)
+        np.testing.assert_allclose(conv(torch.from_numpy(x)).numpy(), model.layers[0](x), rtol=1e-5, atol=1e-5)
+    for bad, what in ((L.Dense(2, kernel_regularizer="l2"), "regularizers"), (L.ReLU(max_value=6.0), "ReLU")):
+        m = Sequential([L.Dense(4, input_shape=(3,)), bad])
+        m.build((None, 3))
+        with pytest.raises(ValueError, match=what):
+            torch_from_cnet(torch, m, (3,))

@@ -132,3 +132,17 @@ def test_channels_last_and_batchnorm_models_same_bits():
         loss1, w1, p1, _ = _train(True, build, epochs=1)
         assert loss0 == loss1 and p0.tobytes() == p1.tobytes()
         assert all(a.tobytes() == b.tobytes() for a, b in zip(w0, w1))
+
+
+def test_relu_with_options_and_dilated_conv_same_bits():
+    """A ReLU with options (its own kernel) takes NCHW; a dilated conv runs its zero-filled kernel."""
+    def build(dtype):
+        return cnet.models.Sequential([
+            L.Conv2D(6, 3, input_shape=(2, 10, 10)), L.ReLU(max_value=1.5),
+            L.Conv2D(6, 3, dilation_rate=2, activation="relu"), L.ReLU(), L.MaxPooling2D(),
+            L.Flatten(), L.Dense(4, activation="softmax")], dtype=dtype)
+    loss0, w0, p0, _ = _train(False, build, epochs=1)
+    loss1, w1, p1, model = _train(True, build, epochs=1)
+    assert loss0 == loss1 and p0.tobytes() == p1.tobytes()
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(w0, w1))
+    assert not model.layers[1]._blk_y and model.layers[2]._blk_y

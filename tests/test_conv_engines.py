@@ -23,6 +23,7 @@ LAYER_CASES = [
     (dict(filters=7, kernel_size=1), (20, 5, 5)),                                  # 1x1: im2col when auto
     (dict(filters=9, kernel_size=1, strides=2, use_bias=False), (6, 7, 7)),        # 1x1 strided, no bias
     (dict(filters=33, kernel_size=3, data_format="channels_last", activation="relu"), (16, 8, 8)),
+    (dict(filters=6, kernel_size=3, dilation_rate=2, activation="relu"), (5, 9, 10)),  # the zero-filled kernel
 ]
 
 

@@ -153,6 +153,7 @@ def test_api_and_batchnorm_refused(tmp_path):
     load(tmp_path, "broadcast", 3)     # rank 0's weights everywhere
     p = ok(mpirun(2, "refused", tmp_path)[0])
     assert p.stdout.count("refused: cnet.distributed: model") == 2 and "BatchNormalization" in p.stdout
+    assert p.stdout.count("weights refused: sample_weight and class_weight are not supported in distributed") == 4
 
 
 @needs_mpi

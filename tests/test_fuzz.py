@@ -38,12 +38,14 @@ def _same_outcomes(runs, what):
     assert kinds["c"] == kinds["numpy"], f"{what}: C backend -> {kinds['c']}, NumPy backend -> {kinds['numpy']}"
 
 
-def _same_results(runs, what):
+def _same_results(runs, what, scale_from=None, scale=1.0):
     """Compare the results of the steps that succeeded (call only with tame inputs). The tolerance is
-    float32's whatever the inputs' dtypes: layers, losses and models compute in float32 (or float64)."""
+    float32's whatever the inputs' dtypes: layers, losses and models compute in float32 (or float64);
+    steps from index scale_from on compare with it times scale."""
     for i, ((kind, c_value), (_, np_value)) in enumerate(zip(runs["c"], runs["numpy"])):
         if kind == "ok":
-            agree(c_value, np_value, f"{what} step {i}", tol=AGREE_TOL[np.dtype(np.float32)])
+            factor = scale if scale_from is not None and i >= scale_from else 1.0
+            agree(c_value, np_value, f"{what} step {i}", tol=AGREE_TOL[np.dtype(np.float32)] * factor)
 
 
 def test_huge_layers_and_models_are_refused():
@@ -75,6 +77,18 @@ LAYER_MAKERS = {
     "Dropout": (lambda: L.Dropout(0.5, seed=1), (6,)),
     "BatchNormalization": (lambda: L.BatchNormalization(), (3,)),
     "BatchNormalization4D": (lambda: L.BatchNormalization(), (2, 3, 3)),
+    "DenseGelu": (lambda: L.Dense(3, activation="gelu", kernel_regularizer="l2"), (4,)),
+    "LeakyReLU": (lambda: L.LeakyReLU(0.1), (3,)),
+    "PReLU": (lambda: L.PReLU(), (2, 3)),
+    "ReLUOptions": (lambda: L.ReLU(max_value=2.0, negative_slope=0.1, threshold=0.5), (3,)),
+    "GlobalAveragePooling2D": (lambda: L.GlobalAveragePooling2D(), (2, 3, 3)),
+    "GlobalMaxPooling2D": (lambda: L.GlobalMaxPooling2D(), (2, 3, 3)),
+    "ZeroPadding2D": (lambda: L.ZeroPadding2D(1), (1, 2, 3)),
+    "UpSampling2D": (lambda: L.UpSampling2D(2), (1, 2, 3)),
+    "Conv2DDilated": (lambda: L.Conv2D(2, 2, dilation_rate=2, padding="same"), (1, 4, 4)),
+    "Conv2DTranspose": (lambda: L.Conv2DTranspose(2, 3, strides=2, padding="same"), (2, 3, 3)),
+    "DepthwiseConv2D": (lambda: L.DepthwiseConv2D(2, depth_multiplier=2), (2, 3, 3)),
+    "SeparableConv2D": (lambda: L.SeparableConv2D(2, 2, padding="same", activation="swish"), (2, 3, 3)),
 }
 
 
@@ -83,6 +97,7 @@ LAYER_MAKERS = {
 @given(data=st.data())
 def test_layer_forward_backward(name, data):
     make, in_shape = LAYER_MAKERS[name]
+    initializers.set_seed(0)   # the same weights whatever the tests before drew (the tolerance depends on them)
     n = data.draw(st.integers(0, 4), label="batch")
     dtype = data.draw(st.sampled_from(FLOATS))
     x = data.draw(arrays((n,) + in_shape, dtype, odd=0.3), label="x")
@@ -101,7 +116,12 @@ def test_layer_forward_backward(name, data):
         runs[backend] = steps
     _same_outcomes(runs, name)
     if tame(x, dout):
-        _same_results(runs, name)
+        # The backward steps sum x (or the weights) times dout times an activation's derivative, each
+        # backend's to rounding: near saturation tanh' = 1 - y*y keeps only the absolute error of y (one ulp
+        # of 1 apart between the C and NumPy tanh), so their tolerance grows with |x| and |dout|.
+        big = max(1.0, float(np.max(np.abs(x), initial=0))) * max(1.0, float(np.max(np.abs(dout), initial=0))
+                                                                if dout is not None else 1.0)
+        _same_results(runs, name, scale_from=int(build) + 1, scale=big)
 
 
 # ---- losses ---------------------------------------------------------------------------------------

@@ -25,12 +25,14 @@ RANKS = {
     # 3: the op table, one module per op family, and its checks
     "cnet.ops": 3,
     # 4: what a model is made of
-    "cnet.backend": 4, "cnet.initializers": 4, "cnet.activations": 4, "cnet.layers": 4, "cnet.losses": 4,
-    "cnet.optimizers": 4, "cnet.utils": 4, "cnet.gradcheck": 4,
+    "cnet.backend": 4, "cnet.initializers": 4, "cnet.activations": 4, "cnet.regularizers": 4,
+    "cnet._more_losses": 4, "cnet.layers": 4, "cnet.losses": 4, "cnet.optimizers": 4, "cnet.utils": 4,
+    "cnet.gradcheck": 4, "cnet.preprocessing": 4,
     # 5: models, their files and training; the data sets beside them (5', ONLY below)
     "cnet.saving": 5, "cnet.metrics": 5, "cnet.callbacks": 5, "cnet.progbar": 5, "cnet.models": 5,
     "cnet._training": 5, "cnet._model_io": 5, "cnet.keras_h5": 5, "cnet._keras_config": 5, "cnet.nets": 5,
     "cnet.zoo": 5, "cnet.datasets": 5, "cnet._graph": 5, "cnet._compile": 5, "cnet._model": 5, "cnet._summary": 5,
+    "cnet._data": 5, "cnet._evaluation": 5,
     # 6: data-parallel training
     "cnet.distributed": 6,
     # 7: the commands and what only they use

@@ -215,6 +215,17 @@ def test_training_config_compiles(tmp_path):
         f.attrs["training_config"] = json.dumps(training).encode()
     with pytest.raises(ValueError, match=r"amsgrad=True is not supported.*compile=False"):
         load_model(path)
+    training["optimizer_config"] = {"class_name": "Nadam", "config": {"lr": 0.001, "clipvalue": 0.5,
+                                                                      "schedule_decay": 0.004}}
+    with h5py.File(path, "a") as f:
+        f.attrs["training_config"] = json.dumps(training).encode()
+    opt = load_model(path).optimizer
+    assert type(opt).__name__ == "Nadam" and opt.clipvalue == 0.5 and opt.lr == 0.001
+    training["optimizer_config"]["config"]["clipnorm"] = 1.0       # per array in tf.keras, joint before
+    with h5py.File(path, "a") as f:
+        f.attrs["training_config"] = json.dumps(training).encode()
+    with pytest.raises(ValueError, match=r"clipnorm=1.0 is not supported"):
+        load_model(path)
 
 
 def test_by_name(tmp_path):
@@ -453,12 +464,12 @@ def test_bad_keras_files(tmp_path):
     with pytest.raises(ValueError, match=r"f.h5: a functional model config needs a non-empty 'input_layers'"):
         load_model(broken)
     config = keras_layer_configs()
-    config["config"]["layers"][3] = {"class_name": "LeakyReLU", "config": {"name": "activation_1", "alpha": 0.3}}
-    with pytest.raises(NotImplementedError, match="Keras layer class 'LeakyReLU' is not supported"):
+    config["config"]["layers"][3] = {"class_name": "LSTM", "config": {"name": "activation_1", "units": 3}}
+    with pytest.raises(NotImplementedError, match="Keras layer class 'LSTM' is not supported"):
         load_model(write_keras_file(tmp_path / "l.h5", w, config=config))
     config = keras_layer_configs()
-    config["config"]["layers"][0]["config"]["kernel_regularizer"] = {"class_name": "L1L2", "config": {"l2": 0.01}}
-    with pytest.raises(NotImplementedError, match="layer 0 .*kernel_regularizer is not supported"):
+    config["config"]["layers"][0]["config"]["kernel_constraint"] = {"class_name": "MaxNorm", "config": {}}
+    with pytest.raises(NotImplementedError, match="layer 0 .*kernel_constraint is not supported"):
         load_model(write_keras_file(tmp_path / "r.h5", w, config=config))
     (tmp_path / "t.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
     with pytest.raises(ValueError, match="not a readable HDF5 file"):

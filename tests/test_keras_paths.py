@@ -95,10 +95,12 @@ def test_keras1_arguments():
         L.Conv2D(8, nb_row=3)
     with pytest.raises(TypeError, match="both Keras 1's output_dim and Keras 2's units"):
         L.Dense(5, output_dim=5)
-    with pytest.raises(NotImplementedError, match="kernel_regularizer"):
+    with pytest.raises(NotImplementedError, match="kernel_constraint"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            L.Conv2D(8, 3, W_regularizer="l2")
+            L.Conv2D(8, 3, W_constraint="max_norm")
+    with pytest.warns(UserWarning, match="W_regularizer -> kernel_regularizer"):
+        assert L.Conv2D(8, 3, W_regularizer="l2").kernel_regularizer.l2 == 0.01
     with pytest.raises(ValueError, match="dim_ordering must be 'th', 'tf' or 'default'"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -204,3 +204,144 @@ def test_sigmoid_tanh_softmax_paths_agree(dtype):
         for p, y, dx in zip(SIMD_PATHS[1:], ys[1:], dxs[1:]):
             assert_close(y, ys[0], tol=tol, name=f"{fwd.__name__} {p} vs {SIMD_PATHS[0]}")
             assert_close(dx, dxs[0], tol=tol, name=f"{bwd.__name__} {p} vs {SIMD_PATHS[0]}")
+
+
+# ---- activations with parameters (activation_param.c; backward from the input x) -------------------
+
+PARAM_CASES = {   # name -> the parameter sets tested
+    "elu": [(), (0.5, 1.0), (1.6732632423543772, 1.0507009873554805)],
+    "leaky_relu": [(), (0.3,), (0.1, 0.5, 2.0), (0.0, 0.0, 6.0)],
+    "softplus": [()], "softsign": [()], "hard_sigmoid": [()], "swish": [()],
+    "gelu": [(False,), (True,)],
+}
+PARAM_TOL = {np.dtype(np.float32): 2e-6, np.dtype(np.float64): 1e-13}
+
+
+def _param_ops_of(name):
+    return getattr(ops, f"{name}_forward"), getattr(ops, f"{name}_backward")
+
+
+@pytest.mark.parametrize("name", list(PARAM_CASES))
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (2, 3, 4, 5), (5, 40001)])
+@pytest.mark.parametrize("threads", THREAD_COUNTS)
+def test_param_activation_matches_reference(name, dtype, shape, threads):
+    fwd, bwd = _param_ops_of(name)
+    x, dy = _x(shape, dtype), _x(shape, dtype, seed=1, scale=1.0)
+    for params in PARAM_CASES[name]:
+        y = run_c(fwd, x, *params, threads=threads)
+        assert y.dtype == dtype and y.shape == shape
+        assert_close(y, run_numpy(fwd, x, *params), tol=PARAM_TOL[np.dtype(dtype)], name=f"{name}{params} y")
+        dx = run_c(bwd, dy, x, *params, threads=threads)
+        assert_close(dx, run_numpy(bwd, dy, x, *params), tol=PARAM_TOL[np.dtype(dtype)],
+                     name=f"{name}{params} dx")
+
+
+@pytest.mark.parametrize("name", list(PARAM_CASES))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_param_activation_thread_invariance_and_in_place(name, dtype):
+    fwd, bwd = _param_ops_of(name)
+    x, dy = _x((300, 301), dtype), _x((300, 301), dtype, seed=1)
+    params = PARAM_CASES[name][-1]
+    ys = [run_c(fwd, x, *params, threads=t) for t in (1, 2, 3, 7)]
+    assert_bit_identical(ys, "y")
+    assert_bit_identical([run_c(bwd, dy, x, *params, threads=t) for t in (1, 2, 3, 7)], "dx")
+    z = x.copy()
+    assert run_c(fwd, z, *params, out=z) is z
+    assert_bit_identical([z, ys[0]], "in-place y")
+    d = dy.copy()
+    assert run_c(bwd, d, x, *params, out=d) is d
+    assert_bit_identical([d, run_c(bwd, dy, x, *params)], "in-place dx")
+
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+@pytest.mark.parametrize("name", list(PARAM_CASES))
+def test_param_activation_derivative_by_finite_differences(backend, name):
+    """The backward of both backends is the derivative of the forward (away from the kinks)."""
+    fwd, bwd = _param_ops_of(name)
+    x = _x((400,), np.float64, seed=5, scale=3.0)
+    for params in PARAM_CASES[name]:
+        kinks = [0.0, -2.5, 2.5] + [p for p in params if not isinstance(p, bool)]
+        xs = x[np.min(np.abs(x[:, None] - np.array(kinks)[None, :]), axis=1) > 1e-3]
+        h = 1e-6
+        with cnet.use_backend(backend):
+            num = (fwd(xs + h, *params) - fwd(xs - h, *params)) / (2 * h)
+            got = bwd(np.ones_like(xs), xs, *params)
+        assert_close(got, num, tol=1e-6, name=f"{name}{params} d/dx")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_param_activation_extremes(dtype):
+    big = np.finfo(dtype).max
+    x = np.array([-big, -1000.0, -80.0, -1e-30, 0.0, 1e-30, 80.0, 1000.0, big], dtype)
+    for name in ("elu", "softplus", "softsign", "hard_sigmoid", "swish", "gelu"):
+        fwd, bwd = _param_ops_of(name)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = run_c(fwd, x)
+            dx = run_c(bwd, np.ones_like(x), x)
+        assert np.all(np.isfinite(y[1:-1])) and np.all(np.isfinite(dx)), name
+        assert_close(y[1:-1], run_numpy(fwd, x[1:-1]), tol=PARAM_TOL[np.dtype(dtype)], name=name)
+    nan = np.array([np.nan, 1.0], dtype)
+    assert np.isnan(run_c(ops.leaky_relu_forward, nan, 0.1, 0.0, 6.0)[0])
+
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+def test_param_activation_bad_arguments(backend):
+    x = np.ones((4, 5), np.float32)
+    with cnet.use_backend(backend):
+        with pytest.raises(ValueError, match="max_value .* must be >= threshold"):
+            ops.leaky_relu_forward(x, 0.1, 2.0, 1.0)
+        with pytest.raises(TypeError, match="alpha: expected a real number"):
+            ops.elu_forward(x, "a")
+        with pytest.raises(TypeError, match="unexpected keyword argument 'beta'"):
+            ops.elu_forward(x, beta=1.0)
+        with pytest.raises(TypeError, match="at most 1 parameters"):
+            ops.gelu_forward(x, True, 2)
+        with pytest.raises(ValueError, match="dy and x must have the same shape"):
+            ops.swish_backward(x, np.ones((4, 6), np.float32))
+        with pytest.raises(TypeError, match="expected dtype float32"):
+            ops.softplus_backward(x, np.ones((4, 5), np.float64))
+
+
+# ---- PReLU -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (33, 65), (130, 129), (3000, 17)])
+@pytest.mark.parametrize("threads", THREAD_COUNTS)
+def test_prelu_matches_reference(dtype, shape, threads):
+    x, dy = _x(shape, dtype), _x(shape, dtype, seed=1, scale=1.0)
+    alpha = np.random.default_rng(2).uniform(-0.5, 0.5, shape[1]).astype(dtype)
+    tol = TOL[np.dtype(dtype)]
+    y = run_c(ops.prelu_forward, x, alpha, threads=threads)
+    assert_close(y, run_numpy(ops.prelu_forward, x, alpha), tol=0, name="y")
+    dx, da = run_c(ops.prelu_backward, dy, x, alpha, threads=threads)
+    dx_ref, da_ref = run_numpy(ops.prelu_backward, dy, x, alpha)
+    assert_close(dx, dx_ref, tol=0, name="dx")
+    assert_close(da, da_ref, tol=tol * max(1, shape[0] / 100), name="dalpha")
+    none, da2 = run_c(ops.prelu_backward, dy, x, alpha, need_dx=False, threads=threads)
+    assert none is None
+    assert_bit_identical([da2, da], "dalpha without dx")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_prelu_thread_invariance_and_outputs(dtype):
+    x, dy = _x((2001, 130), dtype), _x((2001, 130), dtype, seed=1)
+    alpha = np.full(130, 0.25, dtype)
+    outs = [run_c(ops.prelu_backward, dy, x, alpha, threads=t) for t in (1, 2, 3, 7)]
+    assert_bit_identical(outs, "prelu backward")
+    dx, da = np.empty_like(dy), np.empty_like(alpha)
+    got = run_c(ops.prelu_backward, dy, x, alpha, out=(dx, da))
+    assert got[0] is dx and got[1] is da
+    assert_bit_identical([(dx, da), outs[0]], "into out")
+
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+def test_prelu_bad_inputs(backend):
+    x = np.ones((4, 5), np.float32)
+    with cnet.use_backend(backend):
+        with pytest.raises(ValueError, match=r"alpha has shape \(4,\).*expected \(5,\)"):
+            ops.prelu_forward(x, np.ones(4, np.float32))
+        with pytest.raises(ValueError, match="expected 2 dimensions"):
+            ops.prelu_forward(np.ones((2, 3, 4), np.float32), np.ones(4, np.float32))
+        with pytest.raises(TypeError, match="expected dtype float32"):
+            ops.prelu_backward(x, x, np.ones(5, np.float64))

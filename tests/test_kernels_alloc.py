@@ -227,3 +227,34 @@ def test_mse_without_scratch_gives_the_same_bits(dtype, threads, fail_alloc):
     finally:
         fail_alloc(-1)
     assert np.float64(got).tobytes() == np.float64(want).tobytes()
+
+
+CNET_ERR_NOMEM = 1      # src/cnet.h's error enum
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kernel", ["forward", "backward", "inference"])
+def test_batchnorm_reports_nomem_code(kernel, dtype, fail_alloc):
+    """The C batchnorm kernels return CNET_ERR_NOMEM (not -1) when their scratch cannot be allocated:
+    the binding turns any non-zero code into MemoryError, so only the C entry points show the code."""
+    import ctypes
+    lib = ctypes.CDLL(_kernels.__file__)
+    suffix = "f32" if dtype == np.float32 else "f64"
+    fn = getattr(lib, f"cnet_batchnorm_{kernel}_{suffix}")
+    fn.restype = ctypes.c_int
+    n, c, s = 6, 5, 16
+    big, small = _rng_arrays(dtype, (n, c, s), (c,))
+    ptr = lambda a: ctypes.c_void_p(a.ctypes.data)                   # noqa: E731
+    outs = [np.empty_like(big), np.empty_like(small), np.empty_like(small)]
+    i64 = [ctypes.c_int64(v) for v in (n, c, s)]
+    eps = ctypes.c_double(1e-5)
+    if kernel == "forward":
+        args = [*map(ptr, outs), ptr(big), ptr(small), ptr(small), eps, *i64]
+    elif kernel == "backward":
+        args = [*map(ptr, outs), ptr(big), ptr(big), ptr(small), ptr(small), ptr(np.abs(small) + 1), *i64]
+    else:
+        args = [ptr(outs[0]), ptr(big), ptr(small), ptr(small), ptr(small), ptr(np.abs(small) + 1), eps, *i64]
+    fail_alloc(0)
+    assert fn(*args, ctypes.c_int(2)) == CNET_ERR_NOMEM
+    fail_alloc(-1)
+    assert fn(*args, ctypes.c_int(2)) == 0

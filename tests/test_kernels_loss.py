@@ -1,11 +1,11 @@
 """C loss kernels against the NumPy reference: the fused softmax cross-entropy (class indices and dense
-targets) and the mean squared error -- dtypes x thread counts x awkward shapes, thread-count invariance,
+targets; with a weight per sample, also against a direct NumPy computation) and the mean squared error -- dtypes x thread counts x awkward shapes, thread-count invariance,
 extreme inputs, bad inputs, and the SIMD paths against each other."""
 import numpy as np
 import pytest
 
 import cnet
-from cnet import ops
+from cnet import ops, reference
 from helpers import (DEFAULT_TOL, DTYPES, SIMD_PATHS, THREAD_COUNTS, assert_bit_identical, assert_close,
                      on_path, run_c, run_numpy, several_simd_paths)
 
@@ -114,6 +114,86 @@ def test_softmax_xent_bad_inputs(backend):
             ops.softmax_xent_forward(logits, np.array(["a", "b", "c", "d"]))
         with pytest.raises(ValueError, match="float targets must have the shape"):
             ops.softmax_xent_forward(logits, np.zeros((4, 2), np.float32))
+
+
+# ---- fused softmax + cross-entropy with a weight per sample -------------------------------------
+
+def _weighted_inputs(shape, dtype, seed=0):
+    logits, labels = _xent_inputs(shape, dtype, seed)
+    weights = np.random.default_rng(seed + 100).random(shape[0]) * 3.0
+    weights[::4] = 0.0
+    return logits, labels, weights
+
+
+def _direct_weighted(logits, t, w):
+    """sum_n w[n] * cross-entropy of row n / N and its gradient, in float64."""
+    z = logits.astype(np.float64)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    rows = -(t * np.log(p)).sum(axis=1)
+    n = len(w)
+    return (w * rows).sum() / n, w[:, None] * (p * t.sum(axis=1, keepdims=True) - t) / n
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 10), (3, 1), (7, 3), (128, 10), (257, 17), (1000, 10), (4099, 5)])
+@pytest.mark.parametrize("threads", THREAD_COUNTS)
+def test_weighted_xent_matches_reference(dtype, shape, threads):
+    logits, labels, w = _weighted_inputs(shape, dtype)
+    tol = DEFAULT_TOL[np.dtype(dtype)]
+    soft = np.random.default_rng(5).random(shape).astype(dtype)
+    soft /= soft.sum(axis=1, keepdims=True)
+    for targets in (labels, np.eye(shape[1], dtype=dtype)[labels], soft):
+        loss, probs = run_c(ops.softmax_xent_weighted_forward, logits, targets, w, threads=threads)
+        ref_loss, ref_probs = run_numpy(ops.softmax_xent_weighted_forward, logits, targets, w)
+        assert isinstance(loss, float) and probs.dtype == dtype
+        assert_close(np.float64(loss), np.float64(ref_loss), tol=tol, name="loss")
+        assert_close(probs, ref_probs, name="probs")
+        d = run_c(ops.softmax_xent_weighted_backward, probs, targets, w, threads=threads)
+        assert d.dtype == dtype
+        assert_close(d, run_numpy(ops.softmax_xent_weighted_backward, ref_probs, targets, w), name="dlogits")
+        t64 = np.eye(shape[1])[labels] if targets is labels else targets.astype(np.float64)
+        want_loss, want_d = _direct_weighted(logits, t64, w)
+        assert_close(np.float64(loss), np.float64(want_loss), tol=tol, name="direct loss")
+        assert_close(d.astype(np.float64), want_d, tol=tol, name="direct dlogits")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_weights_of_ones_are_the_unweighted_op(dtype):
+    logits, labels, _ = _weighted_inputs((300, 7), dtype, seed=4)
+    ones = np.ones(300)
+    loss, probs = ops.softmax_xent_weighted_forward(logits, labels, ones)
+    loss0, probs0 = ops.softmax_xent_forward(logits, labels)
+    assert abs(loss - loss0) <= DEFAULT_TOL[np.dtype(dtype)] * loss0
+    np.testing.assert_array_equal(probs, probs0)
+    np.testing.assert_array_equal(ops.softmax_xent_weighted_backward(probs, labels, ones),
+                                  ops.softmax_xent_backward(probs, labels))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_weighted_xent_bit_identical_across_threads(dtype):
+    logits, labels, w = _weighted_inputs((5000, 10), dtype, seed=3)
+    outs = [run_c(ops.softmax_xent_weighted_forward, logits, labels, w, threads=t) for t in THREAD_COUNTS]
+    assert_bit_identical([np.float64(o[0]) for o in outs], name="loss")
+    assert_bit_identical([run_c(ops.softmax_xent_weighted_backward, o[1], labels, w, threads=t)
+                          for o, t in zip(outs, THREAD_COUNTS)], name="dlogits")
+
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+def test_weighted_xent_bad_weights(backend):
+    logits, labels, w = _weighted_inputs((4, 3), np.float32)
+    with cnet.use_backend(backend):
+        for bad, match in ((w[:3], r"shape \(4,\)"), (np.array([1, 2, np.nan, 1.0]), "finite"),
+                           (np.array(["a"] * 4), "real numbers")):
+            for fn in (ops.softmax_xent_weighted_forward, reference.softmax_xent_weighted_forward):
+                with pytest.raises(ValueError, match=match):
+                    fn(logits, labels, bad)
+            with pytest.raises(ValueError, match=match):
+                ops.softmax_xent_weighted_backward(logits, labels, bad)
+        with pytest.raises(ValueError, match="labels"):
+            ops.softmax_xent_weighted_forward(logits, np.array([0, 1, 3, 0]), w)
+        strided = ops.softmax_xent_weighted_forward(logits, labels, np.ones(8)[::2])   # any layout
+        assert strided[0] == ops.softmax_xent_weighted_forward(logits, labels, np.ones(4))[0]
 
 
 # ---- mean squared error ---------------------------------------------------------------------------

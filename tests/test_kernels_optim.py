@@ -1,10 +1,11 @@
 """C optimizer updates against the NumPy reference: trajectories of several steps over dtypes x thread
-counts x shapes (with and without weight decay), thread-count invariance, and bad inputs."""
+counts x shapes (with and without weight decay), thread-count invariance, the bitmask of non-finite arrays
+each update returns, and bad inputs."""
 import numpy as np
 import pytest
 
 import cnet
-from cnet import ops
+from cnet import ops, reference
 from helpers import (DTYPES, SIMD_PATHS, THREAD_COUNTS, assert_bit_identical, assert_close, on_path, run_c,
                      run_numpy, several_simd_paths)
 
@@ -20,7 +21,20 @@ OPTIMIZERS = {
     "rmsprop": (ops.rmsprop_update, ("h",), dict(lr=0.01, rho=0.9, eps=1e-7)),
     "adam": (ops.adam_update, ("m", "v"), dict(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-7)),
     "adadelta": (ops.adadelta_update, ("h", "d"), dict(lr=1.0, rho=0.95, eps=1e-6)),
+    "adamax": (ops.adamax_update, ("m", "u"), dict(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-7)),
+    "nadam": (ops.nadam_update, ("m", "v"), dict(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-7)),
 }
+STEP_COUNTED = ("adam", "adamax", "nadam")
+
+
+def _step_args(name, step):
+    """The step count (and Nadam's momentum schedule, made up but step-dependent) of update `step`."""
+    if name not in STEP_COUNTED:
+        return {}
+    if name == "nadam":
+        mu = [0.9 * (1 - 0.5 * 0.96 ** (t * 0.004)) for t in range(1, step + 2)]
+        return dict(t=step, mu_t=mu[-2], mu_next=mu[-1], m_schedule=float(np.prod(mu[:-1])))
+    return dict(t=step)
 # size 1, odd sizes, the Keras MNIST convnet's small arrays, above CNET_MIN_PARALLEL_WORK
 SHAPES = [(1,), (7,), (3, 5), (32, 1, 3, 3), (128, 10), (300, 301)]
 STEPS = 4
@@ -34,14 +48,12 @@ def _trajectory(run, name, shape, dtype, weight_decay, threads=None):
     state = [np.zeros(shape, dtype) for _ in state_names]
     for step in range(1, STEPS + 1):
         g = r.standard_normal(shape).astype(dtype)
-        kwargs = dict(hyper, weight_decay=weight_decay)
-        if name == "adam":
-            kwargs["t"] = step
+        kwargs = dict(hyper, weight_decay=weight_decay, **_step_args(name, step))
         args = (p, g, *state)
         if threads is None:
-            assert run(op, *args, **kwargs) is None
+            assert run(op, *args, **kwargs) == 0          # every array finite
         else:
-            assert run(op, *args, threads=threads, **kwargs) is None
+            assert run(op, *args, threads=threads, **kwargs) == 0
     return (p, *state)
 
 
@@ -142,3 +154,65 @@ def test_update_bit_identical_across_simd_paths(name, dtype):
     for wd in (0.0, 1e-3):
         results = [on_path(p, _trajectory, run_c, name, (97, 301), dtype, wd, threads=2) for p in SIMD_PATHS]
         assert_bit_identical(results, f"{name} wd={wd} across paths")
+
+
+# ---- the report of non-finite arrays ---------------------------------------------------------------
+
+def _poisoned(name, size, dtype, where, value, seed=3):
+    """p, g and the state of `name` (size elements), with `value` put at index size // 2 of the array
+    `where` (0 p, 1 g, 2 and 3 the state arrays)."""
+    r = np.random.default_rng(seed)
+    p, g = r.standard_normal(size).astype(dtype), r.standard_normal(size).astype(dtype)
+    state = [np.abs(r.standard_normal(size)).astype(dtype) for _ in OPTIMIZERS[name][1]]
+    arrays = [p, g, *state]
+    arrays[where][size // 2] = value
+    return arrays
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_update_reports_the_arrays_it_left_non_finite(name, dtype):
+    """The C kernels find NaN and Inf in their own pass; the mask equals the reference's np.isfinite
+    report, for any thread count and on both sides of the parallel threshold."""
+    op, state_names, hyper = OPTIMIZERS[name]
+    kwargs = dict(hyper, **_step_args(name, 2))
+    for size in (5, 70001):
+        for where in range(2 + len(state_names)):
+            for value in (np.inf, -np.inf, np.nan):
+                ref = _poisoned(name, size, dtype, where, value)
+                with np.errstate(all="ignore"):
+                    want = run_numpy(op, *ref, **kwargs)
+                expected = sum((not np.isfinite(a).all()) << i for i, a in enumerate([ref[0]] + ref[2:]))
+                assert want == expected     # (Adamax heals u = -inf: max(-inf, |g|))
+                for threads in (1, 2, 3, 7):
+                    got = _poisoned(name, size, dtype, where, value)
+                    assert run_c(op, *got, threads=threads, **kwargs) == want, (size, where, value, threads)
+                    assert_bit_identical([got, ref], f"{name} poisoned array {where} with {value}")
+
+
+def test_adamax_keeps_numpy_maximum_nan_rule():
+    """u = max(beta2*u, |g|) is NaN when either side is (np.maximum), never the other operand (fmax)."""
+    for where, mask in ((1, 0b111), (3, 0b101)):     # g NaN: p, m and u; u NaN: p and u
+        want = _poisoned("adamax", 9, np.float64, where, np.nan)
+        got = _poisoned("adamax", 9, np.float64, where, np.nan)
+        with np.errstate(all="ignore"):
+            assert run_numpy(ops.adamax_update, *want, 0.01, 0.9, 0.999, 1e-7, 1) == mask
+        assert run_c(ops.adamax_update, *got, 0.01, 0.9, 0.999, 1e-7, 1) == mask
+        assert np.isnan(got[3][4]) and np.isnan(got[0][4])
+        assert_bit_identical([got, want], "adamax NaN")
+
+
+def test_keras2_update_bad_inputs():
+    p, g, m, s = (np.ones(3) for _ in range(4))
+    with pytest.raises(ValueError, match="Adamax's step count t starts at 1, got 0"):
+        ops.adamax_update(p, g, m, s, 0.01, 0.9, 0.999, 1e-7, 0)
+    with pytest.raises(TypeError, match="t: expected an integer step count"):
+        ops.nadam_update(p, g, m, s, 0.01, 0.9, 0.999, 1e-7, 1.5, 0.4, 0.4, 0.4)
+    with pytest.raises(ValueError, match="beta1: expected a finite number"):
+        ops.adamax_update(p, g, m, s, 0.01, 1.0, 0.999, 1e-7, 1)
+    with pytest.raises(ValueError, match="mu_next: expected a finite number"):
+        ops.nadam_update(p, g, m, s, 0.01, 0.9, 0.999, 1e-7, 1, 0.4, 1.5, 0.4)
+    with pytest.raises(ValueError, match="u: expected the shape and dtype of p"):
+        ops.adamax_update(p, g, m, np.zeros(4), 0.01, 0.9, 0.999, 1e-7, 1)
+    with pytest.raises(ValueError, match="m and v share memory"):
+        ops.nadam_update(p, g, m, m, 0.01, 0.9, 0.999, 1e-7, 1, 0.4, 0.4, 0.4)

@@ -130,6 +130,25 @@ def test_sparse_labels_uint8_inputs_and_verbose0(capsys):
     assert model.predict(x[:5]).dtype == np.float32
 
 
+@pytest.mark.parametrize("labels, problem", [
+    (np.array([10 ** 30, 1] * 32, dtype=object), "whole class indices, got 10{30}"),
+    (np.array([1.5, 1.0] * 32), "whole class indices, got 1.5"),
+    (np.array([np.nan, 1.0] * 32), "whole class indices, got nan"),
+    (np.array([2 ** 63 + 5, 1] * 32, dtype=np.uint64), "class indices, got 9223372036854775813"),
+    (np.array(["0", "1"] * 32), "integer class indices, got an array of <U1"),
+    (np.array([None, 1] * 32, dtype=object), "whole class indices, got None"),
+])
+def test_sparse_targets_that_are_not_class_indices_are_refused(labels, problem):
+    """They were cast to int64: 1.5 became 1 silently, 10**30 raised OverflowError, NaN a huge index."""
+    x, _ = _images(64, seed=5)
+    model = Sequential([Flatten(input_shape=(8, 8)), Dense(2, activation='softmax')])
+    model.compile('sgd', 'sparse_categorical_crossentropy')
+    for run in (lambda: model.fit(x, labels, verbose=0), lambda: model.evaluate(x, labels, verbose=0)):
+        with pytest.raises(ValueError, match=f"sparse_categorical_crossentropy: the targets must be .*{problem}"):
+            run()
+    model.fit(x, np.array([0.0, 1.0] * 32), epochs=1, verbose=0)       # whole floats are indices, as in Keras
+
+
 # ---- History, evaluate, batches ------------------------------------------------------------------
 
 def test_history_keys_aliases_and_params():
@@ -371,8 +390,8 @@ def test_evaluate_steps():
         pytest.approx(model.evaluate(x[:20], y[:20], verbose=0))
     assert model.evaluate(x, y, batch_size=30, steps=9, verbose=0) == \
         pytest.approx(model.evaluate(x, y, verbose=0))          # more steps than batches: every sample
-    for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError, match='steps must be a positive integer'):
+    for bad in (0, -1, -1.5, True, "2"):
+        with pytest.raises(ValueError, match='steps must be a positive number of batches'):
             model.evaluate(x, y, verbose=0, steps=bad)
 
 
@@ -385,13 +404,11 @@ def test_evaluate_return_dict():
     assert list(_compiled(metrics=()).evaluate(x, y, verbose=0, return_dict=True)) == ['loss']
 
 
-def test_evaluate_refuses_unknown_arguments_and_sample_weight():
+def test_evaluate_refuses_unknown_arguments():
     x, y = _blobs(100)
     model = _compiled()
     with pytest.raises(TypeError, match='callbacks'):
         model.evaluate(x, y, verbose=0, callbacks=[])
-    with pytest.raises(NotImplementedError, match='sample_weight'):
-        model.evaluate(x, y, verbose=0, sample_weight=np.ones(len(x)))
 
 
 def test_predict_steps():
@@ -401,7 +418,7 @@ def test_predict_steps():
     assert p.shape == (24, 3)
     np.testing.assert_array_equal(p, model.predict(x[:24], batch_size=8))
     assert model.predict(x, batch_size=8, steps=100).shape == (50, 3)
-    with pytest.raises(ValueError, match='steps must be a positive integer'):
+    with pytest.raises(ValueError, match='steps must be a positive number of batches'):
         model.predict(x, steps=0)
 
 
@@ -434,9 +451,10 @@ def test_fit_validation_steps():
 def test_fit_refuses_generator_options():
     x, y = _blobs(40)
     model = _compiled()
-    for kwargs in ({'workers': 4}, {'use_multiprocessing': True}, {'max_queue_size': 2}):
-        name = next(iter(kwargs))
-        with pytest.raises(ValueError, match=f'{name}=.* is not supported.*generator'):
+    for kwargs, match in (({'workers': 4}, 'workers=4 applies to a generator or a cnet.utils.Sequence'),
+                          ({'use_multiprocessing': True}, 'use_multiprocessing=True is not supported'),
+                          ({'max_queue_size': 2}, 'max_queue_size=2 applies to a generator')):
+        with pytest.raises(ValueError, match=match):
             model.fit(x, y, verbose=0, **kwargs)
     before = model.get_weights()
     model.fit(x, y, epochs=1, verbose=0, workers=1, use_multiprocessing=False, max_queue_size=10)
@@ -445,13 +463,14 @@ def test_fit_refuses_generator_options():
         model.fit(x, y, verbose=0, no_such_option=1)
 
 
-def test_fit_refuses_sample_weights_in_validation_data():
+def test_fit_validation_data_with_or_without_sample_weights():
     x, y = _blobs(40)
     model = _compiled()
-    with pytest.raises(NotImplementedError, match='validation_data holds sample weights'):
-        model.fit(x, y, verbose=0, validation_data=(x, y, np.ones(len(x))))
     h = model.fit(x, y, verbose=0, validation_data=(x, y, None))   # no weights: as (x, y)
     assert h.history['val_loss'][0] == pytest.approx(model.evaluate(x, y, verbose=0)[0])
+    w = np.linspace(0.0, 2.0, len(x))
+    h = model.fit(x, y, verbose=0, validation_data=(x, y, w))
+    assert h.history['val_loss'][0] == pytest.approx(model.evaluate(x, y, verbose=0, sample_weight=w)[0])
 
 
 def test_save_and_save_weights_with_overwrite_false(tmp_path):

@@ -2,9 +2,13 @@
 
 The modules follow Keras's layout, so Keras 2.1's import paths work with ``import cnet as keras``:
 ``base`` (Layer and what the families share), ``core`` (Dense, Activation, Flatten, Reshape, InputLayer,
-Input; Dropout too, as in Keras 2.1), ``advanced_activations`` (ReLU, Softmax), ``convolutional`` (Conv2D,
-alias Convolution2D; the pooling layers too, as in Keras), ``pooling`` (MaxPooling2D, AveragePooling2D,
-aliases MaxPool2D, AvgPool2D), ``normalization`` (BatchNormalization), ``regularization`` (Dropout),
+Input; Dropout and SpatialDropout2D too, as in Keras 2), ``advanced_activations`` (ReLU, Softmax, LeakyReLU,
+PReLU, ELU, ThresholdedReLU), ``convolutional`` (Conv2D, alias Convolution2D, with dilation_rate;
+Conv2DTranspose, DepthwiseConv2D, SeparableConv2D from ``_conv_more``; ZeroPadding2D, Cropping2D,
+UpSampling2D from ``_resize``; the pooling layers too, as in Keras), ``pooling``
+(MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D and their aliases MaxPool2D,
+AvgPool2D, GlobalAvgPool2D, GlobalMaxPool2D), ``normalization`` (BatchNormalization), ``regularization``
+(Dropout, SpatialDropout2D), ``noise`` (GaussianNoise, GaussianDropout),
 ``merge`` (Concatenate, Add, Multiply, Average and their functional forms), ``node`` (the symbolic tensors
 of the functional API) and ``book`` (the book's Affine, Convolution, Pooling, Relu, Sigmoid,
 SoftmaxWithLoss). Every class is also ``cnet.layers.<Name>``, and the aliases are the same classes
@@ -89,20 +93,29 @@ draws its mask from cnet's counter RNG; Nesterov follows Keras (see cnet.optimiz
 from .base import LAYERS, Layer, training_workspaces  # noqa: F401
 from .node import KerasTensor
 from .core import Activation, Dense, Flatten, Input, InputLayer, Reshape
-from .advanced_activations import ReLU, Softmax
+from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from .convolutional import Conv2D, Convolution2D
+from ._conv_more import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
+from .pooling import GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D
+from ._resize import Cropping2D, UpSampling2D, ZeroPadding2D
+from .noise import GaussianDropout, GaussianNoise
 from .normalization import BatchNormalization
-from .regularization import Dropout, frozen_dropout  # noqa: F401
+from .regularization import Dropout, SpatialDropout2D, frozen_dropout  # noqa: F401
 from .merge import Add, Average, Concatenate, Multiply, add, average, concatenate, multiply
 from .book import Affine, Convolution, Pooling, Relu, Sigmoid, SoftmaxWithLoss
 
 # Keras 2's aliases: other names of the same classes (layers.get('Convolution2D') is Conv2D).
-LAYERS.update(Convolution2D=Conv2D, MaxPool2D=MaxPooling2D, AvgPool2D=AveragePooling2D)
+LAYERS.update(Convolution2D=Conv2D, Deconvolution2D=Conv2DTranspose, Conv2DTranspose=Conv2DTranspose,
+              SeparableConvolution2D=SeparableConv2D, MaxPool2D=MaxPooling2D, AvgPool2D=AveragePooling2D,
+              GlobalAvgPool2D=GlobalAveragePooling2D, GlobalMaxPool2D=GlobalMaxPooling2D)
 
 __all__ = ["Layer", "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Reshape",
-           "Convolution2D", "MaxPool2D", "AvgPool2D",
-           "Dropout", "Activation", "ReLU", "Softmax", "InputLayer", "Input", "KerasTensor", "BatchNormalization",
+           "Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+           "GlobalAvgPool2D", "GlobalMaxPool2D", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "GaussianNoise",
+           "GaussianDropout", "SpatialDropout2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
+           "Dropout", "Activation", "ReLU", "Softmax", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU",
+           "InputLayer", "Input", "KerasTensor", "BatchNormalization",
            "Concatenate", "Add", "Multiply", "Average", "concatenate", "add", "multiply", "average",
            "Affine", "Relu", "Sigmoid", "Convolution", "Pooling", "SoftmaxWithLoss",
            "LAYERS", "get", "serialize", "deserialize"]

@@ -1,4 +1,4 @@
-"""What Conv2D and the pooling layers share: the window geometry (valid/same/explicit padding) and the
+"""What Conv2D and the pooling layers share: the window geometry (valid/same/explicit padding, dilation) and the
 data format (channels-first images, or channels-last ones computed channels-first inside)."""
 import numpy as np
 
@@ -56,6 +56,34 @@ def _check_image_shape(layer, shape):
         raise ValueError(f"{layer.name} ({type(layer).__name__}, data_format='channels_first'): input shape "
                          f"{tuple(shape)} looks channels-last (H, W, C). {backend.CHANNELS_LAST_HELP} "
                          f"input_shape is then ({shape[2]}, {shape[0]}, {shape[1]}).")
+
+
+def _dilation(dilation_rate, kernel_size, strides, cls):
+    """(dilation pair, the effective window (k - 1) * d + 1) of a dilated convolution; Keras's rule: no
+    dilation with strides."""
+    d = _pair(dilation_rate, f"{cls}: dilation_rate")
+    if min(d) < 1:
+        raise ValueError(f"{cls}: dilation_rate must be >= 1, got {dilation_rate!r}")
+    if d != (1, 1) and strides != (1, 1):
+        raise ValueError(f"{cls}: dilation_rate {list(d)} with strides {list(strides)}: a dilated convolution "
+                         f"takes strides 1 (as in Keras)")
+    return d, tuple((k - 1) * r + 1 for k, r in zip(kernel_size, d))
+
+
+def _dilate(w, d):
+    """The kernel w (K, C, kh, kw) of a dilation-d convolution as the ordinary kernel with zeros between its
+    taps (the convolution then runs on the C kernels unchanged)."""
+    if d == (1, 1):
+        return w
+    k, c, kh, kw = w.shape
+    out = np.zeros((k, c, (kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1), w.dtype)
+    out[:, :, ::d[0], ::d[1]] = w
+    return out
+
+
+def _undilate(dw, d):
+    """The gradient of the taps of a dilated kernel from that of its zero-filled form."""
+    return dw if d == (1, 1) else np.ascontiguousarray(dw[:, :, ::d[0], ::d[1]])
 
 
 class _Spatial(Layer):

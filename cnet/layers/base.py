@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from .. import activations, backend, initializers
+from .. import activations, backend, initializers, regularizers
 from ._blocked import Blocked
 from .node import KerasTensor, Node, is_symbolic
 
@@ -93,6 +93,12 @@ def _keras1_arguments(cls, kwargs, allowed):
     warnings.warn(f"{cls}: Keras 1 argument names ({renamed}); update the call to the Keras 2 API",
                   UserWarning, stacklevel=3)
     return kwargs
+
+
+def _initializer(identifier):
+    """A config dict ({'class_name', 'config'}, Keras's) as the initializer object it describes (which
+    get_config serializes back); anything else as given (checked when the layer is built)."""
+    return initializers.get(identifier) if isinstance(identifier, dict) else identifier
 
 
 def _param_array(a, name):
@@ -283,6 +289,11 @@ class Layer:
     def _build(self, input_shape):
         """Create self.params/self.state for this input shape (subclasses with weights)."""
 
+    def regularization_loss(self):
+        """The penalties of this layer's regularizers (cnet.regularizers) that a model adds to its loss:
+        its weights' now, its activity's at its last forward. 0.0 for a layer without any."""
+        return 0.0
+
     def weight_shapes(self, input_shape):
         """[(name, shape)] of the arrays build(input_shape) gives this layer, in get_weights() order,
         computed without creating them: a model file's arrays are checked against these before any
@@ -358,6 +369,12 @@ class Layer:
 
     def _backward(self, dout):
         raise NotImplementedError
+
+    def _check_dout(self, dout, shape):
+        """dout must have the shape of the forward output (ValueError otherwise)."""
+        if dout.shape != tuple(shape):
+            raise ValueError(f"{self.name}: backward expects dout of shape {tuple(shape)} (the forward output's), "
+                             f"got {dout.shape}")
 
     def _set_grad(self, key, value):
         if value is not self.grads[key]:
@@ -467,15 +484,56 @@ def training_workspaces(layers, need_input_grad=None):
 
 
 class _KernelBias:
-    """What Dense and Conv2D share: the activation, bias and initializer arguments, the creation of W and
-    b, their config; and the book's/Keras's attribute access to params and grads ('W', 'b')."""
+    """What Dense and Conv2D share: the activation, bias, initializer and regularizer arguments, the creation
+    of W and b, their config; and the book's/Keras's attribute access to params and grads ('W', 'b')."""
+
+    kernel_regularizer = bias_regularizer = activity_regularizer = None   # the book's constructors
+    _activity_loss = 0.0
+
+    def _init_regularizers(self, kernel_regularizer, bias_regularizer, activity_regularizer):
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        if self.activity_regularizer is not None and self._act.is_softmax:
+            raise NotImplementedError(
+                f"{type(self).__name__}: activity_regularizer with activation='softmax' is not supported (the "
+                f"model trains on the logits of a softmax head); regularize the activity of a hidden layer")
+
+    def _param_regularizers(self):
+        """(params key, regularizer) pairs."""
+        return (("W", self.kernel_regularizer), ("b", self.bias_regularizer))
+
+    def regularization_loss(self):
+        total = self._activity_loss
+        for key, reg in self._param_regularizers():
+            if reg is not None and key in self.params:
+                total += reg(self.params[key])
+        return total
+
+    def _regularize_grads(self):
+        """Add the weight penalties' gradients to grads (after backward has written them)."""
+        for key, reg in self._param_regularizers():
+            if reg is not None and key in self.params:
+                self.grads[key] += reg.gradient(self.params[key])
+
+    def _activity_forward(self, y, batch):
+        """Record the activity penalty of output y over a batch of `batch` samples (tf.keras: its mean)."""
+        if self.activity_regularizer is not None:
+            self._activity_loss = self.activity_regularizer(y) / batch
+
+    def _activity_backward(self, dout, y, batch):
+        """dout plus the gradient of the activity penalty with respect to the output y."""
+        if self.activity_regularizer is None:
+            return dout
+        g = self.activity_regularizer.gradient(y)
+        return dout + (g / y.dtype.type(batch)).reshape(dout.shape).astype(dout.dtype, copy=False)
 
     def _init_kernel_bias(self, activation, use_bias, kernel_initializer, bias_initializer, axis=-1):
         self._act = activations.Fused(activation, axis=axis)
         self.activation = self._act.fn
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
+        self.kernel_initializer = _initializer(kernel_initializer)
+        self.bias_initializer = _initializer(bias_initializer)
 
     def weight_shapes(self, input_shape):
         input_shape = _shape(input_shape)
@@ -498,7 +556,10 @@ class _KernelBias:
     def _kernel_bias_config(self):
         return dict(activation=self._act.name, use_bias=self.use_bias,
                     kernel_initializer=initializers.serialize(self.kernel_initializer),
-                    bias_initializer=initializers.serialize(self.bias_initializer))
+                    bias_initializer=initializers.serialize(self.bias_initializer),
+                    kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+                    bias_regularizer=regularizers.serialize(self.bias_regularizer),
+                    activity_regularizer=regularizers.serialize(self.activity_regularizer))
 
     W = property(lambda self: self.params.get("W"), lambda self, v: self._put("W", v))
     b = property(lambda self: self.params.get("b"), lambda self, v: self._put("b", v))

@@ -8,9 +8,10 @@ import numpy as np
 
 from .. import ops
 from ._blocked import Blocked, blocked_data
-from ._spatial import _normalize_padding, _Spatial
+from ._spatial import _dilate, _dilation, _normalize_padding, _Spatial, _undilate
 from .base import _KernelBias, _keras1_arguments, _no_unsupported, _pair, _positive_int, _shape
 from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D  # noqa: F401  (as in Keras)
+from ._resize import Cropping2D, UpSampling2D, ZeroPadding2D  # noqa: F401  (keras.layers.convolutional's)
 
 _CONV_ORDER = ("strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
                "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
@@ -52,26 +53,24 @@ class Conv2D(_KernelBias, _Spatial):
               dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
               bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
               activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
-        if _pair(dilation_rate, "dilation_rate") != (1, 1):
-            raise NotImplementedError(f"Conv2D: dilation_rate {dilation_rate!r} is not supported by cnet")
-        _no_unsupported("Conv2D", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                        activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                        bias_constraint=bias_constraint)
+        _no_unsupported("Conv2D", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         super().__init__(**kwargs)
         self.filters = _positive_int(filters, "Conv2D: filters")
-        self.kernel_size = self._kernel = _pair(kernel_size, "kernel_size")
+        self.kernel_size = _pair(kernel_size, "kernel_size")
         self.strides = self._strides = _pair(strides, "strides")
-        if min(self._kernel) < 1 or min(self._strides) < 1:
+        if min(self.kernel_size) < 1 or min(self._strides) < 1:
             raise ValueError(f"Conv2D: kernel_size and strides must be >= 1, got {kernel_size!r}, {strides!r}")
+        self.dilation_rate, self._kernel = _dilation(dilation_rate, self.kernel_size, self._strides, "Conv2D")
         self.padding = _normalize_padding(padding, "Conv2D")
         self._init_data_format(data_format, "Conv2D")
         self._init_kernel_bias(activation, use_bias, kernel_initializer, bias_initializer, axis=1)
+        self._init_regularizers(kernel_regularizer, bias_regularizer, activity_regularizer)
 
     _units = property(lambda self: self.filters)
 
     def _kernel_shape(self, input_shape):
         self._geometry(input_shape)     # the window fits the images (ValueError otherwise)
-        return (self.filters, self._cf_shape(input_shape)[0]) + self._kernel
+        return (self.filters, self._cf_shape(input_shape)[0]) + self.kernel_size
 
     def _build(self, input_shape):
         self._setup(input_shape)
@@ -121,7 +120,8 @@ class Conv2D(_KernelBias, _Spatial):
         plan = self._plan = self._plan_for(xshape, self.dtype if blk_in else xin.dtype)
         if blk_in and (plan["engine"] != "direct" or plan["plain"] or plan["cb"] != x.data.shape[4]):
             xin, blk_in = x.to_nchw(), False      # a layout this plan does not read: NCHW
-        w, b, oshape = self.params["W"], self.params.get("b"), (n, self.filters, self._oh, self._ow)
+        w = _dilate(self.params["W"], self.dilation_rate)    # dilation: the kernel with zeros between its taps
+        b, oshape = self.params.get("b"), (n, self.filters, self._oh, self._ow)
         out_blk = False
         if plan["engine"] == "direct":
             cb, plain = plan["cb"], plan["plain"]
@@ -129,14 +129,15 @@ class Conv2D(_KernelBias, _Spatial):
                 ops.to_blocked(xin, cb, out=self._buf("xb", _blocked(xin.shape, cb)))
             yb = ops.conv2d_blk_forward(xk, w, b, self._strides, self._pad, plain, cb,
                                         out=self._buf("yb", _blocked(oshape, cb)), relu=fuse_relu)
-            out_blk = (self._blk_out and not skip and not self._cl      # f(0) = 0 keeps the lanes past K zero
-                       and (fuse_relu or self._act.name == "linear"))
+            out_blk = (self._blk_out and not skip and not self._cl and self.activity_regularizer is None
+                       and (fuse_relu or self._act.name == "linear"))    # f(0) = 0 keeps the lanes past K zero
             z = yb if out_blk else ops.from_blocked(yb, self.filters, out=self._buf("y", oshape))
         else:
             xk = xin
             z = ops.conv2d_forward(xin, w, b, self._strides, self._pad, out=self._buf("y", oshape),
                                    relu=fuse_relu)
-        y = z if (skip or fuse_relu or out_blk) else self._act.forward(z)
+        y = z if (skip or fuse_relu or out_blk) else self._act.forward(z, keep=train)
+        self._activity_forward(y, n)
         if train:
             self._x, self._xk, self._xshape, self._y, self._skip = xin, xk, tuple(xshape), y, skip
             self._train_plan, self._blk_in, self._blk_y = plan, blk_in, out_blk
@@ -144,18 +145,20 @@ class Conv2D(_KernelBias, _Spatial):
         return Blocked(y, self.filters) if out_blk else y
 
     def _backward_cf(self, dout):
-        w, plan, xshape = self.params["W"], self._train_plan, self._xshape
+        w, plan, xshape = _dilate(self.params["W"], self.dilation_rate), self._train_plan, self._xshape
         cb = plan["cb"]
         if self._blk_y:     # y (and so dz) blocked
             dout = blocked_data(dout, cb, out=self._buf("dyb", self._y.shape))
         elif type(dout) is Blocked:
             dout = dout.to_nchw()
+        dout = self._activity_backward(dout, self._y, self._y.shape[0])
         dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
         need_dx = self._need_input_grad or not self._reuse
+        gw = None if self.dilation_rate != (1, 1) else self._grad_out("W")   # dilated: the zero-filled kernel's
         if plan["engine"] == "direct":
             dzb = dz if self._blk_y else ops.to_blocked(dz, cb, out=self._buf("dyb", _blocked(dz.shape, cb)))
             dw, db = ops.conv2d_blk_backward_weights(dzb, self._xk, w.shape, self._strides, self._pad,
-                                                     plan["plain"], out=(self._grad_out("W"), self._grad_out("b")))
+                                                     plan["plain"], out=(gw, self._grad_out("b")))
             dx = None
             if need_dx:
                 dxb = ops.conv2d_blk_backward_data(dzb, w, xshape, self._strides, self._pad,
@@ -165,19 +168,20 @@ class Conv2D(_KernelBias, _Spatial):
         else:
             dx, dw, db = ops.conv2d_backward(
                 dz, self._x, w, self._strides, self._pad,
-                out=(self._buf("dx", xshape) if need_dx else None, self._grad_out("W"), self._grad_out("b")),
+                out=(self._buf("dx", xshape) if need_dx else None, gw, self._grad_out("b")),
                 need_dx=need_dx)
-        self._set_grad("W", dw)
+        self._set_grad("W", _undilate(dw, self.dilation_rate))
         if self.use_bias:
             self._set_grad("b", db)
+        self._regularize_grads()
         if dx is None or self._blk_in:
             return dx
         return self._unpad(dx, self._xshape_user)
 
     def get_config(self):
         config = super().get_config()
-        config.update(filters=self.filters, kernel_size=list(self._kernel), strides=list(self._strides),
-                      **self._spatial_config(), **self._kernel_bias_config())
+        config.update(filters=self.filters, kernel_size=list(self.kernel_size), strides=list(self._strides),
+                      dilation_rate=list(self.dilation_rate), **self._spatial_config(), **self._kernel_bias_config())
         return config
 
 
@@ -188,3 +192,8 @@ def _blocked(shape, cb):
 
 
 Convolution2D = Conv2D   # Keras 2's alias (serialized as Conv2D, as in Keras)
+
+
+from ._conv_more import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D  # noqa: E402,F401  (as in Keras)
+Deconvolution2D = Conv2DTranspose          # Keras 2's aliases
+SeparableConvolution2D = SeparableConv2D

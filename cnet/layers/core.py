@@ -8,7 +8,7 @@ from .. import activations, backend, ops
 from ._blocked import Blocked, blocked_data
 from .base import Layer, _KernelBias, _keras1_arguments, _no_unsupported, _positive_int, _shape
 from .node import Node
-from .regularization import Dropout  # noqa: F401  (keras.layers.core.Dropout)
+from .regularization import Dropout, SpatialDropout2D  # noqa: F401  (keras.layers.core's, as in Keras 2)
 
 
 class Dense(_KernelBias, Layer):
@@ -43,12 +43,11 @@ class Dense(_KernelBias, Layer):
             bias_constraint = legacy.pop("bias_constraint", bias_constraint)
         if units is None:
             raise TypeError("Dense needs units, e.g. Dense(64)")
-        _no_unsupported("Dense", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                        activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                        bias_constraint=bias_constraint)
+        _no_unsupported("Dense", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         super().__init__(**kwargs)
         self.units = _positive_int(units, "Dense: units")
         self._init_kernel_bias(activation, use_bias, kernel_initializer, bias_initializer)
+        self._init_regularizers(kernel_regularizer, bias_regularizer, activity_regularizer)
 
     def _compatible(self, got, expected):
         if self._flatten:
@@ -78,7 +77,8 @@ class Dense(_KernelBias, Layer):
         fuse_relu = self._act.name == "relu"  # the GEMM applies it as it writes y
         z = ops.affine_forward(x, self.params["W"], self.params.get("b"),
                                out=self._buf("y", (x.shape[0], self.units)), relu=fuse_relu)
-        y = z if (skip or fuse_relu) else self._act.forward(z)
+        y = z if (skip or fuse_relu) else self._act.forward(z, keep=train)
+        self._activity_forward(y, shape[0])
         if train:
             self._x, self._y, self._skip, self._xshape = x, y, skip, shape
         if len(shape) > 2 and not self._flatten:
@@ -88,6 +88,7 @@ class Dense(_KernelBias, Layer):
     def _backward(self, dout):
         if dout.ndim != self._y.ndim:
             dout = dout.reshape(self._y.shape)
+        dout = self._activity_backward(dout, self._y, self._xshape[0])
         dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
         need_dx = self._need_input_grad or not self._reuse
         dx, dw, db = ops.affine_backward(
@@ -97,6 +98,7 @@ class Dense(_KernelBias, Layer):
         self._set_grad("W", dw)
         if self.use_bias:
             self._set_grad("b", db)
+        self._regularize_grads()
         return dx if dx is None or dx.ndim == len(self._xshape) else dx.reshape(self._xshape)
 
     def get_config(self):
@@ -243,7 +245,8 @@ def Input(shape=None, batch_shape=None, name=None, dtype=None, sparse=False, ten
 
 
 class Activation(Layer):
-    """Applies an activation: 'relu', 'sigmoid', 'tanh', 'softmax', 'linear' or a cnet.activations function."""
+    """Applies an activation: a name of cnet.activations ('relu', 'sigmoid', 'tanh', 'softmax', 'linear', 'elu',
+    'selu', 'softplus', 'softsign', 'hard_sigmoid', 'swish', 'gelu', 'leaky_relu') or a function."""
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -265,7 +268,7 @@ class Activation(Layer):
         if blk:
             channels, x = x.channels, x.data
         skip = self._logits and self._act.is_softmax
-        y = x if skip else self._act.forward(x, inplace=False, out=self._buf("y", x.shape))
+        y = x if skip else self._act.forward(x, inplace=False, out=self._buf("y", x.shape), keep=train)
         if train:
             self._y, self._skip, self._blk_x, self._blk_y = y, skip, blk, blk and self._blk_out
             self._channels = channels if blk else None

@@ -1,11 +1,11 @@
-"""Pooling (keras.layers.pooling): MaxPooling2D, AveragePooling2D, and Keras 2's aliases MaxPool2D,
-AvgPool2D."""
+"""Pooling (keras.layers.pooling): MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
+GlobalMaxPooling2D, and Keras 2's aliases MaxPool2D, AvgPool2D, GlobalAvgPool2D, GlobalMaxPool2D."""
 import numpy as np
 
 from .. import ops
 from ._blocked import Blocked, blocked_data
-from ._spatial import _normalize_padding, _Spatial
-from .base import _keras1_arguments, _pair, _shape
+from ._spatial import _check_image_shape, _normalize_padding, _Spatial
+from .base import _keras1_arguments, _pair, _shape, _to_cf, _to_cl
 
 
 class _Pooling2D(_Spatial):
@@ -110,3 +110,69 @@ class AveragePooling2D(_Pooling2D):
 
 MaxPool2D = MaxPooling2D        # Keras 2's aliases (serialized under the full names, as in Keras)
 AvgPool2D = AveragePooling2D
+
+
+class _GlobalPooling2D(_Spatial):
+    """Reduces each channel of an image to one number: (N, C, H, W) or (N, H, W, C) -> (N, C)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self._init_data_format(data_format, type(self).__name__)
+
+    def adopt_data_format(self, incoming, input_shape):
+        super().adopt_data_format(incoming, input_shape)
+        return None     # its output is no image
+
+    def compute_output_shape(self, input_shape):
+        input_shape = _shape(input_shape)
+        _Spatial.adopt_data_format(self, None, input_shape)
+        _check_image_shape(self, input_shape)
+        return (self._cf_shape(input_shape)[0],)
+
+    def _axes(self):
+        return (2, 3)
+
+    def _forward(self, x, train):
+        x = _to_cf(x) if self._cl else x     # the same sums in either data format (free for a view)
+        if train:
+            self._x = x
+        return self._reduce(x)
+
+    def _backward(self, dout):
+        self._check_dout(dout, self._x.shape[:2])
+        dx = self._spread(dout.reshape(dout.shape + (1, 1)))
+        return _to_cl(dx) if self._cl else dx
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
+
+
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    """The mean of each channel over the image."""
+
+    def _reduce(self, x):
+        return x.mean(axis=self._axes(), dtype=x.dtype)
+
+    def _spread(self, d):
+        h, w = (self._x.shape[i] for i in self._axes())
+        return np.broadcast_to(d / d.dtype.type(h * w), self._x.shape).copy()
+
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    """The largest value of each channel over the image (its gradient shared by the positions that hold
+    it, as TensorFlow's reduce_max)."""
+
+    def _reduce(self, x):
+        return x.max(axis=self._axes())
+
+    def _spread(self, d):
+        x = self._x
+        hit = x == x.max(axis=self._axes(), keepdims=True)
+        count = hit.sum(axis=self._axes(), keepdims=True)
+        return np.where(hit, d / count.astype(x.dtype), x.dtype.type(0)).astype(x.dtype, copy=False)
+
+
+GlobalAvgPool2D = GlobalAveragePooling2D     # Keras 2's aliases
+GlobalMaxPool2D = GlobalMaxPooling2D

@@ -1,7 +1,7 @@
-"""Regularization layers: Dropout (and ``frozen_dropout`` for gradient checks)."""
+"""Regularization layers: Dropout, SpatialDropout2D (and ``frozen_dropout`` for gradient checks)."""
 import numpy as np
 
-from .. import initializers, ops
+from .. import backend, initializers, ops
 from ..reference.rng import splitmix64
 from ._blocked import Blocked, blocked_data
 from .base import Layer, _keras1_arguments, _no_unsupported
@@ -134,4 +134,53 @@ class Dropout(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(rate=self.rate, seed=self.seed, scale_at_inference=self.scale_at_inference)
+        return config
+
+
+class SpatialDropout2D(Dropout):
+    """Dropout of whole channels: each (sample, channel) plane is zeroed with probability rate and the others
+    are scaled by 1/(1 - rate) at training; the identity at inference. Images (N, C, H, W), or (N, H, W, C)
+    with data_format='channels_last' (given, or cnet.backend.set_image_data_format's; else the layout of the
+    images the layer receives in a model)."""
+
+    _elementwise = False
+
+    def __init__(self, rate=0.5, data_format=None, noise_shape=None, seed=None, **kwargs):
+        book = sorted({"dropout_ratio", "scale_at_inference", "p"} & set(kwargs))
+        if book:
+            raise TypeError(f"SpatialDropout2D: unexpected keyword argument(s) {book}")
+        super().__init__(rate, noise_shape=noise_shape, seed=seed, **kwargs)
+        self.data_format = None if data_format is None and not backend.image_data_format_is_set() else \
+            backend.normalize_data_format(data_format, "SpatialDropout2D")
+
+    def adopt_data_format(self, incoming, input_shape):
+        if self.data_format is None:
+            self.data_format = incoming or "channels_first"
+        return self.data_format
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"{self.name} (SpatialDropout2D) expects images (N, C, H, W) or (N, H, W, C), got "
+                             f"input shape {(None,) + tuple(input_shape)}")
+        return tuple(input_shape)
+
+    def _forward(self, x, train):
+        self._mask = None
+        self._yshape = x.shape
+        if not train or self.rate == 0.0:
+            return x
+        cl = self.data_format == "channels_last"
+        n, c = x.shape[0], x.shape[3 if cl else 1]
+        mask = ops.dropout_mask((n, c), self.rate, self._mask_seed(), x.dtype)
+        self._mask = mask.reshape((n, 1, 1, c) if cl else (n, c, 1, 1))
+        return x * self._mask
+
+    def _backward(self, dout):
+        self._check_dout(dout, self._yshape)
+        return dout if self._mask is None else dout * self._mask
+
+    def get_config(self):
+        config = super().get_config()
+        del config["scale_at_inference"]
+        config["data_format"] = self.data_format
         return config

@@ -1,5 +1,6 @@
-"""Ops of the loss family: the fused softmax cross-entropy and the mean squared error -- checks, and their
-two implementations. Forward ops return the loss as a Python float (accumulated in float64)."""
+"""Ops of the loss family: the fused softmax cross-entropy (also with a weight per sample, Keras's
+sample_weight and class_weight) and the mean squared error -- checks, and their two implementations.
+Forward ops return the loss as a Python float (accumulated in float64)."""
 import numpy as np
 
 from .. import _kernels, reference
@@ -7,7 +8,8 @@ from .._runtime import get_num_threads
 from . import _checks
 from ._table import implementation, register
 
-__all__ = ["softmax_xent_forward", "softmax_xent_backward", "mse_forward", "mse_backward"]
+__all__ = ["softmax_xent_forward", "softmax_xent_backward", "softmax_xent_weighted_forward",
+           "softmax_xent_weighted_backward", "mse_forward", "mse_backward"]
 
 
 # ---- fused softmax + cross-entropy -------------------------------------------------------------
@@ -34,6 +36,34 @@ def softmax_xent_backward(probs, labels):
     """dlogits (N, L) = (probs - targets) / N (for soft targets: (probs * sum(t) - t) / N)."""
     probs, labels = _xent_args(probs, labels, "probs")
     return implementation("softmax_xent_backward")(probs, labels)
+
+
+# ---- fused softmax + cross-entropy with a weight per sample -------------------------------------
+
+def _row_weights(weights, n):
+    w = np.asarray(weights)
+    if w.dtype.kind not in "iuf" or w.shape != (n,):
+        raise ValueError(f"weights: expected {n} real numbers, one per row (shape ({n},)), got an array of "
+                         f"dtype {w.dtype} and shape {w.shape}")
+    w = np.ascontiguousarray(w, dtype=np.float64)   # the kernels read a contiguous double array
+    if not np.isfinite(w).all():
+        raise ValueError("weights: expected finite numbers, got NaN or infinity")
+    return w
+
+
+def softmax_xent_weighted_forward(logits, labels, weights):
+    """(loss, probs): softmax of logits (N, L) and sum_n weights[n] * cross-entropy of row n / N, labels
+    class indices (N,) or float targets (N, L); weights (N,) real numbers (ones give the mean)."""
+    logits, labels = _xent_args(logits, labels, "logits")
+    weights = _row_weights(weights, logits.shape[0])
+    return implementation("softmax_xent_weighted_forward")(logits, labels, weights)
+
+
+def softmax_xent_weighted_backward(probs, labels, weights):
+    """dlogits (N, L): row n of softmax_xent_backward's (probs - targets) / N times weights[n]."""
+    probs, labels = _xent_args(probs, labels, "probs")
+    weights = _row_weights(weights, probs.shape[0])
+    return implementation("softmax_xent_weighted_backward")(probs, labels, weights)
 
 
 # ---- mean squared error -------------------------------------------------------------------------
@@ -78,6 +108,26 @@ def _softmax_xent_backward_c(probs, labels):
     return dlogits
 
 
+def _softmax_xent_weighted_forward_c(logits, labels, weights):
+    probs = np.empty_like(logits)
+    row_loss = np.empty(logits.shape[0], dtype=logits.dtype)
+    if labels.dtype == np.int64:
+        loss = _kernels.softmax_xent_weighted_forward(probs, row_loss, logits, labels, weights, get_num_threads())
+    else:
+        loss = _kernels.softmax_xent_weighted_dense_forward(probs, row_loss, logits, labels, weights,
+                                                            get_num_threads())
+    return loss, probs
+
+
+def _softmax_xent_weighted_backward_c(probs, labels, weights):
+    dlogits = np.empty_like(probs)
+    if labels.dtype == np.int64:
+        _kernels.softmax_xent_weighted_backward(dlogits, probs, labels, weights, get_num_threads())
+    else:
+        _kernels.softmax_xent_weighted_dense_backward(dlogits, probs, labels, weights, get_num_threads())
+    return dlogits
+
+
 def _mse_forward_c(y, t):
     return float(_kernels.mse_forward(y.reshape(-1), t.reshape(-1), get_num_threads()))
 
@@ -90,5 +140,9 @@ def _mse_backward_c(y, t):
 
 register("softmax_xent_forward", reference.softmax_xent_forward, _softmax_xent_forward_c)
 register("softmax_xent_backward", reference.softmax_xent_backward, _softmax_xent_backward_c)
+register("softmax_xent_weighted_forward", reference.softmax_xent_weighted_forward,
+         _softmax_xent_weighted_forward_c)
+register("softmax_xent_weighted_backward", reference.softmax_xent_weighted_backward,
+         _softmax_xent_weighted_backward_c)
 register("mse_forward", reference.mse_forward, _mse_forward_c)
 register("mse_backward", reference.mse_backward, _mse_backward_c)

@@ -15,12 +15,17 @@ from .conv import (col2im, conv2d_backward, conv2d_blk_backward_data, conv2d_blk
 from .pool import (avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_blk_backward,
                    maxpool2d_blk_forward, maxpool2d_forward)
 from .activation import (relu_backward, relu_forward, sigmoid_backward, sigmoid_forward,
-                         softmax_backward, softmax_forward, tanh_backward, tanh_forward)
-from .loss import mse_backward, mse_forward, softmax_xent_backward, softmax_xent_forward
+                         softmax_backward, softmax_forward, tanh_backward, tanh_forward,
+                         elu_backward, elu_forward, leaky_relu_backward, leaky_relu_forward,
+                         softplus_backward, softplus_forward, softsign_backward, softsign_forward,
+                         hard_sigmoid_backward, hard_sigmoid_forward, swish_backward, swish_forward,
+                         gelu_backward, gelu_forward, prelu_backward, prelu_forward)
+from .loss import (mse_backward, mse_forward, softmax_xent_backward, softmax_xent_forward,
+                   softmax_xent_weighted_backward, softmax_xent_weighted_forward)
 from .regularization import (batchnorm_backward, batchnorm_forward, batchnorm_inference,
                              dropout_backward, dropout_forward, dropout_mask)
-from .optim import (adadelta_update, adagrad_update, adam_update, momentum_update,
-                    nesterov_update, rmsprop_update, sgd_update)
+from .optim import (adadelta_update, adagrad_update, adam_update, adamax_update, momentum_update,
+                    nadam_update, nesterov_update, rmsprop_update, sgd_update)
 from .rng import counter_uniform
 
 # One module per op family, the same stem as the family's C files, binding, ops module and kernel tests.
@@ -37,14 +42,19 @@ __all__ = [
     # activation.py
     "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
     "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward",
+    "elu_forward", "elu_backward", "leaky_relu_forward", "leaky_relu_backward",
+    "softplus_forward", "softplus_backward", "softsign_forward", "softsign_backward",
+    "hard_sigmoid_forward", "hard_sigmoid_backward", "swish_forward", "swish_backward",
+    "gelu_forward", "gelu_backward", "prelu_forward", "prelu_backward",
     # loss.py
     "softmax_xent_forward", "softmax_xent_backward", "mse_forward", "mse_backward",
+    "softmax_xent_weighted_forward", "softmax_xent_weighted_backward",
     # regularization.py
     "dropout_mask", "dropout_forward", "dropout_backward",
     "batchnorm_forward", "batchnorm_backward", "batchnorm_inference",
     # optim.py
     "sgd_update", "momentum_update", "nesterov_update", "adagrad_update",
-    "rmsprop_update", "adam_update", "adadelta_update",
+    "rmsprop_update", "adam_update", "adadelta_update", "adamax_update", "nadam_update",
     # rng.py: the random stream of dropout
     "counter_uniform",
 ]
