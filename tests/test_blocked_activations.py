@@ -9,6 +9,16 @@ from cnet import layers as L, ops, zoo
 from cnet.layers._blocked import Blocked
 
 
+@pytest.fixture(autouse=True)
+def _auto_engine():
+    """These tests check the plan per layer shape: the automatic engine choice, whatever CNET_CONV says
+    (a test that forces an engine does so through the conv_engine fixture, after this one)."""
+    previous = ops.conv.conv_engine()
+    ops.conv.set_conv_engine("auto")
+    yield
+    ops.conv.set_conv_engine(previous)
+
+
 @pytest.fixture
 def blocked():
     """Runs the test with blocked activations on (and the direct engine everywhere it applies)."""
