@@ -1,7 +1,7 @@
 # The C kernel library (src/cnet.h), declared once for Cython: every function the binding
 # (_kernels.pyx and its _kernels_<family>.pxi) calls, grouped by op family. The meaning of each
 # argument, what is overwritten and what accumulated: src/cnet.h.
-from libc.stdint cimport int64_t, uint64_t, uint8_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 
 cdef extern from "cnet.h" nogil:
     # ---- runtime: threads and CPU dispatch (dispatch.c), scratch memory (scratch.c)
@@ -311,3 +311,8 @@ cdef extern from "cnet.h" nogil:
                               double beta1, double beta2, double eps, int64_t t, double mu_t, double mu_next,
                               double m_schedule, double weight_decay, int n_threads)
 
+    # ---- cast: 16-bit weight storage (float16, bfloat16 bits) to and from float32
+    void cnet_cast_f16_to_f32(float *y, const uint16_t *x, int64_t n, int n_threads)
+    void cnet_cast_f32_to_f16(uint16_t *y, const float *x, int64_t n, int n_threads)
+    void cnet_cast_bf16_to_f32(float *y, const uint16_t *x, int64_t n, int n_threads)
+    void cnet_cast_f32_to_bf16(uint16_t *y, const float *x, int64_t n, int n_threads)

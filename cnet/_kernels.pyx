@@ -9,7 +9,7 @@ This file: the runtime functions and the helpers every family shares; then one i
 family (_kernels_<family>.pxi: the same stem as its C files, ops module, reference and kernel tests).
 """
 from cython cimport floating
-from libc.stdint cimport int64_t, uint64_t, uint8_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 
 from cnet._cnet cimport *
 
@@ -115,3 +115,4 @@ include "_kernels_activation.pxi"
 include "_kernels_loss.pxi"
 include "_kernels_regularization.pxi"
 include "_kernels_optim.pxi"
+include "_kernels_cast.pxi"

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _compile, _data, _evaluation, _graph, _model_io, _parallel, _summary, _training, optimizers
 from ._compile import Arrays, listed
+from .layers import _half
 from .layers.base import sync_params
 from .layers.node import is_symbolic
 
@@ -193,6 +194,19 @@ class Model:
             if n:
                 layer.set_weights(weights[i:i + n])
             i += n
+        self._collect_params()
+
+    def set_weight_dtype(self, dtype):
+        """Store the parameters of every layer in 16 bits for inference: 'float16' or 'bfloat16' (half
+        the memory of float32; widened to the layers' dtype by the cast kernels before each layer's
+        forward pass, so predict/evaluate compute with the 16-bit values exactly). None (or 'float32')
+        widens them back, to train: fit refuses 16-bit weights. See Layer.set_weight_dtype."""
+        if not self.built:
+            raise ValueError("set_weight_dtype: the model has no weights before it is built")
+        for layer in self.layers:
+            _half.resolve(layer, dtype)             # a bad dtype changes nothing
+        for layer in self.layers:
+            layer.set_weight_dtype(dtype)
         self._collect_params()
 
     def get_layer(self, name=None, index=None):

@@ -28,6 +28,7 @@ from . import _parallel, initializers, optimizers, saving
 from ._training import NonFiniteLoss
 from .layers import (Affine, Convolution, Dropout, Pooling, Relu, Softmax, SoftmaxWithLoss,
                      training_workspaces)
+from .layers import _half
 from .layers.base import sync_params
 from .models import Sequential
 
@@ -98,17 +99,38 @@ class _BookNet:
                     after_layer(layer)
         return {key: self.layers[lname].grads[p] for key, (lname, p) in self._owners.items()}
 
+    def set_weight_dtype(self, dtype):
+        """Store params in 16 bits for inference, 'float16' or 'bfloat16' (Model.set_weight_dtype); None
+        widens them back, to train."""
+        self._sync()
+        self.model.set_weight_dtype(dtype)
+        self._sync()
+
+    def _stored_format(self):
+        return next(iter(self._param_layers.values()))[0]._weight_format
+
     def save_params(self, file_name="params.cnet.npz"):
         """Write params to file_name in cnet's safe format (atomic; no pickle); in data-parallel training
-        (cnet.distributed), on rank 0 only."""
+        (cnet.distributed), on rank 0 only. bfloat16 params (set_weight_dtype) are written as float32."""
         self._sync()
         if not _parallel.is_root():
             return
-        saving.save_params(file_name, self.params, network=type(self).__name__)
+        params = self.params
+        if self._stored_format() == "bfloat16":
+            params = {k: _half.widened_array(v, "bfloat16", np.float32) for k, v in params.items()}
+        saving.save_params(file_name, params, network=type(self).__name__)
 
     def load_params(self, file_name="params.cnet.npz"):
-        """Read params saved by save_params (names and shapes are checked) into the layers' arrays."""
+        """Read params saved by save_params (names and shapes are checked) into the layers' arrays (16-bit
+        params: read in full precision, then rounded again)."""
         self._sync()
+        fmt = self._stored_format()
+        if fmt is not None:
+            self.set_weight_dtype(None)
+            try:
+                return self.load_params(file_name)
+            finally:
+                self.set_weight_dtype(fmt)
         loaded = saving.load_params(file_name, expected=self.params)
         for key, arr in loaded.items():
             np.copyto(self.params[key], arr, casting="unsafe")

@@ -535,6 +535,15 @@ void cnet_maxpool2d_blk_backward_f32(float *dxb, const float *dyb, const uint8_t
 void cnet_maxpool2d_blk_backward_f64(double *dxb, const double *dyb, const uint8_t *arg, int64_t N,
                                      int64_t C, int64_t H, int64_t W, int64_t cb, int n_threads);
 
+/* ---- 16-bit weight storage (cast.c) ----------------------------------------------------------------
+ * x and y are (n,); y overwritten. Half (IEEE float16) and bfloat16 values are passed as their bits
+ * (uint16_t). Widening is exact; narrowing rounds to nearest, ties to even, keeps subnormals, gives inf
+ * past the format's range and a quiet NaN for a NaN. Every SIMD path gives the same bits (cast_tmpl.h). */
+void cnet_cast_f16_to_f32(float *y, const uint16_t *x, int64_t n, int n_threads);
+void cnet_cast_f32_to_f16(uint16_t *y, const float *x, int64_t n, int n_threads);
+void cnet_cast_bf16_to_f32(float *y, const uint16_t *x, int64_t n, int n_threads);
+void cnet_cast_f32_to_bf16(uint16_t *y, const float *x, int64_t n, int n_threads);
+
 #ifdef __cplusplus
 }
 #endif

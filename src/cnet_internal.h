@@ -13,7 +13,7 @@ enum { CNET_SIMD_PORTABLE = 0, CNET_SIMD_AVX2 = 1, CNET_SIMD_AVX512 = 2 };
 /* The SIMD level in force (see cnet_simd_path); cheap to call (a cached integer). */
 int cnet_simd_level(void);
 
-/* ---- per-ISA families (activation, loss_mse, optim, regularization_*) ----------------------------
+/* ---- per-ISA families (activation, loss_mse, optim, pool, regularization_*) ----------------------
  * Their template is compiled three times (instantiate.h): by X.c with CNET_ISA _portable (no ISA flags,
  * baseline SSE2), by X_avx2.c with _avx2 and by X_avx512.c with _avx512 (CMakeLists.txt gives these
  * files their ISA flags), so that KNAME(cnet_relu_forward) is cnet_relu_forward_avx2_f32 in X_avx2.c.

@@ -1,5 +1,8 @@
 /* pool_tmpl.h -- 2-D max and average pooling over each (H, W) plane, forward and backward: the template
- * (instantiate.h) of pool.c. Pooling is bound by memory bandwidth: one pass over the input, threads over
+ * (instantiate.h) of pool.c, pool_avx2.c and pool_avx512.c, one per SIMD path (cnet_internal.h, "per-ISA
+ * families"): the same C body, which the compiler vectorizes with each path's vectors (the float64 2x2 max
+ * pool's selects are not vectorized with the baseline's 16-byte vectors, AVX2's and AVX-512's are). Every
+ * path computes the same comparisons, selects and sums in the same order: bit-identical results. Pooling is bound by memory bandwidth: one pass over the input, threads over
  * the N*C planes (disjoint writes), and a fast path for the common 2x2 window with stride 2 and no
  * padding. Geometry: x is (N, C, H, W); windows KH x KW; stride (SH, SW); padding (PH, PW);
  * OH = (H + 2*PH - KH)/SH + 1, OW likewise (cnet_valid_range from cnet_internal.h). */
@@ -49,7 +52,7 @@ static inline __attribute__((always_inline)) void SFX(window_max)(const REAL *xc
 /* x is (N, C, H, W). Overwrites y (N, C, OH, OW) with the window maxima and argmax (N, C, OH, OW) with
  * the flat index h*W + w of each maximum in its unpadded input plane. Padding never wins (the reference
  * pads with -inf and requires pad < window, so every window holds an input element). */
-void SFX(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int64_t N, int64_t C, int64_t H,
+void KNAME(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int64_t N, int64_t C, int64_t H,
                                  int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH,
                                  int64_t PW, int n_threads) {
     const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1;
@@ -107,7 +110,7 @@ void SFX(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int64_
 
 /* dy and argmax are (N, C, OH, OW); argmax holds indices in [0, H*W) (checked by the caller).
  * Overwrites dx (N, C, H, W): dx[n, c].flat[argmax] += dy, in output order (overlapping windows add). */
-void SFX(cnet_maxpool2d_backward)(REAL *dx, const REAL *dy, const int64_t *argmax, int64_t N, int64_t C,
+void KNAME(cnet_maxpool2d_backward)(REAL *dx, const REAL *dy, const int64_t *argmax, int64_t N, int64_t C,
                                   int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads) {
     const int nt = cnet_threads_for(N * C * H * W, n_threads);
     #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
@@ -122,7 +125,7 @@ void SFX(cnet_maxpool2d_backward)(REAL *dx, const REAL *dy, const int64_t *argma
 
 /* x is (N, C, H, W). Overwrites y (N, C, OH, OW) with the window sums divided by KH*KW (padding counts
  * as zeros in the divisor), summed from 0 in row-major window order like the reference. */
-void SFX(cnet_avgpool2d_forward)(REAL *y, const REAL *x, int64_t N, int64_t C, int64_t H, int64_t W,
+void KNAME(cnet_avgpool2d_forward)(REAL *y, const REAL *x, int64_t N, int64_t C, int64_t H, int64_t W,
                                  int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
                                  int n_threads) {
     const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1;
@@ -161,7 +164,7 @@ void SFX(cnet_avgpool2d_forward)(REAL *y, const REAL *x, int64_t N, int64_t C, i
 
 /* dy is (N, C, OH, OW). Overwrites dx (N, C, H, W): every input element gets dy/(KH*KW) from each window
  * that covers it, added in (i, j) order like the reference. */
-void SFX(cnet_avgpool2d_backward)(REAL *dx, const REAL *dy, int64_t N, int64_t C, int64_t H, int64_t W,
+void KNAME(cnet_avgpool2d_backward)(REAL *dx, const REAL *dy, int64_t N, int64_t C, int64_t H, int64_t W,
                                   int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
                                   int n_threads) {
     const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1;
@@ -203,3 +206,21 @@ void SFX(cnet_avgpool2d_backward)(REAL *dx, const REAL *dy, int64_t N, int64_t C
             }
     }
 }
+
+/* The public functions of cnet.h, defined by pool.c (CNET_DISPATCH, cnet_internal.h). */
+CNET_DISPATCH(cnet_maxpool2d_forward,
+              (REAL *y, int64_t *argmax, const REAL *x, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH,
+               int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads),
+              (y, argmax, x, N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads))
+CNET_DISPATCH(cnet_maxpool2d_backward,
+              (REAL *dx, const REAL *dy, const int64_t *argmax, int64_t N, int64_t C, int64_t H, int64_t W,
+               int64_t OH, int64_t OW, int n_threads),
+              (dx, dy, argmax, N, C, H, W, OH, OW, n_threads))
+CNET_DISPATCH(cnet_avgpool2d_forward,
+              (REAL *y, const REAL *x, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
+               int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads),
+              (y, x, N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads))
+CNET_DISPATCH(cnet_avgpool2d_backward,
+              (REAL *dx, const REAL *dy, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
+               int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads),
+              (dx, dy, N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads))

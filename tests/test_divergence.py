@@ -57,6 +57,18 @@ def test_a_nan_gradient_is_found_in_the_parameter(opt):
     assert (None, "w") in opt.nonfinite and all(key == "w" for _, key in opt.nonfinite)
 
 
+def test_finite_values_whose_sum_overflows_are_not_flagged():
+    """Values near the top of the float range (their sum overflows) are finite: no false alarm; an Inf
+    among them is found."""
+    opt = optimizers.SGD(learning_rate=0.0)
+    big = np.full(8, 3e38, np.float32)
+    opt.update({"w": big}, {"w": np.zeros(8, np.float32)})
+    assert opt.nonfinite == []
+    big[5] = -np.inf
+    opt.update({"w": big}, {"w": np.zeros(8, np.float32)})
+    assert opt.nonfinite == [(None, "w")]
+
+
 def _mlp(optimizer):
     cnet.backend.clear_session()
     cnet.set_seed(0)

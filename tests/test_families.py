@@ -10,7 +10,7 @@ import cnet
 from cnet import ops, reference
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-FAMILIES = ("gemm", "conv", "pool", "activation", "loss", "regularization", "optim")
+FAMILIES = ("gemm", "conv", "pool", "activation", "loss", "regularization", "optim", "cast")
 # reference modules that are no family: the random stream of dropout
 HOME = {"rng": "regularization"}
 

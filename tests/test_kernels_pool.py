@@ -1,5 +1,5 @@
-"""C max/average pooling kernels against the NumPy reference: dtypes x thread counts x awkward shapes,
-NaN and tie semantics, bit-identical results across thread counts, and the argument checks."""
+"""C max/average pooling kernels against the NumPy reference: SIMD paths x dtypes x thread counts x awkward
+shapes, NaN and tie semantics, bit-identical results across thread counts, and the argument checks."""
 import numpy as np
 import pytest
 
@@ -19,6 +19,7 @@ POOL_CASES = [
     ((2, 2, 6, 6), (1, 1), 1, 0),               # 1x1 window
     ((4, 64, 24, 24), (2, 2), 2, 0),            # large enough to be threaded
     ((2, 48, 25, 23), (3, 3), 2, 1),            # large, general path, threaded
+    ((3, 7, 35, 37), (2, 2), 2, 0),             # fast path, rows of 17/18 windows: vector remainders
 ]
 
 
@@ -33,7 +34,7 @@ def _x(case, dtype, seed=0):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("threads", THREAD_COUNTS)
 @pytest.mark.parametrize("case", POOL_CASES, ids=_case_id)
-def test_maxpool_matches_reference(case, threads, dtype):
+def test_maxpool_matches_reference(simd, case, threads, dtype):
     x = _x(case, dtype)
     _, (ph, pw), stride, pad = case
     y, argmax = run_c(ops.maxpool2d_forward, x, ph, pw, stride, pad, threads=threads)
@@ -50,7 +51,7 @@ def test_maxpool_matches_reference(case, threads, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("threads", THREAD_COUNTS)
 @pytest.mark.parametrize("case", POOL_CASES, ids=_case_id)
-def test_avgpool_matches_reference(case, threads, dtype):
+def test_avgpool_matches_reference(simd, case, threads, dtype):
     x = _x(case, dtype)
     shape, (ph, pw), stride, pad = case
     y = run_c(ops.avgpool2d_forward, x, ph, pw, stride, pad, threads=threads)
@@ -64,7 +65,7 @@ def test_avgpool_matches_reference(case, threads, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", POOL_CASES, ids=_case_id)
-def test_pool_bit_identical_across_threads(case, dtype):
+def test_pool_bit_identical_across_threads(simd, case, dtype):
     x = _x(case, dtype, seed=2)
     shape, (ph, pw), stride, pad = case
     counts = (1, 2, 3, 7)
@@ -81,8 +82,9 @@ def test_pool_bit_identical_across_threads(case, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", [((2, 3, 8, 8), (2, 2), 2, 0), ((2, 3, 7, 8), (3, 3), 2, 1)], ids=_case_id)
-def test_maxpool_ties_nan_and_inf_like_reference(case, dtype):
+@pytest.mark.parametrize("case", [((2, 3, 8, 8), (2, 2), 2, 0), ((2, 3, 20, 39), (2, 2), 2, 0),
+                                  ((2, 3, 7, 8), (3, 3), 2, 1)], ids=_case_id)
+def test_maxpool_ties_nan_and_inf_like_reference(simd, case, dtype):
     rng = np.random.default_rng(4)
     x = rng.integers(-2, 3, size=case[0]).astype(dtype)     # many ties
     x.flat[rng.choice(x.size, 12, replace=False)] = np.nan  # NaN wins, the first one

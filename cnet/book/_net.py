@@ -8,7 +8,7 @@ networks; they are float64 as in the book, or float32 with ``dtype='float32'`` (
 """
 import numpy as np
 
-from cnet.layers import training_workspaces
+from cnet.layers import _half, training_workspaces
 from cnet.saving import save_params as _save_params_file
 from .common.gradient import numerical_gradient as _numerical_gradient
 from .common.util import conv_output_size
@@ -92,6 +92,20 @@ class BookNet:
             return self._loss(x, t, True)
         return {key: _numerical_gradient(f, self.params[key]) for key, _, _ in self._owners}
 
+    def set_weight_dtype(self, dtype):
+        """Store params in 16 bits for inference, as chapter 8's experiment does by hand: 'float16'
+        (half the memory of float32, a quarter of the book's float64) or 'bfloat16'; the layers widen
+        them to the network's dtype for each forward pass (cnet.layers._half), so predict/accuracy
+        compute with the 16-bit values exactly. params then holds float16 arrays (uint16 bit patterns for
+        bfloat16). None widens them back, to train (gradient refuses 16-bit weights)."""
+        layers = list({id(layer): layer for _, layer, _ in self._owners}.values())
+        for layer in layers:
+            _half.resolve(layer, dtype)             # a bad dtype changes nothing
+        for layer in layers:
+            layer.set_weight_dtype(dtype)
+        for key, layer, name in self._owners:
+            self.params[key] = layer.params[name]
+
     def gradient(self, x, t):
         """{key: d loss / d params[key]} by backpropagation (weight decay included)."""
         layers = self._layer_sequence()
@@ -114,12 +128,25 @@ class ParamsFile:
     def save_params(self, file_name="params.pkl"):
         """Write params to file_name in cnet's safe format (a .npz archive, whatever the name; atomic).
         The book's own code, which reads pickles, cannot read it: cnet.book's load_params can."""
-        _save_params_file(file_name, self.params, network=type(self).__name__)
+        params = self.params
+        if self._stored_format() == "bfloat16":     # NumPy has no bfloat16: its values, as float32
+            params = {k: _half.widened_array(v, "bfloat16", np.float32) for k, v in params.items()}
+        _save_params_file(file_name, params, network=type(self).__name__)
+
+    def _stored_format(self):
+        return self._owners[0][1]._weight_format if self._owners else None
 
     def load_params(self, file_name="params.pkl"):
         """Read params from file_name: cnet's format, or the book's pickle (read by an allow-list
         unpickler that admits only arrays, numbers, strings and containers). Every parameter of the
         network must be there with its shape; values are copied into the network's arrays."""
+        fmt = self._stored_format()
+        if fmt is not None:     # 16-bit weights: loaded in full precision, then rounded again
+            self.set_weight_dtype(None)
+            try:
+                return self.load_params(file_name)
+            finally:
+                self.set_weight_dtype(fmt)
         loaded = load_params_file(file_name)
         unknown = [k for k in loaded if k not in self.params]
         missing = [k for k in self.params if k not in loaded]

@@ -12,7 +12,8 @@ import numpy as np
 
 from .. import initializers, ops, regularizers
 from ._spatial import _check_image_shape, _dilate, _dilation, _normalize_padding, _Spatial, _undilate
-from .base import _initializer, _KernelBias, _no_unsupported, _pair, _positive_int, _shape
+from ._kernel_bias import _KernelBias
+from .base import _initializer, _no_unsupported, _pair, _positive_int, _shape
 
 
 def _transpose_length(size, k, s, padding, output_padding):

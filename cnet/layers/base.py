@@ -7,7 +7,8 @@ import warnings
 
 import numpy as np
 
-from .. import activations, backend, initializers, regularizers
+from .. import backend, initializers
+from . import _half
 from ._blocked import Blocked
 from .node import KerasTensor, Node, is_symbolic
 
@@ -129,6 +130,7 @@ class Layer:
     """Base class of every layer (cnet.layers' docstring describes the interface)."""
 
     _has_weights = False   # layers with weights cast their inputs to their dtype
+    _weight_format = None  # 'float16'/'bfloat16': params stored in 16 bits (set_weight_dtype)
     _keras_base = None     # book aliases: the class whose constructor get_config() describes
     _elementwise = False   # element by element: runs on the channels-first data behind a channels-last view
     _blk_out = False       # set by the model's executor around a call: the output may stay blocked
@@ -307,6 +309,9 @@ class Layer:
         return got == expected
 
     def _cast(self, dtype):
+        if self._weight_format is not None:
+            raise RuntimeError(f"{self.name}: its weights are stored in {self._weight_format}: "
+                               f"set_weight_dtype(None) before changing its dtype to {dtype}")
         for d in (self.params, self.grads, self.state):
             for k in d:
                 d[k] = d[k].astype(dtype)
@@ -339,9 +344,11 @@ class Layer:
         self._cached = bool(train)
         self._reuse = self._workspace and bool(train)
         self._cl_view = self._elementwise and _is_cl_view(x)
-        if self._cl_view:   # keep the channels-first data of a channels-last model as it is (no copy)
-            return _to_cl(self._forward(x.transpose(0, 3, 1, 2), bool(train)))
-        return self._forward(x, bool(train))
+        # 16-bit weights (set_weight_dtype) are widened for this pass
+        with contextlib.nullcontext() if self._weight_format is None else _half.full_precision(self):
+            if self._cl_view:   # keep the channels-first data of a channels-last model as it is (no copy)
+                return _to_cl(self._forward(x.transpose(0, 3, 1, 2), bool(train)))
+            return self._forward(x, bool(train))
 
     def _shape_error(self, got):
         return (f"{self.name} ({type(self).__name__}) expected input of shape "
@@ -350,6 +357,9 @@ class Layer:
     def backward(self, dout):
         if dout is None:  # the layers below the first one with parameters need no input gradient
             return None
+        if self._weight_format is not None:
+            raise RuntimeError(f"{self.name}: its weights are stored in {self._weight_format} for inference; "
+                               f"training needs full precision: set_weight_dtype(None) first")
         if not self._cached:
             raise RuntimeError(f"{self.name}: backward() needs a forward(x, train=True) first "
                                f"(forward with train=False caches nothing)")
@@ -406,9 +416,29 @@ class Layer:
         return list(self.params) + list(self.state)
 
     def get_weights(self):
+        if self._weight_format is not None:     # the values the layer computes with
+            return list(_half.widened(self).values()) + [w.copy() for w in self.state.values()]
         return [w.copy() for w in self._weights()]
 
+    @property
+    def weight_dtype(self):
+        """How params are stored: 'float16' or 'bfloat16' (set_weight_dtype), else the layer's dtype."""
+        return self._weight_format or (None if self.dtype is None else self.dtype.name)
+
+    def set_weight_dtype(self, dtype):
+        """Store the parameters in 16 bits for inference: 'float16' or 'bfloat16' (half the memory of
+        float32; widened to the layer's dtype by the kernels for each forward pass, see
+        cnet.layers._half); None (or 'float32'/'float64') widens them back, for training."""
+        _half.store(self, _half.resolve(self, dtype))
+
     def set_weights(self, weights):
+        if self._weight_format is not None:     # set in full precision, then rounded to 16 bits again
+            fmt = self._weight_format
+            _half.store(self, None)
+            try:
+                return self.set_weights(weights)
+            finally:
+                _half.store(self, fmt)
         current = self._weights()
         if not self.built and not current and self._has_weights:
             raise ValueError(f"{self.name} has no weights yet: build it first "
@@ -483,103 +513,6 @@ def training_workspaces(layers, need_input_grad=None):
             layer._workspace, layer._need_input_grad = False, True
 
 
-class _KernelBias:
-    """What Dense and Conv2D share: the activation, bias, initializer and regularizer arguments, the creation
-    of W and b, their config; and the book's/Keras's attribute access to params and grads ('W', 'b')."""
-
-    kernel_regularizer = bias_regularizer = activity_regularizer = None   # the book's constructors
-    _activity_loss = 0.0
-
-    def _init_regularizers(self, kernel_regularizer, bias_regularizer, activity_regularizer):
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        if self.activity_regularizer is not None and self._act.is_softmax:
-            raise NotImplementedError(
-                f"{type(self).__name__}: activity_regularizer with activation='softmax' is not supported (the "
-                f"model trains on the logits of a softmax head); regularize the activity of a hidden layer")
-
-    def _param_regularizers(self):
-        """(params key, regularizer) pairs."""
-        return (("W", self.kernel_regularizer), ("b", self.bias_regularizer))
-
-    def regularization_loss(self):
-        total = self._activity_loss
-        for key, reg in self._param_regularizers():
-            if reg is not None and key in self.params:
-                total += reg(self.params[key])
-        return total
-
-    def _regularize_grads(self):
-        """Add the weight penalties' gradients to grads (after backward has written them)."""
-        for key, reg in self._param_regularizers():
-            if reg is not None and key in self.params:
-                self.grads[key] += reg.gradient(self.params[key])
-
-    def _activity_forward(self, y, batch):
-        """Record the activity penalty of output y over a batch of `batch` samples (tf.keras: its mean)."""
-        if self.activity_regularizer is not None:
-            self._activity_loss = self.activity_regularizer(y) / batch
-
-    def _activity_backward(self, dout, y, batch):
-        """dout plus the gradient of the activity penalty with respect to the output y."""
-        if self.activity_regularizer is None:
-            return dout
-        g = self.activity_regularizer.gradient(y)
-        return dout + (g / y.dtype.type(batch)).reshape(dout.shape).astype(dout.dtype, copy=False)
-
-    def _init_kernel_bias(self, activation, use_bias, kernel_initializer, bias_initializer, axis=-1):
-        self._act = activations.Fused(activation, axis=axis)
-        self.activation = self._act.fn
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializer(kernel_initializer)
-        self.bias_initializer = _initializer(bias_initializer)
-
-    def weight_shapes(self, input_shape):
-        input_shape = _shape(input_shape)
-        shapes = [("W", self._kernel_shape(input_shape))]
-        return shapes + [("b", (self._units,))] if self.use_bias else shapes
-
-    def _create_kernel_bias(self, input_shape):
-        """W of _kernel_shape(input_shape) and b of (units,) from the initializers; W given to a book
-        constructor is kept (its shape checked)."""
-        shape, units = self._kernel_shape(input_shape), self._units
-        if "W" in self.params:
-            if self.params["W"].shape != shape:
-                raise ValueError(f"{self.name}: W has shape {self.params['W'].shape} but inputs of shape "
-                                 f"{input_shape} need {shape}")
-            return
-        self.params["W"] = initializers.get(self.kernel_initializer)(shape, self.dtype)
-        if self.use_bias:
-            self.params["b"] = initializers.get(self.bias_initializer)((units,), self.dtype)
-
-    def _kernel_bias_config(self):
-        return dict(activation=self._act.name, use_bias=self.use_bias,
-                    kernel_initializer=initializers.serialize(self.kernel_initializer),
-                    bias_initializer=initializers.serialize(self.bias_initializer),
-                    kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-                    bias_regularizer=regularizers.serialize(self.bias_regularizer),
-                    activity_regularizer=regularizers.serialize(self.activity_regularizer))
-
-    W = property(lambda self: self.params.get("W"), lambda self, v: self._put("W", v))
-    b = property(lambda self: self.params.get("b"), lambda self, v: self._put("b", v))
-    kernel = W
-    bias = b
-    dW = property(lambda self: self.grads.get("W"))
-    db = property(lambda self: self.grads.get("b"))
-
-    def _put(self, key, value):
-        value = _param_array(value, key)
-        old = self.params.get(key)
-        if old is not None and old.shape != value.shape:
-            raise ValueError(f"{self.name}: {key} must have shape {old.shape}, got {value.shape}")
-        self.params[key] = value
-        if key == "W":
-            self.dtype = value.dtype    # a book network may rebind W in another dtype
-        if self.built and (key not in self.grads or self.grads[key].dtype != value.dtype):
-            self.grads[key] = np.zeros_like(value)
-
-
 def sync_params(params, seen, owners, what="params"):
     """Reconcile a dict of parameter arrays shared with layers (a model's or a book network's params).
 
@@ -597,7 +530,9 @@ def sync_params(params, seen, owners, what="params"):
             if mine.shape != last.shape:
                 raise ValueError(f"{what}[{key!r}] must be an array of shape {last.shape}, got {mine.shape}")
             dtype = (theirs if theirs is not None else last).dtype
-            if mine.dtype != dtype:
+            if layer._weight_format is not None:      # 16-bit storage: rounded like set_weights
+                mine = _half.to_storage(layer, mine)
+            elif mine.dtype != dtype:
                 mine = mine.astype(dtype)
             params[key] = layer.params[name] = mine
         elif theirs is not last:

@@ -9,7 +9,8 @@ import numpy as np
 from .. import ops
 from ._blocked import Blocked, blocked_data
 from ._spatial import _dilate, _dilation, _normalize_padding, _Spatial, _undilate
-from .base import _KernelBias, _keras1_arguments, _no_unsupported, _pair, _positive_int, _shape
+from ._kernel_bias import _KernelBias
+from .base import _keras1_arguments, _no_unsupported, _pair, _positive_int, _shape
 from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D  # noqa: F401  (as in Keras)
 from ._resize import Cropping2D, UpSampling2D, ZeroPadding2D  # noqa: F401  (keras.layers.convolutional's)
 

@@ -6,7 +6,8 @@ import numpy as np
 
 from .. import activations, backend, ops
 from ._blocked import Blocked, blocked_data
-from .base import Layer, _KernelBias, _keras1_arguments, _no_unsupported, _positive_int, _shape
+from ._kernel_bias import _KernelBias
+from .base import Layer, _keras1_arguments, _no_unsupported, _positive_int, _shape
 from .node import Node
 from .regularization import Dropout, SpatialDropout2D  # noqa: F401  (keras.layers.core's, as in Keras 2)
 

@@ -13,7 +13,7 @@ cnet.ops.gemm hides the module of the same name: that one is sys.modules["cnet.o
 """
 from ._table import BACKENDS, get_backend, implementation, op_backends, set_backend, use_backend  # noqa: F401
 from . import gemm as _gemm, conv as _conv, pool as _pool, activation as _activation, loss as _loss
-from . import regularization as _regularization, optim as _optim
+from . import regularization as _regularization, optim as _optim, cast as _cast
 from .gemm import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
@@ -21,7 +21,8 @@ from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .regularization import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
+from .cast import *  # noqa: F401,F403
 
 __all__ = (["BACKENDS", "get_backend", "set_backend", "use_backend", "op_backends", "implementation"]
            + _gemm.__all__ + _conv.__all__ + _pool.__all__ + _activation.__all__ + _loss.__all__
-           + _regularization.__all__ + _optim.__all__)
+           + _regularization.__all__ + _optim.__all__ + _cast.__all__)

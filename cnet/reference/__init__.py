@@ -27,6 +27,7 @@ from .regularization import (batchnorm_backward, batchnorm_forward, batchnorm_in
 from .optim import (adadelta_update, adagrad_update, adam_update, adamax_update, momentum_update,
                     nadam_update, nesterov_update, rmsprop_update, sgd_update)
 from .rng import counter_uniform
+from .cast import cast_from_float32, cast_to_float32
 
 # One module per op family, the same stem as the family's C files, binding, ops module and kernel tests.
 __all__ = [
@@ -57,4 +58,6 @@ __all__ = [
     "rmsprop_update", "adam_update", "adadelta_update", "adamax_update", "nadam_update",
     # rng.py: the random stream of dropout
     "counter_uniform",
+    # cast.py: 16-bit weight storage
+    "cast_to_float32", "cast_from_float32",
 ]
