@@ -1,7 +1,7 @@
 # The C kernel library (src/cnet.h), declared once for Cython: every function the binding
 # (_kernels.pyx and its _kernels_<family>.pxi) calls, grouped by op family. The meaning of each
 # argument, what is overwritten and what accumulated: src/cnet.h.
-from libc.stdint cimport int64_t, uint16_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 
 cdef extern from "cnet.h" nogil:
     # ---- runtime: threads and CPU dispatch (dispatch.c), scratch memory (scratch.c)
@@ -54,6 +54,54 @@ cdef extern from "cnet.h" nogil:
                                  int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
                                  int n_threads)
 
+
+    # ---- conv: direct convolution on the channel-blocked layout (conv_direct*.c)
+    enum: CNET_ERR_LAYOUT
+    int64_t cnet_blk_width_f32()
+    int64_t cnet_blk_width_f64()
+    void cnet_blk_from_nchw_f32(float *xb, const float *x, int64_t N, int64_t C, int64_t H, int64_t W,
+                                int64_t cb, int n_threads)
+    void cnet_blk_from_nchw_f64(double *xb, const double *x, int64_t N, int64_t C, int64_t H, int64_t W,
+                                int64_t cb, int n_threads)
+    void cnet_blk_to_nchw_f32(float *x, const float *xb, int64_t N, int64_t C, int64_t H, int64_t W,
+                              int64_t cb, int n_threads)
+    void cnet_blk_to_nchw_f64(double *x, const double *xb, int64_t N, int64_t C, int64_t H, int64_t W,
+                              int64_t cb, int n_threads)
+    void cnet_conv2d_blk_weights_f32(float *wb, const float *w, int64_t K, int64_t C, int64_t KH,
+                                     int64_t KW, int64_t cb, int plain)
+    void cnet_conv2d_blk_weights_f64(double *wb, const double *w, int64_t K, int64_t C, int64_t KH,
+                                     int64_t KW, int64_t cb, int plain)
+    void cnet_conv2d_blk_weights_bwd_f32(float *wt, const float *w, int64_t K, int64_t C, int64_t KH,
+                                         int64_t KW, int64_t cb)
+    void cnet_conv2d_blk_weights_bwd_f64(double *wt, const double *w, int64_t K, int64_t C, int64_t KH,
+                                         int64_t KW, int64_t cb)
+    int cnet_conv2d_blk_forward_f32(float *yb, const float *x, const float *wb, const float *b, int64_t N,
+                                    int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
+                                    int64_t SH, int64_t SW, int64_t PH, int64_t PW, int64_t cb, int plain,
+                                    int relu, int n_threads)
+    int cnet_conv2d_blk_forward_f64(double *yb, const double *x, const double *wb, const double *b,
+                                    int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH,
+                                    int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int64_t cb,
+                                    int plain, int relu, int n_threads)
+    int cnet_conv2d_blk_backward_data_f32(float *dxb, const float *dyb, const float *wt, int64_t N,
+                                          int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH,
+                                          int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                          int64_t cb, int n_threads)
+    int cnet_conv2d_blk_backward_data_f64(double *dxb, const double *dyb, const double *wt, int64_t N,
+                                          int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH,
+                                          int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                          int64_t cb, int n_threads)
+    int cnet_conv2d_blk_backward_weights_f32(float *dw, float *db, const float *dyb, const float *x,
+                                             int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
+                                             int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH,
+                                             int64_t PW, int64_t cb, int plain, int n_threads)
+    int cnet_conv2d_blk_backward_weights_f64(double *dw, double *db, const double *dyb, const double *x,
+                                             int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
+                                             int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH,
+                                             int64_t PW, int64_t cb, int plain, int n_threads)
+    void cnet_debug_conv2d_blk_force_tile(int kb, int rw, int dw_nc, int dw_kb)
+    void cnet_conv2d_blk_last_tiles(int *fwd_kb, int *fwd_rw, int *bwd_kb, int *bwd_rw, int *dw_a,
+                                    int *dw_kb, int64_t *dw_chunks)
     # ---- pool: 2-D max and average pooling
     void cnet_maxpool2d_forward_f32(float *y, int64_t *argmax, const float *x, int64_t N, int64_t C,
                                     int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
@@ -78,6 +126,16 @@ cdef extern from "cnet.h" nogil:
                                      int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH,
                                      int64_t PW, int n_threads)
 
+
+    # ---- pool: 2x2 max pooling on the channel-blocked layout (pool_blocked*.c)
+    void cnet_maxpool2d_blk_forward_f32(float *yb, uint8_t *arg, const float *xb, int64_t N, int64_t C,
+                                        int64_t H, int64_t W, int64_t cb, int n_threads)
+    void cnet_maxpool2d_blk_forward_f64(double *yb, uint8_t *arg, const double *xb, int64_t N, int64_t C,
+                                        int64_t H, int64_t W, int64_t cb, int n_threads)
+    void cnet_maxpool2d_blk_backward_f32(float *dxb, const float *dyb, const uint8_t *arg, int64_t N,
+                                         int64_t C, int64_t H, int64_t W, int64_t cb, int n_threads)
+    void cnet_maxpool2d_blk_backward_f64(double *dxb, const double *dyb, const uint8_t *arg, int64_t N,
+                                         int64_t C, int64_t H, int64_t W, int64_t cb, int n_threads)
     # ---- activation: ReLU, sigmoid, tanh, softmax
     void cnet_relu_forward_f32(float *y, const float *x, int64_t n, int n_threads)
     void cnet_relu_forward_f64(double *y, const double *x, int64_t n, int n_threads)

@@ -20,7 +20,7 @@ import copy
 
 import numpy as np
 
-from . import layers as layers_module
+from . import layers as layers_module, ops
 from .layers import InputLayer, KerasTensor, training_workspaces
 
 __all__ = ["Graph", "softmax_head", "layer_from_spec", "parse_config", "replay"]
@@ -147,6 +147,15 @@ class Graph:
                 self.frees[step].append(s)
         self.exec_layers = [entry[0] for entry in self.plan]
         self._own = {id(node.layer) for node in self.nodes}    # the layers themselves (not their twins)
+        # outputs that may stay blocked (cnet/layers/_blocked.py): one consumer, of one input, and no
+        # model output; not a shared layer's (its calls' caches are twins)
+        one_input = [0] * len(self.consumers)
+        for _, ins, _, multi in self.plan:
+            for s in ins:
+                one_input[s] += 0 if multi else 1
+        self._blk_ok = [self.consumers[out] == 1 and one_input[out] == 1 and out not in keep
+                        and id(layer) in self._own and id(layer) not in self.shared
+                        for layer, _, out, _ in self.plan]
         self._logits = [False] * len(self.plan)
 
     # ---- running ---------------------------------------------------------------------------------
@@ -184,9 +193,17 @@ class Graph:
             self._check_twins()
         values = list(inputs) + [None] * len(self.nodes)
         logits = self._logits if fused else None
+        blocked = ops.conv.blocked_activations()
         for i, (layer, ins, out, multi) in enumerate(self.plan):
             x = [values[s] for s in ins] if multi else values[ins[0]]
-            values[out] = layer.forward(x, train=train, logits=logits is not None and logits[i])
+            if blocked:
+                layer._blk_out = self._blk_ok[i]
+                try:
+                    values[out] = layer.forward(x, train=train, logits=logits is not None and logits[i])
+                finally:
+                    layer._blk_out = False
+            else:
+                values[out] = layer.forward(x, train=train, logits=logits is not None and logits[i])
             for s in self.frees[i]:
                 values[s] = None
         return [values[s] for s in self.out_slots]

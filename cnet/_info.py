@@ -22,6 +22,8 @@ def config():
         "cpus": cpu_count(),
         "simd": _kernels.simd_path(),
         "backend": ops.get_backend(),
+        "conv": ops.conv.conv_engine(),
+        "blocked_activations": ops.conv.blocked_activations(),
         "ops": ops.op_backends(),
     }
 
@@ -37,6 +39,11 @@ def show_config(file=None):
         f"  threads:  {c['threads']}  (CPUs available: {c['cpus']})",
         f"  SIMD:     {c['simd']}",
         f"  backend:  {c['backend']}",
+        f"  conv:     {c['conv']}" + ("  (a plan per layer shape: direct, or im2col for 1x1 stride 1; "
+                                      "CNET_CONV=im2col|direct forces one)" if c["conv"] == "auto"
+                                      else "  (forced for every Conv2D layer)"),
+        f"  blocked activations between layers: {'on' if c['blocked_activations'] else 'off'}  "
+        "(CNET_BLOCKED=1 turns it on)",
         "  ops:",
     ]
     ops_table = c["ops"]

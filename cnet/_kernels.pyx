@@ -9,7 +9,7 @@ This file: the runtime functions and the helpers every family shares; then one i
 family (_kernels_<family>.pxi: the same stem as its C files, ops module, reference and kernel tests).
 """
 from cython cimport floating
-from libc.stdint cimport int64_t, uint16_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 
 from cnet._cnet cimport *
 

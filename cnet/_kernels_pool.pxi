@@ -81,3 +81,61 @@ def avgpool2d_backward(floating[:, :, :, ::1] dx, const floating[:, :, :, ::1] d
         else:
             cnet_avgpool2d_backward_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], N, C, H, W, KH, KW, SH, SW, PH,
                                         PW, n_threads)
+
+
+# ---- 2x2 max pooling on the channel-blocked layout (src/pool_blocked*.c) ----------------------------
+
+cdef inline int64_t _pool_blk_width(int64_t cb, Py_ssize_t itemsize, str what) except -1:
+    """cb, which the kernels step through in 32-byte vectors: a multiple of 32 / itemsize."""
+    if cb < 1 or (cb * itemsize) % 32 != 0:
+        raise ValueError(f"{what}: block width {cb} is not a multiple of {32 // itemsize} (one 32-byte vector)")
+    return cb
+
+
+def maxpool2d_blk_forward(floating[:, :, :, :, ::1] yb, uint8_t[:, :, :, :, ::1] arg,
+                          const floating[:, :, :, :, ::1] xb, int n_threads):
+    """xb (N, Cb, H, W, cb) -> yb and arg (N, Cb, H//2, W//2, cb): 2x2 windows, stride 2."""
+    cdef int64_t N = xb.shape[0], Cb = xb.shape[1], H = xb.shape[2], W = xb.shape[3]
+    cdef int64_t cb = _pool_blk_width(xb.shape[4], sizeof(floating), "maxpool2d_blk_forward")
+    _same_shape((yb.shape[0], yb.shape[1], yb.shape[2], yb.shape[3], yb.shape[4]), (N, Cb, H // 2, W // 2, cb), "maxpool2d_blk_forward yb")
+    _same_shape((arg.shape[0], arg.shape[1], arg.shape[2], arg.shape[3], arg.shape[4]), (N, Cb, H // 2, W // 2, cb), "maxpool2d_blk_forward arg")
+    if N * Cb * (H // 2) * (W // 2) == 0:
+        return
+    with nogil:
+        if floating is float:
+            cnet_maxpool2d_blk_forward_f32(&yb[0, 0, 0, 0, 0], &arg[0, 0, 0, 0, 0], &xb[0, 0, 0, 0, 0],
+                                           N, Cb * cb, H, W, cb, n_threads)
+        else:
+            cnet_maxpool2d_blk_forward_f64(&yb[0, 0, 0, 0, 0], &arg[0, 0, 0, 0, 0], &xb[0, 0, 0, 0, 0],
+                                           N, Cb * cb, H, W, cb, n_threads)
+
+
+def maxpool2d_blk_backward(floating[:, :, :, :, ::1] dxb, const floating[:, :, :, :, ::1] dyb,
+                           const uint8_t[:, :, :, :, ::1] arg, int n_threads):
+    """Overwrites dxb (N, Cb, H, W, cb): each dy to its window's maximum (arg, values 0..3), 0 elsewhere."""
+    cdef int64_t N = dxb.shape[0], Cb = dxb.shape[1], H = dxb.shape[2], W = dxb.shape[3], i, n, bad = -1
+    cdef int64_t cb = _pool_blk_width(dxb.shape[4], sizeof(floating), "maxpool2d_blk_backward")
+    cdef const uint8_t *a
+    _same_shape((dyb.shape[0], dyb.shape[1], dyb.shape[2], dyb.shape[3], dyb.shape[4]), (N, Cb, H // 2, W // 2, cb), "maxpool2d_blk_backward dyb")
+    _same_shape((arg.shape[0], arg.shape[1], arg.shape[2], arg.shape[3], arg.shape[4]), (N, Cb, H // 2, W // 2, cb), "maxpool2d_blk_backward arg")
+    if N * Cb * H * W == 0:
+        return
+    if (H // 2) * (W // 2) == 0:
+        dxb[:, :, :, :, :] = 0
+        return
+    a = &arg[0, 0, 0, 0, 0]
+    n = N * Cb * (H // 2) * (W // 2) * cb
+    with nogil:
+        for i in range(n):
+            if a[i] > 3:
+                bad = i
+                break
+    if bad >= 0:
+        raise ValueError(f"arg holds window positions outside 0..3: flat element {bad} is {a[bad]}")
+    with nogil:
+        if floating is float:
+            cnet_maxpool2d_blk_backward_f32(&dxb[0, 0, 0, 0, 0], &dyb[0, 0, 0, 0, 0], &arg[0, 0, 0, 0, 0],
+                                            N, Cb * cb, H, W, cb, n_threads)
+        else:
+            cnet_maxpool2d_blk_backward_f64(&dxb[0, 0, 0, 0, 0], &dyb[0, 0, 0, 0, 0], &arg[0, 0, 0, 0, 0],
+                                            N, Cb * cb, H, W, cb, n_threads)

@@ -195,6 +195,11 @@ class Model:
     def count_params(self):
         return sum(layer.count_params() for layer in self.layers)
 
+    def conv_plans(self):
+        """{layer name: plan} of every Conv2D layer: the engine (direct or im2col) its last call ran and
+        why (cnet.ops.conv.conv2d_plan); None for a layer that has not run yet."""
+        return {layer.name: layer.conv_plan() for layer in self.layers if hasattr(layer, "conv_plan")}
+
     def get_weights(self):
         """Every layer's get_weights(), concatenated (Keras order)."""
         return [w for layer in self.layers for w in layer.get_weights()]

@@ -12,3 +12,14 @@ def simd(request):
     _kernels.set_simd_path(request.param)
     yield request.param
     _kernels.set_simd_path(current)
+
+
+@pytest.fixture(params=("im2col", "direct"))
+def conv_engine(request):
+    """Runs the test with every Conv2D layer forced onto one convolution engine (as CNET_CONV does),
+    restoring the previous setting afterwards."""
+    from cnet import ops
+    previous = ops.conv.conv_engine()
+    ops.conv.set_conv_engine(request.param)
+    yield request.param
+    ops.conv.set_conv_engine(previous)

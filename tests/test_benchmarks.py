@@ -25,7 +25,7 @@ def smoke(tmp_path_factory):
 
 def test_smoke_writes_every_section(smoke):
     res, stdout = smoke
-    for key in ("meta", "machine", "kernels", "gemm", "e2e", "memory", "scaling", "skipped"):
+    for key in ("meta", "machine", "kernels", "gemm", "conv", "e2e", "memory", "scaling", "skipped"):
         assert key in res, key
     assert res["meta"]["mode"] == "smoke"
     assert res["meta"]["threads"] == [1, 2]
@@ -46,6 +46,20 @@ def test_both_backends_at_one_and_two_threads(smoke, section):
         assert {("c", 1), ("c", 2), ("numpy", 1), ("numpy", 2)} <= got, (case, got)
     for r in rows:
         assert r["median_s"] > 0 and r["samples_s"]
+
+
+def test_conv_section_has_every_pass_both_engines_and_the_plan(smoke):
+    res, stdout = smoke
+    rows = res["conv"]
+    assert "== conv" in stdout and rows
+    assert {r["pass"] for r in rows} == {"fwd", "bwd_d", "bwd_w"} and {r["threads"] for r in rows} == {1, 2}
+    for r in rows:
+        assert r["plan"]["engine"] in ("direct", "im2col") and r["flops"] > 0
+        assert min(r["plan"]["tiles"]["forward"]) >= 1 and r["plan"]["tiles"]["weight_chunks"] >= 1
+        for engine in ("direct", "im2col"):
+            fig = r[engine]
+            assert fig.get("gflops", 0) > 0 or fig.get("reason"), (r["layer"], r["pass"], engine, fig)
+    assert "| layer | pass | threads | direct |" in bench.markdown_report(res, "smoke")
 
 
 def test_torch_absent_is_recorded_not_fatal(smoke):

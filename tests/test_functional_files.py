@@ -155,9 +155,13 @@ def test_a_sequential_compiled_before_it_was_built_saves_its_loss_weight(tmp_pat
     assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
 
 
-def test_a_file_written_before_functional_models_loads_and_resumes():
+@pytest.mark.parametrize("conv_engine", ["im2col"], indirect=True)
+def test_a_file_written_before_functional_models_loads_and_resumes(conv_engine):
     """tests/data/main_sequential.cnet.npz was written by cnet's main branch before this engine
-    (tests/data/make_main_sequential.py): it loads, predicts and resumes training as it did."""
+    (tests/data/make_main_sequential.py): it loads, predicts and resumes training as it did. On the
+    convolution engine of then (im2col): its conv bias gets a near-zero gradient (batch norm after the
+    pooling, batches of 4), which Adam turns into a full step, so the direct engine's other summation
+    order moves that one weight by 2 % after an epoch."""
     expected = np.load(os.path.join(DATA, "main_sequential_expected.npz"))
     model = load_model(os.path.join(DATA, "main_sequential.cnet.npz"))
     assert isinstance(model, Sequential) and model.name == "main_file" and model.training_state["epoch"] == 2

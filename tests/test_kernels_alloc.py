@@ -75,6 +75,29 @@ def _conv_backward_1x1(dtype):  # direct 1x1: no im2col buffers, only the partia
     return lambda: ops.conv2d_backward(dy, x, w)
 
 
+def _direct_forward(dtype):   # direct conv: the bias padded to whole blocks
+    x, w, b = _rng_arrays(dtype, (5, 19, 12, 12), (8, 19, 3, 3), (8,))
+    xb = ops.to_blocked(x)
+    return lambda: ops.conv2d_blk_forward(xb, w, b, stride=1, pad=1, relu=True)
+
+
+def _direct_forward_plain(dtype):   # a first layer: the padded copy of each image
+    x, w, b = _rng_arrays(dtype, (5, 1, 12, 12), (8, 1, 3, 3), (8,))
+    return lambda: ops.conv2d_blk_forward(x, w, b, stride=1, pad=1, plain=True)
+
+
+def _direct_backward_data(dtype):   # stride 2: the phase buffers
+    x, w, dy = _rng_arrays(dtype, (3, 6, 11, 10), (7, 6, 3, 3), (3, 7, 6, 5))
+    dyb = ops.to_blocked(dy)
+    return lambda: ops.conv2d_blk_backward_data(dyb, w, x.shape, stride=2, pad=1)
+
+
+def _direct_backward_weights(dtype):   # the per-chunk weight-gradient partials
+    x, w, dy = _rng_arrays(dtype, (9, 6, 8, 8), (7, 6, 3, 3), (9, 7, 8, 8))
+    xb, dyb = ops.to_blocked(x), ops.to_blocked(dy)
+    return lambda: ops.conv2d_blk_backward_weights(dyb, xb, w.shape, stride=1, pad=1)
+
+
 def _softmax_xent(dtype):
     (logits,) = _rng_arrays(dtype, (64 * 256 + 1, 3))
     labels = np.arange(logits.shape[0]) % 3
@@ -111,6 +134,10 @@ CASES = {
     "conv2d_forward": _conv_forward,
     "conv2d_backward": _conv_backward,
     "conv2d_backward_1x1": _conv_backward_1x1,
+    "conv2d_blk_forward": _direct_forward,
+    "conv2d_blk_forward_plain": _direct_forward_plain,
+    "conv2d_blk_backward_data": _direct_backward_data,
+    "conv2d_blk_backward_weights": _direct_backward_weights,
     "softmax_xent_forward": _softmax_xent,
     "softmax_xent_dense_forward": _softmax_xent_dense,
     "batchnorm_forward": _bn_forward,
@@ -128,7 +155,7 @@ def test_failed_allocation_raises_memory_error(case, dtype, threads, fail_alloc)
     (n = 0) must raise: every case allocates."""
     run = CASES[case](dtype)
     expected = _as_tuple(run_c(run, threads=threads))
-    op = case.replace("_splitk", "").replace("_1x1", "")
+    op = case.replace("_splitk", "").replace("_1x1", "").replace("_plain", "")
     raised = 0
     for n in range(MAX_SUCCESSFUL_ALLOCS + 1):
         fail_alloc(n)

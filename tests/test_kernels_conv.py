@@ -207,3 +207,201 @@ def test_im2col_col2im_bad_input(backend):
             ops.col2im(col, (2, 3, 0, 6), 3, 3)
         with pytest.raises(ValueError, match="col: expected 2 dimensions"):
             ops.col2im(col.reshape(2, 16, 27), x.shape, 3, 3)
+
+
+# ---- direct convolution on the channel-blocked layout (src/conv_direct*.c) ------------------------
+# Through the layout conversion against the NumPy reference. Integer data (every sum exact in either
+# dtype) makes each path's result equal to the reference bit for bit, whatever order it adds in; real
+# data checks the rounding within CONV_TOL. The block width is the path's (cnet.ops.conv.blk_width).
+
+# (N, C, H, W), (K, KH, KW), stride, pad, plain (the input stays NCHW: a network's first layer)
+DIRECT_CASES = [
+    ((2, 16, 12, 12), (16, 3, 3), 1, 1, False),     # DeepConvNet-like, pad 1
+    ((2, 1, 14, 13), (16, 3, 3), 1, 1, True),       # one input channel, plain, padded copy
+    ((2, 1, 12, 12), (30, 5, 5), 1, 0, True),       # SimpleConvNet's first layer, 5x5
+    ((2, 32, 8, 8), (20, 3, 3), 1, 2, False),       # pad 2 (DeepConvNet conv4), K not a multiple of cb
+    ((2, 3, 7, 9), (5, 3, 3), 1, 1, False),         # odd H/W, C and K below one block
+    ((1, 30, 12, 11), (30, 5, 5), 1, 0, False),     # 5x5 valid
+    ((2, 20, 9, 9), (17, 1, 1), 1, 0, False),       # 1x1
+    ((2, 6, 4, 4), (9, 1, 1), 1, 1, False),         # 1x1 with padding (backward-data crops)
+    ((2, 17, 11, 10), (19, 3, 3), 2, 1, False),     # stride 2: backward-data by phases
+    ((2, 5, 13, 12), (7, 5, 5), 2, 2, False),       # stride 2, 5x5, pad 2
+    ((2, 3, 10, 11), (33, 3, 3), (2, 1), (1, 0), True),   # plain, strides and pads differ per axis
+    ((2, 4, 9, 8), (6, 3, 2), (1, 2), (0, 1), False),     # non-square kernel
+    ((1, 16, 3, 37), (48, 3, 3), 1, 1, False),      # wide rows: several row tiles per row
+    ((1, 7, 1, 1), (3, 3, 3), 1, 1, False),         # 1x1 image, every tap but the centre in padding
+    ((9, 16, 4, 4), (16, 3, 3), 1, 1, False),       # batch 9: several weight-gradient chunks
+    ((2, 40, 6, 6), (70, 3, 3), 1, 1, False),       # several blocks of C and K
+]
+
+
+def _direct_id(case):
+    return "x{}-w{}-s{}-p{}{}".format(*case[:4], "-plain" if case[4] else "")
+
+
+def _direct_arrays(case, dtype, exact, seed=0):
+    (n, c, h, w), (k, kh, kw), stride, pad, plain = case
+    rng = np.random.default_rng(seed)
+
+    def draw(*shape):
+        a = rng.integers(-2, 3, size=shape) if exact else rng.standard_normal(shape)
+        return a.astype(dtype)
+    x, wt, b = draw(n, c, h, w), draw(k, c, kh, kw), draw(k)
+    y = run_numpy(ops.conv2d_forward, x, wt, b, stride, pad)
+    return x, wt, b, draw(*y.shape), stride, pad, plain
+
+
+def _direct_passes(x, wt, b, dy, stride, pad, plain, threads=None, relu=True):
+    """(y, dx, dw, db) in NCHW through the blocked C kernels (layout conversions included)."""
+    k, c = wt.shape[:2]
+    cb = ops.conv.blk_width(x.dtype)
+    xk = x if plain else run_c(ops.to_blocked, x, cb)
+    yb = run_c(ops.conv2d_blk_forward, xk, wt, b, stride, pad, plain, cb, relu=relu, threads=threads)
+    dyb = run_c(ops.to_blocked, dy, cb)
+    dxb = run_c(ops.conv2d_blk_backward_data, dyb, wt, x.shape, stride, pad, threads=threads)
+    dw, db = run_c(ops.conv2d_blk_backward_weights, dyb, xk, wt.shape, stride, pad, plain, threads=threads)
+    return run_c(ops.from_blocked, yb, k), run_c(ops.from_blocked, dxb, c), dw, db
+
+
+def _direct_expected(x, wt, b, dy, stride, pad, relu=True):
+    y = run_numpy(ops.conv2d_forward, x, wt, b, stride, pad, relu=relu)
+    dx, dw, db = run_numpy(ops.conv2d_backward, dy, x, wt, stride, pad)
+    return y, dx, dw, db
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", DIRECT_CASES, ids=_direct_id)
+def test_direct_conv_exact_and_bit_identical_across_threads(simd, case, dtype):
+    """Integer data: equal to the reference to the bit on every path; threads 1/2/3/7 the same bits."""
+    args = _direct_arrays(case, dtype, exact=True)
+    results = [_direct_passes(*args, threads=t) for t in (1, 2, 3, 7)]
+    assert_bit_identical(results, "direct conv (y, dx, dw, db)")
+    for g, e, name in zip(results[0], _direct_expected(*args[:-1]), ("y", "dx", "dw", "db")):
+        assert g.dtype == dtype
+        assert_close(g, e, tol=0, name=f"direct {name}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", DIRECT_CASES, ids=_direct_id)
+def test_direct_conv_real_data_matches_reference(simd, case, dtype):
+    args = _direct_arrays(case, dtype, exact=False, seed=1)
+    threads = 3
+    tol = CONV_TOL[np.dtype(dtype)]
+    got = _direct_passes(*args, threads=threads, relu=False)
+    for g, e, name in zip(got, _direct_expected(*args[:-1], relu=False), ("y", "dx", "dw", "db")):
+        assert_close(g, e, tol=tol, name=f"direct {name}")
+    x, wt, _, dy, stride, pad, plain = args
+    y0 = run_c(ops.conv2d_blk_forward, x if plain else ops.to_blocked(x), wt, None, stride, pad, plain)
+    assert_close(ops.from_blocked(y0, wt.shape[0]), run_numpy(ops.conv2d_forward, x, wt, None, stride, pad),
+                 tol=tol, name="direct y (no bias)")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_direct_conv_lanes_past_the_channels_stay_zero(simd, dtype):
+    """The invariant every blocked kernel keeps: the lanes past C (K) of a blocked array hold zeros --
+    also with a bias that is negative or positive and with ReLU off."""
+    x, wt, b, dy, stride, pad, _ = _direct_arrays(((2, 5, 7, 6), (7, 3, 3), 1, 1, False), dtype, exact=False)
+    b[:] = np.linspace(-3, 3, b.size)
+    cb = ops.conv.blk_width(dtype)
+    xb = run_c(ops.to_blocked, x, cb)
+    assert not xb[..., 5:].any()
+    for relu in (False, True):
+        yb = run_c(ops.conv2d_blk_forward, xb, wt, b, stride, pad, relu=relu)
+        assert not yb[..., 7:].any(), "forward wrote into the lanes past K"
+    dxb = run_c(ops.conv2d_blk_backward_data, run_c(ops.to_blocked, dy, cb), wt, x.shape, stride, pad)
+    assert not dxb[..., 5:].any(), "backward-data wrote into the lanes past C"
+    dy2 = np.ones((2, 7, 4, 3), dtype)      # stride 2: the phases and their scatter
+    dxb = run_c(ops.conv2d_blk_backward_data, run_c(ops.to_blocked, dy2, cb), wt, x.shape, 2, 1)
+    assert not dxb[..., 5:].any(), "strided backward-data wrote into the lanes past C"
+
+
+TILE_SWEEP_CASES = [
+    ((1, 20, 5, 29), (70, 3, 3), 1, 1, False),
+    ((1, 2, 5, 29), (40, 3, 3), 1, 1, True),
+    ((2, 20, 5, 17), (40, 3, 3), 2, 1, False),
+    ((2, 1, 9, 9), (40, 5, 5), 1, 2, True),
+]
+
+
+@pytest.fixture
+def force_tile():
+    try:
+        yield _kernels_hook()
+    finally:
+        _kernels_hook()(0, 0, 0, 0)
+
+
+def _kernels_hook():
+    from cnet import _kernels
+    return _kernels.debug_conv2d_blk_force_tile
+
+
+def _sweep(dtype, force_tile, rws, ncs):
+    cases = [(_direct_arrays(c, dtype, exact=True, seed=4 + i)) for i, c in enumerate(TILE_SWEEP_CASES)]
+    expected = [_direct_expected(*a[:-1]) for a in cases]
+    for kb in (1, 2, 3, 4):
+        for rw in rws:            # forward / backward-data tiles: kb output blocks x rw pixels
+            force_tile(kb, rw, 0, 0)
+            for (x, wt, b, dy, stride, pad, plain), want in zip(cases, expected):
+                cb = ops.conv.blk_width(dtype)
+                yb = run_c(ops.conv2d_blk_forward, x if plain else ops.to_blocked(x, cb), wt, b, stride, pad,
+                           plain, cb, relu=True, threads=2)
+                dxb = run_c(ops.conv2d_blk_backward_data, ops.to_blocked(dy, cb), wt, x.shape, stride, pad,
+                            threads=2)
+                assert_close(ops.from_blocked(yb, wt.shape[0]), want[0], tol=0, name=f"y, tile {kb}x{rw}")
+                assert_close(ops.from_blocked(dxb, x.shape[1]), want[1], tol=0, name=f"dx, tile {kb}x{rw}")
+        for nc in ncs:   # weight-gradient tiles: nc lanes (or taps) x kb blocks
+            force_tile(0, 0, nc, kb)
+            for (x, wt, b, dy, stride, pad, plain), want in zip(cases, expected):
+                cb = ops.conv.blk_width(dtype)
+                dw, db = run_c(ops.conv2d_blk_backward_weights, ops.to_blocked(dy, cb),
+                               x if plain else ops.to_blocked(x, cb), wt.shape, stride, pad, plain, threads=2)
+                assert_close(dw, want[2], tol=0, name=f"dw, tile {nc}x{kb}")
+                assert_close(db, want[3], tol=0, name=f"db, tile {nc}x{kb}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_direct_conv_forced_tiles(simd, dtype, force_tile):
+    """Register tiles forced one by one (a tile the path lacks is ignored): integer data, the
+    reference's bits. A sample of the row widths here; every one in the slow test below."""
+    _sweep(dtype, force_tile, (1, 3, 6, 14, 28), (1, 4, 16))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_direct_conv_every_forced_tile(simd, dtype, force_tile):
+    """Every compiled register tile (row widths 1..28), forced one by one."""
+    _sweep(dtype, force_tile, range(1, 29), (1, 2, 3, 4, 8, 16))
+
+
+def test_direct_conv_argument_checks():
+    x = np.zeros((2, 5, 6, 6), np.float32)
+    w = np.zeros((4, 5, 3, 3), np.float32)
+    cb = ops.conv.blk_width(np.float32)
+    xb = ops.to_blocked(x)
+    assert xb.shape == (2, -(-5 // cb), 6, 6, cb)
+    with pytest.raises(ValueError, match="blocked array"):
+        ops.conv2d_blk_forward(x[:, :, :, :, None], w, None)
+    with pytest.raises(ValueError, match="blocked array .* of 40 channels"):
+        ops.conv2d_blk_forward(xb, np.zeros((4, 40, 3, 3), np.float32), None)
+    with pytest.raises(TypeError, match="dtype float32"):
+        ops.conv2d_blk_forward(xb, w.astype(np.float64), None)
+    with pytest.raises(ValueError, match="b: expected shape"):
+        ops.conv2d_blk_forward(xb, w, np.zeros(3, np.float32))
+    with cnet.use_backend("c"):
+        odd = ops.to_blocked(x, cb=3)      # a layout no path runs: the kernels refuse it
+        with pytest.raises(ValueError, match="block width"):
+            ops.conv2d_blk_forward(odd, w, None)
+    with pytest.raises(ValueError, match="dyb: expected shape"):
+        ops.conv2d_blk_backward_data(ops.to_blocked(np.zeros((2, 4, 5, 5), np.float32)), w, x.shape, 1, 1)
+    with pytest.raises(ValueError, match="x_shape: expected 5 channels"):
+        ops.conv2d_blk_backward_data(ops.to_blocked(np.zeros((2, 4, 6, 6), np.float32)), w,
+                                     (2, 6, 6, 6), 1, 1)
+    with pytest.raises(ValueError, match="x: block width"):
+        ops.conv2d_blk_backward_weights(ops.to_blocked(np.zeros((2, 4, 4, 4), np.float32)),
+                                        ops.to_blocked(x, cb=cb * 2), w.shape)
+    with pytest.raises(ValueError, match="blocked array"):
+        ops.from_blocked(xb, 5 + cb)
+    for backend in ("c", "numpy"):
+        with cnet.use_backend(backend):
+            assert ops.from_blocked(ops.to_blocked(x + 1), 5).tobytes() == (x + 1).tobytes()

@@ -146,3 +146,56 @@ def test_pool_bad_input(backend):
             ops.avgpool2d_backward(y[:, :, :2], x.shape, 2, 2)
         with pytest.raises(ValueError, match=r"x_shape: expected \(N, C, H, W\)"):
             ops.avgpool2d_backward(y, (3, 6, 6), 2, 2)
+
+
+# ---- 2x2 max pooling on the channel-blocked layout (src/pool_blocked*.c) ----------------------------
+
+BLK_POOL_SHAPES = [(2, 16, 28, 28), (3, 5, 7, 9), (1, 33, 6, 5), (2, 1, 1, 3), (2, 20, 3, 2)]
+
+
+def _blk_pool_input(shape, dtype, seed=0):
+    """Small integers (ties in many windows), and NaNs: the first NaN of a window wins."""
+    x = np.random.default_rng(seed).integers(-3, 4, size=shape).astype(dtype)
+    flat = x.reshape(-1)
+    if flat.size > 20:
+        flat[5] = flat[17] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", BLK_POOL_SHAPES, ids=str)
+def test_maxpool2d_blk_matches_reference_bit_identical_across_threads(simd, shape, dtype):
+    x = _blk_pool_input(shape, dtype)
+    xb = ops.to_blocked(x)
+    n, c, h, w = shape
+    dyb = ops.to_blocked(np.random.default_rng(1).standard_normal((n, c, h // 2, w // 2)).astype(dtype))
+    runs = []
+    for t in (1, 2, 3, 7):
+        yb, arg = run_c(ops.maxpool2d_blk_forward, xb, threads=t)
+        runs.append((yb, arg, run_c(ops.maxpool2d_blk_backward, dyb, arg, (h, w), threads=t)))
+    assert_bit_identical(runs, "blocked maxpool (y, arg, dx)")
+    want = run_numpy(ops.maxpool2d_blk_forward, xb)
+    want = want + (run_numpy(ops.maxpool2d_blk_backward, dyb, want[1], (h, w)),)
+    for g, e, name in zip(runs[0], want, ("y", "arg", "dx")):
+        assert g.shape == e.shape and g.dtype == e.dtype, name
+        assert g.tobytes() == e.tobytes(), f"blocked maxpool {name} differs from the reference"
+    if h >= 2 and w >= 2:   # and the same maxima as the NCHW pooling
+        y_nchw, _ = run_numpy(ops.maxpool2d_forward, x[:, :, :h // 2 * 2, :w // 2 * 2], 2, 2)
+        assert ops.from_blocked(runs[0][0], c).tobytes() == y_nchw.tobytes()
+    assert not runs[0][2][..., c:].any() and not runs[0][0][..., c:].any()
+
+
+def test_maxpool2d_blk_argument_checks():
+    xb = ops.to_blocked(np.zeros((2, 3, 4, 4), np.float32))
+    yb, arg = ops.maxpool2d_blk_forward(xb)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        ops.maxpool2d_blk_forward(ops.to_blocked(np.zeros((2, 3, 4, 4), np.float32), cb=3))
+    with pytest.raises(TypeError, match="uint8"):
+        ops.maxpool2d_blk_backward(yb, arg.astype(np.int64), (4, 4))
+    with pytest.raises(ValueError, match="does not pool"):
+        ops.maxpool2d_blk_backward(yb, arg, (6, 4))
+    bad = arg.copy()
+    bad.reshape(-1)[3] = 4
+    with cnet.use_backend("c"):
+        with pytest.raises(ValueError, match="outside 0..3"):
+            ops.maxpool2d_blk_backward(yb, bad, (4, 4))

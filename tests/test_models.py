@@ -309,7 +309,7 @@ def test_layers_without_softmax_head_and_binary_accuracy():
     assert 0.0 <= acc <= 1.0
 
 
-def test_conv_model_float64_gradcheck():
+def test_conv_model_float64_gradcheck(conv_engine):
     rng = np.random.default_rng(0)
     cnet.set_seed(0)
     model = Sequential([Conv2D(2, 3, activation='relu', input_shape=(1, 6, 6)), MaxPooling2D(),

@@ -37,7 +37,7 @@ def test_simple_convnet_shapes_and_names():
     assert net.predict(x).shape == (3, 10)
 
 
-def test_simple_convnet_gradient_matches_numerical_float64():
+def test_simple_convnet_gradient_matches_numerical_float64(conv_engine):
     cnet.set_seed(0)
     net = SimpleConvNet(input_dim=(1, 10, 10), conv_param={'filter_num': 3, 'filter_size': 3, 'pad': 1,
                                                            'stride': 1},
@@ -55,7 +55,7 @@ def test_simple_convnet_gradient_matches_numerical_float64():
     assert net.loss(x, onehot) == pytest.approx(net.loss(x, t))
 
 
-def test_deep_convnet_structure_and_gradient():
+def test_deep_convnet_structure_and_gradient(conv_engine):
     net = DeepConvNet()
     assert list(net.params) == [f'{p}{i}' for i in range(1, 9) for p in 'Wb']
     shapes = [net.params[f'W{i}'].shape for i in range(1, 9)]
@@ -94,7 +94,7 @@ def test_params_rebinding_and_save_load_params(tmp_path):
         assert f.read(2) == b'PK'
 
 
-def test_trainer_runs_and_learns():
+def test_trainer_runs_and_learns(conv_engine):
     cnet.set_seed(0)
     x, t = _stripes(300, seed=1)
     x_test, t_test = _stripes(100, seed=2)

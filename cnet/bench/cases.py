@@ -18,6 +18,7 @@ class Case:
         self.setup = setup      # rng -> (callable through cnet.ops, state dict for torch)
         self.torch = torch      # (torch, state) -> callable, or None
         self.gemm = gemm        # (M, K, N) of a dense or conv layer's forward product X.W, else None
+        self.conv = None        # (N, C, H, W, K, KH = KW, pad) of a conv layer (stride 1), else None
         self.also = []
 
     @property
@@ -59,8 +60,11 @@ def _conv(model, layer, n, c, h, w, k, ks, pad):
         return lambda: torch.ops.aten.convolution_backward(dy, x, wt, [k], [1, 1], [pad, pad], [1, 1], False,
                                                            [0, 0], 1, [True, True, True])
     gemm = (n * oh * ow, c * ks * ks, k)     # im2col: (N*OH*OW, C*KH*KW) . (C*KH*KW, K)
-    return [Case(model, layer, "conv2d", "fwd", shape, fl, None, setup_f, torch_f, gemm=gemm),
-            Case(model, layer, "conv2d", "bwd", shape, 2 * fl, None, setup_b, torch_b)]
+    cases = [Case(model, layer, "conv2d", "fwd", shape, fl, None, setup_f, torch_f, gemm=gemm),
+             Case(model, layer, "conv2d", "bwd", shape, 2 * fl, None, setup_b, torch_b)]
+    for case in cases:
+        case.conv = (n, c, h, w, k, ks, pad)
+    return cases
 
 
 def _dense(model, layer, n, d, u):

@@ -16,7 +16,7 @@ from .machine import loadavg
 from .report import markdown_report
 from .suite import Suite
 
-SECTIONS = ("machine", "kernels", "gemm", "e2e")
+SECTIONS = ("machine", "kernels", "gemm", "conv", "e2e")
 
 
 def _parse_threads(s):
@@ -56,7 +56,7 @@ def build_parser(prog="cnet-bench"):
     p.add_argument("--smoke", action="store_true",
                    help="minimum sizes and repeats of a few cases in every section (for tests; < 20 s); default: off")
     p.add_argument("--only", type=_parse_only, default=list(SECTIONS),
-                   help="comma-separated sections among machine,kernels,gemm,e2e (the machine line is "
+                   help="comma-separated sections among machine,kernels,gemm,conv,e2e (the machine line is "
                         "always collected; the GEMM peak is measured whenever any section runs); default: all")
     p.add_argument("--threads", type=_parse_threads, default=None,
                    help="comma-separated thread counts (default: 1 and the CPUs usable)")
@@ -153,7 +153,7 @@ def _main(argv, prog):
                       "figures, especially multi-threaded ones, will be noisy and pessimistic")
         suite.run_machine()
         suite.results["meta"]["section_s"] = {"machine": time.time() - started}
-        for section in ("kernels", "gemm", "e2e"):
+        for section in ("kernels", "gemm", "conv", "e2e"):
             if section in args.only:
                 t0 = time.time()
                 getattr(suite, f"run_{section}")()

@@ -15,7 +15,7 @@ def _median_of(rows, **match):
 
 def markdown_report(res, command):
     """README-ready tables from a results dict: the machine, end-to-end training per model, the layer
-    kernels of the Keras convnet at batch 128, and the convnet's GEMM products."""
+    kernels of the Keras convnet at batch 128, the convnet's GEMM products, and every conv layer's passes."""
     m, meta = res["machine"], res["meta"]
     thr = meta["threads"]
     git = m.get("git") or {}
@@ -74,7 +74,28 @@ def markdown_report(res, command):
             out.append(f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | "
                        f"{n['gflops']:.1f} | {r['gflops'] / n['gflops']:.2f}x |" if n else
                        f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | - | - |")
+    out += _conv_table(res)
     return "\n".join(out) + "\n"
+
+
+def _conv_table(res):
+    """Every conv layer and pass: both engines' GFLOP/s and % of the GEMM peak, and the layer's plan."""
+    rows = res.get("conv") or []
+    if not rows:
+        return []
+    out = ["", f"Conv layers of the bundled models, batch {rows[0]['batch']} (GFLOP/s in the conventional "
+           "count, % of the numpy.matmul peak of the same thread count; direct on blocked activations):", "",
+           "| layer | pass | threads | direct | % peak | im2col | % peak | direct / im2col | plan |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        d, i = r["direct"], r["im2col"]
+        g = lambda e: f"{e['gflops']:.1f}" if e.get("gflops") else "-"
+        p = lambda e: f"{e['pct_peak']:.0f} %" if e.get("pct_peak") else "-"
+        ratio = f"{d['gflops'] / i['gflops']:.2f}x" if d.get("gflops") and i.get("gflops") else "-"
+        plan = r["plan"]["engine"] + (" (plain)" if r["plan"].get("plain") else "")
+        out.append(f"| {r['model']}.{r['layer']} | {r['pass']} | {r['threads']} | {g(d)} | {p(d)} | {g(i)} | "
+                   f"{p(i)} | {ratio} | {plan} |")
+    return out
 
 
 def plot_speedups(speedups, t, path, out=print):

@@ -10,6 +10,7 @@ from cnet import ops
 from cnet._fileio import atomic_write
 
 from .cases import f32, gemm_products, kernel_cases
+from .conv import run_conv
 from .e2e import run_e2e
 from .machine import machine_info, machine_line, measure_peak
 from .memory import run_memory
@@ -31,7 +32,7 @@ class Suite:
         self.ctl = Threads()
         self.torch, self.torch_note = import_torch(not args.no_torch)
         self.peak = {}
-        self.results = {"meta": {}, "machine": {}, "kernels": [], "gemm": [], "e2e": [], "memory": None,
+        self.results = {"meta": {}, "machine": {}, "kernels": [], "gemm": [], "conv": [], "e2e": [], "memory": None,
                         "scaling": [], "skipped": []}
         self.speedups = []  # (label, threads, c/numpy, c/torch) for the plot
 
@@ -262,6 +263,10 @@ class Suite:
                 self.out(f"{pre}{t:>4}  {gf['c']:>8} {pct_s:>5}  {gf['numpy']:>10}  {gf['torch']:>10}  "
                          f"{fmt_x(r_np):>6}  {fmt_x(r_t):>7}")
                 self.speedups.append((f"gemm {name}", t, r_np, r_t))
+
+    # ---- conv: both engines per conv layer and pass (cnet/bench/conv.py) ---------------------------
+    def run_conv(self):
+        run_conv(self)
 
     # ---- e2e -------------------------------------------------------------------------------------
     def run_e2e(self):

@@ -56,6 +56,9 @@ class ReLU(Activation):
         if self.max_value is not None and self.max_value < self.threshold:
             raise ValueError(f"ReLU: max_value ({max_value}) must be >= threshold ({threshold})")
 
+    def _accepts_blocked(self):
+        return self._plain        # the options run the element-wise kernel on NCHW arrays
+
     def _forward(self, x, train):
         if self._plain:
             return super()._forward(x, train)

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import backend, initializers
 from . import _half
+from ._blocked import Blocked
 from .node import KerasTensor, Node, is_symbolic
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -132,6 +133,12 @@ class Layer:
     _weight_format = None  # 'float16'/'bfloat16': params stored in 16 bits (set_weight_dtype)
     _keras_base = None     # book aliases: the class whose constructor get_config() describes
     _elementwise = False   # element by element: runs on the channels-first data behind a channels-last view
+    _blk_out = False       # set by the model's executor around a call: the output may stay blocked
+    _blk_y = False         # the last training forward returned a blocked output
+
+    def _accepts_blocked(self):
+        """Whether this layer runs on blocked inputs (cnet/layers/_blocked.py); others get NCHW."""
+        return False
 
     def __init__(self, name=None, trainable=True, input_shape=None, batch_input_shape=None,
                  input_dim=None, dtype=None, batch_size=None, **kwargs):
@@ -321,6 +328,12 @@ class Layer:
     def forward(self, x, train=True, *, logits=False, train_flg=None):
         if train_flg is not None:
             train = train_flg
+        if type(x) is Blocked:   # from the layer before, inside a model (cnet/layers/_blocked.py)
+            if self.built and x.data.dtype == self.dtype and self._accepts_blocked():
+                self._logits, self._cached = logits, bool(train)
+                self._reuse, self._cl_view = self._workspace and bool(train), False
+                return self._forward(x, bool(train))
+            x = x.to_nchw()
         if not isinstance(x, np.ndarray):
             x = np.asarray(x)
         if not self.built:
@@ -356,6 +369,10 @@ class Layer:
         if not self._cached:
             raise RuntimeError(f"{self.name}: backward() needs a forward(x, train=True) first "
                                f"(forward with train=False caches nothing)")
+        if type(dout) is Blocked:
+            if self._blk_y:        # this layer's output was blocked: its backward takes either layout
+                return self._backward(dout)
+            dout = dout.to_nchw()
         if not isinstance(dout, np.ndarray) or (dout.dtype not in _FLOATS):
             dout = np.asarray(dout, dtype=self.dtype)
         if self._cl_view:

@@ -1,6 +1,13 @@
 """Convolution (keras.layers.convolutional): Conv2D and its alias Convolution2D. As in Keras 2, the pooling
-layers can be imported from here too (keras.layers.convolutional.MaxPooling2D)."""
+layers can be imported from here too (keras.layers.convolutional.MaxPooling2D).
+
+Conv2D runs one of two engines, chosen per input shape by a plan (cnet.ops.conv.conv2d_plan) and cached:
+the direct convolution on the channel-blocked layout (its input and output converted from and to NCHW
+here; the first layer's one-channel input is read as it is), or im2col + GEMM."""
+import numpy as np
+
 from .. import ops
+from ._blocked import Blocked, blocked_data
 from ._spatial import _dilate, _dilation, _normalize_padding, _Spatial, _undilate
 from ._kernel_bias import _KernelBias
 from .base import _keras1_arguments, _no_unsupported, _pair, _positive_int, _shape
@@ -82,40 +89,107 @@ class Conv2D(_KernelBias, _Spatial):
         (oh, ow), _, _ = self._geometry(_shape(input_shape))
         return self._public((self.filters, oh, ow))
 
+    def conv_plan(self, input_shape=None, dtype=None):
+        """The plan of this layer for a channels-first input shape (N, C, H, W) (None: the last one it
+        ran): which engine (direct or im2col) computes it, and why (cnet.ops.conv.conv2d_plan)."""
+        if input_shape is None:
+            plan = getattr(self, "_plan", None)
+            return None if plan is None else dict(plan)
+        return dict(self._plan_for(tuple(input_shape), np.dtype(self.dtype if dtype is None else dtype)))
+
+    def _plan_for(self, shape, dtype):
+        key = (shape, dtype, ops.get_backend(), ops.conv.conv_engine(), ops.conv.blk_width(dtype))
+        cache = self.__dict__.setdefault("_plans", {})
+        plan = cache.get(key)
+        if plan is None:
+            if len(cache) >= 8:      # a few shapes per layer (the last, smaller batch): keep it small
+                cache.clear()
+            w_shape = (self.filters, shape[1]) + self._kernel
+            plan = cache[key] = ops.conv.conv2d_plan(shape, w_shape, self._strides, self._pad, dtype)
+        return plan
+
+    def _accepts_blocked(self):
+        return not self._cl and self._extra == (0, 0)
+
     def _forward_cf(self, x, train):
-        xin = self._pad_input(x)
+        blk_in = type(x) is Blocked
+        xin = x if blk_in else self._pad_input(x)
         skip = self._logits and self._act.is_softmax
-        fuse_relu = self._act.name == "relu"  # the GEMM applies it as it writes y
-        n = x.shape[0]
-        z = ops.conv2d_forward(xin, _dilate(self.params["W"], self.dilation_rate), self.params.get("b"),
-                               self._strides, self._pad,
-                               out=self._buf("y", (n, self.filters, self._oh, self._ow)), relu=fuse_relu)
-        y = z if (skip or fuse_relu) else self._act.forward(z, keep=train)
+        fuse_relu = self._act.name == "relu"  # the kernel applies it as it writes y
+        xshape = x.nchw_shape if blk_in else xin.shape
+        n = xshape[0]
+        plan = self._plan = self._plan_for(xshape, self.dtype if blk_in else xin.dtype)
+        if blk_in and (plan["engine"] != "direct" or plan["plain"] or plan["cb"] != x.data.shape[4]):
+            xin, blk_in = x.to_nchw(), False      # a layout this plan does not read: NCHW
+        w = _dilate(self.params["W"], self.dilation_rate)    # dilation: the kernel with zeros between its taps
+        b, oshape = self.params.get("b"), (n, self.filters, self._oh, self._ow)
+        out_blk = False
+        if plan["engine"] == "direct":
+            cb, plain = plan["cb"], plan["plain"]
+            xk = xin.data if blk_in else xin if plain else \
+                ops.to_blocked(xin, cb, out=self._buf("xb", _blocked(xin.shape, cb)))
+            yb = ops.conv2d_blk_forward(xk, w, b, self._strides, self._pad, plain, cb,
+                                        out=self._buf("yb", _blocked(oshape, cb)), relu=fuse_relu)
+            out_blk = (self._blk_out and not skip and not self._cl and self.activity_regularizer is None
+                       and (fuse_relu or self._act.name == "linear"))    # f(0) = 0 keeps the lanes past K zero
+            z = yb if out_blk else ops.from_blocked(yb, self.filters, out=self._buf("y", oshape))
+        else:
+            xk = xin
+            z = ops.conv2d_forward(xin, w, b, self._strides, self._pad, out=self._buf("y", oshape),
+                                   relu=fuse_relu)
+        y = z if (skip or fuse_relu or out_blk) else self._act.forward(z, keep=train)
         self._activity_forward(y, n)
         if train:
-            self._x, self._xshape, self._y, self._skip = xin, x.shape, y, skip
-        return y
+            self._x, self._xk, self._xshape, self._y, self._skip = xin, xk, tuple(xshape), y, skip
+            self._train_plan, self._blk_in, self._blk_y = plan, blk_in, out_blk
+            self._xshape_user = x.nchw_shape if type(x) is Blocked else x.shape
+        return Blocked(y, self.filters) if out_blk else y
 
     def _backward_cf(self, dout):
+        w, plan, xshape = _dilate(self.params["W"], self.dilation_rate), self._train_plan, self._xshape
+        cb = plan["cb"]
+        if self._blk_y:     # y (and so dz) blocked
+            dout = blocked_data(dout, cb, out=self._buf("dyb", self._y.shape))
+        elif type(dout) is Blocked:
+            dout = dout.to_nchw()
         dout = self._activity_backward(dout, self._y, self._y.shape[0])
         dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
         need_dx = self._need_input_grad or not self._reuse
-        dilated = self.dilation_rate != (1, 1)
-        dx, dw, db = ops.conv2d_backward(
-            dz, self._x, _dilate(self.params["W"], self.dilation_rate), self._strides, self._pad,
-            out=(self._buf("dx", self._x.shape) if need_dx else None, None if dilated else self._grad_out("W"),
-                 self._grad_out("b")), need_dx=need_dx)
+        gw = None if self.dilation_rate != (1, 1) else self._grad_out("W")   # dilated: the zero-filled kernel's
+        if plan["engine"] == "direct":
+            dzb = dz if self._blk_y else ops.to_blocked(dz, cb, out=self._buf("dyb", _blocked(dz.shape, cb)))
+            dw, db = ops.conv2d_blk_backward_weights(dzb, self._xk, w.shape, self._strides, self._pad,
+                                                     plan["plain"], out=(gw, self._grad_out("b")))
+            dx = None
+            if need_dx:
+                dxb = ops.conv2d_blk_backward_data(dzb, w, xshape, self._strides, self._pad,
+                                                   out=self._buf("dxb", _blocked(xshape, cb)))
+                dx = Blocked(dxb, xshape[1]) if self._blk_in else \
+                    ops.from_blocked(dxb, xshape[1], out=self._buf("dx", xshape))
+        else:
+            dx, dw, db = ops.conv2d_backward(
+                dz, self._x, w, self._strides, self._pad,
+                out=(self._buf("dx", xshape) if need_dx else None, gw, self._grad_out("b")),
+                need_dx=need_dx)
         self._set_grad("W", _undilate(dw, self.dilation_rate))
         if self.use_bias:
             self._set_grad("b", db)
         self._regularize_grads()
-        return None if dx is None else self._unpad(dx, self._xshape)
+        if dx is None or self._blk_in:
+            return dx
+        return self._unpad(dx, self._xshape_user)
 
     def get_config(self):
         config = super().get_config()
         config.update(filters=self.filters, kernel_size=list(self.kernel_size), strides=list(self._strides),
                       dilation_rate=list(self.dilation_rate), **self._spatial_config(), **self._kernel_bias_config())
         return config
+
+
+def _blocked(shape, cb):
+    """The blocked shape (N, ceil(C/cb), H, W, cb) of an NCHW shape."""
+    n, c, h, w = shape
+    return (n, -(-c // cb), h, w, cb)
 
 
 Convolution2D = Conv2D   # Keras 2's alias (serialized as Conv2D, as in Keras)

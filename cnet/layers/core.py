@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from .. import activations, backend, ops
+from ._blocked import Blocked, blocked_data
 from ._kernel_bias import _KernelBias
 from .base import Layer, _keras1_arguments, _no_unsupported, _positive_int, _shape
 from .node import Node
@@ -260,15 +261,28 @@ class Activation(Layer):
     def _elementwise(self):
         return not self._act.is_softmax
 
+    def _accepts_blocked(self):
+        return self._act.name in ("relu", "linear")   # f(0) = 0: the lanes past C stay zero
+
     def _forward(self, x, train):
+        blk = type(x) is Blocked
+        if blk:
+            channels, x = x.channels, x.data
         skip = self._logits and self._act.is_softmax
         y = x if skip else self._act.forward(x, inplace=False, out=self._buf("y", x.shape), keep=train)
         if train:
-            self._y, self._skip = y, skip
+            self._y, self._skip, self._blk_x, self._blk_y = y, skip, blk, blk and self._blk_out
+            self._channels = channels if blk else None
+        if blk:
+            y = Blocked(y, channels)
+            return y if self._blk_out else y.to_nchw()
         return y
 
     def _backward(self, dout):
-        return dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
+        if self._blk_x:
+            dout = blocked_data(dout, self._y.shape[4], out=self._buf("dyb", self._y.shape))
+        dx = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
+        return Blocked(dx, self._channels) if self._blk_x else dx
 
     def get_config(self):
         config = super().get_config()

@@ -3,6 +3,7 @@ GlobalMaxPooling2D, and Keras 2's aliases MaxPool2D, AvgPool2D, GlobalAvgPool2D,
 import numpy as np
 
 from .. import ops
+from ._blocked import Blocked, blocked_data
 from ._spatial import _check_image_shape, _normalize_padding, _Spatial
 from .base import _keras1_arguments, _pair, _shape, _to_cf, _to_cl
 
@@ -38,7 +39,30 @@ class _Pooling2D(_Spatial):
         (oh, ow), _, _ = self._geometry(input_shape)
         return self._public((self._cf_shape(input_shape)[0], oh, ow))
 
+    def _accepts_blocked(self):
+        return (self._mode == "max" and self._kernel == (2, 2) and self._strides == (2, 2) and not self._cl
+                and self._pad == (0, 0) and self._extra == (0, 0))
+
+    def _forward_blocked(self, x, train):
+        xb = x.data
+        oshape = xb.shape[:2] + (xb.shape[2] // 2, xb.shape[3] // 2, xb.shape[4])
+        yb, arg = ops.maxpool2d_blk_forward(xb, out=(self._buf("yb", oshape), self._buf("argb", oshape, np.uint8)))
+        out = Blocked(yb, x.channels)
+        if train:
+            self._arg_b, self._xb_shape, self._channels = arg, xb.shape, x.channels
+            self._blk_x, self._blk_y = True, self._blk_out
+        return out if self._blk_out else out.to_nchw()
+
+    def _backward_blocked(self, dout):
+        dyb = blocked_data(dout, self._xb_shape[4], out=self._buf("dyb", self._arg_b.shape))
+        dxb = ops.maxpool2d_blk_backward(dyb, self._arg_b, self._xb_shape[2:4], out=self._buf("dxb", self._xb_shape))
+        return Blocked(dxb, self._channels)
+
     def _forward_cf(self, x, train):
+        if type(x) is Blocked:
+            return self._forward_blocked(x, train)
+        if train:
+            self._blk_x = self._blk_y = False
         kh, kw = self._kernel
         if self._mode == "max":
             xin = self._pad_input(x, -np.inf)
@@ -57,6 +81,8 @@ class _Pooling2D(_Spatial):
         return y
 
     def _backward_cf(self, dout):
+        if self._blk_x:
+            return self._backward_blocked(dout)
         kh, kw = self._kernel
         if self._mode == "max":
             dx = ops.maxpool2d_backward(dout, self._argmax, self._xin_shape, out=self._buf("dx", self._xin_shape))

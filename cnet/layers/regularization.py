@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import backend, initializers, ops
 from ..reference.rng import splitmix64
+from ._blocked import Blocked, blocked_data
 from .base import Layer, _keras1_arguments, _no_unsupported
 
 _dropout_frozen = [0]
@@ -71,7 +72,40 @@ class Dropout(Layer):
     def _keep(self, dtype):
         return np.dtype(dtype).type(1.0 - self.rate)
 
+    def _accepts_blocked(self):
+        return self._shard_mask is None
+
+    def _forward_blocked(self, x, train):
+        """The NCHW path's mask (drawn over the NCHW flat index), blocked: the same elements dropped."""
+        xb, keep = x.data, self._keep(x.data.dtype)
+        self._mask, self._blk_x, self._channels = None, True, x.channels
+        if not train or self.rate == 0.0:
+            y = xb * keep if self.scale_at_inference and self.rate != 0.0 else xb
+        else:
+            mask = ops.dropout_mask(x.nchw_shape, self.rate, self._mask_seed(), xb.dtype)
+            self._mask = ops.to_blocked(mask, xb.shape[4], out=self._buf("maskb", xb.shape))
+            y = np.multiply(xb, self._mask, out=self._buf("y", xb.shape))
+            if self.scale_at_inference:
+                np.multiply(y, keep, out=y)
+        self._blk_y = bool(train) and self._blk_out
+        out = Blocked(y, x.channels)
+        return out if self._blk_out else out.to_nchw()
+
+    def _backward_blocked(self, dout):
+        dout = blocked_data(dout, self._blk_shape[4], out=self._buf("dyb", self._blk_shape))
+        if self._mask is None:
+            dx = dout * self._keep(dout.dtype) if self.scale_at_inference and self.rate != 0.0 else dout
+        else:
+            dx = ops.dropout_backward(dout, self._mask, out=dout if self._reuse else None)
+            if self.scale_at_inference:
+                np.multiply(dx, self._keep(dx.dtype), out=dx)
+        return Blocked(dx, self._channels)
+
     def _forward(self, x, train):
+        if type(x) is Blocked:
+            self._blk_shape = x.data.shape
+            return self._forward_blocked(x, train)
+        self._blk_x = self._blk_y = False
         self._mask = None
         if not train or self.rate == 0.0:
             if self.scale_at_inference and self.rate != 0.0:
@@ -88,6 +122,8 @@ class Dropout(Layer):
         return y
 
     def _backward(self, dout):
+        if self._blk_x:
+            return self._backward_blocked(dout)
         if self._mask is None:
             return dout * self._keep(dout.dtype) if self.scale_at_inference and self.rate != 0.0 else dout
         dx = ops.dropout_backward(dout, self._mask, out=dout if self._reuse else None)

@@ -10,7 +10,8 @@ from .._runtime import get_num_threads
 from . import _checks
 from ._table import implementation, register, with_out
 
-__all__ = ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward"]
+__all__ = ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
+           "maxpool2d_blk_forward", "maxpool2d_blk_backward"]
 
 
 def _pool_window(x_shape, ph, pw, stride, pad):
@@ -71,6 +72,47 @@ def avgpool2d_backward(dy, x_shape, ph, pw, stride=None, pad=0):
     return implementation("avgpool2d_backward")(dy, x_shape, ph, pw, stride, pad)
 
 
+def _pool_blocked(xb, name):
+    xb = _checks.float_array(xb, name, ndim=5)
+    vec = 32 // xb.dtype.itemsize
+    if xb.shape[4] < 1 or xb.shape[4] % vec:
+        raise ValueError(f"{name}: expected a blocked array (N, Cb, H, W, cb) with cb a multiple of {vec} "
+                         f"(cnet.ops.conv.blk_width), got shape {xb.shape}")
+    return xb
+
+
+def maxpool2d_blk_forward(xb, out=None):
+    """2x2 max pooling, stride 2, on the blocked layout (cnet.ops.to_blocked): xb (N, Cb, H, W, cb) ->
+    (yb, arg), both (N, Cb, H//2, W//2, cb): the maxima (ties and NaN as maxpool2d_forward) and arg
+    (uint8), each maximum's window position 0..3 in row-major order. out=(yb, arg) to write into."""
+    xb = _pool_blocked(xb, "xb")
+    shape = xb.shape[:2] + (xb.shape[2] // 2, xb.shape[3] // 2, xb.shape[4])
+    _checks.check_alloc(shape, xb.dtype, "maxpool2d_blk_forward")
+    if out is not None:
+        out = _checks.outputs(out, "maxpool2d_blk_forward", [(shape, xb.dtype), (shape, np.dtype(np.uint8))], (xb,))
+    return implementation("maxpool2d_blk_forward")(xb, out)
+
+
+def maxpool2d_blk_backward(dyb, arg, x_hw, out=None):
+    """dxb (N, Cb, H, W, cb), (H, W) = x_hw: each element of dyb (N, Cb, H//2, W//2, cb) to the window
+    position arg (the forward's) holds, 0 elsewhere. Written into `out` when given."""
+    dyb = _pool_blocked(dyb, "dyb")
+    h, w = (_checks.integer(v, "x_hw") for v in x_hw)
+    if (h // 2, w // 2) != dyb.shape[2:4] or h < 1 or w < 1:
+        raise ValueError(f"x_hw: {(h, w)} does not pool (2x2, stride 2) to dyb's {dyb.shape[2:4]}")
+    if not isinstance(arg, np.ndarray) or arg.dtype != np.uint8:
+        raise TypeError(f"arg: expected the forward's numpy.ndarray of uint8, got {type(arg).__name__}"
+                        f"{' of ' + str(arg.dtype) if isinstance(arg, np.ndarray) else ''}")
+    _checks.has_shape(arg, dyb.shape, "arg", "the shape of dyb")
+    shape = dyb.shape[:2] + (h, w, dyb.shape[4])
+    if out is not None:
+        out = _checks.output(out, "out", shape, dyb.dtype)
+        _checks.no_overlap(out, "out", (dyb, arg))
+    else:
+        _checks.check_alloc(shape, dyb.dtype, "maxpool2d_blk_backward")
+    return implementation("maxpool2d_blk_backward")(dyb, arg, (h, w), out)
+
+
 # ---- the C implementations ------------------------------------------------------------------------
 
 def _maxpool2d_forward_c(x, ph, pw, stride, pad, out):
@@ -103,7 +145,24 @@ def _avgpool2d_backward_c(dy, x_shape, ph, pw, stride, pad):
     return dx
 
 
+def _maxpool2d_blk_forward_c(xb, out):
+    yb, arg = out if out is not None else (None, None)
+    shape = xb.shape[:2] + (xb.shape[2] // 2, xb.shape[3] // 2, xb.shape[4])
+    yb = np.empty(shape, dtype=xb.dtype) if yb is None else yb
+    arg = np.empty(shape, dtype=np.uint8) if arg is None else arg
+    _kernels.maxpool2d_blk_forward(yb, arg, xb, get_num_threads())
+    return yb, arg
+
+
+def _maxpool2d_blk_backward_c(dyb, arg, x_hw, out):
+    dxb = np.empty(dyb.shape[:2] + tuple(x_hw) + dyb.shape[4:], dtype=dyb.dtype) if out is None else out
+    _kernels.maxpool2d_blk_backward(dxb, dyb, np.ascontiguousarray(arg), get_num_threads())
+    return dxb
+
+
 register("maxpool2d_forward", with_out(reference.maxpool2d_forward), _maxpool2d_forward_c)
 register("maxpool2d_backward", with_out(reference.maxpool2d_backward), _maxpool2d_backward_c)
 register("avgpool2d_forward", reference.avgpool2d_forward, _avgpool2d_forward_c)
 register("avgpool2d_backward", reference.avgpool2d_backward, _avgpool2d_backward_c)
+register("maxpool2d_blk_forward", with_out(reference.maxpool2d_blk_forward), _maxpool2d_blk_forward_c)
+register("maxpool2d_blk_backward", with_out(reference.maxpool2d_blk_backward), _maxpool2d_blk_backward_c)

@@ -10,8 +10,10 @@ This package imports nothing else of cnet, so it cannot share a bug with the cod
 """
 
 from .gemm import affine_backward, affine_forward, gemm
-from .conv import col2im, conv2d_backward, conv2d_forward, im2col
-from .pool import avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward
+from .conv import (col2im, conv2d_backward, conv2d_blk_backward_data, conv2d_blk_backward_weights,
+                   conv2d_blk_forward, conv2d_forward, from_blocked, im2col, to_blocked)
+from .pool import (avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_blk_backward,
+                   maxpool2d_blk_forward, maxpool2d_forward)
 from .activation import (relu_backward, relu_forward, sigmoid_backward, sigmoid_forward,
                          softmax_backward, softmax_forward, tanh_backward, tanh_forward,
                          elu_backward, elu_forward, leaky_relu_backward, leaky_relu_forward,
@@ -33,8 +35,11 @@ __all__ = [
     "gemm", "affine_forward", "affine_backward",
     # conv.py
     "im2col", "col2im", "conv2d_forward", "conv2d_backward",
+    "to_blocked", "from_blocked", "conv2d_blk_forward", "conv2d_blk_backward_data",
+    "conv2d_blk_backward_weights",
     # pool.py
     "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
+    "maxpool2d_blk_forward", "maxpool2d_blk_backward",
     # activation.py
     "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
     "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward",

@@ -8,6 +8,7 @@ a cross-correlation: the kernel is not flipped.
 import numpy as np
 
 from ._util import as_float, check_ndim, check_same_dtype, check_shape, out_size, pair
+from .activation import relu_forward
 
 
 def _geometry(x_shape, kh, kw, stride, pad):
@@ -106,3 +107,54 @@ def conv2d_backward(dy, x, w, stride=1, pad=0):
     dcol = dy2 @ w.reshape(k, -1)                    # (N*OH*OW, C*KH*KW)
     dx = col2im(dcol, x.shape, kh, kw, stride, pad)
     return dx, dw, db
+
+
+# ---- the channel-blocked layout of the direct convolution -----------------------------------------
+# (N, C, H, W) is stored as (N, Cb, H, W, cb), Cb = ceil(C / cb): channel c in block c // cb, lane
+# c % cb; lanes past C hold zeros. The reference computes through NCHW: convert, convolve, convert.
+
+def to_blocked(x, cb):
+    """x (N, C, H, W) -> (N, ceil(C/cb), H, W, cb), the lanes past C zero."""
+    x = as_float(x, "x")
+    check_ndim(x, 4, "x", "(N, C, H, W)")
+    n, c, h, w = x.shape
+    blocks = -(-c // cb)
+    xp = np.zeros((n, blocks * cb, h, w), dtype=x.dtype)
+    xp[:, :c] = x
+    return np.ascontiguousarray(xp.reshape(n, blocks, cb, h, w).transpose(0, 1, 3, 4, 2))
+
+
+def from_blocked(xb, channels):
+    """xb (N, Cb, H, W, cb) -> (N, channels, H, W): the first `channels` lanes."""
+    xb = as_float(xb, "xb")
+    check_ndim(xb, 5, "xb", "(N, Cb, H, W, cb)")
+    n, blocks, h, w, cb = xb.shape
+    return np.ascontiguousarray(xb.transpose(0, 1, 4, 2, 3).reshape(n, blocks * cb, h, w)[:, :channels])
+
+
+def conv2d_blk_forward(x, w, b, stride=1, pad=0, plain=False, relu=False, cb=None):
+    """conv2d_forward (then ReLU when relu) on blocked x (N, Cb, H, W, cb), or on NCHW x when plain
+    (then cb gives the output's block width); returns the blocked y (N, Kb, OH, OW, cb)."""
+    xn = x if plain else from_blocked(x, w.shape[1])
+    y = conv2d_forward(xn, w, b, stride, pad)
+    if relu:
+        y = relu_forward(y)
+    return to_blocked(y, cb if plain else x.shape[4])
+
+
+def conv2d_blk_backward_data(dyb, w, x_shape, stride=1, pad=0):
+    """The data gradient of conv2d_blk_forward, blocked like dyb: dyb (N, Kb, OH, OW, cb), x_shape the
+    NCHW shape (N, C, H, W) of the forward's input."""
+    w = as_float(w, "w")
+    dy = from_blocked(dyb, w.shape[0])
+    dx, _, _ = conv2d_backward(dy, np.zeros(tuple(x_shape), dtype=w.dtype), w, stride, pad)
+    return to_blocked(dx, dyb.shape[4])
+
+
+def conv2d_blk_backward_weights(dyb, x, w_shape, stride=1, pad=0, plain=False):
+    """(dw (K, C, KH, KW), db (K,)) of conv2d_blk_forward from blocked dyb and the forward's x."""
+    k, c = w_shape[:2]
+    xn = x if plain else from_blocked(x, c)
+    _, dw, db = conv2d_backward(from_blocked(dyb, k), xn, np.zeros(tuple(w_shape), dtype=xn.dtype),
+                                stride, pad)
+    return dw, db

@@ -6,6 +6,7 @@ OH = (H + 2*pad_h - PH)//stride_h + 1 (OW likewise); stride None means stride = 
 import numpy as np
 
 from ._util import as_float, check_ndim, check_shape, out_size, pair
+from .conv import from_blocked, to_blocked
 
 
 def _geometry(x_shape, ph, pw, stride, pad):
@@ -113,3 +114,39 @@ def avgpool2d_backward(dy, x_shape, ph, pw, stride=None, pad=0):
         for j in range(pw):
             dxp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += g
     return np.ascontiguousarray(dxp[:, :, pad_h:pad_h + h, pad_w:pad_w + w])
+
+
+# ---- 2x2 max pooling on the channel-blocked layout (see reference/conv.py: to_blocked) -------------
+
+def maxpool2d_blk_forward(xb):
+    """2x2 windows, stride 2, on blocked xb (N, Cb, H, W, cb) -> (yb, arg), both (N, Cb, H//2, W//2, cb):
+    the maxima as maxpool2d_forward takes them, and arg (uint8) the window position 0..3 (row-major)
+    of each, for every lane (lanes past C hold zeros: 0 at position 0). The odd last row and column
+    are in no window."""
+    xb = as_float(xb, "xb")
+    check_ndim(xb, 5, "xb", "(N, Cb, H, W, cb)")
+    n, blocks, h, w, cb = xb.shape
+    oh, ow = h // 2, w // 2
+    if oh == 0 or ow == 0:
+        return np.zeros((n, blocks, oh, ow, cb), xb.dtype), np.zeros((n, blocks, oh, ow, cb), np.uint8)
+    x = from_blocked(xb, blocks * cb)
+    y, argmax = maxpool2d_forward(x[:, :, :2 * oh, :2 * ow], 2, 2)
+    r, s = np.divmod(argmax, 2 * ow)
+    pos = (r - 2 * np.arange(oh)[:, None]) * 2 + (s - 2 * np.arange(ow)[None, :])
+    arg = to_blocked(pos.astype(xb.dtype), cb).astype(np.uint8)
+    return to_blocked(y, cb), arg
+
+
+def maxpool2d_blk_backward(dyb, arg, x_hw):
+    """dxb (N, Cb, H, W, cb), (H, W) = x_hw: each dyb element to its window's position arg, 0 elsewhere
+    (the odd last row and column too)."""
+    dyb = as_float(dyb, "dyb")
+    check_ndim(dyb, 5, "dyb", "(N, Cb, OH, OW, cb)")
+    check_shape(np.asarray(arg), dyb.shape, "arg")
+    n, blocks, oh, ow, cb = dyb.shape
+    h, w = (int(v) for v in x_hw)
+    dxb = np.zeros((n, blocks, h, w, cb), dtype=dyb.dtype)
+    for k in range(4):
+        i, j = divmod(k, 2)
+        dxb[:, :, i:2 * oh:2, j:2 * ow:2] = np.where(arg == k, dyb, dyb.dtype.type(0))
+    return dxb

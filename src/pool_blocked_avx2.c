@@ -1,0 +1,7 @@
+/* pool_blocked_avx2.c -- pool_blocked_tmpl.h compiled for AVX2 (CMakeLists.txt gives this file its
+ * flags; pool_blocked.c dispatches to it). Empty on other architectures. */
+#if defined(__x86_64__)
+#define CNET_ISA _avx2
+#define CNET_TEMPLATE "pool_blocked_tmpl.h"
+#include "instantiate.h"
+#endif
