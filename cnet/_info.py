@@ -43,7 +43,7 @@ def show_config(file=None):
                                       "CNET_CONV=im2col|direct forces one)" if c["conv"] == "auto"
                                       else "  (forced for every Conv2D layer)"),
         f"  blocked activations between layers: {'on' if c['blocked_activations'] else 'off'}  "
-        "(CNET_BLOCKED=1 turns it on)",
+        "(CNET_BLOCKED=0 turns it off)",
         "  ops:",
     ]
     ops_table = c["ops"]

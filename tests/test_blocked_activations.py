@@ -116,9 +116,10 @@ def test_switch_and_environment():
     with pytest.raises(TypeError):
         ops.conv.set_blocked_activations("yes")
     code = "import cnet; print(cnet.ops.conv.blocked_activations())"
-    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, CNET_BLOCKED="1"),
-                         capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "True"
+    for value, expected in (("1", "True"), ("0", "False"), ("", "True")):     # on by default
+        out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, CNET_BLOCKED=value),
+                             capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == expected
     bad = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, CNET_BLOCKED="yes"),
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "CNET_BLOCKED" in bad.stderr

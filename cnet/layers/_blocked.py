@@ -1,7 +1,7 @@
 """Activations that stay in the channel-blocked layout from one layer of a model to the next (issue 13).
 
-Off by default: cnet.ops.conv.set_blocked_activations(True), or CNET_BLOCKED=1 in the environment.
-When on, a model's executor (cnet._graph) lets a layer hand its output on blocked -- (N, Cb, H, W, cb),
+On by default; cnet.ops.conv.set_blocked_activations(False), or CNET_BLOCKED=0 in the environment, turns
+it off. When on, a model's executor (cnet._graph) lets a layer hand its output on blocked -- (N, Cb, H, W, cb),
 see cnet.ops.conv -- when exactly one layer consumes it and it is no model output. A Conv2D (direct
 engine, ReLU or no activation) gives blocked outputs; MaxPooling2D (2x2, stride 2, no padding), ReLU /
 Activation('relu') and Dropout keep blocked inputs blocked; every other layer (Flatten, Dense,

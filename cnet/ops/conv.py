@@ -253,7 +253,7 @@ def set_conv_engine(name):
 
 
 def _blocked_from_env():
-    value = os.environ.get("CNET_BLOCKED", "").strip() or "0"
+    value = os.environ.get("CNET_BLOCKED", "").strip() or "1"
     if value not in ("0", "1"):
         raise ValueError(f"CNET_BLOCKED={os.environ['CNET_BLOCKED']!r}: expected 0 or 1")
     return value == "1"
@@ -269,8 +269,8 @@ def blocked_activations():
 
 def set_blocked_activations(on):
     """Keep activations in the blocked layout from one Conv2D/MaxPooling2D(2x2)/ReLU/Dropout layer of a
-    model to the next (True), or convert at every Conv2D (False, the default). Process-wide; CNET_BLOCKED=1
-    sets it at import."""
+    model to the next (True, the default), or convert at every Conv2D (False). Process-wide; CNET_BLOCKED=0
+    or 1 sets it at import."""
     if not isinstance(on, bool):
         raise TypeError(f"set_blocked_activations: expected True or False, got {on!r}")
     _engine["blocked"] = on
