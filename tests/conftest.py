@@ -14,6 +14,16 @@ def simd(request):
     _kernels.set_simd_path(current)
 
 
+@pytest.fixture
+def auto_conv_engine():
+    """The automatic convolution engine choice (a plan per layer shape), whatever CNET_CONV says."""
+    from cnet import ops
+    previous = ops.conv.conv_engine()
+    ops.conv.set_conv_engine("auto")
+    yield
+    ops.conv.set_conv_engine(previous)
+
+
 @pytest.fixture(params=("im2col", "direct"))
 def conv_engine(request):
     """Runs the test with every Conv2D layer forced onto one convolution engine (as CNET_CONV does),
