@@ -196,14 +196,11 @@ class Graph:
         blocked = ops.conv.blocked_activations()
         for i, (layer, ins, out, multi) in enumerate(self.plan):
             x = [values[s] for s in ins] if multi else values[ins[0]]
-            if blocked:
-                layer._blk_out = self._blk_ok[i]
-                try:
-                    values[out] = layer.forward(x, train=train, logits=logits is not None and logits[i])
-                finally:
-                    layer._blk_out = False
-            else:
+            layer._in_model, layer._blk_out = self._blk_ok[i], blocked and self._blk_ok[i]
+            try:
                 values[out] = layer.forward(x, train=train, logits=logits is not None and logits[i])
+            finally:
+                layer._in_model = layer._blk_out = False
             for s in self.frees[i]:
                 values[s] = None
         return [values[s] for s in self.out_slots]

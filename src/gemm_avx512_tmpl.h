@@ -171,7 +171,8 @@ static inline __attribute__((always_inline)) void SFX(ukr_body_half)(const int N
 }
 
 /* The kernels. The wide one runs a right edge of at most half a vector, one vector, or one and a half on
- * the narrower bodies. */
+ * the narrower bodies, and a bottom edge of at most 4 or 8 rows on the 4- or 8-row body (a 25-row C in
+ * 12-row tiles computed 36 rows; now 28). So does the narrow one with 8 and 16 rows. */
 void SFX(cnet_gemm_ukr_avx512)(CNET_UKR_ARGS(REAL)) {
     if (n <= VL / 2)
         SFX(ukr_body_half)(0, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
@@ -179,12 +180,24 @@ void SFX(cnet_gemm_ukr_avx512)(CNET_UKR_ARGS(REAL)) {
         SFX(ukr_body)(12, 1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
     else if (n <= VL + VL / 2)
         SFX(ukr_body_half)(1, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
-    else {
+    else if (m <= 4) {
+        CNET_UKR_CALL_TILE(SFX(ukr_body), 4, 2, 12)
+    } else if (m <= 8) {
+        CNET_UKR_CALL_TILE(SFX(ukr_body), 8, 2, 12)
+    } else {
         CNET_UKR_CALL(SFX(ukr_body), 12, 2)
     }
 }
 
-void SFX(cnet_gemm_ukr_avx512_narrow)(CNET_UKR_ARGS(REAL)) { CNET_UKR_CALL(SFX(ukr_body), 24, 1) }
+void SFX(cnet_gemm_ukr_avx512_narrow)(CNET_UKR_ARGS(REAL)) {
+    if (m <= 8) {
+        CNET_UKR_CALL_TILE(SFX(ukr_body), 8, 1, 24)
+    } else if (m <= 16) {
+        CNET_UKR_CALL_TILE(SFX(ukr_body), 16, 1, 24)
+    } else {
+        CNET_UKR_CALL(SFX(ukr_body), 24, 1)
+    }
+}
 
 void SFX(cnet_gemm_ukr_avx512_m16)(CNET_UKR_ARGS(REAL)) { CNET_UKR_CALL(SFX(ukr_body), 16, 1) }
 

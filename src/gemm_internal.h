@@ -28,13 +28,15 @@
 typedef void (*cnet_ukr_f32)(CNET_UKR_ARGS(float));
 typedef void (*cnet_ukr_f64)(CNET_UKR_ARGS(double));
 /* In an ISA file's micro-kernel: BODYF(MRC, NV, <the kernel's arguments>) on MRC rows x NV vectors, with
- * the strides of a packed A (rs_a 1, cs_a MRC) as constants when they are, so that the compiler
- * specializes the common case. */
-#define CNET_UKR_CALL(BODYF, MRC, NV)                                                              \
-    if (rs_a == 1 && cs_a == (MRC))                                                                \
-        BODYF(MRC, NV, kc, a, 1, MRC, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);             \
+ * the strides of a packed A of MR-row tiles (rs_a 1, cs_a MR) as constants when they are, so that the
+ * compiler specializes the common case. MRC < MR: a bottom-edge tile of m <= MRC rows on a lower body
+ * (the rows past m are padding no store reads; each row's sums are the same on any body). */
+#define CNET_UKR_CALL_TILE(BODYF, MRC, NV, MR)                                                     \
+    if (rs_a == 1 && cs_a == (MR))                                                                 \
+        BODYF(MRC, NV, kc, a, 1, MR, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);              \
     else                                                                                           \
         BODYF(MRC, NV, kc, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, alpha, beta, bias, relu);
+#define CNET_UKR_CALL(BODYF, MRC, NV) CNET_UKR_CALL_TILE(BODYF, MRC, NV, MRC)
 
 /* The portable micro-kernel's tile (gemm_portable_tmpl.h): MR rows x NR columns, per dtype. (The ISA
  * kernels' tiles are fixed by their code; gemm_plan.c lists them all.) */

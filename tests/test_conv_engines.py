@@ -85,6 +85,12 @@ def test_plan_per_shape_and_its_rules():
     plan = conv.conv_plan((32, 1, 14, 14))
     assert plan["engine"] == "direct" and plan["plain"] and plan["cb"] == ops.conv.blk_width(np.float32)
     assert conv.conv_plan((32, 16, 14, 14))["plain"] is False
+    # a plain input whose output does not go on blocked (a layer called on its own): im2col
+    alone = conv.conv_plan((32, 1, 14, 14), in_model=False)
+    assert alone["engine"] == "im2col" and "NCHW" in alone["why"]
+    assert conv.conv_plan((32, 16, 14, 14), in_model=False)["engine"] == "direct"
+    conv.forward(np.zeros((2, 1, 12, 12), np.float32))
+    assert conv.conv_plan()["engine"] == "im2col"
     one = L.Conv2D(8, 1)
     one.build((16, 5, 5))
     assert one.conv_plan((4, 16, 5, 5))["engine"] == "im2col"

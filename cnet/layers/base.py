@@ -134,6 +134,7 @@ class Layer:
     _keras_base = None     # book aliases: the class whose constructor get_config() describes
     _elementwise = False   # element by element: runs on the channels-first data behind a channels-last view
     _blk_out = False       # set by the model's executor around a call: the output may stay blocked
+    _in_model = False      # set by the model's executor around a call: the output goes on to one layer
     _blk_y = False         # the last training forward returned a blocked output
 
     def _accepts_blocked(self):
@@ -410,8 +411,9 @@ class Layer:
         return buf
 
     def _grad_out(self, key):
-        """The array backward writes the gradient of parameter key into, when workspaces are on."""
-        return self.grads.get(key) if self._reuse else None
+        """The array backward writes the gradient of parameter key into: the layer's own grads[key]
+        (which _set_grad would otherwise copy the result into)."""
+        return self.grads.get(key)
 
     # ---- weights and config --------------------------------------------------------------------
 

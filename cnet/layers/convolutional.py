@@ -89,23 +89,25 @@ class Conv2D(_KernelBias, _Spatial):
         (oh, ow), _, _ = self._geometry(_shape(input_shape))
         return self._public((self.filters, oh, ow))
 
-    def conv_plan(self, input_shape=None, dtype=None):
+    def conv_plan(self, input_shape=None, dtype=None, in_model=True):
         """The plan of this layer for a channels-first input shape (N, C, H, W) (None: the last one it
-        ran): which engine (direct or im2col) computes it, and why (cnet.ops.conv.conv2d_plan)."""
+        ran): which engine (direct or im2col) computes it, and why (cnet.ops.conv.conv2d_plan). in_model:
+        planned as a layer of a model whose output goes on to the next layer (False: called on its own)."""
         if input_shape is None:
             plan = getattr(self, "_plan", None)
             return None if plan is None else dict(plan)
-        return dict(self._plan_for(tuple(input_shape), np.dtype(self.dtype if dtype is None else dtype)))
+        return dict(self._plan_for(tuple(input_shape), np.dtype(self.dtype if dtype is None else dtype),
+                                   bool(in_model)))
 
-    def _plan_for(self, shape, dtype):
-        key = (shape, dtype, ops.get_backend(), ops.conv.conv_engine(), ops.conv.blk_width(dtype))
+    def _plan_for(self, shape, dtype, in_model):
+        key = (shape, dtype, in_model, ops.get_backend(), ops.conv.conv_engine(), ops.conv.blk_width(dtype))
         cache = self.__dict__.setdefault("_plans", {})
         plan = cache.get(key)
         if plan is None:
             if len(cache) >= 8:      # a few shapes per layer (the last, smaller batch): keep it small
                 cache.clear()
             w_shape = (self.filters, shape[1]) + self._kernel
-            plan = cache[key] = ops.conv.conv2d_plan(shape, w_shape, self._strides, self._pad, dtype)
+            plan = cache[key] = ops.conv.conv2d_plan(shape, w_shape, self._strides, self._pad, dtype, in_model)
         return plan
 
     def _accepts_blocked(self):
@@ -118,7 +120,7 @@ class Conv2D(_KernelBias, _Spatial):
         fuse_relu = self._act.name == "relu"  # the kernel applies it as it writes y
         xshape = x.nchw_shape if blk_in else xin.shape
         n = xshape[0]
-        plan = self._plan = self._plan_for(xshape, self.dtype if blk_in else xin.dtype)
+        plan = self._plan = self._plan_for(xshape, self.dtype if blk_in else xin.dtype, self._in_model)
         if blk_in and (plan["engine"] != "direct" or plan["plain"] or plan["cb"] != x.data.shape[4]):
             xin, blk_in = x.to_nchw(), False      # a layout this plan does not read: NCHW
         w = _dilate(self.params["W"], self.dilation_rate)    # dilation: the kernel with zeros between its taps

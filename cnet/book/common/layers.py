@@ -13,6 +13,7 @@ Where the book and cnet's Keras-facing layers differ, these classes follow the b
 - ``Dropout(dropout_ratio=0.5)``: in training each element is kept where ``np.random.rand(...) >
   dropout_ratio`` (numpy's global generator, so ``np.random.seed`` reproduces the book's masks) and
   passed unscaled; at inference every element is multiplied by (1 - dropout_ratio).
+- ``Relu.backward(dout)`` zeroes dout where x <= 0 in place and returns it, as the book's does.
 - ``Pooling(pool_h, pool_w, stride=2, pad=0)``: max pooling, stride 2 by default.
 - ``Convolution(W, b, stride=1, pad=0)`` and ``Affine(W, b)``: b may be a scalar (``Convolution(W, 0)``)
   or anything that broadcasts to one value per output; it is then copied into a new array.
@@ -87,6 +88,11 @@ class _Relu(_BookInput, _layers.Relu):
     def mask(self):
         y = getattr(self, "_y", None)
         return None if y is None else y <= 0
+
+    def _backward(self, dout):
+        # as the book's Relu.backward (dout[self.mask] = 0; return dout): dout is zeroed where x <= 0 in
+        # place and returned (a dout that cannot be written in place is copied)
+        return self._act.backward(dout, self._y, inplace=True)
 
 
 class _Sigmoid(_BookInput, _layers.Sigmoid):
