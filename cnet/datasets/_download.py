@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Callable, List, Optional
 
@@ -38,6 +36,7 @@ def _download_from_mirrors(ds: DatasetSpec, f: FileSpec, dest: Path, progress) -
 
 
 def _reason(e: BaseException) -> str:
+    import urllib.error   # here, not at import: urllib.request loads ssl and http (a few MB for every user)
     if isinstance(e, urllib.error.HTTPError):
         return f"HTTP {e.code} {e.reason}"
     if isinstance(e, urllib.error.URLError):
@@ -89,6 +88,8 @@ def download_file(url: str, dest, *, verify: Optional[Callable[[Path], None]] = 
             tty = _TTYProgress(dest.name)
     except (AttributeError, ValueError):
         tty = None
+
+    import urllib.request
 
     def fetch(f):
         req = urllib.request.Request(url, headers={"User-Agent": "cnet-datasets"})
