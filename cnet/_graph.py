@@ -22,6 +22,7 @@ import numpy as np
 
 from . import layers as layers_module, ops
 from .layers import InputLayer, KerasTensor, training_workspaces
+from .layers.base import may_take_blocked
 
 __all__ = ["Graph", "softmax_head", "layer_from_spec", "parse_config", "replay"]
 
@@ -147,12 +148,13 @@ class Graph:
                 self.frees[step].append(s)
         self.exec_layers = [entry[0] for entry in self.plan]
         self._own = {id(node.layer) for node in self.nodes}    # the layers themselves (not their twins)
-        # outputs that may stay blocked (cnet/layers/_blocked.py): one consumer, of one input, and no
-        # model output; not a shared layer's (its calls' caches are twins)
+        # outputs that may stay blocked (cnet/layers/_blocked.py): one consumer, of one input, a layer
+        # that may run on blocked inputs (else the producer converts its own output), and no model
+        # output; not a shared layer's (its calls' caches are twins)
         one_input = [0] * len(self.consumers)
-        for _, ins, _, multi in self.plan:
+        for consumer, ins, _, multi in self.plan:
             for s in ins:
-                one_input[s] += 0 if multi else 1
+                one_input[s] += 0 if multi or not may_take_blocked(consumer) else 1
         self._blk_ok = [self.consumers[out] == 1 and one_input[out] == 1 and out not in keep
                         and id(layer) in self._own and id(layer) not in self.shared
                         for layer, _, out, _ in self.plan]

@@ -59,7 +59,7 @@ def test_blocked_model_gives_the_same_bits():
     # the blocked path ran: conv outputs, the pools', ReLU's and dropout's inputs stayed blocked
     conv1, conv2, relu, pool1, drop, conv3, pool2 = model.layers[:7]
     assert conv1._blk_y and conv2._blk_y and conv2._blk_in and relu._blk_x and pool1._blk_x and drop._blk_x
-    assert conv3._blk_in and conv3._blk_y and pool2._blk_x and pool2._blk_y    # Flatten converts (in C)
+    assert conv3._blk_in and conv3._blk_y and pool2._blk_x and not pool2._blk_y  # it converts for Flatten
 
 
 @pytest.mark.parametrize("name", ["cnn", "simple_convnet", "deep_convnet"])
@@ -152,3 +152,44 @@ def test_relu_with_options_and_dilated_conv_same_bits():
     assert loss0 == loss1 and p0.tobytes() == p1.tobytes()
     assert all(a.tobytes() == b.tobytes() for a, b in zip(w0, w1))
     assert not model.layers[1]._blk_y and model.layers[2]._blk_y
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("act", ["relu", None])
+@pytest.mark.parametrize("hw", [12, 13])      # 13: the pool leaves the conv's last row and column out
+def test_pool_writes_the_conv_gradient_into_the_output_lent_to_it(dtype, act, hw):
+    """A Conv2D (ReLU or linear, blocked output) lends its output to the MaxPooling2D after it: in a
+    training step the pool scatters its gradient, the ReLU's derivative applied, into the conv's output,
+    and the conv skips its own ReLU backward -- the same bits as switched off, and no gradient buffer of
+    the pool's (nor a conversion of the conv's)."""
+    def build(dtype):
+        return cnet.models.Sequential([
+            L.Conv2D(6, 3, activation="relu", input_shape=(1, hw, hw)),
+            L.Conv2D(20, 3, activation=act), L.MaxPooling2D(), L.Dropout(0.3, seed=3),   # 20: not whole blocks
+            L.Flatten(), L.Dense(4, activation="softmax")], dtype=dtype)
+    loss0, w0, p0, _ = _train(False, build, dtype=dtype)
+    loss1, w1, p1, model = _train(True, build, dtype=dtype)
+    assert loss0 == loss1 and p0.tobytes() == p1.tobytes()
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(w0, w1))
+    conv1, conv2, pool, drop = model.layers[:4]
+    previous = ops.conv.blocked_activations()
+    ops.conv.set_blocked_activations(True)
+    try:    # the state a training step leaves (predict, in _train, ran last)
+        model.train_on_batch(np.ones((8, 1, hw, hw), dtype), np.zeros(8, np.int64))
+    finally:
+        ops.conv.set_blocked_activations(previous)
+    assert conv2._lent and pool._lent is not None and pool._lent[0] is conv2._y
+    assert "dxb" not in pool._buffers and "dyb" not in conv2._buffers
+    assert conv1._lent and "dyb" not in conv1._buffers    # lent to a conv, which does not use it
+    # the dropout before Flatten drops on the NCHW copy of its blocked input: its output (and so the
+    # gradient it hands the pool) is NCHW
+    assert pool._blk_y and not drop._blk_x and drop._mask.shape == (8, 20) + pool.output_shape[1:]
+
+
+def test_a_conv_called_on_its_own_lends_nothing(blocked):
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    conv = L.Conv2D(6, 3, activation="relu")
+    y = conv.forward(x)
+    assert type(y) is np.ndarray and not conv._lent
+    conv.backward(np.ones_like(y))
+    assert not conv._lent

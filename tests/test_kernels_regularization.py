@@ -62,6 +62,32 @@ def test_dropout_mask_shapes_and_in_place_backward():
 
 
 @pytest.mark.parametrize("backend", ["c", "numpy"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dropout_in_place_and_mask_into_out(backend, dtype):
+    """dropout_forward may write y over x (out=(x, mask)); dropout_mask writes into out: the same bits."""
+    x = _x((6, 3, 7, 5), dtype)
+    with cnet.use_backend(backend):
+        y_ref, mask_ref = ops.dropout_forward(x, 0.4, 11)
+        xi, mask = x.copy(), np.empty_like(x)
+        y, m = ops.dropout_forward(xi, 0.4, 11, out=(xi, mask))
+        assert y is xi and m is mask
+        assert_bit_identical([(y, m), (y_ref, mask_ref)], "in-place dropout_forward")
+        out = np.full(x.shape, 7, dtype)
+        assert ops.dropout_mask(x.shape, 0.4, 11, dtype, out=out) is out
+        assert_bit_identical([out, mask_ref], "dropout_mask into out")
+        with pytest.raises(ValueError, match="overlaps an input"):      # the mask over x: refused
+            ops.dropout_forward(xi, 0.4, 11, out=(xi, xi))
+        with pytest.raises(ValueError, match=r"out: expected shape \(6, 3, 7, 5\)"):
+            ops.dropout_mask(x.shape, 0.4, 11, dtype, out=np.empty((6, 3, 7), dtype))
+        with pytest.raises(ValueError, match="out: expected shape .* and dtype"):
+            ops.dropout_mask(x.shape, 0.4, 11, dtype, out=np.empty(x.shape, np.float16))
+        ro = x.copy()
+        ro.flags.writeable = False
+        with pytest.raises(ValueError, match="writable"):
+            ops.dropout_forward(ro, 0.4, 11, out=(ro, None))
+
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
 def test_dropout_bad_inputs(backend):
     x = np.ones((4, 5), np.float32)
     with cnet.use_backend(backend):

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from .. import backend, initializers
+from .. import backend, initializers, ops
 from . import _half
 from ._blocked import Blocked
 from .node import KerasTensor, Node, is_symbolic
@@ -330,11 +330,12 @@ class Layer:
         if train_flg is not None:
             train = train_flg
         if type(x) is Blocked:   # from the layer before, inside a model (cnet/layers/_blocked.py)
+            self._reuse = self._workspace and bool(train)
             if self.built and x.data.dtype == self.dtype and self._accepts_blocked():
                 self._logits, self._cached = logits, bool(train)
-                self._reuse, self._cl_view = self._workspace and bool(train), False
+                self._cl_view = False
                 return self._forward(x, bool(train))
-            x = x.to_nchw()
+            x = x.to_nchw(out=self._buf("x_nchw", x.nchw_shape, x.data.dtype))
         if not isinstance(x, np.ndarray):
             x = np.asarray(x)
         if not self.built:
@@ -397,10 +398,11 @@ class Layer:
         if value is not self.grads[key]:
             np.copyto(self.grads[key], value)
 
-    def _buf(self, key, shape, dtype=None):
+    def _buf(self, key, shape, dtype=None, temp=False):
         """A workspace buffer for an output of this training step, or None (the op allocates) when
         workspaces are off. Reused while the shape stays the same: its content lives until this
-        layer's next training-mode forward."""
+        layer's next training-mode forward. temp: a buffer of backward that this call alone uses (not
+        returned, not kept)."""
         if not self._reuse:
             return None
         dtype = self.dtype if dtype is None else dtype
@@ -409,6 +411,13 @@ class Layer:
         if buf is None or buf.shape != shape or buf.dtype != dtype:
             buf = self._buffers[key] = np.empty(shape, dtype)
         return buf
+
+    def _as_blocked(self, x, cb, key, shape, temp=True):
+        """The blocked data (N, Cb, H, W, cb) of a gradient x: a Blocked's own, or the NCHW x converted
+        into the workspace `key` of blocked shape `shape` (requested only then; temp as in _buf)."""
+        if type(x) is Blocked:
+            return x.data
+        return ops.to_blocked(x, cb, out=self._buf(key, shape, temp=temp))
 
     def _grad_out(self, key):
         """The array backward writes the gradient of parameter key into: the layer's own grads[key]
@@ -514,6 +523,11 @@ class Layer:
     def __repr__(self):
         shape = f", output_shape={self.output_shape}" if self.built else ""
         return f"<{type(self).__name__} name={self.name!r}{shape}>"
+
+
+def may_take_blocked(layer):
+    """Whether `layer` may run on blocked inputs at all (its class has an _accepts_blocked of its own)."""
+    return type(layer)._accepts_blocked is not Layer._accepts_blocked
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ here; the first layer's one-channel input is read as it is), or im2col + GEMM.""
 import numpy as np
 
 from .. import ops
-from ._blocked import Blocked, blocked_data
+from ._blocked import Blocked
 from ._spatial import _dilate, _dilation, _normalize_padding, _Spatial, _undilate
 from ._kernel_bias import _KernelBias
 from .base import _keras1_arguments, _no_unsupported, _pair, _positive_int, _shape
@@ -29,6 +29,7 @@ class Conv2D(_KernelBias, _Spatial):
     refused (Keras 2.1 reads kernel (3, 3), tf.keras strides 3)."""
 
     _has_weights = True
+    _lent = False   # the last training forward lent its blocked output (cnet/layers/_blocked.py)
 
     def __init__(self, filters=None, kernel_size=None, *args, **kwargs):
         if args:   # Keras 2's positional order after kernel_size
@@ -141,31 +142,38 @@ class Conv2D(_KernelBias, _Spatial):
                                    relu=fuse_relu)
         y = z if (skip or fuse_relu or out_blk) else self._act.forward(z, keep=train)
         self._activity_forward(y, n)
+        # a training step's blocked output goes to one layer: lent to it (cnet/layers/_blocked.py)
+        lend = out_blk and train and self._reuse
         if train:
             self._x, self._xk, self._xshape, self._y, self._skip = xin, xk, tuple(xshape), y, skip
-            self._train_plan, self._blk_in, self._blk_y = plan, blk_in, out_blk
+            self._train_plan, self._blk_in, self._blk_y, self._lent = plan, blk_in, out_blk, lend
             self._xshape_user = x.nchw_shape if type(x) is Blocked else x.shape
-        return Blocked(y, self.filters) if out_blk else y
+        return Blocked(y, self.filters, lend=self._act.name if lend else None) if out_blk else y
 
     def _backward_cf(self, dout):
         w, plan, xshape = _dilate(self.params["W"], self.dilation_rate), self._train_plan, self._xshape
         cb = plan["cb"]
+        lent = False
         if self._blk_y:     # y (and so dz) blocked
-            dout = blocked_data(dout, cb, out=self._buf("dyb", self._y.shape))
+            # the layer y was lent to wrote the gradient of z (the activation's derivative applied) into y
+            lent = self._lent and type(dout) is Blocked and dout.data is self._y
+            dout = self._as_blocked(dout, cb, "dyb", self._y.shape)
         elif type(dout) is Blocked:
             dout = dout.to_nchw()
         dout = self._activity_backward(dout, self._y, self._y.shape[0])
-        dz = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
+        dz = dout if (self._skip or lent) else self._act.backward(dout, self._y, inplace=self._reuse)
         need_dx = self._need_input_grad or not self._reuse
         gw = None if self.dilation_rate != (1, 1) else self._grad_out("W")   # dilated: the zero-filled kernel's
         if plan["engine"] == "direct":
-            dzb = dz if self._blk_y else ops.to_blocked(dz, cb, out=self._buf("dyb", _blocked(dz.shape, cb)))
+            dzb = dz if self._blk_y else \
+                ops.to_blocked(dz, cb, out=self._buf("dyb", _blocked(dz.shape, cb), temp=True))
             dw, db = ops.conv2d_blk_backward_weights(dzb, self._xk, w.shape, self._strides, self._pad,
                                                      plan["plain"], out=(gw, self._grad_out("b")))
             dx = None
             if need_dx:
-                dxb = ops.conv2d_blk_backward_data(dzb, w, xshape, self._strides, self._pad,
-                                                   out=self._buf("dxb", _blocked(xshape, cb)))
+                dxb = ops.conv2d_blk_backward_data(   # returned blocked, or a temporary converted to dx
+                    dzb, w, xshape, self._strides, self._pad,
+                    out=self._buf("dxb", _blocked(xshape, cb), temp=not self._blk_in))
                 dx = Blocked(dxb, xshape[1]) if self._blk_in else \
                     ops.from_blocked(dxb, xshape[1], out=self._buf("dx", xshape))
         else:

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .. import activations, backend, ops
-from ._blocked import Blocked, blocked_data
+from ._blocked import Blocked
 from ._kernel_bias import _KernelBias
 from .base import Layer, _keras1_arguments, _no_unsupported, _positive_int, _shape
 from .node import Node
@@ -275,12 +275,12 @@ class Activation(Layer):
             self._channels = channels if blk else None
         if blk:
             y = Blocked(y, channels)
-            return y if self._blk_out else y.to_nchw()
+            return y if self._blk_out else y.to_nchw(out=self._buf("y_nchw", y.nchw_shape))
         return y
 
     def _backward(self, dout):
         if self._blk_x:
-            dout = blocked_data(dout, self._y.shape[4], out=self._buf("dyb", self._y.shape))
+            dout = self._as_blocked(dout, self._y.shape[4], "dyb", self._y.shape, temp=False)  # dx, in place
         dx = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)
         return Blocked(dx, self._channels) if self._blk_x else dx
 

@@ -3,13 +3,14 @@ GlobalMaxPooling2D, and Keras 2's aliases MaxPool2D, AvgPool2D, GlobalAvgPool2D,
 import numpy as np
 
 from .. import ops
-from ._blocked import Blocked, blocked_data
+from ._blocked import Blocked
 from ._spatial import _check_image_shape, _normalize_padding, _Spatial
 from .base import _keras1_arguments, _pair, _shape, _to_cf, _to_cl
 
 
 class _Pooling2D(_Spatial):
     _mode = "max"
+    _lent = None   # (x, y, activation) of the last blocked training forward, when x was lent to it
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         cls = type(self).__name__
@@ -51,10 +52,19 @@ class _Pooling2D(_Spatial):
         if train:
             self._arg_b, self._xb_shape, self._channels = arg, xb.shape, x.channels
             self._blk_x, self._blk_y = True, self._blk_out
-        return out if self._blk_out else out.to_nchw()
+            # x lent by a Conv2D (cnet/layers/_blocked.py): backward writes the gradient of its
+            # pre-activation into x; the ReLU's derivative at each window's maximum is that of yb
+            self._lent = (xb, yb, x.lend) if x.lend is not None and self._reuse else None
+        return out if self._blk_out else out.to_nchw(out=self._buf("y", out.nchw_shape))
 
     def _backward_blocked(self, dout):
-        dyb = blocked_data(dout, self._xb_shape[4], out=self._buf("dyb", self._arg_b.shape))
+        dyb = self._as_blocked(dout, self._xb_shape[4], "dyb", self._arg_b.shape)
+        lent = self._lent
+        if lent is not None:
+            xb, yb, act = lent
+            if act == "relu":   # dyb is this backward's (a temporary, or the gradient handed to it)
+                dyb = ops.relu_backward(dyb, yb, out=dyb)
+            return Blocked(ops.maxpool2d_blk_backward(dyb, self._arg_b, self._xb_shape[2:4], out=xb), self._channels)
         dxb = ops.maxpool2d_blk_backward(dyb, self._arg_b, self._xb_shape[2:4], out=self._buf("dxb", self._xb_shape))
         return Blocked(dxb, self._channels)
 

@@ -1,9 +1,11 @@
 """Regularization layers: Dropout, SpatialDropout2D (and ``frozen_dropout`` for gradient checks)."""
+import math
+
 import numpy as np
 
 from .. import backend, initializers, ops
 from ..reference.rng import splitmix64
-from ._blocked import Blocked, blocked_data
+from ._blocked import Blocked
 from .base import Layer, _keras1_arguments, _no_unsupported
 
 _dropout_frozen = [0]
@@ -78,21 +80,32 @@ class Dropout(Layer):
     def _forward_blocked(self, x, train):
         """The NCHW path's mask (drawn over the NCHW flat index), blocked: the same elements dropped."""
         xb, keep = x.data, self._keep(x.data.dtype)
+        if train and self.rate != 0.0 and not self._blk_out:
+            # the next layer takes NCHW: drop on the NCHW copy of x, in place (neither a blocked mask
+            # nor a blocked output); backward then runs on NCHW too (the layer before takes either)
+            y = x.to_nchw(out=self._buf("y", x.nchw_shape))
+            self._mask = ops.dropout_forward(y, self.rate, self._mask_seed(), out=(y, self._buf("mask", y.shape)))[1]
+            if self.scale_at_inference:
+                np.multiply(y, keep, out=y)
+            self._blk_x = self._blk_y = False
+            return y
         self._mask, self._blk_x, self._channels = None, True, x.channels
         if not train or self.rate == 0.0:
             y = xb * keep if self.scale_at_inference and self.rate != 0.0 else xb
         else:
-            mask = ops.dropout_mask(x.nchw_shape, self.rate, self._mask_seed(), xb.dtype)
+            y = self._buf("y", xb.shape)    # first holds the NCHW mask, then the output
+            nchw = None if y is None else y.reshape(-1)[:math.prod(x.nchw_shape)].reshape(x.nchw_shape)
+            mask = ops.dropout_mask(x.nchw_shape, self.rate, self._mask_seed(), xb.dtype, out=nchw)
             self._mask = ops.to_blocked(mask, xb.shape[4], out=self._buf("maskb", xb.shape))
-            y = np.multiply(xb, self._mask, out=self._buf("y", xb.shape))
+            y = np.multiply(xb, self._mask, out=y)
             if self.scale_at_inference:
                 np.multiply(y, keep, out=y)
         self._blk_y = bool(train) and self._blk_out
         out = Blocked(y, x.channels)
-        return out if self._blk_out else out.to_nchw()
+        return out if self._blk_out else out.to_nchw(out=self._buf("y_nchw", x.nchw_shape))
 
     def _backward_blocked(self, dout):
-        dout = blocked_data(dout, self._blk_shape[4], out=self._buf("dyb", self._blk_shape))
+        dout = self._as_blocked(dout, self._blk_shape[4], "dyb", self._blk_shape, temp=False)  # dx, in place
         if self._mask is None:
             dx = dout * self._keep(dout.dtype) if self.scale_at_inference and self.rate != 0.0 else dout
         else:

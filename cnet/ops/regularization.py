@@ -61,9 +61,9 @@ def counter_uniform(n, seed):
     return implementation("counter_uniform")(n, seed)
 
 
-def dropout_mask(shape, rate, seed, dtype):
+def dropout_mask(shape, rate, seed, dtype, out=None):
     """Inverted-dropout mask: 0 where dropped, 1/(1 - rate) where kept; element i (flat) is kept when the
-    counter-based uniform of (seed, i) is >= rate (see cnet.reference.rng)."""
+    counter-based uniform of (seed, i) is >= rate (see cnet.reference.rng). Written into `out` when given."""
     shape = _shape(shape)
     rate, seed = _rate(rate), _seed(seed)
     try:
@@ -72,17 +72,24 @@ def dropout_mask(shape, rate, seed, dtype):
         raise TypeError(f"dtype: expected float32 or float64, got {dtype!r}") from None
     if dt not in _checks.FLOAT_DTYPES:
         raise TypeError(f"dtype: expected float32 or float64, got {dt}")
-    _checks.check_alloc(shape, dt, "dropout_mask")
-    return implementation("dropout_mask")(shape, rate, seed, dt)
+    if out is not None:
+        out = _checks.output(out, "out", shape, dt)
+    else:
+        _checks.check_alloc(shape, dt, "dropout_mask")
+    return implementation("dropout_mask")(shape, rate, seed, dt, out)
 
 
 def dropout_forward(x, rate, seed, out=None):
     """Training-time dropout: (y, mask) with mask = dropout_mask(x.shape, rate, seed, x.dtype), y = x*mask.
-    out=(y, mask) arrays to write into (either may be None)."""
+    out=(y, mask) arrays to write into (either may be None); y may be x itself (in place)."""
     x = _checks.float_array(x, "x")
     rate, seed = _rate(rate), _seed(seed)
     if out is not None:
-        out = _checks.outputs(out, "dropout_forward", [(x.shape, x.dtype)] * 2, (x,))
+        in_place = isinstance(out, tuple) and len(out) == 2 and out[0] is x
+        spec = [(x.shape, x.dtype)] * 2
+        out = _checks.outputs((None, out[1]) if in_place else out, "dropout_forward", spec, (x,))
+        if in_place:
+            out = (_checks.output(x, "out[0]", x.shape, x.dtype), out[1])
     return implementation("dropout_forward")(x, rate, seed, out)
 
 
@@ -148,8 +155,8 @@ def batchnorm_inference(x, gamma, beta, running_mean, running_var, eps=1e-3):
 
 # ---- the C implementations ------------------------------------------------------------------------
 
-def _dropout_mask_c(shape, rate, seed, dtype):
-    mask = np.empty(shape, dtype=dtype)
+def _dropout_mask_c(shape, rate, seed, dtype, out):
+    mask = np.empty(shape, dtype=dtype) if out is None else out
     _kernels.dropout_mask(mask.reshape(-1), rate, seed, get_num_threads())
     return mask
 
@@ -192,7 +199,7 @@ def _batchnorm_inference_c(x, gamma, beta, running_mean, running_var, eps):
 
 
 register("counter_uniform", reference.counter_uniform)
-register("dropout_mask", reference.dropout_mask, _dropout_mask_c)
+register("dropout_mask", with_out(reference.dropout_mask), _dropout_mask_c)
 register("dropout_forward", with_out(reference.dropout_forward), _dropout_forward_c)
 register("dropout_backward", with_out(reference.dropout_backward), binary_c(_kernels.dropout_backward))
 register("batchnorm_forward", reference.batchnorm_forward, _batchnorm_forward_c)
