@@ -16,12 +16,14 @@ tensor index, {}] entries, ``input_layers``, ``output_layers``) is written and r
 a graph's calls from it, on symbolic tensors or, to check a model file before allocating anything, on
 shapes alone.
 """
+import contextlib
 import copy
 
 import numpy as np
 
 from . import layers as layers_module, ops
 from .layers import InputLayer, KerasTensor, training_workspaces
+from .layers import _workspace
 from .layers.base import may_take_blocked
 
 __all__ = ["Graph", "softmax_head", "layer_from_spec", "parse_config", "replay"]
@@ -159,6 +161,9 @@ class Graph:
                         and id(layer) in self._own and id(layer) not in self.shared
                         for layer, _, out, _ in self.plan]
         self._logits = [False] * len(self.plan)
+        outputs = [i for i, entry in enumerate(self.plan) if entry[2] in keep]  # read after the step
+        self._memory = _workspace.StepMemory(len(self.plan), outputs)
+        self._step_memory = None   # the memory of the training step running (workspaces())
 
     # ---- running ---------------------------------------------------------------------------------
 
@@ -175,10 +180,18 @@ class Graph:
         slots = {self.out_slots[p] for p in positions}
         self._logits = [entry[2] in slots for entry in self.plan]
 
+    @contextlib.contextmanager
     def workspaces(self):
-        """The context of a training step: every layer call writes into its own buffers."""
+        """The context of a training step: every layer call writes into workspace buffers, placed in
+        one slab by lifetime (cnet/layers/_workspace.py)."""
         self._check_twins()
-        return training_workspaces(self.exec_layers, self.need_input_grad)
+        memory = self._memory if _workspace.ENABLED else None
+        with training_workspaces(self.exec_layers, self.need_input_grad, memory):
+            self._step_memory = memory
+            try:
+                yield
+            finally:
+                self._step_memory = None
 
     def _check_twins(self):
         for layer, twins in self.shared.values():
@@ -196,7 +209,12 @@ class Graph:
         values = list(inputs) + [None] * len(self.nodes)
         logits = self._logits if fused else None
         blocked = ops.conv.blocked_activations()
+        memory = self._step_memory if train else None
+        if memory is not None:
+            memory.begin(len(values[0]), self.exec_layers)
         for i, (layer, ins, out, multi) in enumerate(self.plan):
+            if memory is not None:
+                memory.t = i
             x = [values[s] for s in ins] if multi else values[ins[0]]
             layer._in_model, layer._blk_out = self._blk_ok[i], blocked and self._blk_ok[i]
             try:
@@ -215,7 +233,11 @@ class Graph:
         grads = [None] * len(self._slots)
         for s, d in zip(self.out_slots, douts):
             _accumulate(grads, s, d)
-        for layer, ins, out, multi in reversed(self.plan):
+        memory, last = self._step_memory, 2 * len(self.plan) - 1
+        for i in range(len(self.plan) - 1, -1, -1):
+            layer, ins, out, multi = self.plan[i]
+            if memory is not None:
+                memory.t = last - i
             d, grads[out] = grads[out], None
             if d is None:                  # no gradient reaches this call: its parameters get zeros
                 for g in layer.grads.values():

@@ -136,6 +136,7 @@ class Layer:
     _blk_out = False       # set by the model's executor around a call: the output may stay blocked
     _in_model = False      # set by the model's executor around a call: the output goes on to one layer
     _blk_y = False         # the last training forward returned a blocked output
+    _step_memory = None    # set by a model's training step: where _buf places buffers (_workspace.py)
 
     def _accepts_blocked(self):
         """Whether this layer runs on blocked inputs (cnet/layers/_blocked.py); others get NCHW."""
@@ -407,6 +408,8 @@ class Layer:
             return None
         dtype = self.dtype if dtype is None else dtype
         shape = tuple(shape)
+        if self._step_memory is not None:    # a model's step: its buffers share one slab (_workspace.py)
+            return self._step_memory.request(self, key, shape, dtype, temp)
         buf = self._buffers.get(key)
         if buf is None or buf.shape != shape or buf.dtype != dtype:
             buf = self._buffers[key] = np.empty(shape, dtype)
@@ -531,24 +534,25 @@ def may_take_blocked(layer):
 
 
 @contextlib.contextmanager
-def training_workspaces(layers, need_input_grad=None):
+def training_workspaces(layers, need_input_grad=None, memory=None):
     """Within this block (one training step of a model), the layers write their outputs and gradients
     into buffers they keep per shape (no allocation in steady state), ReLU is fused where it can be,
     and the layers up to the first one with parameters compute no input gradient (backward returns
     None there). Outside it, every call returns fresh arrays, so nothing a caller holds is overwritten.
     need_input_grad: for layers that are not a chain, whether each needs its input gradient (a graph
-    knows: those with a layer with parameters upstream)."""
+    knows: those with a layer with parameters upstream). memory: a model graph's StepMemory, which
+    places the buffers of all the layers in one slab by lifetime (cnet/layers/_workspace.py)."""
     layers = list(layers)
     if need_input_grad is None:
         first = next((i for i, layer in enumerate(layers) if layer.params), len(layers))
         need_input_grad = [i > first for i in range(len(layers))]
     for layer, need in zip(layers, need_input_grad):
-        layer._workspace, layer._need_input_grad = True, need
+        layer._workspace, layer._need_input_grad, layer._step_memory = True, need, memory
     try:
         yield
     finally:
         for layer in layers:
-            layer._workspace, layer._need_input_grad = False, True
+            layer._workspace, layer._need_input_grad, layer._step_memory = False, True, None
 
 
 def sync_params(params, seen, owners, what="params"):
