@@ -150,16 +150,18 @@ class Graph:
                 self.frees[step].append(s)
         self.exec_layers = [entry[0] for entry in self.plan]
         self._own = {id(node.layer) for node in self.nodes}    # the layers themselves (not their twins)
-        # outputs that may stay blocked (cnet/layers/_blocked.py): one consumer, of one input, a layer
-        # that may run on blocked inputs (else the producer converts its own output), and no model
-        # output; not a shared layer's (its calls' caches are twins)
-        one_input = [0] * len(self.consumers)
+        # outputs that go on to one layer (_in_model): one consumer, of one input, and no model output;
+        # not a shared layer's (its calls' caches are twins). They may stay blocked (cnet/layers/_blocked.py)
+        # when that layer may run on blocked inputs; else the producer converts its own output.
+        one_input, takes_blocked = [0] * len(self.consumers), [False] * len(self.consumers)
         for consumer, ins, _, multi in self.plan:
             for s in ins:
-                one_input[s] += 0 if multi or not may_take_blocked(consumer) else 1
-        self._blk_ok = [self.consumers[out] == 1 and one_input[out] == 1 and out not in keep
-                        and id(layer) in self._own and id(layer) not in self.shared
-                        for layer, _, out, _ in self.plan]
+                one_input[s] += 0 if multi else 1
+                takes_blocked[s] = may_take_blocked(consumer)
+        self._one_consumer = [self.consumers[out] == 1 and one_input[out] == 1 and out not in keep
+                              and id(layer) in self._own and id(layer) not in self.shared
+                              for layer, _, out, _ in self.plan]
+        self._blk_ok = [one and takes_blocked[entry[2]] for one, entry in zip(self._one_consumer, self.plan)]
         self._logits = [False] * len(self.plan)
         outputs = [i for i, entry in enumerate(self.plan) if entry[2] in keep]  # read after the step
         self._memory = _workspace.StepMemory(len(self.plan), outputs)
@@ -216,7 +218,7 @@ class Graph:
             if memory is not None:
                 memory.t = i
             x = [values[s] for s in ins] if multi else values[ins[0]]
-            layer._in_model, layer._blk_out = self._blk_ok[i], blocked and self._blk_ok[i]
+            layer._in_model, layer._blk_out = self._one_consumer[i], blocked and self._blk_ok[i]
             try:
                 values[out] = layer.forward(x, train=train, logits=logits is not None and logits[i])
             finally:
