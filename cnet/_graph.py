@@ -156,6 +156,16 @@ class Graph:
         self._blk_ok = [self.consumers[out] == 1 and one_input[out] == 1 and out not in keep
                         and id(layer) in self._own and id(layer) not in self.shared
                         for layer, _, out, _ in self.plan]
+        # a plain ReLU layer right after a layer that can apply it as it writes its output (Conv2D,
+        # Dense, with no activation of their own): the producer applies it, the ReLU passes its input on
+        # (one pass over the activations less; the same values, so the same bits)
+        step_of = {out: i for i, (_, _, out, _) in enumerate(self.plan)}
+        self._relu_out, self._relu_in = [False] * len(self.plan), [False] * len(self.plan)
+        for j, (layer, ins, _, multi) in enumerate(self.plan):
+            i = step_of.get(ins[0]) if not multi else None
+            if (i is not None and self._blk_ok[i] and id(layer) in self._own and id(layer) not in self.shared
+                    and layer._plain_relu() and self.plan[i][0]._fusable_relu_out()):
+                self._relu_out[i] = self._relu_in[j] = True
         self._logits = [False] * len(self.plan)
 
     # ---- running ---------------------------------------------------------------------------------
@@ -197,10 +207,11 @@ class Graph:
         for i, (layer, ins, out, multi) in enumerate(self.plan):
             x = [values[s] for s in ins] if multi else values[ins[0]]
             layer._in_model, layer._blk_out = self._blk_ok[i], blocked and self._blk_ok[i]
+            layer._relu_out, layer._relu_in = self._relu_out[i], self._relu_in[i]
             try:
                 values[out] = layer.forward(x, train=train, logits=logits is not None and logits[i])
             finally:
-                layer._in_model = layer._blk_out = False
+                layer._in_model = layer._blk_out = layer._relu_out = layer._relu_in = False
             for s in self.frees[i]:
                 values[s] = None
         return [values[s] for s in self.out_slots]

@@ -135,6 +135,16 @@ class Layer:
     _elementwise = False   # element by element: runs on the channels-first data behind a channels-last view
     _blk_out = False       # set by the model's executor around a call: the output may stay blocked
     _in_model = False      # set by the model's executor around a call: the output goes on to one layer
+    _relu_out = False      # set by the model's executor around a call: apply the next layer's ReLU here
+    _relu_in = False       # set by the model's executor around a call: the input is ReLU'd already
+
+    def _fusable_relu_out(self):
+        """Whether this layer can apply a following ReLU layer's max(0, .) as it writes its output."""
+        return False
+
+    def _plain_relu(self):
+        """Whether this layer is a plain ReLU (max(0, x), nothing else) that a producer may apply."""
+        return False
     _blk_y = False         # the last training forward returned a blocked output
 
     def _accepts_blocked(self):

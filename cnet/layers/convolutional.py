@@ -113,11 +113,14 @@ class Conv2D(_KernelBias, _Spatial):
     def _accepts_blocked(self):
         return not self._cl and self._extra == (0, 0)
 
+    def _fusable_relu_out(self):
+        return self._act.is_linear and self.activity_regularizer is None
+
     def _forward_cf(self, x, train):
         blk_in = type(x) is Blocked
         xin = x if blk_in else self._pad_input(x)
         skip = self._logits and self._act.is_softmax
-        fuse_relu = self._act.name == "relu"  # the kernel applies it as it writes y
+        fuse_relu = self._act.name == "relu" or self._relu_out  # the kernel applies it as it writes y
         xshape = x.nchw_shape if blk_in else xin.shape
         n = xshape[0]
         plan = self._plan = self._plan_for(xshape, self.dtype if blk_in else xin.dtype, self._in_model)
