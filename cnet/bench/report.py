@@ -2,6 +2,7 @@
 (``--report``) and a bar chart of the speedups (``--plot``)."""
 import numpy as np
 
+from .bandwidth import membound_table
 from .timing import fmt_time
 
 
@@ -15,7 +16,8 @@ def _median_of(rows, **match):
 
 def markdown_report(res, command):
     """README-ready tables from a results dict: the machine, end-to-end training per model, the layer
-    kernels of the Keras convnet at batch 128, the convnet's GEMM products, and every conv layer's passes."""
+    kernels of the Keras convnet at batch 128, the convnet's GEMM products, the memory-bound kernels against
+    the copy bandwidth, and every conv layer's passes."""
     m, meta = res["machine"], res["meta"]
     thr = meta["threads"]
     git = m.get("git") or {}
@@ -74,6 +76,7 @@ def markdown_report(res, command):
             out.append(f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | "
                        f"{n['gflops']:.1f} | {r['gflops'] / n['gflops']:.2f}x |" if n else
                        f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | - | - |")
+    out += membound_table(res)
     out += _conv_table(res)
     return "\n".join(out) + "\n"
 
