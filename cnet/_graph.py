@@ -166,6 +166,14 @@ class Graph:
             if (i is not None and self._blk_ok[i] and id(layer) in self._own and id(layer) not in self.shared
                     and layer._plain_relu() and self.plan[i][0]._fusable_relu_out()):
                 self._relu_out[i] = self._relu_in[j] = True
+        # a plain ReLU whose one consumer is a max pool: the pool's backward applies the ReLU's mask on
+        # its own small gradient (dy where the pooled value > 0) and the ReLU's backward passes it on
+        self._grad_out, self._grad_in = [False] * len(self.plan), [False] * len(self.plan)
+        for k, (layer, ins, _, multi) in enumerate(self.plan):
+            j = step_of.get(ins[0]) if not multi else None
+            if (j is not None and self._blk_ok[j] and id(layer) in self._own and id(layer) not in self.shared
+                    and layer._folds_relu_grad() and self.plan[j][0]._plain_relu()):
+                self._grad_out[j] = self._grad_in[k] = True
         self._logits = [False] * len(self.plan)
 
     # ---- running ---------------------------------------------------------------------------------
@@ -208,10 +216,12 @@ class Graph:
             x = [values[s] for s in ins] if multi else values[ins[0]]
             layer._in_model, layer._blk_out = self._blk_ok[i], blocked and self._blk_ok[i]
             layer._relu_out, layer._relu_in = self._relu_out[i], self._relu_in[i]
+            layer._relu_grad_out, layer._relu_grad_in = self._grad_out[i], self._grad_in[i]
             try:
                 values[out] = layer.forward(x, train=train, logits=logits is not None and logits[i])
             finally:
                 layer._in_model = layer._blk_out = layer._relu_out = layer._relu_in = False
+                layer._relu_grad_out = layer._relu_grad_in = False
             for s in self.frees[i]:
                 values[s] = None
         return [values[s] for s in self.out_slots]

@@ -1,6 +1,7 @@
 """A plain ReLU layer right after a Conv2D or Dense with no activation of its own is applied by that
-layer as it writes its output (cnet/_graph.py): the same values, so a model computes the same bits with
-and without the fusion, in training and inference, on both engines and in both layouts."""
+layer as it writes its output, and a plain ReLU whose one consumer is a max pool has its backward mask
+applied by the pool on the pooled gradient (cnet/_graph.py): the same values, so a model computes the
+same bits with and without the fusions, in training and inference, on both engines and in both layouts."""
 import numpy as np
 import pytest
 
@@ -12,7 +13,10 @@ def _model(dtype="float32"):
     return cnet.models.Sequential([
         L.Conv2D(4, 3, input_shape=(1, 9, 9)), L.ReLU(),            # fused
         L.Conv2D(6, 3, padding="same"), L.Activation("relu"),        # fused
-        L.MaxPooling2D(), L.Conv2D(5, 3, activation="relu"), L.ReLU(max_value=0.5),   # not: options
+        L.MaxPooling2D(),                                            # applies the ReLU's mask
+        L.Conv2D(5, 3, activation="relu", padding="same"), L.ReLU(),   # not fused (conv has its own)
+        L.MaxPooling2D(3, strides=2, padding="same"),                # overlapping windows, NCHW: mask
+        L.ReLU(max_value=0.5),                                       # not: options
         L.Flatten(), L.Dense(7), L.ReLU(),                           # fused
         L.Dense(3, activation="softmax")], dtype=dtype)
 
@@ -50,8 +54,12 @@ def test_fused_relu_same_bits(monkeypatch, conv_engine, blocked):
     fused = [(type(e[0]).__name__, o, i) for e, o, i in zip(graph.plan, graph._relu_out, graph._relu_in)]
     assert [f[0] for f in fused if f[1]] == ["Conv2D", "Conv2D", "Dense"]
     assert [f[0] for f in fused if f[2]] == ["ReLU", "Activation", "ReLU"]
+    folded = [(type(e[0]).__name__, o, i) for e, o, i in zip(graph.plan, graph._grad_out, graph._grad_in)]
+    assert [f[0] for f in folded if f[1]] == ["Activation", "ReLU"]
+    assert [f[0] for f in folded if f[2]] == ["MaxPooling2D", "MaxPooling2D"]
     # the flags live only around a call: a layer used on its own computes its own ReLU
-    assert not any(layer._relu_out or layer._relu_in for layer in model.layers)
+    assert not any(layer._relu_out or layer._relu_in or layer._relu_grad_out or layer._relu_grad_in
+                   for layer in model.layers)
 
 
 def test_fused_relu_float64_gradcheck():

@@ -267,6 +267,8 @@ class Activation(Layer):
     def _accepts_blocked(self):
         return self._act.name in ("relu", "linear")   # f(0) = 0: the lanes past C stay zero
 
+    _grad_masked = False    # the last training forward's consumer applies this ReLU's mask (cnet._graph)
+
     def _plain_relu(self):
         return self._act.name == "relu"
 
@@ -282,12 +284,15 @@ class Activation(Layer):
         if train:
             self._y, self._skip, self._blk_x, self._blk_y = y, skip, blk, blk and self._blk_out
             self._channels = channels if blk else None
+            self._grad_masked = self._relu_grad_out     # the consumer's backward applies the mask
         if blk:
             y = Blocked(y, channels)
             return y if self._blk_out else y.to_nchw()
         return y
 
     def _backward(self, dout):
+        if self._grad_masked:   # masked by the max pool after this ReLU (cnet._graph): dout is dx
+            return dout
         if self._blk_x:
             dout = blocked_data(dout, self._y.shape[4], out=self._buf("dyb", self._y.shape))
         dx = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)

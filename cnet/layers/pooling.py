@@ -10,6 +10,7 @@ from .base import _keras1_arguments, _pair, _shape, _to_cf, _to_cl
 
 class _Pooling2D(_Spatial):
     _mode = "max"
+    _relu_mask = None       # the pooled output, when this pool's backward applies the ReLU before it
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         cls = type(self).__name__
@@ -43,6 +44,9 @@ class _Pooling2D(_Spatial):
         return (self._mode == "max" and self._kernel == (2, 2) and self._strides == (2, 2) and not self._cl
                 and self._pad == (0, 0) and self._extra == (0, 0))
 
+    def _folds_relu_grad(self):
+        return self._mode == "max"
+
     def _forward_blocked(self, x, train):
         xb = x.data
         oshape = xb.shape[:2] + (xb.shape[2] // 2, xb.shape[3] // 2, xb.shape[4])
@@ -51,10 +55,16 @@ class _Pooling2D(_Spatial):
         if train:
             self._arg_b, self._xb_shape, self._channels = arg, xb.shape, x.channels
             self._blk_x, self._blk_y = True, self._blk_out
+            self._relu_mask = yb if self._relu_grad_in else None
         return out if self._blk_out else out.to_nchw()
+
+    def _mask_relu(self, dy, y, key):
+        """dy where the pooled value y > 0, else 0: the gradient through the ReLU before this pool."""
+        return dy if y is None else ops.relu_backward(dy, y, out=self._buf(key, y.shape))
 
     def _backward_blocked(self, dout):
         dyb = blocked_data(dout, self._xb_shape[4], out=self._buf("dyb", self._arg_b.shape))
+        dyb = self._mask_relu(dyb, self._relu_mask, "dybm")
         dxb = ops.maxpool2d_blk_backward(dyb, self._arg_b, self._xb_shape[2:4], out=self._buf("dxb", self._xb_shape))
         return Blocked(dxb, self._channels)
 
@@ -71,6 +81,7 @@ class _Pooling2D(_Spatial):
                                               out=(self._buf("y", oshape), self._buf("argmax", oshape, np.int64)))
             if train:
                 self._argmax = argmax
+                self._relu_mask = y if self._relu_grad_in else None
         else:
             xin = self._pad_input(x)
             y = ops.avgpool2d_forward(xin, kh, kw, self._strides, self._pad)
@@ -85,6 +96,7 @@ class _Pooling2D(_Spatial):
             return self._backward_blocked(dout)
         kh, kw = self._kernel
         if self._mode == "max":
+            dout = self._mask_relu(dout, self._relu_mask, "dym")
             dx = ops.maxpool2d_backward(dout, self._argmax, self._xin_shape, out=self._buf("dx", self._xin_shape))
         else:
             if self._scale is not None:
