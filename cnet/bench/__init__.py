@@ -10,13 +10,16 @@ Sections (select with ``--only``):
 - gemm: the layers' matrix products (forward X.W, weight gradient X^T.dY, input gradient dY.W^T) and square
   1024 through cnet.ops.gemm against numpy.matmul on the transposed views (and torch.mm).
 - e2e: training images/s and seconds per MNIST epoch of each bundled model, inference throughput and
-  single-image latency, peak memory of a training process (subprocess), thread scaling.
+  single-image latency, peak memory of a training process (subprocess), thread scaling; ``--batch`` sets
+  the training batch sizes.
+- infer: ``model.predict`` on 1000 images and the one-image latency of each bundled model against its
+  PyTorch twin (eval mode, ``torch.no_grad()``), at each thread count, with the ratios.
 
 Where things are: ``timing`` (modes, thread control, interleaved rounds, formats), ``machine`` (machine
 facts, GEMM peak), ``cases`` (the kernel cases and GEMM products of the bundled models), ``suite`` (a run:
 machine, kernels and gemm sections, the JSON file), ``e2e`` (end-to-end training), ``torch_twin`` (the
-PyTorch equivalents), ``memory`` (peak memory, in a subprocess), ``report`` (Markdown tables, the speedup
-chart), ``cli`` (options, ``main``).
+PyTorch equivalents), ``infer`` (inference against PyTorch), ``memory`` (peak memory, in a subprocess),
+``report`` (Markdown tables, the speedup chart), ``cli`` (options, ``main``).
 
 The implementation lives inside the installed package, so that ``cnet-bench`` works after ``pip install .``;
 ``benchmarks/__main__.py`` in the repository is a thin wrapper around :func:`main`.
