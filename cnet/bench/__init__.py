@@ -14,14 +14,17 @@ Sections (select with ``--only``):
 - conv: every conv layer of the bundled models, each pass, on both engines (direct, im2col): GFLOP/s, % of
   the GEMM peak, and the plan Conv2D picks.
 - e2e: training images/s and seconds per MNIST epoch of each bundled model, inference throughput and
-  single-image latency, peak memory of a training process (subprocess), thread scaling.
+  single-image latency, peak memory of a training process (subprocess), thread scaling; ``--batch`` sets
+  the training batch sizes.
+- infer: ``model.predict`` on 1000 images and the one-image latency of each bundled model against its
+  PyTorch twin (eval mode, ``torch.no_grad()``), at each thread count, with the ratios.
 
 Where things are: ``timing`` (modes, thread control, interleaved rounds, formats), ``machine`` (machine
 facts, GEMM peak), ``bandwidth`` (copy bandwidth, the memory-bound ops' byte model), ``cases`` (the kernel
 cases and GEMM products of the bundled models), ``suite`` (a run: machine, kernels and gemm sections, the
-JSON file), ``conv`` (the conv section), ``e2e`` (end-to-end training), ``torch_twin`` (the PyTorch
-equivalents), ``memory`` (peak memory, in a subprocess), ``report`` (Markdown tables, the speedup chart),
-``cli`` (options, ``main``).
+JSON file), ``conv`` (the conv section), ``e2e`` (end-to-end training), ``infer`` (inference against
+PyTorch), ``torch_twin`` (the PyTorch equivalents), ``memory`` (peak memory, in a subprocess), ``report``
+(Markdown tables, the speedup chart), ``cli`` (options, ``main``).
 
 The implementation lives inside the installed package, so that ``cnet-bench`` works after ``pip install .``;
 ``benchmarks/__main__.py`` in the repository is a thin wrapper around :func:`main`.
