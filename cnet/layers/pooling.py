@@ -3,6 +3,7 @@ GlobalMaxPooling2D, and Keras 2's aliases MaxPool2D, AvgPool2D, GlobalAvgPool2D,
 import numpy as np
 
 from .. import ops
+from ..ops import implementation as _run     # the blocked kernels with arguments built here (unchecked)
 from ._blocked import Blocked, blocked_data
 from ._spatial import _check_image_shape, _normalize_padding, _Spatial
 from .base import _keras1_arguments, _pair, _shape, _to_cf, _to_cl
@@ -50,7 +51,7 @@ class _Pooling2D(_Spatial):
     def _forward_blocked(self, x, train):
         xb = x.data
         oshape = xb.shape[:2] + (xb.shape[2] // 2, xb.shape[3] // 2, xb.shape[4])
-        yb, arg = ops.maxpool2d_blk_forward(xb, out=(self._buf("yb", oshape), self._buf("argb", oshape, np.uint8)))
+        yb, arg = _run("maxpool2d_blk_forward")(xb, (self._buf("yb", oshape), self._buf("argb", oshape, np.uint8)))
         out = Blocked(yb, x.channels)
         if train:
             self._arg_b, self._xb_shape, self._channels = arg, xb.shape, x.channels
@@ -65,7 +66,7 @@ class _Pooling2D(_Spatial):
     def _backward_blocked(self, dout):
         dyb = blocked_data(dout, self._xb_shape[4], out=self._buf("dyb", self._arg_b.shape))
         dyb = self._mask_relu(dyb, self._relu_mask, "dybm")
-        dxb = ops.maxpool2d_blk_backward(dyb, self._arg_b, self._xb_shape[2:4], out=self._buf("dxb", self._xb_shape))
+        dxb = _run("maxpool2d_blk_backward")(dyb, self._arg_b, self._xb_shape[2:4], self._buf("dxb", self._xb_shape))
         return Blocked(dxb, self._channels)
 
     def _forward_cf(self, x, train):
