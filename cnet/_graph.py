@@ -162,6 +162,24 @@ class Graph:
                               and id(layer) in self._own and id(layer) not in self.shared
                               for layer, _, out, _ in self.plan]
         self._blk_ok = [one and takes_blocked[entry[2]] for one, entry in zip(self._one_consumer, self.plan)]
+        # a plain ReLU layer right after a layer that can apply it as it writes its output (Conv2D,
+        # Dense, with no activation of their own): the producer applies it, the ReLU passes its input on
+        # (one pass over the activations less; the same values, so the same bits)
+        step_of = {out: i for i, (_, _, out, _) in enumerate(self.plan)}
+        self._relu_out, self._relu_in = [False] * len(self.plan), [False] * len(self.plan)
+        for j, (layer, ins, _, multi) in enumerate(self.plan):
+            i = step_of.get(ins[0]) if not multi else None
+            if (i is not None and self._one_consumer[i] and id(layer) in self._own and id(layer) not in self.shared
+                    and layer._plain_relu() and self.plan[i][0]._fusable_relu_out()):
+                self._relu_out[i] = self._relu_in[j] = True
+        # a plain ReLU whose one consumer is a max pool: the pool's backward applies the ReLU's mask on
+        # its own small gradient (dy where the pooled value > 0) and the ReLU's backward passes it on
+        self._grad_out, self._grad_in = [False] * len(self.plan), [False] * len(self.plan)
+        for k, (layer, ins, _, multi) in enumerate(self.plan):
+            j = step_of.get(ins[0]) if not multi else None
+            if (j is not None and self._one_consumer[j] and id(layer) in self._own and id(layer) not in self.shared
+                    and layer._folds_relu_grad() and self.plan[j][0]._plain_relu()):
+                self._grad_out[j] = self._grad_in[k] = True
         self._logits = [False] * len(self.plan)
         outputs = [i for i, entry in enumerate(self.plan) if entry[2] in keep]  # read after the step
         self._memory = _workspace.StepMemory(len(self.plan), outputs)
@@ -219,10 +237,13 @@ class Graph:
                 memory.t = i
             x = [values[s] for s in ins] if multi else values[ins[0]]
             layer._in_model, layer._blk_out = self._one_consumer[i], blocked and self._blk_ok[i]
+            layer._relu_out, layer._relu_in = self._relu_out[i], self._relu_in[i]
+            layer._relu_grad_out, layer._relu_grad_in = self._grad_out[i], self._grad_in[i]
             try:
                 values[out] = layer.forward(x, train=train, logits=logits is not None and logits[i])
             finally:
-                layer._in_model = layer._blk_out = False
+                layer._in_model = layer._blk_out = layer._relu_out = layer._relu_in = False
+                layer._relu_grad_out = layer._relu_grad_in = False
             for s in self.frees[i]:
                 values[s] = None
         return [values[s] for s in self.out_slots]

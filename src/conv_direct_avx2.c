@@ -7,6 +7,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "simd_transpose.h"
+
 #define V CNET_PICK(IS_F32, __m256, __m256d)
 #define VL CNET_PICK(IS_F32, 8, 4)
 #define VZERO() CNET_PICK(IS_F32, _mm256_setzero_ps, _mm256_setzero_pd)()
@@ -15,6 +17,7 @@
 #define VBCAST(p) CNET_PICK(IS_F32, _mm256_broadcast_ss, _mm256_broadcast_sd)(p)
 #define VFMA(a, b, c) CNET_PICK(IS_F32, _mm256_fmadd_ps, _mm256_fmadd_pd)(a, b, c)
 #define VADD(a, b) CNET_PICK(IS_F32, _mm256_add_ps, _mm256_add_pd)(a, b)
+#define VTRANSPOSE(r) CNET_PICK(IS_F32, cnet_transpose_8x8_ps256, cnet_transpose_4x4_pd256)(r)
 #define VRELU(v) CNET_PICK(IS_F32, _mm256_max_ps, _mm256_max_pd)(VZERO(), v)
 
 #define FWD_LIST(X)                                                                                \

@@ -8,6 +8,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "simd_transpose.h"
+
 /* the vector of the dtype being instantiated (IS_F32 and CNET_PICK come from instantiate.h) */
 #define V CNET_PICK(IS_F32, __m512, __m512d)
 #define VL CNET_PICK(IS_F32, 16, 8)
@@ -17,6 +19,7 @@
 #define VBCAST(p) CNET_PICK(IS_F32, _mm512_set1_ps, _mm512_set1_pd)(*(p))
 #define VFMA(a, b, c) CNET_PICK(IS_F32, _mm512_fmadd_ps, _mm512_fmadd_pd)(a, b, c)
 #define VADD(a, b) CNET_PICK(IS_F32, _mm512_add_ps, _mm512_add_pd)(a, b)
+#define VTRANSPOSE(r) CNET_PICK(IS_F32, cnet_transpose_16x16_ps, cnet_transpose_8x8_pd)(r)
 #define VRELU(v) CNET_PICK(IS_F32, _mm512_max_ps, _mm512_max_pd)(VZERO(), v) /* max(0, NaN) = NaN */
 
 #define FWD_LIST(X)                                                                                \

@@ -48,9 +48,22 @@ typedef struct {
                                     const dc_problem *p, const dc_tile *t, int64_t chunk,           \
                                     int64_t n_chunks, int n_threads);
 DC_DECLARE(_portable)
+/* The layout conversions of the paths that transpose in registers (block = one vector): x (N, C, hw)
+ * to xb (N, Cb, hw, VL) and back. */
+#define DC_DECLARE_LAYOUT(isa)                                                                     \
+    void cnet_dconv_to_blk##isa##_f32(float *xb, const float *x, int64_t N, int64_t C, int64_t hw, \
+                                      int n_threads);                                              \
+    void cnet_dconv_to_blk##isa##_f64(double *xb, const double *x, int64_t N, int64_t C, int64_t hw, \
+                                      int n_threads);                                              \
+    void cnet_dconv_from_blk##isa##_f32(float *x, const float *xb, int64_t N, int64_t C, int64_t hw, \
+                                        int n_threads);                                            \
+    void cnet_dconv_from_blk##isa##_f64(double *x, const double *xb, int64_t N, int64_t C,         \
+                                        int64_t hw, int n_threads);
 #if defined(__x86_64__)
 DC_DECLARE(_avx2)
 DC_DECLARE(_avx512)
+DC_DECLARE_LAYOUT(_avx2)
+DC_DECLARE_LAYOUT(_avx512)
 #endif
 
 /* Lists for the instance tables: X(a, n, m) for n = 1..N. */

@@ -342,3 +342,47 @@ int KNAME(cnet_dconv_wgrad)(REAL *part, REAL *dbpart, const REAL *dy, const REAL
     }
     return failed ? CNET_ERR_NOMEM : CNET_OK;
 }
+
+/* ---- layout conversions ---------------------------------------------------------------------- */
+#ifdef VTRANSPOSE
+/* x (N, C, H*W) -> xb (N, Cb, H*W, VL), lanes past C zero: VL pixels x VL channels at a time, the
+ * channel rows transposed into pixel vectors in registers; the last hw % VL pixels element by element. */
+void KNAME(cnet_dconv_to_blk)(REAL *xb, const REAL *x, int64_t N, int64_t C, int64_t hw, int n_threads) {
+    const int64_t Cb = (C + VL - 1) / VL, hw0 = hw / VL * VL;
+    const int nt = cnet_threads_for(N * Cb * hw * VL, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t q = 0; q < N * Cb; q++) {
+        const int64_t n = q / Cb, b = q % Cb, lanes = C - b * VL < VL ? C - b * VL : VL;
+        const REAL *s = x + (n * C + b * VL) * hw;
+        REAL *d = xb + q * hw * VL;
+        for (int64_t i = 0; i < hw0; i += VL) {
+            V r[VL];
+            for (int l = 0; l < VL; l++) r[l] = l < lanes ? VLOAD(s + l * hw + i) : VZERO();
+            VTRANSPOSE(r);
+            for (int p = 0; p < VL; p++) VSTORE(d + (i + p) * VL, r[p]);
+        }
+        for (int64_t i = hw0; i < hw; i++)
+            for (int64_t l = 0; l < VL; l++) d[i * VL + l] = l < lanes ? s[l * hw + i] : (REAL)0;
+    }
+}
+
+/* xb (N, Cb, H*W, VL) -> x (N, C, H*W), lanes past C dropped: the inverse of cnet_dconv_to_blk. */
+void KNAME(cnet_dconv_from_blk)(REAL *x, const REAL *xb, int64_t N, int64_t C, int64_t hw, int n_threads) {
+    const int64_t Cb = (C + VL - 1) / VL, hw0 = hw / VL * VL;
+    const int nt = cnet_threads_for(N * C * hw, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t q = 0; q < N * Cb; q++) {
+        const int64_t n = q / Cb, b = q % Cb, lanes = C - b * VL < VL ? C - b * VL : VL;
+        const REAL *s = xb + q * hw * VL;
+        REAL *d = x + (n * C + b * VL) * hw;
+        for (int64_t i = 0; i < hw0; i += VL) {
+            V r[VL];
+            for (int p = 0; p < VL; p++) r[p] = VLOAD(s + (i + p) * VL);
+            VTRANSPOSE(r);
+            for (int64_t l = 0; l < lanes; l++) VSTORE(d + l * hw + i, r[l]);
+        }
+        for (int64_t i = hw0; i < hw; i++)
+            for (int64_t l = 0; l < lanes; l++) d[l * hw + i] = s[i * VL + l];
+    }
+}
+#endif

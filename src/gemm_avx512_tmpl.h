@@ -14,6 +14,7 @@
 #include <immintrin.h>
 
 #include "gemm_internal.h"
+#include "simd_transpose.h"
 
 #endif /* CNET_GEMM_AVX512_SHARED */
 
@@ -201,49 +202,8 @@ void SFX(cnet_gemm_ukr_avx512_narrow)(CNET_UKR_ARGS(REAL)) {
 
 void SFX(cnet_gemm_ukr_avx512_m16)(CNET_UKR_ARGS(REAL)) { CNET_UKR_CALL(SFX(ukr_body), 16, 1) }
 
-/* Transposes the VL x VL block in r (r[i] row i) in registers: unpack pairs of rows, then shuffle
- * 128-bit lanes (the standard sequence; 3 or 4 rounds of VL shuffles for VL^2 elements). */
-static inline __attribute__((always_inline)) void SFX(transpose)(V r[VL]) {
-#if VL == 16
-    V t[16], u[16], v[16];
-    for (int i = 0; i < 8; ++i) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; ++i) {
-        u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; ++i) {
-        v[i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0x88);
-        v[4 + i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0xDD);
-        v[8 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0x88);
-        v[12 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0xDD);
-    }
-    for (int i = 0; i < 8; ++i) {
-        r[i] = _mm512_shuffle_f32x4(v[i], v[8 + i], 0x88);
-        r[8 + i] = _mm512_shuffle_f32x4(v[i], v[8 + i], 0xDD);
-    }
-#else
-    V t[8], u[8];
-    for (int i = 0; i < 4; ++i) {
-        t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 2; ++i) {
-        u[4 * i] = _mm512_shuffle_f64x2(t[4 * i], t[4 * i + 2], 0x88);
-        u[4 * i + 1] = _mm512_shuffle_f64x2(t[4 * i + 1], t[4 * i + 3], 0x88);
-        u[4 * i + 2] = _mm512_shuffle_f64x2(t[4 * i], t[4 * i + 2], 0xDD);
-        u[4 * i + 3] = _mm512_shuffle_f64x2(t[4 * i + 1], t[4 * i + 3], 0xDD);
-    }
-    for (int i = 0; i < 4; ++i) {
-        r[i] = _mm512_shuffle_f64x2(u[i], u[4 + i], 0x88);
-        r[4 + i] = _mm512_shuffle_f64x2(u[i], u[4 + i], 0xDD);
-    }
-#endif
-}
+/* Transposes the VL x VL block in r (r[i] row i) in registers (simd_transpose.h). */
+#define TRANSPOSE CNET_PICK(IS_F32, cnet_transpose_16x16_ps, cnet_transpose_8x8_pd)
 
 /* The transposed-B packing (gemm_internal.h) in VL x VL blocks transposed in registers; the last
  * kc % VL rows element by element. */
@@ -255,7 +215,7 @@ void SFX(cnet_gemm_packbt_avx512)(CNET_PACKBT_ARGS(REAL)) {
             V r[VL];
             for (int q = 0; q < VL; ++q)
                 r[q] = j0 + q < n ? OP(_mm512_loadu)(src + (j0 + q) * ldb + p) : zero;
-            SFX(transpose)(r);
+            TRANSPOSE(r);
             for (int q = 0; q < VL; ++q) OP(_mm512_storeu)(d + (p + q) * nr + j0, r[q]);
         }
     for (; p < kc; ++p)
@@ -370,3 +330,4 @@ void SFX(cnet_gemm_skinny_avx512)(CNET_SKINNY_ARGS(REAL)) {
 #undef OP
 #undef V2
 #undef CAST256
+#undef TRANSPOSE

@@ -62,6 +62,43 @@ def test_conv_section_has_every_pass_both_engines_and_the_plan(smoke):
     assert "| layer | pass | threads | direct |" in bench.markdown_report(res, "smoke")
 
 
+def test_copy_bandwidth_is_in_the_json_and_on_the_machine_line(smoke):
+    res, stdout = smoke
+    m = res["machine"]
+    assert set(m["copy_gbs"]) == {"1", "2"}
+    for t, g in m["copy_gbs"].items():
+        assert isinstance(g, float) and g > 0, (t, g)
+    assert [r["threads"] for r in m["copy_rows"]] == [1, 2]
+    assert all(r["array_bytes"] >= 64 * 2 ** 20 and len(r["samples_s"]) >= 5 for r in m["copy_rows"])
+    assert " | copy " in m["line"] and m["line"].endswith("GB/s")
+    assert m["line"] in stdout
+
+
+MEMORY_BOUND_IN_SMOKE = {"relu", "maxpool2d", "maxpool2d_blk", "rmsprop_update"}
+
+
+def test_memory_bound_kernels_have_gbs_and_pct_copy(smoke):
+    from cnet.bench import bandwidth
+    res, stdout = smoke
+    rows = [r for r in res["kernels"] if r.get("status") == "ok"]
+    mem = [r for r in rows if (r["op"], r["direction"]) in bandwidth.BYTE_MODEL]
+    assert {r["op"] for r in mem} == MEMORY_BOUND_IN_SMOKE
+    copy = res["machine"]["copy_gbs"]
+    for r in mem:
+        t = r["traffic"]
+        assert r["min_bytes"] == sum(t["read"].values()) + sum(t["write"].values()) > 0
+        assert r["min_gbs"] == pytest.approx(r["min_bytes"] / r["median_s"] / 1e9)
+        assert r["pct_copy"] == pytest.approx(100 * r["min_gbs"] / copy[str(r["threads"])])
+    assert not [r for r in rows if r not in mem and ("min_gbs" in r or "pct_copy" in r)]
+    header, = [ln for ln in stdout.splitlines() if ln.lstrip().startswith("case ")]
+    assert header.split()[-2:] == ["GB/s", "%copy"]
+    for case in ("simple_convnet.relu1.fwd", "simple_convnet.pool_blk.bwd", "softmax.rmsprop_update.upd"):
+        line, = [ln for ln in stdout.splitlines() if ln.lstrip().startswith(case + " N=1")]
+        gbs, pct = line.split()[-2:]
+        assert float(gbs) > 0 and pct.endswith("%") and float(pct[:-1]) >= 0, line
+    assert "| kernel | shape | threads | C GB/s | C % copy |" in bench.markdown_report(res, "smoke")
+
+
 def test_torch_absent_is_recorded_not_fatal(smoke):
     torch_rows = [r for r in smoke[0]["kernels"] if r["backend"] == "torch"]
     assert torch_rows and all(r["status"] == "skipped" and r["reason"] for r in torch_rows)
@@ -179,6 +216,11 @@ def test_machine_line_from_facts():
     assert line.startswith("CPU: TestCPU [avx2] | CPUs usable: 2 | OpenMP: libgomp (2 thr) | cnet 0.1.0 @ "
                            "0123456789+dirty, SIMD avx2 | numpy 2.0, no BLAS info | torch absent")
     assert line.endswith("fp32 GEMM peak (numpy.matmul): 1 thr 50 GFLOP/s, 2 thr 100 GFLOP/s")
+    from cnet.bench import bandwidth
+    copy = bandwidth.copy_text({1: 20.04, 2: 31.96}, [{"array_bytes": 64 * 2 ** 20}])
+    assert machine.machine_line(info, {1: 50.0}, copy).endswith(
+        "1 thr 50 GFLOP/s | copy 64 MiB f32 (numpy.copyto, N threads on slices; read + written): "
+        "1 thr 20.0 GB/s, 2 thr 32.0 GB/s")
 
 
 @pytest.mark.parametrize("name", ["softmax", "mlp", "cnn", "simple_convnet", "deep_convnet"])

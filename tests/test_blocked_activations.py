@@ -179,7 +179,7 @@ def test_pool_writes_the_conv_gradient_into_the_output_lent_to_it(dtype, act, hw
     finally:
         ops.conv.set_blocked_activations(previous)
     asked = {(b["layer"], b["key"]) for b in model._graph._memory.buffers()}   # the step's workspaces
-    assert conv2._lent and pool._lent is not None and pool._lent[0] is conv2._y
+    assert conv2._lent and pool._lent is conv2._y
     assert (pool, "dxb") not in asked and (conv2, "dyb") not in asked and (pool, "argb") in asked
     assert conv1._lent and (conv1, "dyb") not in asked    # lent to a conv, which does not use it
     # the dropout before Flatten drops on the NCHW copy of its blocked input: its output (and so the

@@ -405,3 +405,20 @@ def test_direct_conv_argument_checks():
     for backend in ("c", "numpy"):
         with cnet.use_backend(backend):
             assert ops.from_blocked(ops.to_blocked(x + 1), 5).tobytes() == (x + 1).tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_layout_conversions_every_path(simd, dtype):
+    """to_blocked / from_blocked against the reference on every path and both block widths (the AVX
+    paths transpose vector-wide tiles in registers; the rest runs element by element): channels short
+    of a block and past it, planes that are not a multiple of the vector, several threads."""
+    rng = np.random.default_rng(3)
+    for cb in sorted({ops.conv.blk_width(dtype), 32 // np.dtype(dtype).itemsize, 3}):
+        for shape in [(2, 1, 3, 3), (3, 5, 7, 9), (2, cb, 4, 4), (1, 2 * cb + 1, 5, 13), (2, 17, 1, 1)]:
+            x = rng.standard_normal(shape).astype(dtype)
+            want = run_numpy(ops.to_blocked, x, cb)
+            for threads in THREAD_COUNTS:
+                xb = run_c(ops.to_blocked, x, cb, threads=threads)
+                assert xb.tobytes() == want.tobytes(), (cb, shape, threads)
+                back = run_c(ops.from_blocked, xb, shape[1], threads=threads)
+                assert back.tobytes() == x.tobytes(), (cb, shape, threads)

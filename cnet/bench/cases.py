@@ -1,9 +1,12 @@
 """What cnet-bench measures in its kernels and gemm sections: every op of the bundled models (cnet.zoo) at the
 shapes of their layers, as a :class:`Case` that builds its inputs and calls the op through cnet.ops, with the
-equivalent PyTorch call; and the layers' matrix products."""
+equivalent PyTorch call; and the layers' matrix products. The memory-bound cases (pooling, ReLU, dropout,
+batch norm, optimizer updates) carry the traffic of cnet/bench/bandwidth.py's byte model."""
 import numpy as np
 
 from cnet import ops
+
+from .bandwidth import OPTIMIZER_STATE, traffic
 
 F32 = 4  # bytes
 
@@ -19,6 +22,7 @@ class Case:
         self.torch = torch      # (torch, state) -> callable, or None
         self.gemm = gemm        # (M, K, N) of a dense or conv layer's forward product X.W, else None
         self.conv = None        # (N, C, H, W, K, KH = KW, pad) of a conv layer (stride 1), else None
+        self.traffic = None     # a memory-bound op's byte model (bandwidth.traffic), else None
         self.also = []
 
     @property
@@ -32,6 +36,13 @@ class Case:
 
 def f32(rng, *shape, scale=1.0):
     return (rng.standard_normal(shape, dtype=np.float32) * np.float32(scale))
+
+
+def _moving(cases, **shapes):
+    """The cases, each with the traffic of its op and pass in the byte model (float32) at these shapes."""
+    for case in cases:
+        case.traffic = traffic(case.op, case.direction, shapes)
+    return cases
 
 
 def _conv(model, layer, n, c, h, w, k, ks, pad):
@@ -115,8 +126,8 @@ def _relu(model, layer, shape_t):
     def torch_b(torch, s):
         dy, y = torch.from_numpy(s["dy"]), torch.from_numpy(s["y"])
         return lambda: torch.ops.aten.threshold_backward(dy, y, 0)
-    return [Case(model, layer, "relu", "fwd", shape, None, 2 * size * F32, setup_f, torch_f),
-            Case(model, layer, "relu", "bwd", shape, None, 3 * size * F32, setup_b, torch_b)]
+    return _moving([Case(model, layer, "relu", "fwd", shape, None, 2 * size * F32, setup_f, torch_f),
+                    Case(model, layer, "relu", "bwd", shape, None, 3 * size * F32, setup_b, torch_b)], x=shape_t)
 
 
 def _unary(model, layer, op, shape_t):
@@ -185,8 +196,63 @@ def _maxpool(model, layer, shape_t, p=2):
         return lambda: torch.ops.aten.max_pool2d_with_indices_backward(dy, x, [p, p], [p, p], [0, 0],
                                                                         [1, 1], False, idx)
     byt = size * F32 + osize * (F32 + 8)
-    return [Case(model, layer, "maxpool2d", "fwd", shape, None, byt, setup_f, torch_f),
-            Case(model, layer, "maxpool2d", "bwd", shape, None, byt, setup_b, torch_b)]
+    return _moving([Case(model, layer, "maxpool2d", "fwd", shape, None, byt, setup_f, torch_f),
+                    Case(model, layer, "maxpool2d", "bwd", shape, None, byt, setup_b, torch_b)],
+                   x=shape_t, y=(n, c, h // p, w // p))
+
+
+def _avgpool(model, layer, shape_t, p=2):
+    n, c, h, w = shape_t
+    oshape = (n, c, h // p, w // p)
+    shape = f"x{shape_t} {p}x{p}"
+
+    def setup_f(rng):
+        x = f32(rng, *shape_t)
+        return (lambda: ops.avgpool2d_forward(x, p, p)), dict(x=x)
+
+    def setup_b(rng):
+        x, dy = f32(rng, *shape_t), f32(rng, *oshape)
+        return (lambda: ops.avgpool2d_backward(dy, shape_t, p, p)), dict(x=x, dy=dy)
+
+    def torch_f(torch, s):
+        x = torch.from_numpy(s["x"])
+        return lambda: torch.ops.aten.avg_pool2d(x, [p, p], [p, p])
+
+    def torch_b(torch, s):
+        x, dy = torch.from_numpy(s["x"]), torch.from_numpy(s["dy"])
+        return lambda: torch.ops.aten.avg_pool2d_backward(dy, x, [p, p], [p, p], [0, 0], False, True, None)
+    byt = (n * c * h * w + int(np.prod(oshape))) * F32
+    return _moving([Case(model, layer, "avgpool2d", "fwd", shape, None, byt, setup_f, torch_f),
+                    Case(model, layer, "avgpool2d", "bwd", shape, None, byt, setup_b, torch_b)],
+                   x=shape_t, y=oshape)
+
+
+def _maxpool_blk(model, layer, shape_t):
+    """2x2 max pooling on the blocked layout, as the layers run it between blocked convolutions (no torch
+    twin: PyTorch has no kernel on this layout)."""
+    n, c, h, w = shape_t
+    cb = ops.conv.blk_width(np.float32)
+    xshape = (n, -(-c // cb), h, w, cb)
+    yshape = (n, xshape[1], h // 2, w // 2, cb)
+    shape = f"xb{xshape} 2x2"
+
+    def setup_f(rng):
+        xb = ops.to_blocked(f32(rng, *shape_t), cb)
+        outs = (np.empty(yshape, np.float32), np.empty(yshape, np.uint8))
+        return (lambda: ops.maxpool2d_blk_forward(xb)), dict(
+            c_call=lambda: ops.maxpool2d_blk_forward(xb, out=outs))
+
+    def setup_b(rng):
+        xb = ops.to_blocked(f32(rng, *shape_t), cb)
+        _, arg = ops.maxpool2d_blk_forward(xb)
+        dyb, dxb = f32(rng, *yshape), np.empty(xshape, np.float32)
+        return (lambda: ops.maxpool2d_blk_backward(dyb, arg, (h, w))), dict(
+            c_call=lambda: ops.maxpool2d_blk_backward(dyb, arg, (h, w), out=dxb))
+    x_n, y_n = int(np.prod(xshape)), int(np.prod(yshape))
+    byt = x_n * F32 + y_n * (F32 + 1)
+    return _moving([Case(model, layer, "maxpool2d_blk", "fwd", shape, None, byt, setup_f, None),
+                    Case(model, layer, "maxpool2d_blk", "bwd", shape, None, byt, setup_b, None)],
+                   x=xshape, y=yshape)
 
 
 def _dropout(model, layer, shape_t, rate):
@@ -216,8 +282,8 @@ def _dropout(model, layer, shape_t, rate):
         _, mask = torch.ops.aten.native_dropout(torch.ones_like(dy), rate, True)
         scale = 1.0 / (1.0 - rate)
         return lambda: torch.ops.aten.native_dropout_backward(dy, mask, scale)
-    return [Case(model, layer, "dropout", "fwd", shape, None, 3 * size * F32, setup_f, torch_f),
-            Case(model, layer, "dropout", "bwd", shape, None, 3 * size * F32, setup_b, torch_b)]
+    return _moving([Case(model, layer, "dropout", "fwd", shape, None, 3 * size * F32, setup_f, torch_f),
+                    Case(model, layer, "dropout", "bwd", shape, None, 3 * size * F32, setup_b, torch_b)], x=shape_t)
 
 
 def _xent(model, n, classes=10):
@@ -258,42 +324,45 @@ def _xent(model, n, classes=10):
             Case(model, "softmax_xent", "softmax_xent", "bwd", shape, None, 2 * size * F32, setup_b, torch_b)]
 
 
+_MU1, _MU2 = (0.9 * (1.0 - 0.5 * 0.96 ** (t * 0.004)) for t in (1, 2))   # Nadam's Keras schedule at t = 1, 2
+# Each optimizer update's hyper-parameters after its arrays (Keras defaults; step count t = 1).
+_UPDATE_ARGS = {"sgd": (0.01,), "momentum": (0.01, 0.9), "nesterov": (0.01, 0.9), "adagrad": (0.01, 1e-7),
+                "rmsprop": (0.001, 0.9, 1e-7), "adam": (0.001, 0.9, 0.999, 1e-7, 1),
+                "adadelta": (1.0, 0.95, 1e-7), "adamax": (0.002, 0.9, 0.999, 1e-7, 1),
+                "nadam": (0.002, 0.9, 0.999, 1e-7, 1, _MU1, _MU2, _MU1)}
+
+
+def _torch_optimizer(torch, name, params):
+    o = torch.optim
+    return {"sgd": lambda: o.SGD(params, lr=0.01, foreach=False),
+            "momentum": lambda: o.SGD(params, lr=0.01, momentum=0.9, foreach=False),
+            "nesterov": lambda: o.SGD(params, lr=0.01, momentum=0.9, nesterov=True, foreach=False),
+            "adagrad": lambda: o.Adagrad(params, lr=0.01, eps=1e-7, foreach=False),
+            "rmsprop": lambda: o.RMSprop(params, lr=0.001, alpha=0.9, eps=1e-7, foreach=False),
+            "adam": lambda: o.Adam(params, lr=0.001, eps=1e-7, foreach=False),
+            "adadelta": lambda: o.Adadelta(params, lr=1.0, rho=0.95, eps=1e-7, foreach=False),
+            "adamax": lambda: o.Adamax(params, lr=0.002, eps=1e-7, foreach=False),
+            "nadam": lambda: o.NAdam(params, lr=0.002, eps=1e-7, foreach=False)}[name]()
+
+
 def _optimizer(model, name, nparams):
     """One update of every parameter of a model, as one flat vector (per-array call overhead not included)."""
     shape = f"{nparams} params"
-    reads = {"sgd": 2, "momentum": 3, "rmsprop": 3, "adam": 4, "adadelta": 4}[name]
-    writes = {"sgd": 1, "momentum": 2, "rmsprop": 2, "adam": 3, "adadelta": 3}[name]
+    n_state = len(OPTIMIZER_STATE[name])
+    reads, writes = 2 + n_state, 1 + n_state     # p, g and the state arrays; p and the state arrays
+    update, args = getattr(ops, f"{name}_update"), _UPDATE_ARGS[name]
 
     def setup(rng):
         p, g = f32(rng, nparams), f32(rng, nparams, scale=0.01)
-        s1, s2 = np.zeros(nparams, np.float32), np.zeros(nparams, np.float32)
-        state = dict(p=p, g=g)
-        if name == "sgd":
-            return (lambda: ops.sgd_update(p, g, 0.01)), state
-        if name == "momentum":
-            return (lambda: ops.momentum_update(p, g, s1, 0.01, 0.9)), state
-        if name == "rmsprop":
-            return (lambda: ops.rmsprop_update(p, g, s1, 0.001, 0.9, 1e-7)), state
-        if name == "adam":
-            return (lambda: ops.adam_update(p, g, s1, s2, 0.001, 0.9, 0.999, 1e-7, 1)), state
-        return (lambda: ops.adadelta_update(p, g, s1, s2, 1.0, 0.95, 1e-7)), state
+        states = [np.zeros(nparams, np.float32) for _ in range(n_state)]
+        return (lambda: update(p, g, *states, *args)), dict(p=p, g=g)
 
     def torch_u(torch, s):
         p = torch.nn.Parameter(torch.from_numpy(s["p"].copy()))
         p.grad = torch.from_numpy(s["g"])
-        if name == "sgd":
-            opt = torch.optim.SGD([p], lr=0.01, foreach=False)
-        elif name == "momentum":
-            opt = torch.optim.SGD([p], lr=0.01, momentum=0.9, foreach=False)
-        elif name == "rmsprop":
-            opt = torch.optim.RMSprop([p], lr=0.001, alpha=0.9, eps=1e-7, foreach=False)
-        elif name == "adam":
-            opt = torch.optim.Adam([p], lr=0.001, eps=1e-7, foreach=False)
-        else:
-            opt = torch.optim.Adadelta([p], lr=1.0, rho=0.95, eps=1e-7, foreach=False)
-        return opt.step
-    return [Case(model, f"{name}_update", f"{name}_update", "upd", shape, None,
-                 (reads + writes) * nparams * F32, setup, torch_u)]
+        return _torch_optimizer(torch, name, [p]).step
+    return _moving([Case(model, f"{name}_update", f"{name}_update", "upd", shape, None,
+                         (reads + writes) * nparams * F32, setup, torch_u)], p=(nparams,))
 
 
 def _batchnorm(model, layer, shape_t):
@@ -320,8 +389,9 @@ def _batchnorm(model, layer, shape_t):
         _, mean, invstd = torch.ops.aten.native_batch_norm(x, g, b, None, None, True, 0.0, 1e-3)
         return lambda: torch.ops.aten.native_batch_norm_backward(dy, x, g, None, None, mean, invstd, True,
                                                                  1e-3, [True, True, True])
-    return [Case(model, layer, "batchnorm", "fwd", shape, None, 3 * size * F32, setup_f, torch_f),
-            Case(model, layer, "batchnorm", "bwd", shape, None, 4 * size * F32, setup_b, torch_b)]
+    return _moving([Case(model, layer, "batchnorm", "fwd", shape, None, 3 * size * F32, setup_f, torch_f),
+                    Case(model, layer, "batchnorm", "bwd", shape, None, 4 * size * F32, setup_b, torch_b)],
+                   x=shape_t, c=(c,))
 
 
 # Parameter counts of the bundled models (for the optimizer-update cases).
@@ -346,15 +416,17 @@ def model_cases(n):
     # Keras MNIST convnet (Adadelta)
     cs += _conv("cnn", "conv1", n, 1, 28, 28, 32, 3, 0) + _relu("cnn", "relu1", (n, 32, 26, 26))
     cs += _conv("cnn", "conv2", n, 32, 26, 26, 64, 3, 0) + _relu("cnn", "relu2", (n, 64, 24, 24))
-    cs += _maxpool("cnn", "pool", (n, 64, 24, 24))
+    cs += _maxpool("cnn", "pool", (n, 64, 24, 24)) + _maxpool_blk("cnn", "pool_blk", (n, 64, 24, 24))
     cs += _dropout("cnn", "dropout1", (n, 64, 12, 12), 0.25)
     cs += _dense("cnn", "dense1", n, 9216, 128) + _relu("cnn", "relu3", (n, 128))
     cs += _dropout("cnn", "dropout2", (n, 128), 0.5)
     cs += _dense("cnn", "dense2", n, 128, 10) + _xent("cnn", n)
-    cs += _optimizer("cnn", "adadelta", 1 * 9 * 32 + 32 + 32 * 9 * 64 + 64 + _nparams([(9216, 128), (128, 10)]))
+    cnn_p = 1 * 9 * 32 + 32 + 32 * 9 * 64 + 64 + _nparams([(9216, 128), (128, 10)])
+    cs += _optimizer("cnn", "adadelta", cnn_p)
     # SimpleConvNet: conv 30 5x5, pool, 4320-100-10 (Adam)
     cs += _conv("simple_convnet", "conv", n, 1, 28, 28, 30, 5, 0) + _relu("simple_convnet", "relu1", (n, 30, 24, 24))
     cs += _maxpool("simple_convnet", "pool", (n, 30, 24, 24))
+    cs += _maxpool_blk("simple_convnet", "pool_blk", (n, 30, 24, 24))
     cs += _dense("simple_convnet", "dense1", n, 4320, 100) + _relu("simple_convnet", "relu2", (n, 100))
     cs += _dense("simple_convnet", "dense2", n, 100, 10) + _xent("simple_convnet", n)
     cs += _optimizer("simple_convnet", "adam", 30 * 25 + 30 + _nparams([(4320, 100), (100, 10)]))
@@ -369,6 +441,7 @@ def model_cases(n):
         if name in pools:
             pc, phw = pools[name]
             cs += _maxpool("deep_convnet", "pool_" + name, (n, pc, phw, phw))
+            cs += _maxpool_blk("deep_convnet", "pool_blk_" + name, (n, pc, phw, phw))
     cs += _dense("deep_convnet", "dense1", n, 1024, 50) + _relu("deep_convnet", "relu7", (n, 50))
     cs += _dropout("deep_convnet", "dropout", (n, 50), 0.5)
     cs += _dense("deep_convnet", "dense2", n, 50, 10) + _dropout("deep_convnet", "dropout2", (n, 10), 0.5)
@@ -377,6 +450,9 @@ def model_cases(n):
     cs += _optimizer("deep_convnet", "adam", deep_p)
     # Ops of the library no bundled model uses, at representative shapes
     cs += _batchnorm("extra", "batchnorm_conv", (n, 64, 24, 24)) + _batchnorm("extra", "batchnorm_dense", (n, 500))
+    cs += _avgpool("extra", "avgpool", (n, 64, 24, 24))
+    for name in OPTIMIZER_STATE:    # every optimizer update of cnet.ops, at the Keras convnet's parameter count
+        cs += _optimizer("extra", name, cnn_p)
     for op in ("sigmoid", "tanh", "softmax"):
         cs += _unary("extra", op, op, (n, 500))
     return cs

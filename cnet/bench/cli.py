@@ -13,10 +13,11 @@ from cnet._command import UserError, run
 from cnet._fileio import atomic_write
 
 from .machine import loadavg
+from .infer import run_infer
 from .report import markdown_report
 from .suite import Suite
 
-SECTIONS = ("machine", "kernels", "gemm", "conv", "e2e")
+SECTIONS = ("machine", "kernels", "gemm", "conv", "e2e", "infer")
 
 
 def _parse_threads(s):
@@ -37,6 +38,16 @@ def _parse_only(s):
     return parts
 
 
+def _parse_batches(s):
+    try:
+        bs = [int(v) for v in s.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--batch: expected a comma-separated list of ints, got {s!r}") from None
+    if not bs or min(bs) < 1:
+        raise argparse.ArgumentTypeError(f"--batch: batch sizes must be >= 1, got {s!r}")
+    return list(dict.fromkeys(bs))   # in the order given, each once
+
+
 def _positive_int(s):
     try:
         n = int(s)
@@ -50,13 +61,13 @@ def _positive_int(s):
 def build_parser(prog="cnet-bench"):
     p = argparse.ArgumentParser(
         prog=prog,
-        description="cnet benchmark suite: machine line, kernels, GEMM, end-to-end training "
-                    "(C backend vs NumPy reference vs PyTorch when importable).")
+        description="cnet benchmark suite: machine line, kernels, GEMM, conv layers, end-to-end training, "
+                    "inference (C backend vs NumPy reference vs PyTorch when importable).")
     p.add_argument("--quick", action="store_true", help="smallest sizes, few repeats (< 2 min on 2 cores); default: the full suite")
     p.add_argument("--smoke", action="store_true",
                    help="minimum sizes and repeats of a few cases in every section (for tests; < 20 s); default: off")
     p.add_argument("--only", type=_parse_only, default=list(SECTIONS),
-                   help="comma-separated sections among machine,kernels,gemm,conv,e2e (the machine line is "
+                   help="comma-separated sections among " + ",".join(SECTIONS) + " (the machine line is "
                         "always collected; the GEMM peak is measured whenever any section runs); default: all")
     p.add_argument("--threads", type=_parse_threads, default=None,
                    help="comma-separated thread counts (default: 1 and the CPUs usable)")
@@ -65,7 +76,12 @@ def build_parser(prog="cnet-bench"):
     p.add_argument("--models", default=None,
                    help="comma-separated e2e models among " + ",".join(zoo.MODELS) + ", each optionally with "
                         ":optimizer for another optimizer at its Keras default learning rate (cnn:adam) "
-                        "(default: all, and cnn:adam)")
+                        "(default: all, and cnn:adam); the infer section takes each model once, whatever "
+                        "its optimizer")
+    p.add_argument("--batch", type=_parse_batches, default=None,
+                   help="comma-separated training batch sizes of the e2e section, each model measured at "
+                        "each (32 is Keras's default) (default: each model's cnet-train batch, or the batch "
+                        "of --quick/--smoke)")
     p.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when importable (default: include it when importable)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess (default: measure it)")
     p.add_argument("--json", default=None,
@@ -133,6 +149,9 @@ def _main(argv, prog):
     started = time.time()
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     json_path = args.json or os.path.join("benchmarks", "results", f"{stamp}.json")
+    if args.batch and (args.distributed or "e2e" not in args.only):
+        raise UserError("--batch sets the e2e section's training batch: it needs the e2e section in --only "
+                        "and does not apply to --distributed (which trains at the model's cnet-train batch)")
     if args.distributed:
         return _distributed(args, argv, stamp, json_path, started)
     suite = Suite(args)
@@ -153,10 +172,13 @@ def _main(argv, prog):
                       "figures, especially multi-threaded ones, will be noisy and pessimistic")
         suite.run_machine()
         suite.results["meta"]["section_s"] = {"machine": time.time() - started}
-        for section in ("kernels", "gemm", "conv", "e2e"):
+        for section in SECTIONS[1:]:
             if section in args.only:
                 t0 = time.time()
-                getattr(suite, f"run_{section}")()
+                if section == "infer":   # not a Suite method: cnet/bench/infer.py
+                    run_infer(suite)
+                else:
+                    getattr(suite, f"run_{section}")()
                 suite.results["meta"]["section_s"][section] = time.time() - t0
     finally:
         ops.set_backend(previous_backend)

@@ -1,5 +1,6 @@
 """Machine facts for cnet-bench: CPU and flags, CPUs usable, OpenMP runtime, cnet's SIMD path, NumPy and its
-BLAS (threadpoolctl), torch, the git commit, and the measured float32 GEMM peak (numpy.matmul)."""
+BLAS (threadpoolctl), torch, the git commit, and the measured float32 GEMM peak (numpy.matmul); the copy
+bandwidth, measured in cnet/bench/bandwidth.py, ends the machine line."""
 import os
 import platform
 import subprocess
@@ -99,7 +100,9 @@ def measure_peak(mode, threads, ctl, seed):
     return rows, peak
 
 
-def machine_line(info, peak):
+def machine_line(info, peak, copy=None):
+    """The one-line summary of the machine; `copy`, the copy bandwidth's text (bandwidth.copy_text), ends
+    it when given."""
     flags = " ".join(f for f, on in info.get("flags", {}).items() if on) or "?"
     blas = []
     for d in info.get("threadpools") or []:
@@ -113,7 +116,8 @@ def machine_line(info, peak):
     return (f"CPU: {info['cpu']} [{flags}] | CPUs usable: {info['cpus_usable']} | "
             f"OpenMP: {info.get('openmp_runtime')} ({info.get('cnet_threads')} thr) | "
             f"cnet {info['cnet']} @ {git_s}, SIMD {info.get('simd')} | numpy {info['numpy']}, {blas_s} | "
-            f"torch {info['torch'] or 'absent'} | fp32 GEMM peak (numpy.matmul): {peak_s}")
+            f"torch {info['torch'] or 'absent'} | fp32 GEMM peak (numpy.matmul): {peak_s}"
+            + (f" | {copy}" if copy else ""))
 
 
 def loadavg():

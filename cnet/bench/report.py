@@ -2,6 +2,7 @@
 (``--report``) and a bar chart of the speedups (``--plot``)."""
 import numpy as np
 
+from .bandwidth import membound_table
 from .timing import fmt_time
 
 
@@ -14,8 +15,9 @@ def _median_of(rows, **match):
 
 
 def markdown_report(res, command):
-    """README-ready tables from a results dict: the machine, end-to-end training per model, the layer
-    kernels of the Keras convnet at batch 128, the convnet's GEMM products, and every conv layer's passes."""
+    """README-ready tables from a results dict: the machine, end-to-end training per model (and batch),
+    inference against PyTorch, the layer kernels of the Keras convnet at batch 128, the convnet's GEMM
+    products, the memory-bound kernels against the copy bandwidth, and every conv layer's passes."""
     m, meta = res["machine"], res["meta"]
     thr = meta["threads"]
     git = m.get("git") or {}
@@ -27,25 +29,29 @@ def markdown_report(res, command):
     out += ["Training (one optimizer step per batch; images/s, median of the timed steps; speedups in the same run):",
             "", "| model | batch | threads | cnet C img/s | NumPy img/s | PyTorch img/s | C / NumPy | C / PyTorch "
             "| s per MNIST epoch (C) |", "|---|---|---|---|---|---|---|---|---|"]
-    for model in [r["model"] for r in res["e2e"] if r.get("backend") == "c" and r["threads"] == thr[0]]:
+    blocks = [(r["model"], r["batch"]) for r in res["e2e"] if r.get("backend") == "c" and r["threads"] == thr[0]]
+    for model, batch in blocks:   # a model measured at several batches (--batch 32,128) has a block each
         for t in thr:
-            c = _median_of(res["e2e"], model=model, backend="c", threads=t)
-            n = _median_of(res["e2e"], model=model, backend="numpy", threads=t)
-            tt = _median_of(res["e2e"], model=model, backend="torch", threads=t)
+            c = _median_of(res["e2e"], model=model, batch=batch, backend="c", threads=t)
+            n = _median_of(res["e2e"], model=model, batch=batch, backend="numpy", threads=t)
+            tt = _median_of(res["e2e"], model=model, batch=batch, backend="torch", threads=t)
             if c is None:
                 continue
             ips = lambda r: f"{r['images_per_s']:,.0f}" if r else "-"
             ratio = lambda r: f"{c['images_per_s'] / r['images_per_s']:.2f}x" if r else "-"
             out.append(f"| {model} | {c['batch']} | {t} | {ips(c)} | {ips(n)} | {ips(tt)} | {ratio(n)} | "
                        f"{ratio(tt)} | {c['epoch_s']:.1f} |")
-    sc = {(r["model"], r["backend"]): r["ratio"] for r in res.get("scaling", [])}
+    sc = {(r["model"], r.get("batch"), r["backend"]): r["ratio"] for r in res.get("scaling", [])}
     if sc:
+        several = len({m for m, _, _ in sc}) < len({(m, bt) for m, bt, _ in sc})
         out += ["", "Thread scaling 1 -> 2 (training images/s): " + ", ".join(
-            f"{mdl} {sc[(mdl, 'c')]:.2f}x" for mdl, b in sc if b == "c") + "."]
+            f"{mdl}{f' batch {bt}' if several else ''} {sc[(mdl, bt, 'c')]:.2f}x" for mdl, bt, b in sc if b == "c")
+            + "."]
     mem = res.get("memory") or {}
     if mem.get("status") == "ok":
         out += [f"Peak resident memory of a training process (MNIST loaded, Keras convnet, batch "
                 f"{mem['batch']}, {mem['steps']} steps): {mem['vmhwm_kb'] / 1024:.0f} MB."]
+    out += _infer_table(res)
     # kernels of the Keras convnet at the largest batch
     if res.get("kernels"):   # absent when the run was --only e2e, say
         nmax = max(r["batch"] for r in res["kernels"])
@@ -74,8 +80,35 @@ def markdown_report(res, command):
             out.append(f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | "
                        f"{n['gflops']:.1f} | {r['gflops'] / n['gflops']:.2f}x |" if n else
                        f"| {r['case']} | {mkn} | {r['threads']} | {r['gflops']:.1f} | - | - |")
+    out += membound_table(res)
     out += _conv_table(res)
     return "\n".join(out) + "\n"
+
+
+def _infer_table(res):
+    """The infer section: predict on a batch and one image, cnet (C) against the PyTorch twin."""
+    rows = [r for r in res.get("infer") or [] if r.get("status") == "ok"]
+    if not rows:
+        return []
+    out = ["", f"Inference: `model.predict(x, batch_size={rows[0]['batch']})` on {rows[0]['batch']} images "
+           "(images/s) and one image (`model.predict_on_batch(x[:1])`; `model.predict(x[:1])` in brackets), "
+           "against the PyTorch twin in eval mode under `torch.no_grad()` (median of the rounds; ratio = "
+           "PyTorch's time / cnet's):", "",
+           "| model | threads | cnet img/s | PyTorch img/s | ratio | cnet 1 image | PyTorch 1 image | ratio |",
+           "|---|---|---|---|---|---|---|---|"]
+    for c in rows:
+        if c["backend"] != "c":
+            continue
+        tt = _median_of(rows, model=c["model"], backend="torch", threads=c["threads"])
+        lat = fmt_time(c["latency_median_s"]) + (f" ({fmt_time(c['latency_predict_median_s'])})"
+                                                 if "latency_predict_median_s" in c else "")
+        ips = f"{tt['images_per_s']:,.0f}" if tt else "-"
+        r_ips = f"{c['images_per_s'] / tt['images_per_s']:.2f}x" if tt else "-"
+        tlat = fmt_time(tt["latency_median_s"]) if tt else "-"
+        r_lat = f"{tt['latency_median_s'] / c['latency_median_s']:.2f}x" if tt else "-"
+        out.append(f"| {c['model']} | {c['threads']} | {c['images_per_s']:,.0f} | {ips} | {r_ips} | {lat} | "
+                   f"{tlat} | {r_lat} |")
+    return out
 
 
 def _conv_table(res):

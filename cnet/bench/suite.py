@@ -9,6 +9,7 @@ import numpy as np
 from cnet import ops
 from cnet._fileio import atomic_write
 
+from . import bandwidth
 from .cases import f32, gemm_products, kernel_cases
 from .conv import run_conv
 from .e2e import run_e2e
@@ -32,6 +33,7 @@ class Suite:
         self.ctl = Threads()
         self.torch, self.torch_note = import_torch(not args.no_torch)
         self.peak = {}
+        self.copy = {}      # threads -> copy bandwidth, GB/s (bandwidth.measure_copy)
         self.results = {"meta": {}, "machine": {}, "kernels": [], "gemm": [], "conv": [], "e2e": [], "memory": None,
                         "scaling": [], "skipped": []}
         self.speedups = []  # (label, threads, c/numpy, c/torch) for the plot
@@ -67,13 +69,21 @@ class Suite:
         rows, self.peak = measure_peak(self.mode, self.threads, self.ctl, self.args.seed)
         info["gemm_peak_rows"] = rows
         info["gemm_peak_gflops"] = {str(t): g for t, g in self.peak.items()}
-        info["line"] = machine_line(info, self.peak)
+        self.out(f"  measuring copy bandwidth (numpy.copyto, read + written), threads {self.threads} ...")
+        copy_rows, self.copy = bandwidth.measure_copy(self.mode, self.threads)
+        info["copy_rows"] = copy_rows
+        info["copy_gbs"] = {str(t): g for t, g in self.copy.items()}
+        info["line"] = machine_line(info, self.peak, bandwidth.copy_text(self.copy, copy_rows))
         self.results["machine"] = info
         self.out("  " + info["line"])
         for r in rows:
             self.out(f"    matmul {r['size']}^2 {r['threads']} thr: median {fmt_time(r.get('median_s'))} "
                      f"-> {r['gflops']:.1f} GFLOP/s (best sample {r['gflops_best']:.1f})"
                      if r["gflops"] else f"    matmul {r['size']} failed")
+        for r in copy_rows:
+            self.out(f"    copy {r['array_bytes'] / 2 ** 20:.0f} MiB {r['threads']} thr ({r['method']}): median "
+                     f"{fmt_time(r.get('median_s'))} -> {r['gbs']:.1f} GB/s (best sample {r['gbs_best']:.1f})"
+                     if r["gbs"] else f"    copy {r['threads']} thr failed: {r['error']}")
         c_ops = [k for k, v in info["op_backends"].items() if v == "c"]
         ref_ops = [k for k, v in info["op_backends"].items() if v != "c"]
         if info.get("threads_note"):
@@ -103,14 +113,16 @@ class Suite:
         with ops.use_backend("c"):
             impl = ops.op_backends()
         hdr = (f"  {'case':<44}{'thr':>3}  {'c':>16}  {'numpy':>16}  {'torch':>16}  "
-               f"{'c rate':>15}  {'c/np':>7}  {'c/torch':>7}")
+               f"{'c rate':>15}  {'c/np':>7}  {'c/torch':>7}  {'GB/s':>7}  {'%copy':>5}")
         for n in self.mode["kernel_batches"]:
             cases = kernel_cases(n)
             if self.mode["kernel_filter"]:
                 keep = self.mode["kernel_filter"]
                 cases = [c for c in cases if c.model in keep or f"{c.model}.{c.layer}" in keep]
             self.out(f"-- batch {n}: {len(cases)} cases; median (IQR) per call; "
-                     "'c*' = that op has no C kernel yet and ran the NumPy reference")
+                     "'c*' = that op has no C kernel yet and ran the NumPy reference; memory-bound ops: GB/s "
+                     "= c's minimum bytes (each input read once, each output written once; "
+                     "cnet/bench/bandwidth.py) per second, %copy = that / the copy bandwidth at the same threads")
             self.out(hdr)
             for case in cases:
                 self._run_case(case, n, impl)
@@ -131,6 +143,8 @@ class Suite:
                 tcall = case.torch(self.torch, state)
             except Exception as exc:
                 tnote = f"torch equivalent failed: {exc.__class__.__name__}: {exc}"
+        elif self.torch is not None:
+            tnote = "no PyTorch equivalent of this kernel"
         op_key = {"fwd": f"{case.op}_forward", "bwd": f"{case.op}_backward"}.get(case.direction, case.op)
         c_impl = impl.get(op_key, "numpy")
         cons = []
@@ -164,6 +178,8 @@ class Suite:
                     st = stats(rec["samples"])
                     row.update(status="ok", samples_s=rec["samples"], calls_per_sample=rec["calls"], **st)
                     row.update(self._row_figures(st, case.flops, case.nbytes, t))
+                    if case.traffic is not None and st:
+                        row.update(bandwidth.figures(case.traffic, st["median_s"], self.copy.get(t)))
                     row_stats[b] = row
                 self.results["kernels"].append(row)
             self._print_line(label if first else "", t, row_stats, c_impl, case, res)
@@ -184,16 +200,19 @@ class Suite:
                 rate = f"{c['gflops']:.1f}GF {pct:.0f}%" if pct is not None else f"{c['gflops']:.1f}GF"
             elif "gbs" in c:
                 rate = f"{c['gbs']:.2f}GB/s"
+        gbs = f"{c['min_gbs']:.2f}" if c and "min_gbs" in c else ""
+        pct_copy = f"{c['pct_copy']:.0f}%" if c and c.get("pct_copy") is not None else ""
+        mem = f"  {gbs:>7}  {pct_copy:>5}" if gbs else ""
         sp_np = rs["numpy"]["median_s"] / c["median_s"] if (c and "numpy" in rs) else None
         sp_t = rs["torch"]["median_s"] / c["median_s"] if (c and "torch" in rs) else None
         self.speedups.append((case.name + f" N={c['batch']}" if c else case.name, t, sp_np, sp_t))
         cname = "c*" if c_impl != "c" else "c"
         if label:
             self.out(f"{t:>3}  {cell('c'):>16}  {cell('numpy'):>16}  {cell('torch'):>16}  {rate:>15}  "
-                     f"{fmt_x(sp_np):>7}  {fmt_x(sp_t):>7}" + ("  [c*: reference]" if cname == "c*" else ""))
+                     f"{fmt_x(sp_np):>7}  {fmt_x(sp_t):>7}{mem}" + ("  [c*: reference]" if cname == "c*" else ""))
         else:
             self.out(f"  {'':<44}{t:>3}  {cell('c'):>16}  {cell('numpy'):>16}  {cell('torch'):>16}  "
-                     f"{rate:>15}  {fmt_x(sp_np):>7}  {fmt_x(sp_t):>7}")
+                     f"{rate:>15}  {fmt_x(sp_np):>7}  {fmt_x(sp_t):>7}{mem}")
         for b in self.backends():
             rec = res.get((b, t))
             if rec is not None and "error" in rec:

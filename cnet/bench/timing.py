@@ -32,7 +32,8 @@ def mode_settings(name):
                     peak_sizes=(256,), e2e_batch=2, infer_batch=4, warmup=0, rounds=1,
                     per_round=1, settle=0, min_time=0.0, e2e_rounds=1, e2e_per_round=1, e2e_warmup=0,
                     latency_rounds=1, mem_steps=1,
-                    kernel_filter={"softmax", "simple_convnet.conv", "simple_convnet.pool"},
+                    kernel_filter={"softmax", "simple_convnet.conv", "simple_convnet.relu1",
+                                   "simple_convnet.pool", "simple_convnet.pool_blk"},
                     gemm_filter={"softmax"},
                     models=("softmax",))
     raise ValueError(name)

@@ -59,6 +59,9 @@ class ReLU(Activation):
     def _accepts_blocked(self):
         return self._plain        # the options run the element-wise kernel on NCHW arrays
 
+    def _plain_relu(self):
+        return self._plain
+
     def _forward(self, x, train):
         if self._plain:
             return super()._forward(x, train)

@@ -135,6 +135,24 @@ class Layer:
     _elementwise = False   # element by element: runs on the channels-first data behind a channels-last view
     _blk_out = False       # set by the model's executor around a call: the output may stay blocked
     _in_model = False      # set by the model's executor around a call: the output goes on to one layer
+    _relu_out = False      # set by the model's executor around a call: apply the next layer's ReLU here
+    _relu_in = False       # set by the model's executor around a call: the input is ReLU'd already
+    _relu_grad_out = False  # set by the model's executor around a call: the consumer masks the gradient
+    _relu_grad_in = False   # set by the model's executor around a call: apply the producer ReLU's mask
+
+    def _fusable_relu_out(self):
+        """Whether this layer can apply a following ReLU layer's max(0, .) as it writes its output."""
+        return False
+
+    def _plain_relu(self):
+        """Whether this layer is a plain ReLU (max(0, x), nothing else) that a producer may apply."""
+        return False
+
+    def _folds_relu_grad(self):
+        """Whether this layer's backward can apply the mask of a plain ReLU before it (max pooling: the
+        ReLU's output at each window's maximum is the pooled value, so dy masked by pooled > 0 and
+        scattered is the ReLU's input gradient)."""
+        return False
     _blk_y = False         # the last training forward returned a blocked output
     _step_memory = None    # set by a model's training step: where _buf places buffers (_workspace.py)
 

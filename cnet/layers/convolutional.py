@@ -7,6 +7,7 @@ here; the first layer's one-channel input is read as it is), or im2col + GEMM.""
 import numpy as np
 
 from .. import ops
+from ..ops import implementation as _run
 from ._blocked import Blocked
 from ._spatial import _dilate, _dilation, _normalize_padding, _Spatial, _undilate
 from ._kernel_bias import _KernelBias
@@ -114,11 +115,14 @@ class Conv2D(_KernelBias, _Spatial):
     def _accepts_blocked(self):
         return not self._cl and self._extra == (0, 0)
 
+    def _fusable_relu_out(self):
+        return self._act.is_linear and self.activity_regularizer is None
+
     def _forward_cf(self, x, train):
         blk_in = type(x) is Blocked
         xin = x if blk_in else self._pad_input(x)
         skip = self._logits and self._act.is_softmax
-        fuse_relu = self._act.name == "relu"  # the kernel applies it as it writes y
+        fuse_relu = self._act.name == "relu" or self._relu_out  # the kernel applies it as it writes y
         xshape = x.nchw_shape if blk_in else xin.shape
         n = xshape[0]
         plan = self._plan = self._plan_for(xshape, self.dtype if blk_in else xin.dtype, self._in_model)
@@ -128,22 +132,26 @@ class Conv2D(_KernelBias, _Spatial):
         b, oshape = self.params.get("b"), (n, self.filters, self._oh, self._ow)
         out_blk = False
         if plan["engine"] == "direct":
+            # the kernels' implementations, called with the arguments built here: the public ops'
+            # checks cost ~10 us a call, the step's small layers' whole time (the bindings still check
+            # every shape)
             cb, plain = plan["cb"], plan["plain"]
-            xk = xin.data if blk_in else xin if plain else \
-                ops.to_blocked(xin, cb, out=self._buf("xb", _blocked(xin.shape, cb)))
-            yb = ops.conv2d_blk_forward(xk, w, b, self._strides, self._pad, plain, cb,
-                                        out=self._buf("yb", _blocked(oshape, cb)), relu=fuse_relu)
+            xk = xin.data if blk_in else np.ascontiguousarray(xin) if plain else \
+                _run("to_blocked")(np.ascontiguousarray(xin), cb, self._buf("xb", _blocked(xin.shape, cb)))
+            yb = _run("conv2d_blk_forward")(xk, w, b, self._strides, self._pad, plain, cb,
+                                            self._buf("yb", _blocked(oshape, cb)), fuse_relu)
             out_blk = (self._blk_out and not skip and not self._cl and self.activity_regularizer is None
                        and (fuse_relu or self._act.name == "linear"))    # f(0) = 0 keeps the lanes past K zero
-            z = yb if out_blk else ops.from_blocked(yb, self.filters, out=self._buf("y", oshape))
+            z = yb if out_blk else _run("from_blocked")(yb, self.filters, self._buf("y", oshape))
         else:
             xk = xin
             z = ops.conv2d_forward(xin, w, b, self._strides, self._pad, out=self._buf("y", oshape),
                                    relu=fuse_relu)
         y = z if (skip or fuse_relu or out_blk) else self._act.forward(z, keep=train)
         self._activity_forward(y, n)
-        # a training step's blocked output goes to one layer: lent to it (cnet/layers/_blocked.py)
-        lend = out_blk and train and self._reuse
+        # a training step's blocked output goes to one layer: lent to it (cnet/layers/_blocked.py); not
+        # when this conv applies the ReLU layer after it (that layer takes the output, not a pool)
+        lend = out_blk and train and self._reuse and not self._relu_out
         if train:
             self._x, self._xk, self._xshape, self._y, self._skip = xin, xk, tuple(xshape), y, skip
             self._train_plan, self._blk_in, self._blk_y, self._lent = plan, blk_in, out_blk, lend
@@ -164,18 +172,17 @@ class Conv2D(_KernelBias, _Spatial):
         dz = dout if (self._skip or lent) else self._act.backward(dout, self._y, inplace=self._reuse)
         need_dx = self._need_input_grad or not self._reuse
         gw = None if self.dilation_rate != (1, 1) else self._grad_out("W")   # dilated: the zero-filled kernel's
-        if plan["engine"] == "direct":
-            dzb = dz if self._blk_y else \
-                ops.to_blocked(dz, cb, out=self._buf("dyb", _blocked(dz.shape, cb), temp=True))
-            dw, db = ops.conv2d_blk_backward_weights(dzb, self._xk, w.shape, self._strides, self._pad,
-                                                     plan["plain"], out=(gw, self._grad_out("b")))
+        if plan["engine"] == "direct":     # the implementations, as in the forward pass
+            dzb = dz if self._blk_y else _run("to_blocked")(np.ascontiguousarray(dz), cb,
+                                                            self._buf("dyb", _blocked(dz.shape, cb), temp=True))
+            dw, db = _run("conv2d_blk_backward_weights")(dzb, self._xk, w.shape, self._strides, self._pad,
+                                                         plan["plain"], (gw, self._grad_out("b")))
             dx = None
-            if need_dx:
-                dxb = ops.conv2d_blk_backward_data(   # returned blocked, or a temporary converted to dx
-                    dzb, w, xshape, self._strides, self._pad,
-                    out=self._buf("dxb", _blocked(xshape, cb), temp=not self._blk_in))
+            if need_dx:   # returned blocked, or a temporary converted to dx
+                dxb = _run("conv2d_blk_backward_data")(dzb, w, xshape, self._strides, self._pad,
+                                                       self._buf("dxb", _blocked(xshape, cb), temp=not self._blk_in))
                 dx = Blocked(dxb, xshape[1]) if self._blk_in else \
-                    ops.from_blocked(dxb, xshape[1], out=self._buf("dx", xshape))
+                    _run("from_blocked")(dxb, xshape[1], self._buf("dx", xshape))
         else:
             dx, dw, db = ops.conv2d_backward(
                 dz, self._x, w, self._strides, self._pad,

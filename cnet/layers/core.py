@@ -65,6 +65,9 @@ class Dense(_KernelBias, Layer):
     def _build(self, input_shape):
         self._create_kernel_bias(input_shape)
 
+    def _fusable_relu_out(self):
+        return self._act.is_linear and self.activity_regularizer is None
+
     def compute_output_shape(self, input_shape):
         if self._flatten:
             return (self.units,)
@@ -75,7 +78,7 @@ class Dense(_KernelBias, Layer):
         if x.ndim > 2 and not self._flatten:   # the rows of every axis but the last: one GEMM
             x = x.reshape(-1, shape[-1])
         skip = self._logits and self._act.is_softmax
-        fuse_relu = self._act.name == "relu"  # the GEMM applies it as it writes y
+        fuse_relu = self._act.name == "relu" or self._relu_out  # the GEMM applies it as it writes y
         z = ops.affine_forward(x, self.params["W"], self.params.get("b"),
                                out=self._buf("y", (x.shape[0], self.units)), relu=fuse_relu)
         y = z if (skip or fuse_relu) else self._act.forward(z, keep=train)
@@ -264,21 +267,32 @@ class Activation(Layer):
     def _accepts_blocked(self):
         return self._act.name in ("relu", "linear")   # f(0) = 0: the lanes past C stay zero
 
+    _grad_masked = False    # the last training forward's consumer applies this ReLU's mask (cnet._graph)
+
+    def _plain_relu(self):
+        return self._act.name == "relu"
+
     def _forward(self, x, train):
         blk = type(x) is Blocked
         if blk:
             channels, x = x.channels, x.data
         skip = self._logits and self._act.is_softmax
-        y = x if skip else self._act.forward(x, inplace=False, out=self._buf("y", x.shape), keep=train)
+        if self._relu_in:      # the producer applied this ReLU as it wrote x (cnet._graph)
+            y = x
+        else:
+            y = x if skip else self._act.forward(x, inplace=False, out=self._buf("y", x.shape), keep=train)
         if train:
             self._y, self._skip, self._blk_x, self._blk_y = y, skip, blk, blk and self._blk_out
             self._channels = channels if blk else None
+            self._grad_masked = self._relu_grad_out     # the consumer's backward applies the mask
         if blk:
             y = Blocked(y, channels)
             return y if self._blk_out else y.to_nchw(out=self._buf("y_nchw", y.nchw_shape))
         return y
 
     def _backward(self, dout):
+        if self._grad_masked:   # masked by the max pool after this ReLU (cnet._graph): dout is dx
+            return dout
         if self._blk_x:
             dout = self._as_blocked(dout, self._y.shape[4], "dyb", self._y.shape, temp=False)  # dx, in place
         dx = dout if self._skip else self._act.backward(dout, self._y, inplace=self._reuse)

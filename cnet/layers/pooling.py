@@ -3,6 +3,7 @@ GlobalMaxPooling2D, and Keras 2's aliases MaxPool2D, AvgPool2D, GlobalAvgPool2D,
 import numpy as np
 
 from .. import ops
+from ..ops import implementation as _run     # the blocked kernels with arguments built here (unchecked)
 from ._blocked import Blocked
 from ._spatial import _check_image_shape, _normalize_padding, _Spatial
 from .base import _keras1_arguments, _pair, _shape, _to_cf, _to_cl
@@ -10,7 +11,8 @@ from .base import _keras1_arguments, _pair, _shape, _to_cf, _to_cl
 
 class _Pooling2D(_Spatial):
     _mode = "max"
-    _lent = None   # (x, y, activation) of the last blocked training forward, when x was lent to it
+    _relu_mask = None       # the pooled output, when this pool's backward applies the ReLU before it
+    _lent = None            # the input a Conv2D lent to the last blocked training forward (_blocked.py)
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         cls = type(self).__name__
@@ -44,28 +46,34 @@ class _Pooling2D(_Spatial):
         return (self._mode == "max" and self._kernel == (2, 2) and self._strides == (2, 2) and not self._cl
                 and self._pad == (0, 0) and self._extra == (0, 0))
 
+    def _folds_relu_grad(self):
+        return self._mode == "max"
+
     def _forward_blocked(self, x, train):
         xb = x.data
         oshape = xb.shape[:2] + (xb.shape[2] // 2, xb.shape[3] // 2, xb.shape[4])
-        yb, arg = ops.maxpool2d_blk_forward(xb, out=(self._buf("yb", oshape), self._buf("argb", oshape, np.uint8)))
+        yb, arg = _run("maxpool2d_blk_forward")(xb, (self._buf("yb", oshape), self._buf("argb", oshape, np.uint8)))
         out = Blocked(yb, x.channels)
         if train:
             self._arg_b, self._xb_shape, self._channels = arg, xb.shape, x.channels
             self._blk_x, self._blk_y = True, self._blk_out
-            # x lent by a Conv2D (cnet/layers/_blocked.py): backward writes the gradient of its
-            # pre-activation into x; the ReLU's derivative at each window's maximum is that of yb
-            self._lent = (xb, yb, x.lend) if x.lend is not None and self._reuse else None
+            # the ReLU before this pool: a ReLU layer's (cnet._graph), or the one a Conv2D that lent
+            # its output x applied (cnet/layers/_blocked.py): backward writes the gradient into x
+            self._lent = xb if x.lend is not None and self._reuse else None
+            relu = self._relu_grad_in or (self._lent is not None and x.lend == "relu")
+            self._relu_mask = yb if relu else None
         return out if self._blk_out else out.to_nchw(out=self._buf("y", out.nchw_shape))
+
+    def _mask_relu(self, dy, y, key):
+        """dy where the pooled value y > 0, else 0: the gradient through the ReLU before this pool."""
+        return dy if y is None else ops.relu_backward(dy, y, out=self._buf(key, y.shape, temp=True))
 
     def _backward_blocked(self, dout):
         dyb = self._as_blocked(dout, self._xb_shape[4], "dyb", self._arg_b.shape)
-        lent = self._lent
-        if lent is not None:
-            xb, yb, act = lent
-            if act == "relu":   # dyb is this backward's (a temporary, or the gradient handed to it)
-                dyb = ops.relu_backward(dyb, yb, out=dyb)
-            return Blocked(ops.maxpool2d_blk_backward(dyb, self._arg_b, self._xb_shape[2:4], out=xb), self._channels)
-        dxb = ops.maxpool2d_blk_backward(dyb, self._arg_b, self._xb_shape[2:4], out=self._buf("dxb", self._xb_shape))
+        if self._relu_mask is not None:     # dyb: this backward's temporary, or the gradient handed to it
+            dyb = ops.relu_backward(dyb, self._relu_mask, out=dyb if self._reuse else None)
+        out = self._lent if self._lent is not None else self._buf("dxb", self._xb_shape)
+        dxb = _run("maxpool2d_blk_backward")(dyb, self._arg_b, self._xb_shape[2:4], out)
         return Blocked(dxb, self._channels)
 
     def _forward_cf(self, x, train):
@@ -81,6 +89,7 @@ class _Pooling2D(_Spatial):
                                               out=(self._buf("y", oshape), self._buf("argmax", oshape, np.int64)))
             if train:
                 self._argmax = argmax
+                self._relu_mask = y if self._relu_grad_in else None
         else:
             xin = self._pad_input(x)
             y = ops.avgpool2d_forward(xin, kh, kw, self._strides, self._pad)
@@ -95,6 +104,7 @@ class _Pooling2D(_Spatial):
             return self._backward_blocked(dout)
         kh, kw = self._kernel
         if self._mode == "max":
+            dout = self._mask_relu(dout, self._relu_mask, "dym")
             dx = ops.maxpool2d_backward(dout, self._argmax, self._xin_shape, out=self._buf("dx", self._xin_shape))
         else:
             if self._scale is not None:
