@@ -248,6 +248,14 @@ cdef extern from "cnet.h" nogil:
     void cnet_dropout_backward_f32(float *dx, const float *dy, const float *mask, int64_t n, int n_threads)
     void cnet_dropout_backward_f64(double *dx, const double *dy, const double *mask, int64_t n,
                                    int n_threads)
+    void cnet_dropout_forward_keep_f32(float *y, uint8_t *keep, const float *x, int64_t n, double rate,
+                                       uint64_t seed, int n_threads)
+    void cnet_dropout_forward_keep_f64(double *y, uint8_t *keep, const double *x, int64_t n, double rate,
+                                       uint64_t seed, int n_threads)
+    void cnet_dropout_backward_keep_f32(float *dx, const float *dy, const uint8_t *keep, int64_t n,
+                                        double rate, int n_threads)
+    void cnet_dropout_backward_keep_f64(double *dx, const double *dy, const uint8_t *keep, int64_t n,
+                                        double rate, int n_threads)
     int cnet_batchnorm_forward_f32(float *y, float *mean, float *inv_std, const float *x,
                                    const float *gamma, const float *beta, double eps,
                                    int64_t N, int64_t C, int64_t S, int n_threads)

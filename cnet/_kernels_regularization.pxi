@@ -35,6 +35,34 @@ def dropout_backward(floating[::1] dx, const floating[::1] dy, const floating[::
     _map2(dx, dy, mask, n_threads, cnet_dropout_backward_f32, cnet_dropout_backward_f64,
           "dropout_backward dx/dy/mask")
 
+def dropout_forward_keep(floating[::1] y, uint8_t[::1] keep, const floating[::1] x, double rate, uint64_t seed,
+                         int n_threads):
+    _check_rate(rate)
+    _same_size(y.shape[0], x.shape[0], "dropout_forward_keep y/x")
+    _same_size(keep.shape[0], x.shape[0], "dropout_forward_keep keep/x")
+    cdef int64_t n = x.shape[0]
+    if n == 0:
+        return
+    with nogil:
+        if floating is float:
+            cnet_dropout_forward_keep_f32(&y[0], &keep[0], &x[0], n, rate, seed, n_threads)
+        else:
+            cnet_dropout_forward_keep_f64(&y[0], &keep[0], &x[0], n, rate, seed, n_threads)
+
+def dropout_backward_keep(floating[::1] dx, const floating[::1] dy, const uint8_t[::1] keep, double rate,
+                          int n_threads):
+    _check_rate(rate)
+    _same_size(dx.shape[0], dy.shape[0], "dropout_backward_keep dx/dy")
+    _same_size(keep.shape[0], dy.shape[0], "dropout_backward_keep keep/dy")
+    cdef int64_t n = dy.shape[0]
+    if n == 0:
+        return
+    with nogil:
+        if floating is float:
+            cnet_dropout_backward_keep_f32(&dx[0], &dy[0], &keep[0], n, rate, n_threads)
+        else:
+            cnet_dropout_backward_keep_f64(&dx[0], &dy[0], &keep[0], n, rate, n_threads)
+
 
 # ---- batch normalisation: x as (N, C, S) --------------------------------------------------------
 

@@ -248,6 +248,17 @@ void cnet_dropout_forward_f64(double *y, double *mask, const double *x, int64_t 
 /* dx (n,) = dy * mask. Overwrites dx; may alias dy. */
 void cnet_dropout_backward_f32(float *dx, const float *dy, const float *mask, int64_t n, int n_threads);
 void cnet_dropout_backward_f64(double *dx, const double *dy, const double *mask, int64_t n, int n_threads);
+/* The same two with the mask as keep flags, keep (n,) = 1 where kept, else 0 (a quarter of a float mask's
+ * bytes): y as cnet_dropout_forward's (may alias x), dx = dy * (scale where keep, else 0), the products
+ * of the float mask's. Overwrite y and keep, dx (may alias dy). */
+void cnet_dropout_forward_keep_f32(float *y, uint8_t *keep, const float *x, int64_t n, double rate, uint64_t seed,
+                                   int n_threads);
+void cnet_dropout_forward_keep_f64(double *y, uint8_t *keep, const double *x, int64_t n, double rate,
+                                   uint64_t seed, int n_threads);
+void cnet_dropout_backward_keep_f32(float *dx, const float *dy, const uint8_t *keep, int64_t n, double rate,
+                                    int n_threads);
+void cnet_dropout_backward_keep_f64(double *dx, const double *dy, const uint8_t *keep, int64_t n, double rate,
+                                    int n_threads);
 
 /* ---- batch normalisation (regularization_batchnorm.c) -------------------------------------------
  * x, y, dy, dx are (N, C, S): (N, D) is C = D, S = 1; (N, C, H, W) is S = H*W. Per-channel arrays are

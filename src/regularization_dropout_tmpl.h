@@ -62,6 +62,31 @@ void KNAME(cnet_dropout_backward)(REAL *dx, const REAL *dy, const REAL *mask, in
     for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * mask[i];
 }
 
+/* x, y (n,), keep (n,): keep = 1 where kept, else 0, and y = x * (scale where kept, else 0) -- the y of
+ * cnet_dropout_forward, its mask as one byte per element. Overwrites y and keep; y may alias x. */
+void KNAME(cnet_dropout_forward_keep)(REAL *y, uint8_t *keep, const REAL *x, int64_t n, double rate,
+                                      uint64_t seed, int n_threads) {
+    REAL scale = (REAL)(1.0 / (1.0 - rate));
+    uint64_t threshold = dropout_threshold(rate);
+    int nt = cnet_threads_for(n, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t i = 0; i < n; i++) {
+        int k = dropout_keep(seed, i, threshold);
+        keep[i] = (uint8_t)k;
+        y[i] = x[i] * (k ? scale : (REAL)0);
+    }
+}
+
+/* dy, dx, keep (n,): dx = dy * (scale where keep, else 0), scale of `rate` -- cnet_dropout_backward with
+ * the mask of those keep flags. Overwrites dx (may alias dy). */
+void KNAME(cnet_dropout_backward_keep)(REAL *dx, const REAL *dy, const uint8_t *keep, int64_t n, double rate,
+                                       int n_threads) {
+    REAL scale = (REAL)(1.0 / (1.0 - rate));
+    int nt = cnet_threads_for(n, n_threads);
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * (keep[i] ? scale : (REAL)0);
+}
+
 /* The public functions of cnet.h, defined by regularization_dropout.c (CNET_DISPATCH, cnet_internal.h). */
 CNET_DISPATCH(cnet_dropout_mask, (REAL *mask, int64_t n, double rate, uint64_t seed, int n_threads),
               (mask, n, rate, seed, n_threads))
@@ -70,3 +95,9 @@ CNET_DISPATCH(cnet_dropout_forward,
               (y, mask, x, n, rate, seed, n_threads))
 CNET_DISPATCH(cnet_dropout_backward, (REAL *dx, const REAL *dy, const REAL *mask, int64_t n, int n_threads),
               (dx, dy, mask, n, n_threads))
+CNET_DISPATCH(cnet_dropout_forward_keep,
+              (REAL *y, uint8_t *keep, const REAL *x, int64_t n, double rate, uint64_t seed, int n_threads),
+              (y, keep, x, n, rate, seed, n_threads))
+CNET_DISPATCH(cnet_dropout_backward_keep,
+              (REAL *dx, const REAL *dy, const uint8_t *keep, int64_t n, double rate, int n_threads),
+              (dx, dy, keep, n, rate, n_threads))

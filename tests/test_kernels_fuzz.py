@@ -260,6 +260,10 @@ def test_dropout_ops(data):
     rate = data.draw(st.one_of(st.floats(0, 0.99), reals()), label="rate")
     seed = data.draw(seeds(), label="seed")
     both_backends(ops.dropout_forward, x, rate, seed)
+    both_backends(ops.dropout_forward_keep, x, rate, seed)
+    with np.errstate(invalid="ignore"):
+        keep = (np.abs(x) > 1).astype(np.uint8) if isinstance(x, np.ndarray) else x
+    both_backends(ops.dropout_backward_keep, x, keep, rate)
     dtype = data.draw(st.sampled_from(FLOATS + [np.int32, "float16", "nonsense", None]), label="dtype")
     mshape = data.draw(st.one_of(st.just(shape), st.integers(-2, 6), st.just("3"), st.just((2, -1))),
                        label="mask shape")

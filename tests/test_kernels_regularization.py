@@ -38,6 +38,14 @@ def test_dropout_matches_reference_exactly(simd, dtype, shape, threads):
         assert_bit_identical([mask_only, mask_ref], "dropout_mask")
         dx = run_c(ops.dropout_backward, dy, mask, threads=threads)
         assert_bit_identical([dx, reference.dropout_backward(dy, mask_ref)], "dropout dx")
+        # the mask as keep flags: the same y and dx, bit for bit
+        y_k, keep = run_c(ops.dropout_forward_keep, x, rate, seed, threads=threads)
+        assert keep.dtype == np.uint8 and keep.shape == shape
+        assert_bit_identical([y_k, y_ref], "dropout_forward_keep y")
+        np.testing.assert_array_equal(keep, reference.dropout_forward_keep(x, rate, seed)[1])
+        np.testing.assert_array_equal(keep, mask_ref != 0)
+        dx_k = run_c(ops.dropout_backward_keep, dy, keep, rate, threads=threads)
+        assert_bit_identical([dx_k, dx, reference.dropout_backward_keep(dy, keep, rate)], "dropout dx (keep)")
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -59,6 +67,38 @@ def test_dropout_mask_shapes_and_in_place_backward():
     expected = dy * mask
     assert run_c(ops.dropout_backward, dy, mask, out=dy) is dy
     assert_bit_identical([dy, expected], "in-place dx")
+
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+def test_dropout_keep_flags_in_place_and_bad_inputs(backend):
+    x, dy = _x((4, 9, 11), np.float64), _x((4, 9, 11), np.float64, seed=1)
+    with cnet.use_backend(backend):
+        y_ref, keep_ref = ops.dropout_forward_keep(x, 0.6, 3)
+        xi, keep = x.copy(), np.empty(x.shape, np.uint8)
+        y, k = ops.dropout_forward_keep(xi, 0.6, 3, out=(xi, keep))
+        assert y is xi and k is keep
+        assert_bit_identical([y, y_ref], "in-place dropout_forward_keep")
+        np.testing.assert_array_equal(keep, keep_ref)
+        dx_ref = ops.dropout_backward_keep(dy, keep, 0.6)
+        d = dy.copy()
+        assert ops.dropout_backward_keep(d, keep, 0.6, out=d) is d
+        assert_bit_identical([d, dx_ref], "in-place dropout_backward_keep")
+        # strided keep flags are read as they are
+        wide = np.zeros((4, 9, 22), np.uint8)
+        wide[:, :, ::2] = keep
+        assert_bit_identical([ops.dropout_backward_keep(dy, wide[:, :, ::2], 0.6), dx_ref], "strided keep")
+        with pytest.raises(TypeError, match="keep: expected the numpy.ndarray of uint8 flags"):
+            ops.dropout_backward_keep(dy, keep.astype(np.float64), 0.6)
+        with pytest.raises(TypeError, match="keep: expected the numpy.ndarray of uint8 flags"):
+            ops.dropout_backward_keep(dy, keep.tolist(), 0.6)
+        with pytest.raises(ValueError, match=r"keep: expected shape \(4, 9, 11\)"):
+            ops.dropout_backward_keep(dy, keep[:2], 0.6)
+        with pytest.raises(ValueError, match=r"dropout rate must be in \[0, 1\)"):
+            ops.dropout_backward_keep(dy, keep, 1.0)
+        with pytest.raises(ValueError, match="overlaps an input"):
+            ops.dropout_forward_keep(xi, 0.6, 3, out=(None, xi.reshape(-1).view(np.uint8)[:xi.size].reshape(x.shape)))
+        with pytest.raises(ValueError, match=r"out\[1\]: expected shape .* and dtype uint8"):
+            ops.dropout_forward_keep(x, 0.6, 3, out=(None, np.empty(x.shape, np.float64)))
 
 
 @pytest.mark.parametrize("backend", ["c", "numpy"])
@@ -124,6 +164,12 @@ def test_dropout_bit_identical_across_simd_paths(dtype):
     for threads in (1, 3):
         per_path = [on_path(p, ops.dropout_forward, x, 0.3, 12345, threads=threads) for p in SIMD_PATHS]
         assert_bit_identical(per_path, "dropout across paths")
+        per_path = [on_path(p, ops.dropout_forward_keep, x, 0.3, 12345, threads=threads) for p in SIMD_PATHS]
+        assert_bit_identical([y for y, _ in per_path], "dropout_forward_keep y across paths")
+        assert all((k == per_path[0][1]).all() for _, k in per_path)
+        keep = per_path[0][1]
+        per_path = [on_path(p, ops.dropout_backward_keep, x, keep, 0.3, threads=threads) for p in SIMD_PATHS]
+        assert_bit_identical(per_path, "dropout_backward_keep across paths")
         masks = [on_path(p, ops.dropout_mask, (13, 7001), 0.3, 99, dtype, threads=threads) for p in SIMD_PATHS]
         assert_bit_identical(masks, "dropout_mask across paths")
 

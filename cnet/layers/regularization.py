@@ -84,7 +84,8 @@ class Dropout(Layer):
             # the next layer takes NCHW: drop on the NCHW copy of x, in place (neither a blocked mask
             # nor a blocked output); backward then runs on NCHW too (the layer before takes either)
             y = x.to_nchw(out=self._buf("y", x.nchw_shape))
-            self._mask = ops.dropout_forward(y, self.rate, self._mask_seed(), out=(y, self._buf("mask", y.shape)))[1]
+            self._mask = ops.dropout_forward_keep(y, self.rate, self._mask_seed(),
+                                                  out=(y, self._buf("keep", y.shape, np.uint8)))[1]
             if self.scale_at_inference:
                 np.multiply(y, keep, out=y)
             self._blk_x = self._blk_y = False
@@ -127,9 +128,9 @@ class Dropout(Layer):
         if self._shard_mask is not None:   # cnet.distributed: these rows of the global batch's mask
             self._mask = self._shard_mask
             y = np.multiply(x, self._mask, out=self._buf("y", x.shape))
-        else:
-            y, self._mask = ops.dropout_forward(x, self.rate, self._mask_seed(),
-                                                out=(self._buf("y", x.shape), self._buf("mask", x.shape)))
+        else:   # the mask as keep flags (one byte an element)
+            y, self._mask = ops.dropout_forward_keep(
+                x, self.rate, self._mask_seed(), out=(self._buf("y", x.shape), self._buf("keep", x.shape, np.uint8)))
         if self.scale_at_inference:  # the book's form: the kept elements pass unscaled
             np.multiply(y, self._keep(y.dtype), out=y)
         return y
@@ -139,7 +140,9 @@ class Dropout(Layer):
             return self._backward_blocked(dout)
         if self._mask is None:
             return dout * self._keep(dout.dtype) if self.scale_at_inference and self.rate != 0.0 else dout
-        dx = ops.dropout_backward(dout, self._mask, out=dout if self._reuse else None)
+        out = dout if self._reuse else None
+        dx = ops.dropout_backward_keep(dout, self._mask, self.rate, out=out) if self._mask.dtype == np.uint8 \
+            else ops.dropout_backward(dout, self._mask, out=out)
         if self.scale_at_inference:
             np.multiply(dx, self._keep(dx.dtype), out=dx)
         return dx

@@ -11,7 +11,8 @@ from .._runtime import get_num_threads
 from . import _checks
 from ._table import binary_c, implementation, register, with_out
 
-__all__ = ["counter_uniform", "dropout_mask", "dropout_forward", "dropout_backward",
+__all__ = ["counter_uniform", "dropout_mask", "dropout_forward", "dropout_backward", "dropout_forward_keep",
+           "dropout_backward_keep",
            "batchnorm_forward", "batchnorm_backward", "batchnorm_inference"]
 
 
@@ -101,6 +102,34 @@ def dropout_backward(dy, mask, out=None):
     return implementation("dropout_backward")(dy, mask, _checks.in_place_out(out, dy, (dy, mask)))
 
 
+def dropout_forward_keep(x, rate, seed, out=None):
+    """dropout_forward with its mask as keep flags: (y, keep), keep uint8 of x's shape, 1 where kept and 0
+    where dropped (a quarter of a float32 mask's bytes); y the same. out=(y, keep) arrays to write into
+    (either may be None); y may be x itself (in place)."""
+    x = _checks.float_array(x, "x")
+    rate, seed = _rate(rate), _seed(seed)
+    if out is not None:
+        in_place = isinstance(out, tuple) and len(out) == 2 and out[0] is x
+        spec = [(x.shape, x.dtype), (x.shape, np.dtype(np.uint8))]
+        out = _checks.outputs((None, out[1]) if in_place else out, "dropout_forward_keep", spec, (x,))
+        if in_place:
+            out = (_checks.output(x, "out[0]", x.shape, x.dtype), out[1])
+    return implementation("dropout_forward_keep")(x, rate, seed, out)
+
+
+def dropout_backward_keep(dy, keep, rate, out=None):
+    """dx = dy * (1/(1 - rate) where keep, else 0): dropout_backward with the mask of the keep flags of
+    dropout_forward_keep (the same bits); written into `out` when given (which may be dy)."""
+    dy = _checks.float_array(dy, "dy")
+    if not isinstance(keep, np.ndarray) or keep.dtype != np.uint8:
+        raise TypeError(f"keep: expected the numpy.ndarray of uint8 flags of dropout_forward_keep, got "
+                        f"{type(keep).__name__}{' of ' + str(keep.dtype) if isinstance(keep, np.ndarray) else ''}")
+    _checks.has_shape(keep, dy.shape, "keep", "the shape of dy")
+    keep = np.ascontiguousarray(keep)
+    return implementation("dropout_backward_keep")(dy, keep, _rate(rate),
+                                                   _checks.in_place_out(out, dy, (dy, keep)))
+
+
 # ---- batch normalization --------------------------------------------------------------------------
 
 def _bn_x(x, name="x"):
@@ -169,6 +198,20 @@ def _dropout_forward_c(x, rate, seed, out):
     return y, mask
 
 
+def _dropout_forward_keep_c(x, rate, seed, out):
+    y, keep = out if out is not None else (None, None)
+    y = np.empty_like(x) if y is None else y
+    keep = np.empty(x.shape, np.uint8) if keep is None else keep
+    _kernels.dropout_forward_keep(y.reshape(-1), keep.reshape(-1), x.reshape(-1), rate, seed, get_num_threads())
+    return y, keep
+
+
+def _dropout_backward_keep_c(dy, keep, rate, out):
+    dx = np.empty_like(dy) if out is None else out
+    _kernels.dropout_backward_keep(dx.reshape(-1), dy.reshape(-1), keep.reshape(-1), rate, get_num_threads())
+    return dx
+
+
 def _ncs(a):
     """(N, D) -> (N, D, 1); (N, C, H, W) -> (N, C, H*W): views, no copy."""
     return a.reshape(a.shape[0], a.shape[1], -1)
@@ -202,6 +245,8 @@ register("counter_uniform", reference.counter_uniform)
 register("dropout_mask", with_out(reference.dropout_mask), _dropout_mask_c)
 register("dropout_forward", with_out(reference.dropout_forward), _dropout_forward_c)
 register("dropout_backward", with_out(reference.dropout_backward), binary_c(_kernels.dropout_backward))
+register("dropout_forward_keep", with_out(reference.dropout_forward_keep), _dropout_forward_keep_c)
+register("dropout_backward_keep", with_out(reference.dropout_backward_keep), _dropout_backward_keep_c)
 register("batchnorm_forward", reference.batchnorm_forward, _batchnorm_forward_c)
 register("batchnorm_backward", reference.batchnorm_backward, _batchnorm_backward_c)
 register("batchnorm_inference", reference.batchnorm_inference, _batchnorm_inference_c)

@@ -23,7 +23,8 @@ from .activation import (relu_backward, relu_forward, sigmoid_backward, sigmoid_
 from .loss import (mse_backward, mse_forward, softmax_xent_backward, softmax_xent_forward,
                    softmax_xent_weighted_backward, softmax_xent_weighted_forward)
 from .regularization import (batchnorm_backward, batchnorm_forward, batchnorm_inference,
-                             dropout_backward, dropout_forward, dropout_mask)
+                             dropout_backward, dropout_backward_keep, dropout_forward, dropout_forward_keep,
+                             dropout_mask)
 from .optim import (adadelta_update, adagrad_update, adam_update, adamax_update, momentum_update,
                     nadam_update, nesterov_update, rmsprop_update, sgd_update)
 from .rng import counter_uniform
@@ -51,7 +52,7 @@ __all__ = [
     "softmax_xent_forward", "softmax_xent_backward", "mse_forward", "mse_backward",
     "softmax_xent_weighted_forward", "softmax_xent_weighted_backward",
     # regularization.py
-    "dropout_mask", "dropout_forward", "dropout_backward",
+    "dropout_mask", "dropout_forward", "dropout_backward", "dropout_forward_keep", "dropout_backward_keep",
     "batchnorm_forward", "batchnorm_backward", "batchnorm_inference",
     # optim.py
     "sgd_update", "momentum_update", "nesterov_update", "adagrad_update",

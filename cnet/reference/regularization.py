@@ -48,6 +48,20 @@ def dropout_backward(dy, mask):
     return dy * mask
 
 
+def dropout_forward_keep(x, rate, seed):
+    """dropout_forward with its mask as keep flags: (y, keep), keep uint8 of x's shape, 1 where kept."""
+    y, mask = dropout_forward(x, rate, seed)
+    return y, (mask != 0).astype(np.uint8)
+
+
+def dropout_backward_keep(dy, keep, rate):
+    """dy * (1/(1 - rate) where keep, else 0): dropout_backward with the mask of those keep flags."""
+    dy = as_float(dy, "dy")
+    check_shape(keep, dy.shape, "keep")
+    scale = dy.dtype.type(1.0 / (1.0 - _check_rate(rate)))
+    return dy * np.where(np.asarray(keep) != 0, scale, dy.dtype.type(0))
+
+
 def _axes(x, name="x"):
     """Axes reduced over and the broadcast shape of per-feature arrays: (N, D) or (N, C, H, W)."""
     if x.ndim == 2:
