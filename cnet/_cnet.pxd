@@ -13,6 +13,7 @@ cdef extern from "cnet.h" nogil:
     void cnet_omp_set_num_threads(int n)
     size_t cnet_scratch_failed_bytes()
     void cnet_debug_fail_alloc_after(int n)
+    size_t cnet_scratch_cached_bytes()
 
     # ---- gemm: GEMM and the dense (affine) layer
     int cnet_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,

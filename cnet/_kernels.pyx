@@ -42,6 +42,10 @@ def debug_fail_alloc_after(int n):
     debug_fail_alloc_after(-1) turns failures off again."""
     cnet_debug_fail_alloc_after(n)
 
+def scratch_cached_bytes():
+    """The bytes of freed scratch the threads keep for their next kernels (src/scratch.c), summed."""
+    return cnet_scratch_cached_bytes()
+
 
 cdef inline void _check_alloc(int status, str op) except *:
     """Raises MemoryError when a kernel (status != 0) could not allocate its scratch."""

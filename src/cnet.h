@@ -12,7 +12,8 @@
  *   - Sizes and indices are int64_t; no kernel checks its arguments (Python does, once).
  *   - Results are bit-identical for every n_threads: no reduction order depends on the thread count.
  *   - The library never allocates persistent memory: callers own every output and cache. Per-thread
- *     scratch is allocated inside the parallel region and freed there.
+ *     scratch is allocated inside the parallel region and freed there (the allocator keeps a thread's
+ *     last few freed blocks, at most 16 MiB, for its next kernels, and frees them when it exits).
  *   - A kernel that allocates scratch returns an int: CNET_OK (0), or CNET_ERR_NOMEM when an allocation
  *     failed. It then skips the rest of its work -- no thread computes from missing scratch -- and its
  *     outputs are unspecified (partly written). It never fails silently.
@@ -53,6 +54,9 @@ size_t cnet_scratch_failed_bytes(void);
  * threads and kernels), every scratch allocation fails until the hook is reset; n < 0 resets it
  * (allocations succeed again). Lets tests drive every out-of-memory path of the kernels. */
 void cnet_debug_fail_alloc_after(int n);
+/* The bytes of freed scratch the threads keep for their next requests (scratch.c: at most 16 MiB a
+ * thread, given back to malloc when the thread exits), summed over the threads; for tests. */
+size_t cnet_scratch_cached_bytes(void);
 
 /* ---- GEMM (gemm*.c) --------------------------------------------------------------------------
  * C = alpha * op(A) . op(B) + beta * C, then the epilogue (row-major, all matrices).

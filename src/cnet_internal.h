@@ -73,7 +73,9 @@ static inline int cnet_threads_for(int64_t work, int n_threads) {
  * The library's one allocator of per-thread scratch: 64-byte aligned, any size (0 gives a valid
  * pointer). Returns NULL when out of memory -- or when the testing hook cnet_debug_fail_alloc_after
  * says so -- and then records the size for cnet_scratch_failed_bytes. Free with cnet_scratch_free
- * (NULL is fine). A kernel whose allocation fails computes nothing more and returns CNET_ERR_NOMEM. */
+ * (NULL is fine), on any thread: the freeing thread keeps the block for its next requests while it
+ * keeps at most 4 blocks and 16 MiB (scratch.c says why). A kernel whose allocation fails computes
+ * nothing more and returns CNET_ERR_NOMEM. */
 void *cnet_scratch_alloc(size_t bytes);
 void cnet_scratch_free(void *p);
 

@@ -177,6 +177,32 @@ def test_failed_allocation_raises_memory_error(case, dtype, threads, fail_alloc)
     assert _same_bits(_as_tuple(run_c(run, threads=threads)), expected)
 
 
+def test_freed_scratch_is_kept_per_thread_bounded_and_given_back_at_thread_exit():
+    """src/scratch.c keeps a thread's freed scratch for its next kernels (the same blocks every training
+    step, instead of growing glibc's per-thread arenas): a repeated op reuses them, a block over the
+    16 MiB a thread may keep is freed, and a thread's blocks are freed when it exits."""
+    import threading
+    a, b = _rng_arrays(np.float32, (300, 200), (200, 260))
+    expected = run_c(lambda: ops.gemm(a, b), threads=1)
+    base = _kernels.scratch_cached_bytes()
+    results, seen = [], []
+
+    def work():
+        for _ in range(3):     # the same op again: served from this thread's cache
+            results.append(run_c(lambda: ops.gemm(a, b), threads=1))
+            seen.append(_kernels.scratch_cached_bytes())
+        big_a, big_b = _rng_arrays(np.float32, (3000, 4000), (4000, 2000))
+        run_c(lambda: ops.gemm(big_a, big_b), threads=1)      # packing blocks of tens of MiB
+        seen.append(_kernels.scratch_cached_bytes())
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert all(_same_bits((r,), (expected,)) for r in results)
+    assert seen[0] > base and seen[0] == seen[1] == seen[2]       # kept, then reused: no growth
+    assert seen[3] - base <= 16 << 20
+    assert _kernels.scratch_cached_bytes() == base                # given back when the thread exited
+
+
 def test_model_step_raises_and_recovers(fail_alloc):
     """A training step that runs out of scratch raises MemoryError out of fit; with memory back, the
     same model trains."""
