@@ -246,7 +246,10 @@ class Graph:
                 layer._relu_grad_out = layer._relu_grad_in = False
             for s in self.frees[i]:
                 values[s] = None
-        return [values[s] for s in self.out_slots]
+        outputs = [values[s] for s in self.out_slots]
+        if memory is not None:
+            memory.end_forward(outputs)
+        return outputs
 
     def backward(self, douts, after_layer=None):
         """Backpropagate the gradients of the outputs (a list, None for no gradient); fills every layer's

@@ -80,6 +80,46 @@ def test_buffers_with_overlapping_lifetimes_never_share_memory():
                 assert a["offset"] + a["size"] <= b["offset"] or b["offset"] + b["size"] <= a["offset"]
 
 
+def test_a_buffer_a_model_output_is_a_view_of_outlives_the_step():
+    """A model ending in a Flatten or Reshape outputs a view of the buffer of the call before: that
+    buffer must survive the backward too (the metrics read the output after it)."""
+    layers = [_Layer(f"l{i}") for i in range(3)]
+    memory = StepMemory(3, kept=[2])
+    memory.begin(4, layers)
+    for t, key in ((0, "a"), (1, "b")):
+        memory.t = t
+        memory.request(layers[t], key, (1000,), np.float32, False)
+    b = memory.buffers()[1]
+    out = memory._plan[1][6].reshape(10, 100)          # the output: a view of call 1's buffer
+    memory.end_forward([out])
+    memory.t = 5                                       # the backward of call 0, after call 1's
+    d = memory.request(layers[0], "dx", (1000,), np.float32, False)
+    assert not np.shares_memory(d, out) and memory.buffers()[1]["end"] > 6 and b["end"] == 4
+
+
+def _reshape_last():
+    return cnet.models.Sequential([
+        L.Conv2D(4, 3, activation="relu", input_shape=(2, 7, 7)), L.PReLU(), L.Flatten(), L.Dense(30),
+        L.Activation("tanh"), L.Dense(200), L.Reshape((200,))])     # the output: a view of the Dense's
+
+
+def test_a_model_ending_in_a_view_trains_and_measures_as_with_a_buffer_per_layer():
+    def run(enabled):
+        previous = _workspace.ENABLED
+        _workspace.ENABLED = enabled
+        try:
+            cnet.set_seed(3)
+            model = _reshape_last()
+            model.compile("adam", "mse", metrics=["mae"])   # mae: of the outputs, after the backward
+            rng = np.random.default_rng(4)
+            x, y = rng.standard_normal((40, 2, 7, 7)).astype(np.float32), rng.random((40, 200), np.float32)
+            return model.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False).history, model.get_weights()
+        finally:
+            _workspace.ENABLED = previous
+    (h0, w0), (h1, w1) = run(False), run(True)
+    assert h0 == h1 and all(a.tobytes() == b.tobytes() for a, b in zip(w0, w1))
+
+
 def test_buffers_past_the_reservation_get_memory_of_their_own(monkeypatch):
     layers = [_Layer("a"), _Layer("b")]
     monkeypatch.setattr(_workspace, "step_bound", lambda layers, batch: 1 << 20)

@@ -13,7 +13,9 @@ n calls forward (event i for call i), then backward in reverse order (event 2n -
 - a buffer of the forward of call i lives until the backward of call i. Whatever can read it -- the
   call itself, and the calls after it that take its output or a view of it -- is done by then: they
   come later in the plan, so their backward runs first. The forward buffers of a call whose output is
-  a model output live through the whole step and after it (the loss and the metrics read them);
+  a model output live through the whole step and after it (the loss and the metrics read them), and so
+  does a buffer a model output is a view of (a Flatten or Reshape last, say): a forward that placed
+  buffers looks for those at its end, before any buffer of the backward is placed;
 - a buffer of a backward lives until the end of the step (a gradient handed back may be passed on in
   place by several layers), unless the layer asked for it `temp`: used by that backward call alone;
 - a layer writes into a buffer it does not own only as cnet/layers/_blocked.py allows (the gradient
@@ -50,6 +52,7 @@ class StepMemory:
         self._plan = []           # (layer, key, shape, dtype, event, temp, view, offset, size, end)
         self._slab = None
         self._batch, self._layers = 0, ()
+        self._placed = False      # this forward placed buffers (end_forward looks at the outputs)
 
     def __deepcopy__(self, memo):
         """A copy places anew (its slab, empty until a step, is its own)."""
@@ -59,6 +62,17 @@ class StepMemory:
         """A training forward of `batch` samples through `layers` (the calls) starts: the plan replays
         from its first request."""
         self._pos, self.t, self._batch, self._layers = 0, 0, batch, layers
+
+    def end_forward(self, outputs):
+        """The training forward ended with these model outputs: when it placed buffers, a buffer an
+        output is a view of lives after the step too (its end extended before the backward places any)."""
+        if not self._placed:
+            return
+        self._placed = False
+        for i, e in enumerate(self._plan):
+            if e[9] != _FOREVER and any(isinstance(v, np.ndarray) and np.may_share_memory(v, e[6])
+                                        for v in outputs):
+                self._plan[i] = e[:9] + (_FOREVER,)
 
     def request(self, layer, key, shape, dtype, temp):
         """The buffer `key` of `layer` (shape, dtype) at the current event (Layer._buf)."""
@@ -97,6 +111,7 @@ class StepMemory:
         else:                     # past the reservation: memory of its own
             offset, view = None, np.empty(shape, dtype)
         plan.append((layer, key, shape, dtype, t, temp, view, offset, size, self._end(temp)))
+        self._placed = self._placed or t < self.n
         return view
 
     def buffers(self):

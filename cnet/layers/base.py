@@ -420,7 +420,8 @@ class Layer:
     def _buf(self, key, shape, dtype=None, temp=False):
         """A workspace buffer for an output of this training step, or None (the op allocates) when
         workspaces are off. Reused while the shape stays the same: its content lives until this
-        layer's next training-mode forward. temp: a buffer of backward that this call alone uses (not
+        layer's next training-mode forward -- in a model's step, until the end of its lifetime there
+        (cnet/layers/_workspace.py). temp: a buffer of backward that this call alone uses (not
         returned, not kept)."""
         if not self._reuse:
             return None
