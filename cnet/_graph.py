@@ -165,25 +165,26 @@ class Graph:
         # a plain ReLU layer right after a layer that can apply it as it writes its output (Conv2D,
         # Dense, with no activation of their own): the producer applies it, the ReLU passes its input on
         # (one pass over the activations less; the same values, so the same bits)
-        step_of = {out: i for i, (_, _, out, _) in enumerate(self.plan)}
-        self._relu_out, self._relu_in = [False] * len(self.plan), [False] * len(self.plan)
-        for j, (layer, ins, _, multi) in enumerate(self.plan):
-            i = step_of.get(ins[0]) if not multi else None
-            if (i is not None and self._one_consumer[i] and id(layer) in self._own and id(layer) not in self.shared
-                    and layer._plain_relu() and self.plan[i][0]._fusable_relu_out()):
-                self._relu_out[i] = self._relu_in[j] = True
+        self._relu_out, self._relu_in = self._pairs(lambda a, b: a._fusable_relu_out() and b._plain_relu())
         # a plain ReLU whose one consumer is a max pool: the pool's backward applies the ReLU's mask on
         # its own small gradient (dy where the pooled value > 0) and the ReLU's backward passes it on
-        self._grad_out, self._grad_in = [False] * len(self.plan), [False] * len(self.plan)
-        for k, (layer, ins, _, multi) in enumerate(self.plan):
-            j = step_of.get(ins[0]) if not multi else None
-            if (j is not None and self._one_consumer[j] and id(layer) in self._own and id(layer) not in self.shared
-                    and layer._folds_relu_grad() and self.plan[j][0]._plain_relu()):
-                self._grad_out[j] = self._grad_in[k] = True
+        self._grad_out, self._grad_in = self._pairs(lambda a, b: a._plain_relu() and b._folds_relu_grad())
         self._logits = [False] * len(self.plan)
         outputs = [i for i, entry in enumerate(self.plan) if entry[2] in keep]  # read after the step
         self._memory = _workspace.StepMemory(len(self.plan), outputs)
         self._step_memory = None   # the memory of the training step running (workspaces())
+
+    def _pairs(self, match):
+        """(first, second): flags over the plan's steps of the pairs a -> b where b is the one consumer of
+        a's output (a single-input call of its own layer, not a shared one) and match(a, b) holds."""
+        step_of = {out: i for i, (_, _, out, _) in enumerate(self.plan)}
+        first, second = [False] * len(self.plan), [False] * len(self.plan)
+        for j, (layer, ins, _, multi) in enumerate(self.plan):
+            i = None if multi else step_of.get(ins[0])
+            if (i is not None and self._one_consumer[i] and id(layer) in self._own and id(layer) not in self.shared
+                    and match(self.plan[i][0], layer)):
+                first[i] = second[j] = True
+        return first, second
 
     # ---- running ---------------------------------------------------------------------------------
 
