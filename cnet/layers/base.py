@@ -140,21 +140,21 @@ class Layer:
     _relu_grad_out = False  # set by the model's executor around a call: the consumer masks the gradient
     _relu_grad_in = False   # set by the model's executor around a call: apply the producer ReLU's mask
 
+    _blk_y = False         # the last training forward returned a blocked output
+    _step_memory = None    # set by a model's training step: where _buf places buffers (_workspace.py)
+
+    # The model's fusions (cnet/_graph.py). _fusable_relu_out: this layer can apply a following plain
+    # ReLU's max(0, .) as it writes its output. _plain_relu: this layer is such a ReLU. _folds_relu_grad:
+    # its backward can apply the mask of a plain ReLU before it (a max pool: the ReLU's output at each
+    # window's maximum is the pooled value, so dy masked by pooled > 0 and scattered is the ReLU's dx).
     def _fusable_relu_out(self):
-        """Whether this layer can apply a following ReLU layer's max(0, .) as it writes its output."""
         return False
 
     def _plain_relu(self):
-        """Whether this layer is a plain ReLU (max(0, x), nothing else) that a producer may apply."""
         return False
 
     def _folds_relu_grad(self):
-        """Whether this layer's backward can apply the mask of a plain ReLU before it (max pooling: the
-        ReLU's output at each window's maximum is the pooled value, so dy masked by pooled > 0 and
-        scattered is the ReLU's input gradient)."""
         return False
-    _blk_y = False         # the last training forward returned a blocked output
-    _step_memory = None    # set by a model's training step: where _buf places buffers (_workspace.py)
 
     def _accepts_blocked(self):
         """Whether this layer runs on blocked inputs (cnet/layers/_blocked.py); others get NCHW."""
