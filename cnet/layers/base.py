@@ -133,13 +133,11 @@ class Layer:
     _weight_format = None  # 'float16'/'bfloat16': params stored in 16 bits (set_weight_dtype)
     _keras_base = None     # book aliases: the class whose constructor get_config() describes
     _elementwise = False   # element by element: runs on the channels-first data behind a channels-last view
-    _blk_out = False       # set by the model's executor around a call: the output may stay blocked
-    _in_model = False      # set by the model's executor around a call: the output goes on to one layer
-    _relu_out = False      # set by the model's executor around a call: apply the next layer's ReLU here
-    _relu_in = False       # set by the model's executor around a call: the input is ReLU'd already
-    _relu_grad_out = False  # set by the model's executor around a call: the consumer masks the gradient
-    _relu_grad_in = False   # set by the model's executor around a call: apply the producer ReLU's mask
-
+    # set by the model's executor around a call (cnet/_graph.py): _blk_out, the output may stay blocked;
+    # _in_model, the output goes on to one layer; _relu_out, apply the next layer's ReLU here; _relu_in,
+    # the input is ReLU'd already; _relu_grad_out, the consumer masks the gradient; _relu_grad_in, apply
+    # the producer ReLU's mask to the gradient
+    _blk_out = _in_model = _relu_out = _relu_in = _relu_grad_out = _relu_grad_in = False
     _blk_y = False         # the last training forward returned a blocked output
     _step_memory = None    # set by a model's training step: where _buf places buffers (_workspace.py)
 
