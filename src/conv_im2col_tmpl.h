@@ -36,7 +36,8 @@ void SFX(cnet_im2col_image)(REAL *col, const REAL *x, int64_t C, int64_t H, int6
             }
             const REAL *src = xc + h * W + j - PW; /* src[ow*SW] is x[c, h, ow*SW + j - PW] */
             for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0;
-            if (SW == 1) /* an inline loop: a row is short (24 elements), a memcpy call costs as much */
+            if (SW == 1) /* an inline loop rather than a memcpy call per row: rows are short (24 elements
+                          * in the book's 5x5 layer) */
                 for (int64_t ow = lo; ow < hi; ow++) dst[ow] = src[ow];
             else if (SW == 2) for (int64_t ow = lo; ow < hi; ow++) dst[ow] = src[2 * ow];
             else for (int64_t ow = lo; ow < hi; ow++) dst[ow] = src[ow * SW];

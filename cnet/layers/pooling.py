@@ -3,7 +3,7 @@ GlobalMaxPooling2D, and Keras 2's aliases MaxPool2D, AvgPool2D, GlobalAvgPool2D,
 import numpy as np
 
 from .. import ops
-from ..ops import implementation as _run     # the blocked kernels with arguments built here (unchecked)
+from ..ops import implementation as _run     # the blocked path's kernels, arguments built here (unchecked)
 from ._blocked import Blocked
 from ._spatial import _check_image_shape, _normalize_padding, _Spatial
 from .base import _keras1_arguments, _pair, _shape, _to_cf, _to_cl
@@ -71,7 +71,7 @@ class _Pooling2D(_Spatial):
     def _backward_blocked(self, dout):
         dyb = self._as_blocked(dout, self._xb_shape[4], "dyb", self._arg_b.shape)
         if self._relu_mask is not None:     # dyb: this backward's temporary, or the gradient handed to it
-            dyb = ops.relu_backward(dyb, self._relu_mask, out=dyb if self._reuse else None)
+            dyb = _run("relu_backward")(dyb, self._relu_mask, dyb if self._reuse else None)
         out = self._lent if self._lent is not None else self._buf("dxb", self._xb_shape)
         dxb = _run("maxpool2d_blk_backward")(dyb, self._arg_b, self._xb_shape[2:4], out)
         return Blocked(dxb, self._channels)
