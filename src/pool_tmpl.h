@@ -1,11 +1,13 @@
 /* pool_tmpl.h -- 2-D max and average pooling over each (H, W) plane, forward and backward: the template
  * (instantiate.h) of pool.c, pool_avx2.c and pool_avx512.c, one per SIMD path (cnet_internal.h, "per-ISA
- * families"): the same C body, which the compiler vectorizes with each path's vectors (the float64 2x2 max
- * pool's selects are not vectorized with the baseline's 16-byte vectors, AVX2's and AVX-512's are). Every
- * path computes the same comparisons, selects and sums in the same order: bit-identical results. Pooling is bound by memory bandwidth: one pass over the input, threads over
- * the N*C planes (disjoint writes), and a fast path for the common 2x2 window with stride 2 and no
- * padding. Geometry: x is (N, C, H, W); windows KH x KW; stride (SH, SW); padding (PH, PW);
- * OH = (H + 2*PH - KH)/SH + 1, OW likewise (cnet_valid_range from cnet_internal.h). */
+ * families"): the same C body, which the compiler vectorizes with each path's vectors, except the 2x2
+ * max pool's rows, which the AVX2/AVX-512 paths run in explicit vectors (max2x2_row: the compiler's own
+ * code for the float32 selects with int64 indices ran at a quarter of the copy bandwidth). Every path
+ * computes the same comparisons, selects and sums in the same order: bit-identical results. Pooling is
+ * bound by memory bandwidth: one pass over the input, threads over the N*C planes (disjoint writes), and
+ * a fast path for the common 2x2 window with stride 2 and no padding. Geometry: x is (N, C, H, W);
+ * windows KH x KW; stride (SH, SW); padding (PH, PW); OH = (H + 2*PH - KH)/SH + 1, OW likewise
+ * (cnet_valid_range from cnet_internal.h). */
 #ifndef CNET_POOL_SHARED
 #define CNET_POOL_SHARED
 
@@ -49,6 +51,62 @@ static inline __attribute__((always_inline)) void SFX(window_max)(const REAL *xc
     *arg = best_i;
 }
 
+#if defined(__AVX2__)
+/* 32-byte vectors of the dtype and of the same-width integers (GCC vector extensions: comparisons give
+ * all-ones lanes; casts between them reinterpret the bits), and PN int64 lanes for the argmax. The
+ * AVX2 and AVX-512 paths only: the baseline's 16-byte vectors shuffle these slower than its scalar loop. */
+typedef REAL SFX(pv) __attribute__((vector_size(32)));
+typedef CNET_PICK(IS_F32, int32_t, int64_t) SFX(pe);
+typedef SFX(pe) SFX(pi) __attribute__((vector_size(32)));
+typedef int64_t SFX(pl) __attribute__((vector_size(8 * 32 / sizeof(REAL))));
+#define PN (int64_t)(32 / sizeof(REAL))
+/* The even and odd elements of the 2*PN elements at p: the left and right columns of PN windows. */
+#if IS_F32
+#define SPLIT(p, ev, od)                                                                             \
+    do {                                                                                             \
+        SFX(pv) a_, b_;                                                                              \
+        memcpy(&a_, (p), sizeof a_), memcpy(&b_, (p) + PN, sizeof b_);                               \
+        ev = __builtin_shufflevector(a_, b_, 0, 2, 4, 6, 8, 10, 12, 14);                             \
+        od = __builtin_shufflevector(a_, b_, 1, 3, 5, 7, 9, 11, 13, 15);                             \
+    } while (0)
+#else
+#define SPLIT(p, ev, od)                                                                             \
+    do {                                                                                             \
+        SFX(pv) a_, b_;                                                                              \
+        memcpy(&a_, (p), sizeof a_), memcpy(&b_, (p) + PN, sizeof b_);                               \
+        ev = __builtin_shufflevector(a_, b_, 0, 2, 4, 6);                                            \
+        od = __builtin_shufflevector(a_, b_, 1, 3, 5, 7);                                            \
+    } while (0)
+#endif
+
+/* One row of the 2x2 stride-2 max pool, OW >= PN outputs: rows r0, r1 of the input, yr and ar the
+ * row's maxima and flat indices (row: the index of r0[0]). The comparisons and selects of the scalar
+ * loop, PN windows at a time (the same results); a last partial group is the row's last PN windows,
+ * some of them computed twice (the same values written again). */
+static void SFX(max2x2_row)(REAL *yr, int64_t *ar, const REAL *r0, const REAL *r1, int64_t W, int64_t row,
+                            int64_t OW) {
+    SFX(pi) lane;
+    for (int64_t l = 0; l < PN; l++) lane[l] = (SFX(pe))(2 * l);
+    for (int64_t o = 0; o < OW; o += PN) {
+        const int64_t ow = o + PN <= OW ? o : OW - PN;
+        SFX(pv) b, v[3];
+        SPLIT(r0 + 2 * ow, b, v[0]);
+        SPLIT(r1 + 2 * ow, v[1], v[2]);
+        const SFX(pi) offs[3] = {(SFX(pi)){0} + 1, (SFX(pi)){0} + (SFX(pe))W, (SFX(pi)){0} + (SFX(pe))(W + 1)};
+        SFX(pi) off = {0};
+        for (int k = 0; k < 3; k++) {
+            const SFX(pi) take = (v[k] > b) | ((v[k] != v[k]) & (b == b));
+            b = (SFX(pv))(((SFX(pi))v[k] & take) | ((SFX(pi))b & ~take));
+            off = (offs[k] & take) | (off & ~take);
+        }
+        const SFX(pl) at = __builtin_convertvector(off + lane, SFX(pl)) + (row + 2 * ow);
+        memcpy(yr + ow, &b, sizeof b);
+        memcpy(ar + ow, &at, sizeof at);
+    }
+}
+#undef SPLIT
+#endif
+
 /* x is (N, C, H, W). Overwrites y (N, C, OH, OW) with the window maxima and argmax (N, C, OH, OW) with
  * the flat index h*W + w of each maximum in its unpadded input plane. Padding never wins (the reference
  * pads with -inf and requires pad < window, so every window holds an input element). */
@@ -69,6 +127,12 @@ void KNAME(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int6
                 const int64_t row = 2 * oh * W;
                 REAL *yr = yc + oh * OW;
                 int64_t *ar = ac + oh * OW;
+#if defined(__AVX2__)     /* PN windows at a time (the portable path's 16-byte vectors: one at a time) */
+                if (OW >= PN) {
+                    SFX(max2x2_row)(yr, ar, r0, r1, W, row, OW);
+                    continue;
+                }
+#endif
                 /* branch-free selects (random data would mispredict every comparison) */
                 for (int64_t ow = 0; ow < OW; ow++) {
                     REAL best = r0[2 * ow], v;
@@ -109,7 +173,9 @@ void KNAME(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int6
 }
 
 /* dy and argmax are (N, C, OH, OW); argmax holds indices in [0, H*W) (checked by the caller).
- * Overwrites dx (N, C, H, W): dx[n, c].flat[argmax] += dy, in output order (overlapping windows add). */
+ * Overwrites dx (N, C, H, W): dx[n, c].flat[argmax] += dy, in output order (overlapping windows add).
+ * (A one-pass write of 2x2 blocks, checking that each maximum is in its window's block, measured slower
+ * than this zeroing and scattering into a plane that stays in L1.) */
 void KNAME(cnet_maxpool2d_backward)(REAL *dx, const REAL *dy, const int64_t *argmax, int64_t N, int64_t C,
                                   int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads) {
     const int nt = cnet_threads_for(N * C * H * W, n_threads);
@@ -224,3 +290,6 @@ CNET_DISPATCH(cnet_avgpool2d_backward,
               (REAL *dx, const REAL *dy, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
                int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads),
               (dx, dy, N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads))
+#ifdef PN
+#undef PN
+#endif

@@ -20,6 +20,7 @@ POOL_CASES = [
     ((4, 64, 24, 24), (2, 2), 2, 0),            # large enough to be threaded
     ((2, 48, 25, 23), (3, 3), 2, 1),            # large, general path, threaded
     ((3, 7, 35, 37), (2, 2), 2, 0),             # fast path, rows of 17/18 windows: vector remainders
+    ((2, 5, 6, 19), (2, 2), 2, 0),              # fast path, 9 windows a row: one vector past a group
 ]
 
 
@@ -83,6 +84,7 @@ def test_pool_bit_identical_across_threads(simd, case, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", [((2, 3, 8, 8), (2, 2), 2, 0), ((2, 3, 20, 39), (2, 2), 2, 0),
+                                  ((2, 3, 6, 10), (2, 2), 2, 0), ((2, 3, 4, 34), (2, 2), 2, 0),
                                   ((2, 3, 7, 8), (3, 3), 2, 1)], ids=_case_id)
 def test_maxpool_ties_nan_and_inf_like_reference(simd, case, dtype):
     rng = np.random.default_rng(4)
