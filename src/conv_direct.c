@@ -49,6 +49,10 @@ typedef int64_t dc_v4l __attribute__((vector_size(32)));
 #define CNET_ISA _portable
 #define CNET_TEMPLATE "conv_direct_tmpl.h"
 #include "instantiate.h"
+/* the pixel-row kernels (conv_px_tmpl.h): output channels of a tile by its vectors per row */
+#define PX_KR(nv) ((nv) == 1 ? 4 : 2)
+#define CNET_TEMPLATE "conv_px_tmpl.h"
+#include "instantiate.h"
 
 /* ---- tuning hooks ----------------------------------------------------------------------------
  * For the benchmarks and the tile sweep of the tests: plain globals, not thread-safe (a forced tile

@@ -34,4 +34,8 @@
 #define CNET_ISA _avx2
 #define CNET_TEMPLATE "conv_direct_tmpl.h"
 #include "instantiate.h"
+/* the pixel-row kernels (conv_px_tmpl.h): output channels of a tile by its vectors per row */
+#define PX_KR(nv) ((nv) == 1 ? 8 : (nv) == 2 ? 6 : (nv) == 3 ? 4 : 2)
+#define CNET_TEMPLATE "conv_px_tmpl.h"
+#include "instantiate.h"
 #endif

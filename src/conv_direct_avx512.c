@@ -37,4 +37,8 @@
 #define CNET_ISA _avx512
 #define CNET_TEMPLATE "conv_direct_tmpl.h"
 #include "instantiate.h"
+/* the pixel-row kernels (conv_px_tmpl.h): output channels of a tile by its vectors per row */
+#define PX_KR(nv) ((nv) <= 3 ? 8 : 6)
+#define CNET_TEMPLATE "conv_px_tmpl.h"
+#include "instantiate.h"
 #endif

@@ -66,6 +66,25 @@ DC_DECLARE_LAYOUT(_avx2)
 DC_DECLARE_LAYOUT(_avx512)
 #endif
 
+/* The pixel-row convolution of a few-channel NCHW input (conv_px_tmpl.h), stride 1. The kernels read
+ * the image from an (C, HP, WP) array: x itself (HP = H, WP = W) or a zero-padded copy. KP: K rounded up
+ * to a multiple of every path's tile rows (8), the length of the transposed weights' rows. */
+typedef struct {
+    int64_t N, C, H, W, K, KH, KW, PH, PW, OH, OW, HP, WP, KP;
+} px_geom;
+#define PX_DECLARE(isa)                                                                            \
+    int cnet_conv_px_forward##isa##_f32(float *y, const float *x, const float *wt, const float *bp,  \
+                                        const px_geom *g, int relu, int n_threads);                 \
+    int cnet_conv_px_forward##isa##_f64(double *y, const double *x, const double *wt,              \
+                                        const double *bp, const px_geom *g, int relu, int n_threads); \
+    int cnet_conv_px_vl##isa##_f32(void);                                                          \
+    int cnet_conv_px_vl##isa##_f64(void);
+PX_DECLARE(_portable)
+#if defined(__x86_64__)
+PX_DECLARE(_avx2)
+PX_DECLARE(_avx512)
+#endif
+
 /* Lists for the instance tables: X(a, n, m) for n = 1..N. */
 #define DC_L1(X, a, m) X(a, 1, m)
 #define DC_L2(X, a, m) DC_L1(X, a, m) X(a, 2, m)

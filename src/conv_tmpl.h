@@ -3,7 +3,9 @@
  * Caffe's layout per image: col_n (C*KH*KW, OH*OW) = im2col(x_n), so that y_n (K, OH*OW) = W . col_n
  * is already the image's NCHW output. One image at a time per thread keeps the scratch at
  * n_threads * C*KH*KW*OH*OW elements whatever the batch (the book's whole-batch im2col is N times that).
- * A 1x1 kernel with stride 1 and no padding needs no im2col: col_n is x_n.
+ * A 1x1 kernel with stride 1 and no padding needs no im2col: col_n is x_n. An input of at most PX_MAX_C
+ * channels at stride 1 (a first layer) needs no GEMM: its forward pass runs along rows of output pixels
+ * (conv_px_tmpl.h), where a row holds a vector of the SIMD path.
  * Out of memory (a col buffer, the partials, or a GEMM's scratch): every thread allocates before any
  * computes, a failure is raised in a shared flag, no thread then starts another image or chunk, and the
  * kernel returns CNET_ERR_NOMEM.
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "cnet_internal.h"
+#include "conv_direct_internal.h"
 
 typedef struct {
     int64_t N, C, H, W, K, KH, KW, SH, SW, PH, PW, OH, OW;
@@ -48,6 +51,9 @@ static void grad_chunks(const conv_geom *g, int64_t *chunk, int64_t *n_chunks) {
     *n_chunks = (g->N + c - 1) / c;
 }
 
+/* Inputs of at most this many channels convolve by rows of output pixels (conv_px_tmpl.h) when the
+ * stride is 1 and a row holds a vector: their im2col's reduction (C*KH*KW) is too short for the GEMM. */
+#define PX_MAX_C 4
 #endif /* CNET_CONV_SHARED */
 
 /* v[0] + ... + v[n-1] in eight interleaved partial sums (vectorizable, and more accurate than one). */
@@ -79,6 +85,36 @@ static int SFX(forward_image)(REAL *yn, const REAL *xn, const REAL *w, const REA
                 epilogue, nt);
 }
 
+/* y = conv(x, w) + b (relu) by the pixel-row kernels of the SIMD path running, for a few input channels
+ * and stride 1 (PX_MAX_C). Returns CNET_OK, CNET_ERR_NOMEM, or 1 when the shape is not theirs (a row
+ * shorter than the path's vector, a 1x1 kernel). */
+static int SFX(px_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *b, const conv_geom *g,
+                           int relu, int nt) {
+    if (g->SH != 1 || g->SW != 1 || g->C > PX_MAX_C || g->direct) return 1;
+    int (*fwd)(REAL *, const REAL *, const REAL *, const REAL *, const px_geom *, int, int);
+    int vl;
+    switch (cnet_simd_level()) {
+#if defined(__x86_64__)
+    case CNET_SIMD_AVX512: fwd = SFX(cnet_conv_px_forward_avx512), vl = SFX(cnet_conv_px_vl_avx512)(); break;
+    case CNET_SIMD_AVX2: fwd = SFX(cnet_conv_px_forward_avx2), vl = SFX(cnet_conv_px_vl_avx2)(); break;
+#endif
+    default: fwd = SFX(cnet_conv_px_forward_portable), vl = SFX(cnet_conv_px_vl_portable)(); break;
+    }
+    if (g->OW < vl) return 1;
+    const int64_t taps = g->C * g->KH * g->KW, KP = (g->K + 7) / 8 * 8;
+    const px_geom pg = {g->N, g->C, g->H, g->W, g->K, g->KH, g->KW, g->PH, g->PW, g->OH, g->OW,
+                        g->H + 2 * g->PH, g->W + 2 * g->PW, KP};
+    REAL *wt = (REAL *)cnet_scratch_alloc((size_t)((taps + 1) * KP) * sizeof(REAL));
+    if (!wt) return CNET_ERR_NOMEM;
+    REAL *bp = wt + taps * KP;
+    for (int64_t t = 0; t < taps; t++)
+        for (int64_t k = 0; k < KP; k++) wt[t * KP + k] = k < g->K ? w[k * taps + t] : (REAL)0;
+    for (int64_t k = 0; k < KP; k++) bp[k] = b && k < g->K ? b[k] : (REAL)0;
+    const int status = fwd(y, x, wt, bp, &pg, relu, nt);
+    cnet_scratch_free(wt);
+    return status;
+}
+
 /* x is (N, C, H, W), w is (K, C, KH, KW), b is (K,) or NULL; y is (N, K, OH, OW), overwritten.
  * Per image: im2col into a per-thread buffer, then one GEMM. Threads over images, each thread allocating
  * its col buffer once; the schedule is dynamic (an image's result does not depend on the thread that
@@ -91,6 +127,8 @@ int SFX(cnet_conv2d_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *
     const conv_geom g = make_geom(N, C, H, W, K, KH, KW, SH, SW, PH, PW);
     const int64_t xs = C * H * W, ys = K * g.OH * g.OW;
     const int epi = relu ? CNET_EPI_RELU : CNET_EPI_NONE;
+    const int px = SFX(px_forward)(y, x, w, b, &g, relu, n_threads);
+    if (px != 1) return px;
     const size_t col_bytes = g.direct ? 0 : (size_t)(C * KH * KW) * (size_t)(g.OH * g.OW) * sizeof(REAL);
     int nt = n_threads < 1 ? 1 : n_threads;
 #ifndef _OPENMP

@@ -24,6 +24,12 @@ CONV_CASES = [
     ((9, 3, 12, 12), (5, 3, 3), 1, 1),          # several weight-gradient chunks, odd batch
     ((1, 8, 30, 30), (6, 3, 3), 1, 1),          # batch 1 large enough to thread inside im2col/GEMM
     ((2, 8, 31, 29), (3, 5, 3), 1, (2, 1)),     # batch smaller than some thread counts
+    # few channels, stride 1: rows of output pixels (conv_px_tmpl.h) where a row holds a vector
+    ((3, 1, 28, 28), (30, 5, 5), 1, 0),         # the book's first layer: K past a tile's rows
+    ((2, 1, 28, 28), (16, 3, 3), 1, 1),         # padded, rows of 28: a last vector that overlaps
+    ((5, 2, 9, 40), (9, 2, 3), 1, (0, 2)),      # several vector groups a row, padding on one axis
+    ((1, 4, 17, 19), (3, 4, 4), 1, 1),          # C = 4 (the most), batch 1: threads over channels
+    ((2, 5, 10, 20), (3, 3, 3), 1, 0),          # C = 5: im2col again
 ]
 
 
@@ -69,6 +75,9 @@ def test_conv2d_matches_reference(simd, case, threads, dtype):
     assert_close(y, run_numpy(ops.conv2d_forward, x, wt, b, stride, pad), tol=tol, name="conv y")
     y0 = run_c(ops.conv2d_forward, x, wt, None, stride, pad, threads=threads)
     assert_close(y0, run_numpy(ops.conv2d_forward, x, wt, None, stride, pad), tol=tol, name="conv y (no b)")
+    yr = run_c(ops.conv2d_forward, x, wt, b, stride, pad, relu=True, threads=threads)
+    assert_close(yr, run_numpy(ops.conv2d_forward, x, wt, b, stride, pad, relu=True), tol=tol,
+                 name="conv y (relu)")
     got = run_c(ops.conv2d_backward, dy, x, wt, stride, pad, threads=threads)
     expected = run_numpy(ops.conv2d_backward, dy, x, wt, stride, pad)
     for g, e, name in zip(got, expected, ("dx", "dw", "db")):

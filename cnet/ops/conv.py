@@ -304,7 +304,8 @@ def conv2d_plan(x_shape, w_shape, stride, pad, dtype, in_model=True):
     plain = c <= PLAIN_MAX_CHANNELS
     if forced == "auto" and plain and not in_model:
         return dict(plan, why=f"{c} input channel(s), output back to NCHW (no next layer takes it blocked): "
-                    "im2col measures faster (the direct kernels pad the channels to a block)")
+                    "the NCHW kernel (rows of output pixels at stride 1, else im2col + GEMM) measures "
+                    "faster than the direct kernels, which pad the channels to a block")
     return dict(plan, engine="direct", plain=plain, cb=blk_width(dtype),
                 why="forced (CNET_CONV or set_conv_engine)" if forced == "direct" else
                 "direct beats im2col on this shape class (issue 13 prototype)")

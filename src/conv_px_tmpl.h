@@ -1,0 +1,129 @@
+/* conv_px_tmpl.h -- convolution of a few-channel NCHW input, stride 1, straight into NCHW output, the
+ * vector running along an output row (the first layer of a network called on its own, as the book's
+ * Convolution is: its im2col has a reduction of C*KH*KW <= 25 or so, too short for the GEMM to amortize
+ * the im2col, the bias pass and the packing around it). The template (instantiate.h) of conv_direct.c,
+ * conv_direct_avx2.c and conv_direct_avx512.c, which define V, VL, VLOAD, VSTORE, VBCAST, VFMA, VADD,
+ * VRELU (conv_direct_tmpl.h's contract) and PX_KR (accumulator rows of a tile, by its vectors).
+ *
+ * Forward tile: KR output channels x NV vectors of one output row, KR*NV accumulators kept over all
+ * C*KH*KW taps; per tap NV input vectors are loaded (the row of x under the tap, read in place, or from a
+ * zero-padded copy of the image when there is padding) and KR weights broadcast. A row whose width is
+ * not a multiple of VL ends with a vector that overlaps the one before it (the same values written
+ * twice), so OW >= VL is required. Each output is one FMA chain from the bias over the taps in (c, i, j)
+ * order: the same bits for any number of threads.
+ *
+ * Weight-gradient tile: KR output channels x the KW taps of one kernel row, accumulated over every
+ * pixel vector of an image (the bias gradient beside the first row's taps); the overlapping last vector
+ * of a row has the lanes counted already masked out. Sums run per image into a chunk's partial, in
+ * image order; the chunks (fixed by the shape) are added in order: the same bits for any thread count. */
+#ifndef CNET_CONV_PX_SHARED
+#define CNET_CONV_PX_SHARED
+
+#include <string.h>
+
+#include "conv_direct_internal.h"
+
+#define PX_MAX_NV 4
+#endif /* CNET_CONV_PX_SHARED */
+
+/* Vector v's first column of the row group starting at ow0: NV vectors from ow0, the last ones pulled
+ * back to end at OW. */
+static inline int64_t SFX(px_col)(int64_t ow0, int v, int64_t OW) {
+    const int64_t c = ow0 + (int64_t)v * VL;
+    return c + VL <= OW ? c : OW - VL;
+}
+
+/* Output channels [k0, k0 + KR) (kn of them real) of one image: xi (C, HP, WP), wt (taps, KP) the
+ * transposed weights, bp (KP) the bias (zeros without one), y the image's (K, OH, OW). */
+static inline __attribute__((always_inline)) void SFX(px_fwd_tile)(REAL *y, const REAL *xi, const REAL *wt,
+                                                                   const REAL *bp, const int64_t *toff,
+                                                                   const px_geom *g, int64_t k0, int64_t kn,
+                                                                   int relu, const int NV, const int KR) {
+    const int64_t taps = g->C * g->KH * g->KW, OW = g->OW, plane = g->OH * OW;
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+        const REAL *xr = xi + oh * g->WP;
+        for (int64_t ow0 = 0; ow0 < OW; ow0 += (int64_t)NV * VL) {
+            int64_t col[PX_MAX_NV];
+            V acc[8][PX_MAX_NV];
+            for (int v = 0; v < NV; v++) col[v] = SFX(px_col)(ow0, v, OW);
+            for (int r = 0; r < KR; r++) {
+                const V b = VBCAST(bp + k0 + r);
+                for (int v = 0; v < NV; v++) acc[r][v] = b;
+            }
+            for (int64_t t = 0; t < taps; t++) {
+                const REAL *xt = xr + toff[t], *wr = wt + t * g->KP + k0;
+                V xv[PX_MAX_NV];
+                for (int v = 0; v < NV; v++) xv[v] = VLOAD(xt + col[v]);
+                for (int r = 0; r < KR; r++) {
+                    const V wv = VBCAST(wr + r);
+                    for (int v = 0; v < NV; v++) acc[r][v] = VFMA(wv, xv[v], acc[r][v]);
+                }
+            }
+            for (int r = 0; r < KR; r++) {
+                if (r >= kn) break;
+                REAL *yr = y + (k0 + r) * plane + oh * OW;
+                for (int v = 0; v < NV; v++) VSTORE(yr + col[v], relu ? VRELU(acc[r][v]) : acc[r][v]);
+            }
+        }
+    }
+}
+
+#define PX_FWD_CASE(nv)                                                                            \
+    case nv: SFX(px_fwd_tile)(yn, xi, wt, bp, toff, g, k0, kn, relu, nv, PX_KR(nv)); break;
+
+/* y (N, K, OH, OW) = conv(x (N, C, H, W), w) + b, ReLU'd when relu; stride 1, padding PH, PW. wt (taps, KP)
+ * and bp (KP): the weights transposed and the bias, zero past K. Returns CNET_OK or CNET_ERR_NOMEM. */
+int KNAME(cnet_conv_px_forward)(REAL *y, const REAL *x, const REAL *wt, const REAL *bp, const px_geom *g,
+                                int relu, int n_threads) {
+    const int NV = (int)((g->OW + VL - 1) / VL < PX_MAX_NV ? (g->OW + VL - 1) / VL : PX_MAX_NV);
+    const int64_t KR = PX_KR(NV), groups = (g->K + KR - 1) / KR, taps = g->C * g->KH * g->KW;
+    const int64_t xs = g->C * g->H * g->W, ys = g->K * g->OH * g->OW;
+    const int padded = g->PH > 0 || g->PW > 0;
+    const int64_t spl = g->HP * g->WP;
+    int64_t *toff = (int64_t *)cnet_scratch_alloc((size_t)taps * sizeof(int64_t));
+    if (!toff) return CNET_ERR_NOMEM;
+    for (int64_t c = 0, t = 0; c < g->C; c++)
+        for (int64_t i = 0; i < g->KH; i++)
+            for (int64_t j = 0; j < g->KW; j++) toff[t++] = c * spl + i * g->WP + j;
+    int nt = n_threads < 1 ? 1 : n_threads;
+    if (nt > g->N * groups) nt = (int)(g->N * groups);
+    int failed = 0;
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        REAL *s = padded ? (REAL *)cnet_scratch_alloc((size_t)(g->C * spl) * sizeof(REAL)) : NULL;
+        if (padded && !s) cnet_flag_raise(&failed);
+        if (s) memset(s, 0, (size_t)(g->C * spl) * sizeof(REAL));
+        int64_t have = -1; /* the image in s */
+        #pragma omp barrier
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t q = 0; q < g->N * groups; q++) {
+            if (cnet_flag_read(&failed)) continue;
+            const int64_t n = q / groups, k0 = (q % groups) * KR;
+            const int64_t kn = g->K - k0 < KR ? g->K - k0 : KR;
+            const REAL *xi = x + n * xs;
+            if (padded) {
+                if (have != n) {
+                    for (int64_t c = 0; c < g->C; c++)
+                        for (int64_t h = 0; h < g->H; h++)
+                            memcpy(s + c * spl + (h + g->PH) * g->WP + g->PW, xi + (c * g->H + h) * g->W,
+                                   (size_t)g->W * sizeof(REAL));
+                    have = n;
+                }
+                xi = s;
+            }
+            REAL *yn = y + n * ys;
+            switch (NV) {
+                PX_FWD_CASE(1)
+                PX_FWD_CASE(2)
+                PX_FWD_CASE(3)
+                default: SFX(px_fwd_tile)(yn, xi, wt, bp, toff, g, k0, kn, relu, 4, PX_KR(4)); break;
+            }
+        }
+        cnet_scratch_free(s);
+    }
+    cnet_scratch_free(toff);
+    return failed ? CNET_ERR_NOMEM : CNET_OK;
+}
+#undef PX_FWD_CASE
+
+int KNAME(cnet_conv_px_vl)(void) { return VL; }
