@@ -50,6 +50,17 @@ typedef int64_t dc_v4l __attribute__((vector_size(32)));
 #define CNET_TEMPLATE "conv_direct_tmpl.h"
 #include "instantiate.h"
 /* the pixel-row kernels (conv_px_tmpl.h): output channels of a tile by its vectors per row */
+/* a & b, bit by bit (masks of all-ones / zero lanes) */
+#define VAND(a, b)                                                                                 \
+    ({                                                                                             \
+        V dca_ = (a), dcb_ = (b);                                                                  \
+        VI ia_, ib_;                                                                               \
+        memcpy(&ia_, &dca_, sizeof ia_), memcpy(&ib_, &dcb_, sizeof ib_);                          \
+        ia_ &= ib_;                                                                                \
+        memcpy(&dca_, &ia_, sizeof dca_);                                                          \
+        dca_;                                                                                      \
+    })
+#define PX_WKR 2     /* weight gradient: output channels of a tile (x up to 5 taps) */
 #define PX_KR(nv) ((nv) == 1 ? 4 : 2)
 #define CNET_TEMPLATE "conv_px_tmpl.h"
 #include "instantiate.h"

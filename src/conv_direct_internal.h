@@ -77,6 +77,10 @@ typedef struct {
                                         const px_geom *g, int relu, int n_threads);                 \
     int cnet_conv_px_forward##isa##_f64(double *y, const double *x, const double *wt,              \
                                         const double *bp, const px_geom *g, int relu, int n_threads); \
+    void cnet_conv_px_wgrad_image##isa##_f32(float *part, const float *dyn, const float *xn, float *pad, \
+                                             const px_geom *g, int first);                          \
+    void cnet_conv_px_wgrad_image##isa##_f64(double *part, const double *dyn, const double *xn,    \
+                                             double *pad, const px_geom *g, int first);             \
     int cnet_conv_px_vl##isa##_f32(void);                                                          \
     int cnet_conv_px_vl##isa##_f64(void);
 PX_DECLARE(_portable)

@@ -127,3 +127,108 @@ int KNAME(cnet_conv_px_forward)(REAL *y, const REAL *x, const REAL *wt, const RE
 #undef PX_FWD_CASE
 
 int KNAME(cnet_conv_px_vl)(void) { return VL; }
+
+/* The lanes of v in order, summed pairwise (a fixed tree: the same bits wherever it runs). */
+static inline REAL SFX(px_hsum)(V v) {
+    REAL t[VL];
+    VSTORE(t, v);
+    for (int w = VL / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) t[l] += t[l + w];
+    return t[0];
+}
+
+/* The weight gradient of output channels [k0, k0 + KR) x taps (c, i, j0 .. j0 + TJ) of one image: the
+ * dy rows against the x rows under the taps, over every pixel vector; channels past K and taps past KW
+ * read valid rows again (their sums are dropped). tail: the lanes of a row's last vector counted by the
+ * one before (mask: all-ones bits in the lanes still to count). Sums into part[(tap)*K + k], or
+ * overwrites them when first. */
+static inline __attribute__((always_inline)) void SFX(px_wgrad_tile)(REAL *part, const REAL *dyn, const REAL *xc,
+                                                                     const px_geom *g, int64_t k0, int64_t i,
+                                                                     int64_t j0, int64_t tap0, const REAL *mask,
+                                                                     int first, const int KR, const int TJ) {
+    const int64_t OW = g->OW, plane = g->OH * OW, full = OW / VL * VL;
+    const REAL *dr[8];
+    int64_t jo[8];
+    for (int r = 0; r < KR; r++) dr[r] = dyn + (k0 + r < g->K ? k0 + r : g->K - 1) * plane;
+    for (int j = 0; j < TJ; j++) jo[j] = j0 + j < g->KW ? j0 + j : g->KW - 1;
+    V acc[8][5];
+    for (int r = 0; r < KR; r++)
+        for (int j = 0; j < TJ; j++) acc[r][j] = VZERO();
+    const V m = VLOAD(mask);
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+        const REAL *xr = xc + (oh + i) * g->WP;
+        for (int64_t col = 0; col < OW; col += VL) {
+            const int last = col >= full;
+            const int64_t c0 = last ? OW - VL : col;
+            V dv[8];
+            for (int r = 0; r < KR; r++) {
+                dv[r] = VLOAD(dr[r] + oh * OW + c0);
+                if (last) dv[r] = VAND(dv[r], m);
+            }
+            for (int j = 0; j < TJ; j++) {
+                const V xv = VLOAD(xr + c0 + jo[j]);
+                for (int r = 0; r < KR; r++) acc[r][j] = VFMA(dv[r], xv, acc[r][j]);
+            }
+        }
+    }
+    for (int r = 0; r < KR; r++) {
+        if (k0 + r >= g->K) break;
+        for (int j = 0; j < TJ; j++) {
+            if (j0 + j >= g->KW) break;
+            REAL *p = part + (tap0 + j) * g->K + k0 + r;
+            const REAL s = SFX(px_hsum)(acc[r][j]);
+            *p = first ? s : *p + s;
+        }
+    }
+}
+
+#define PX_WG_CASE(tj)                                                                             \
+    case tj: SFX(px_wgrad_tile)(part, dyn, xc, g, k0, i, j0, tap0, mask, first, PX_WKR, tj); break;
+
+/* One image's weight and bias gradients into part (C*KH*KW + 1, K): rows of taps (c, i, j), then the
+ * bias row (each a sum over the image's pixels, added to part -- or written, when first). xn is the
+ * image (C, H, W); pad, a zeroed (C, HP, WP) buffer for it when there is padding (the same positions
+ * are written for every image). Stride 1, OW >= VL. */
+void KNAME(cnet_conv_px_wgrad_image)(REAL *part, const REAL *dyn, const REAL *xn, REAL *pad,
+                                     const px_geom *g, int first) {
+    const int64_t spl = g->HP * g->WP, taps = g->C * g->KH * g->KW, plane = g->OH * g->OW;
+    const REAL *xi = xn;
+    if (g->PH > 0 || g->PW > 0) {
+        for (int64_t c = 0; c < g->C; c++)
+            for (int64_t h = 0; h < g->H; h++)
+                memcpy(pad + c * spl + (h + g->PH) * g->WP + g->PW, xn + (c * g->H + h) * g->W,
+                       (size_t)g->W * sizeof(REAL));
+        xi = pad;
+    }
+    /* the last vector of a row keeps its last OW % VL lanes (all of them when the row is whole vectors) */
+    const int64_t tail = g->OW % VL;
+    UINT bits[VL];
+    for (int64_t l = 0; l < VL; l++) bits[l] = tail == 0 || l >= VL - tail ? ~(UINT)0 : 0;
+    REAL mask[VL];
+    memcpy(mask, bits, sizeof mask);
+    const int TJ = (int)(g->KW < 5 ? g->KW : 5);
+    for (int64_t c = 0; c < g->C; c++)
+        for (int64_t i = 0; i < g->KH; i++)
+            for (int64_t j0 = 0; j0 < g->KW; j0 += TJ)
+                for (int64_t k0 = 0; k0 < g->K; k0 += PX_WKR) {
+                    const REAL *xc = xi + c * spl;
+                    const int64_t tap0 = (c * g->KH + i) * g->KW + j0;
+                    switch (TJ) {
+                        PX_WG_CASE(1)
+                        PX_WG_CASE(2)
+                        PX_WG_CASE(3)
+                        PX_WG_CASE(4)
+                        default: SFX(px_wgrad_tile)(part, dyn, xc, g, k0, i, j0, tap0, mask, first, PX_WKR, 5); break;
+                    }
+                }
+    for (int64_t k = 0; k < g->K; k++) { /* the bias: each plane's sum, in vectors, then the rest */
+        const REAL *d = dyn + k * plane;
+        V s = VZERO();
+        int64_t e = 0;
+        for (; e + VL <= plane; e += VL) s = VADD(s, VLOAD(d + e));
+        REAL t = SFX(px_hsum)(s);
+        for (; e < plane; e++) t += d[e];
+        part[taps * g->K + k] = first ? t : part[taps * g->K + k] + t;
+    }
+}
+#undef PX_WG_CASE

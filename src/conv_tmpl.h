@@ -67,6 +67,13 @@ static REAL SFX(row_sum)(const REAL *v, int64_t n) {
     return t;
 }
 
+/* n zeroed elements of scratch (NULL when out of memory). */
+static REAL *SFX(zeroed)(size_t n) {
+    REAL *p = (REAL *)cnet_scratch_alloc(n * sizeof(REAL));
+    if (p) memset(p, 0, n * sizeof(REAL));
+    return p;
+}
+
 /* Caffe layout for image n: col (CKK, OHW) = im2col(x_n); y_n (K, OHW) = W (K, CKK) . col + b.
  * col is NULL for a 1x1 kernel with stride 1 and no padding: then col is x_n itself. Returns the GEMM's
  * status. */
@@ -85,32 +92,53 @@ static int SFX(forward_image)(REAL *yn, const REAL *xn, const REAL *w, const REA
                 epilogue, nt);
 }
 
-/* y = conv(x, w) + b (relu) by the pixel-row kernels of the SIMD path running, for a few input channels
- * and stride 1 (PX_MAX_C). Returns CNET_OK, CNET_ERR_NOMEM, or 1 when the shape is not theirs (a row
- * shorter than the path's vector, a 1x1 kernel). */
-static int SFX(px_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *b, const conv_geom *g,
-                           int relu, int nt) {
-    if (g->SH != 1 || g->SW != 1 || g->C > PX_MAX_C || g->direct) return 1;
-    int (*fwd)(REAL *, const REAL *, const REAL *, const REAL *, const px_geom *, int, int);
+/* The pixel-row kernels (conv_px_tmpl.h) of the SIMD path running. */
+typedef struct {
+    int (*forward)(REAL *, const REAL *, const REAL *, const REAL *, const px_geom *, int, int);
+    void (*wgrad)(REAL *, const REAL *, const REAL *, REAL *, const px_geom *, int);
     int vl;
+} SFX(px_path);
+
+/* Whether the pixel-row kernels take the shape (a few input channels, stride 1, a row holding a vector
+ * of the path, not the 1x1 kernel that needs no im2col): then *k is the path and *pg the geometry. */
+static int SFX(px_takes)(const conv_geom *g, SFX(px_path) *k, px_geom *pg) {
+    if (g->SH != 1 || g->SW != 1 || g->C > PX_MAX_C || g->direct) return 0;
     switch (cnet_simd_level()) {
 #if defined(__x86_64__)
-    case CNET_SIMD_AVX512: fwd = SFX(cnet_conv_px_forward_avx512), vl = SFX(cnet_conv_px_vl_avx512)(); break;
-    case CNET_SIMD_AVX2: fwd = SFX(cnet_conv_px_forward_avx2), vl = SFX(cnet_conv_px_vl_avx2)(); break;
+    case CNET_SIMD_AVX512:
+        *k = (SFX(px_path)){SFX(cnet_conv_px_forward_avx512), SFX(cnet_conv_px_wgrad_image_avx512),
+                            SFX(cnet_conv_px_vl_avx512)()};
+        break;
+    case CNET_SIMD_AVX2:
+        *k = (SFX(px_path)){SFX(cnet_conv_px_forward_avx2), SFX(cnet_conv_px_wgrad_image_avx2),
+                            SFX(cnet_conv_px_vl_avx2)()};
+        break;
 #endif
-    default: fwd = SFX(cnet_conv_px_forward_portable), vl = SFX(cnet_conv_px_vl_portable)(); break;
+    default:
+        *k = (SFX(px_path)){SFX(cnet_conv_px_forward_portable), SFX(cnet_conv_px_wgrad_image_portable),
+                            SFX(cnet_conv_px_vl_portable)()};
+        break;
     }
-    if (g->OW < vl) return 1;
-    const int64_t taps = g->C * g->KH * g->KW, KP = (g->K + 7) / 8 * 8;
-    const px_geom pg = {g->N, g->C, g->H, g->W, g->K, g->KH, g->KW, g->PH, g->PW, g->OH, g->OW,
-                        g->H + 2 * g->PH, g->W + 2 * g->PW, KP};
+    *pg = (px_geom){g->N, g->C, g->H, g->W, g->K, g->KH, g->KW, g->PH, g->PW, g->OH, g->OW,
+                    g->H + 2 * g->PH, g->W + 2 * g->PW, (g->K + 7) / 8 * 8};
+    return g->OW >= k->vl;
+}
+
+/* y = conv(x, w) + b (relu) by the pixel-row kernels when they take the shape (px_takes). Returns
+ * CNET_OK, CNET_ERR_NOMEM, or 1 when they do not. */
+static int SFX(px_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *b, const conv_geom *g,
+                           int relu, int nt) {
+    SFX(px_path) k;
+    px_geom pg;
+    if (!SFX(px_takes)(g, &k, &pg)) return 1;
+    const int64_t taps = g->C * g->KH * g->KW, KP = pg.KP;
     REAL *wt = (REAL *)cnet_scratch_alloc((size_t)((taps + 1) * KP) * sizeof(REAL));
     if (!wt) return CNET_ERR_NOMEM;
     REAL *bp = wt + taps * KP;
     for (int64_t t = 0; t < taps; t++)
-        for (int64_t k = 0; k < KP; k++) wt[t * KP + k] = k < g->K ? w[k * taps + t] : (REAL)0;
-    for (int64_t k = 0; k < KP; k++) bp[k] = b && k < g->K ? b[k] : (REAL)0;
-    const int status = fwd(y, x, wt, bp, &pg, relu, nt);
+        for (int64_t c = 0; c < KP; c++) wt[t * KP + c] = c < g->K ? w[c * taps + t] : (REAL)0;
+    for (int64_t c = 0; c < KP; c++) bp[c] = b && c < g->K ? b[c] : (REAL)0;
+    const int status = k.forward(y, x, wt, bp, &pg, relu, nt);
     cnet_scratch_free(wt);
     return status;
 }
@@ -164,33 +192,49 @@ int SFX(cnet_conv2d_forward)(REAL *y, const REAL *x, const REAL *w, const REAL *
     return status;
 }
 
+/* The weight and bias gradients of image n into part (added, or overwritten when first): part is
+ * (CKK + 1, K), rows 0..CKK-1 the transposed weight gradient dw^T, row CKK the bias gradient. By the
+ * pixel-row kernel when px (pad: its zeroed image buffer), else im2col into col (NULL for a direct 1x1
+ * convolution) and a GEMM. Returns CNET_OK, or CNET_ERR_NOMEM from the GEMM. */
+static int SFX(wgrad_image)(REAL *part, const REAL *dyn, const REAL *xn, REAL *col, const conv_geom *g,
+                            int first, int nt, const SFX(px_path) *px, const px_geom *pg, REAL *pad) {
+    const int64_t K = g->K, ckk = g->C * g->KH * g->KW, ohw = g->OH * g->OW;
+    if (px) {
+        px->wgrad(part, dyn, xn, pad, pg, first);
+        return CNET_OK;
+    }
+    const REAL *B = xn;
+    if (col) {
+        SFX(cnet_im2col_image)(col, xn, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->PH, g->PW, nt);
+        B = col;
+    }
+    /* dw^T (CKK, K) (+)= col (CKK, OHW) . dy_n^T: cheaper to pack than dy_n . col^T (the small dy_n is
+     * the transposed operand) */
+    if (SFX(cnet_gemm)(0, 1, ckk, K, ohw, (REAL)1, B, ohw, dyn, ohw, first ? (REAL)0 : (REAL)1, part, K, NULL,
+                       CNET_EPI_NONE, nt) != CNET_OK)
+        return CNET_ERR_NOMEM;
+    REAL *db_part = part + ckk * K;
+    for (int64_t k = 0; k < K; k++) {
+        const REAL s = SFX(row_sum)(dyn + k * ohw, ohw);
+        db_part[k] = first ? s : db_part[k] + s;
+    }
+    return CNET_OK;
+}
+
 /* The weight and bias gradients of chunk `ch` (images [ch*chunk, min(N, (ch+1)*chunk))) into part,
- * overwritten: part is (CKK + 1, K), rows 0..CKK-1 the transposed weight gradient dw^T, row CKK the bias
- * gradient. The data gradient of those images goes to dx (unless NULL). col: a CKK x OHW buffer (NULL
- * for a direct 1x1 convolution). Returns CNET_OK, or CNET_ERR_NOMEM from a GEMM (it then stops). */
+ * overwritten (wgrad_image, in image order). The data gradient of those images goes to dx (unless
+ * NULL). col: a CKK x OHW buffer (NULL for a direct 1x1 convolution, or for the pixel-row kernel px when
+ * there is no dx). Returns CNET_OK, or CNET_ERR_NOMEM from a GEMM (it then stops). */
 static int SFX(backward_chunk)(REAL *dx, REAL *part, const REAL *dy, const REAL *x, const REAL *w,
-                                REAL *col, const conv_geom *g, int64_t chunk, int64_t ch, int nt) {
+                                REAL *col, const conv_geom *g, int64_t chunk, int64_t ch, int nt,
+                                const SFX(px_path) *px, const px_geom *pg, REAL *pad) {
     const int64_t K = g->K, ckk = g->C * g->KH * g->KW, ohw = g->OH * g->OW;
     const int64_t xs = g->C * g->H * g->W, ys = K * ohw;
     const int64_t n0 = ch * chunk, n1 = n0 + chunk < g->N ? n0 + chunk : g->N;
-    REAL *db_part = part + ckk * K;
     for (int64_t n = n0; n < n1; n++) {
         const REAL *xn = x + n * xs, *dyn = dy + n * ys;
-        const REAL *B = xn;
-        if (col) {
-            SFX(cnet_im2col_image)(col, xn, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->PH, g->PW,
-                                   nt);
-            B = col;
-        }
-        /* dw^T (CKK, K) (+)= col (CKK, OHW) . dy_n^T: cheaper to pack than dy_n . col^T (the small dy_n
-         * is the transposed operand) */
-        if (SFX(cnet_gemm)(0, 1, ckk, K, ohw, (REAL)1, B, ohw, dyn, ohw, n == n0 ? (REAL)0 : (REAL)1, part, K,
-                           NULL, CNET_EPI_NONE, nt) != CNET_OK)
+        if (SFX(wgrad_image)(part, dyn, xn, col, g, n == n0, nt, px, pg, pad) != CNET_OK)
             return CNET_ERR_NOMEM;
-        for (int64_t k = 0; k < K; k++) {
-            const REAL s = SFX(row_sum)(dyn + k * ohw, ohw);
-            db_part[k] = n == n0 ? s : db_part[k] + s;
-        }
         if (dx) {
             /* dcol (CKK, OHW) = W^T . dy_n, then dx_n = col2im(dcol); a direct 1x1 writes dx_n itself */
             REAL *dxn = dx + n * xs;
@@ -234,7 +278,13 @@ int SFX(cnet_conv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy, cons
     const int64_t ckk = C * KH * KW, plen = (ckk + 1) * K;
     int64_t chunk, n_chunks;
     grad_chunks(&g, &chunk, &n_chunks);
-    const size_t col_bytes = g.direct ? 0 : (size_t)ckk * (size_t)(g.OH * g.OW) * sizeof(REAL);
+    SFX(px_path) pxk;
+    px_geom pg;
+    const SFX(px_path) *px = SFX(px_takes)(&g, &pxk, &pg) ? &pxk : NULL;
+    /* per thread: the col (none for a direct 1x1, nor for the pixel-row kernel without dx), and the
+     * pixel-row kernel's zero-padded image */
+    const size_t col_bytes = g.direct || (px && !dx) ? 0 : (size_t)ckk * (size_t)(g.OH * g.OW) * sizeof(REAL);
+    const size_t pad_n = px && (PH > 0 || PW > 0) ? (size_t)(C * pg.HP * pg.WP) : 0;
     int nt = n_threads < 1 ? 1 : n_threads;
 #ifndef _OPENMP
     nt = 1;
@@ -242,15 +292,17 @@ int SFX(cnet_conv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy, cons
     if (nt > n_chunks) nt = (int)n_chunks;
     if (nt <= 1) { /* chunk by chunk on the calling thread: part[0] the running sum, part[1] the chunk */
         REAL *part = (REAL *)cnet_scratch_alloc(2 * (size_t)plen * sizeof(REAL));
-        REAL *col = g.direct ? NULL : (REAL *)cnet_scratch_alloc(col_bytes);
-        int status = part && (g.direct || col) ? CNET_OK : CNET_ERR_NOMEM;
+        REAL *col = col_bytes ? (REAL *)cnet_scratch_alloc(col_bytes) : NULL;
+        REAL *pad = pad_n ? SFX(zeroed)(pad_n) : NULL;
+        int status = part && (!col_bytes || col) && (!pad_n || pad) ? CNET_OK : CNET_ERR_NOMEM;
         for (int64_t ch = 0; ch < n_chunks && status == CNET_OK; ch++) {
             status = SFX(backward_chunk)(dx, ch == 0 ? part : part + plen, dy, x, w, col, &g, chunk, ch,
-                                         n_threads);
+                                         n_threads, px, &pg, pad);
             if (ch > 0 && status == CNET_OK)
                 for (int64_t e = 0; e < plen; e++) part[e] += part[plen + e];
         }
         if (status == CNET_OK) SFX(sum_parts)(dw, db, part, 1, ckk, K, 0, ckk + 1);
+        cnet_scratch_free(pad);
         cnet_scratch_free(col);
         cnet_scratch_free(part);
         return status;
@@ -260,15 +312,18 @@ int SFX(cnet_conv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy, cons
     int failed = 0;
     #pragma omp parallel num_threads(nt)
     {
-        REAL *col = g.direct ? NULL : (REAL *)cnet_scratch_alloc(col_bytes);
-        if (!g.direct && !col) cnet_flag_raise(&failed);
+        REAL *col = col_bytes ? (REAL *)cnet_scratch_alloc(col_bytes) : NULL;
+        REAL *pad = pad_n ? SFX(zeroed)(pad_n) : NULL;
+        if ((col_bytes && !col) || (pad_n && !pad)) cnet_flag_raise(&failed);
         #pragma omp barrier
         /* a GEMM that fails raises the flag too: no thread starts another chunk after that */
         #pragma omp for schedule(dynamic, 1)
         for (int64_t ch = 0; ch < n_chunks; ch++)
             if (!cnet_flag_read(&failed) &&
-                SFX(backward_chunk)(dx, part + ch * plen, dy, x, w, col, &g, chunk, ch, 1) != CNET_OK)
+                SFX(backward_chunk)(dx, part + ch * plen, dy, x, w, col, &g, chunk, ch, 1, px, &pg, pad) !=
+                    CNET_OK)
                 cnet_flag_raise(&failed);
+        cnet_scratch_free(pad);
         cnet_scratch_free(col);
         /* after the loop's barrier the flag is final: every thread reads the same value */
         const int ok = !cnet_flag_read(&failed);
