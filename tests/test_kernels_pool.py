@@ -152,7 +152,8 @@ def test_pool_bad_input(backend):
 
 # ---- 2x2 max pooling on the channel-blocked layout (src/pool_blocked*.c) ----------------------------
 
-BLK_POOL_SHAPES = [(2, 16, 28, 28), (3, 5, 7, 9), (1, 33, 6, 5), (2, 1, 1, 3), (2, 20, 3, 2)]
+BLK_POOL_SHAPES = [(2, 16, 28, 28), (3, 5, 7, 9), (1, 33, 6, 5), (2, 1, 1, 3), (2, 20, 3, 2),
+                   (1, 9, 5, 135)]   # rows of 67 windows: passes of 32, 32 and 3
 
 
 def _blk_pool_input(shape, dtype, seed=0):
