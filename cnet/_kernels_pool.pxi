@@ -24,7 +24,7 @@ def maxpool2d_forward(floating[:, :, :, ::1] y, int64_t[:, :, :, ::1] argmax,
 def maxpool2d_backward(floating[:, :, :, ::1] dx, const floating[:, :, :, ::1] dy,
                        const int64_t[:, :, :, ::1] argmax, int n_threads):
     cdef int64_t N = dx.shape[0], C = dx.shape[1], H = dx.shape[2], W = dx.shape[3]
-    cdef int64_t OH = dy.shape[2], OW = dy.shape[3], i, n_idx, bad = -1
+    cdef int64_t OH = dy.shape[2], OW = dy.shape[3], i, n_idx, bad = 0
     cdef const int64_t *a
     _same_shape((dy.shape[0], dy.shape[1]), (N, C), "maxpool2d_backward dy/dx")
     _same_shape((argmax.shape[0], argmax.shape[1], argmax.shape[2], argmax.shape[3]), (dy.shape[0], dy.shape[1], dy.shape[2], dy.shape[3]), "maxpool2d_backward argmax/dy")
@@ -33,28 +33,21 @@ def maxpool2d_backward(floating[:, :, :, ::1] dx, const floating[:, :, :, ::1] d
     if OH * OW == 0:
         dx[:, :, :, :] = 0
         return
-    a = &argmax[0, 0, 0, 0]
-    n_idx = N * C * OH * OW
-    cdef uint64_t hw = <uint64_t>(H * W), out = 0
-    with nogil:
-        # a branch-free pass (vectorized: the check costs ~1 % of the kernel, not ~30 %); the first bad
-        # index is looked for only when there is one
-        for i in range(n_idx):
-            out |= <uint64_t>a[i] >= hw
-        if out:
-            for i in range(n_idx):
-                if a[i] < 0 or a[i] >= H * W:
-                    bad = i
-                    break
-    if bad >= 0:
-        raise ValueError(f"argmax holds indices outside [0, {H * W}): flat element {bad} is {a[bad]}")
+    # the kernel skips (and counts) indices outside [0, H*W) as it scatters: no pass of its own here;
+    # the first bad one is looked for only when there is one
     with nogil:
         if floating is float:
-            cnet_maxpool2d_backward_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &argmax[0, 0, 0, 0],
-                                        N, C, H, W, OH, OW, n_threads)
+            bad = cnet_maxpool2d_backward_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &argmax[0, 0, 0, 0],
+                                              N, C, H, W, OH, OW, n_threads)
         else:
-            cnet_maxpool2d_backward_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &argmax[0, 0, 0, 0],
-                                        N, C, H, W, OH, OW, n_threads)
+            bad = cnet_maxpool2d_backward_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &argmax[0, 0, 0, 0],
+                                              N, C, H, W, OH, OW, n_threads)
+    if bad:
+        a = &argmax[0, 0, 0, 0]
+        n_idx = N * C * OH * OW
+        for i in range(n_idx):
+            if a[i] < 0 or a[i] >= H * W:
+                raise ValueError(f"argmax holds indices outside [0, {H * W}): flat element {i} is {a[i]}")
 
 
 def avgpool2d_forward(floating[:, :, :, ::1] y, const floating[:, :, :, ::1] x, int64_t KH, int64_t KW,

@@ -193,21 +193,33 @@ void KNAME(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int6
     }
 }
 
-/* dy and argmax are (N, C, OH, OW); argmax holds indices in [0, H*W) (checked by the caller).
- * Overwrites dx (N, C, H, W): dx[n, c].flat[argmax] += dy, in output order (overlapping windows add).
- * (A one-pass write of 2x2 blocks, checking that each maximum is in its window's block, measured slower
- * than this zeroing and scattering into a plane that stays in L1.) */
-void KNAME(cnet_maxpool2d_backward)(REAL *dx, const REAL *dy, const int64_t *argmax, int64_t N, int64_t C,
-                                  int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads) {
+/* dy and argmax are (N, C, OH, OW). Overwrites dx (N, C, H, W): dx[n, c].flat[argmax] += dy, in output
+ * order (overlapping windows add). An index outside [0, H*W) is skipped (a branch never taken on valid
+ * input: no pass over argmax of its own); returns the number of planes that hold one. (A one-pass write
+ * of 2x2 blocks measured slower than this zeroing and scattering into a plane that stays in L1.) */
+int64_t KNAME(cnet_maxpool2d_backward)(REAL *dx, const REAL *dy, const int64_t *argmax, int64_t N, int64_t C,
+                                       int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads) {
     const int nt = cnet_threads_for(N * C * H * W, n_threads);
-    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1)
+    const uint64_t hw = (uint64_t)(H * W);
+    int64_t bad = 0;
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1) reduction(+ : bad)
     for (int64_t p = 0; p < N * C; p++) {
         REAL *dxc = dx + p * H * W;
         const REAL *dyc = dy + p * OH * OW;
         const int64_t *ac = argmax + p * OH * OW;
         memset(dxc, 0, (size_t)(H * W) * sizeof(REAL));
-        for (int64_t o = 0; o < OH * OW; o++) dxc[ac[o]] += dyc[o];
+        int64_t out = 0;
+        for (int64_t o = 0; o < OH * OW; o++) {
+            const uint64_t i = (uint64_t)ac[o];
+            if (i >= hw) {
+                out = 1;
+                continue;
+            }
+            dxc[i] += dyc[o];
+        }
+        bad += out;
     }
+    return bad;
 }
 
 /* x is (N, C, H, W). Overwrites y (N, C, OH, OW) with the window sums divided by KH*KW (padding counts
@@ -299,7 +311,7 @@ CNET_DISPATCH(cnet_maxpool2d_forward,
               (REAL *y, int64_t *argmax, const REAL *x, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH,
                int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads),
               (y, argmax, x, N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads))
-CNET_DISPATCH(cnet_maxpool2d_backward,
+CNET_DISPATCH_RET(int64_t, cnet_maxpool2d_backward,
               (REAL *dx, const REAL *dy, const int64_t *argmax, int64_t N, int64_t C, int64_t H, int64_t W,
                int64_t OH, int64_t OW, int n_threads),
               (dx, dy, argmax, N, C, H, W, OH, OW, n_threads))
