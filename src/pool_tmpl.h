@@ -61,22 +61,29 @@ typedef CNET_PICK(IS_F32, int32_t, int64_t) SFX(pe);
 typedef SFX(pe) SFX(pi) __attribute__((vector_size(32)));
 typedef int64_t SFX(pl) __attribute__((vector_size(8 * 32 / sizeof(REAL))));
 #define PN (int64_t)(32 / sizeof(REAL))
+/* Lanes of the pair (a, b) by index: clang's __builtin_shufflevector (constant indices), GCC's
+ * __builtin_shuffle (an index vector; GCC has the former only from version 12). */
+#if defined(__clang__)
+#define SHUF(a, b, m, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUF(a, b, m, ...) __builtin_shuffle(a, b, m)
+#endif
 /* The even and odd elements of the 2*PN elements at p: the left and right columns of PN windows. */
 #if IS_F32
 #define SPLIT(p, ev, od)                                                                             \
     do {                                                                                             \
         SFX(pv) a_, b_;                                                                              \
         memcpy(&a_, (p), sizeof a_), memcpy(&b_, (p) + PN, sizeof b_);                               \
-        ev = __builtin_shufflevector(a_, b_, 0, 2, 4, 6, 8, 10, 12, 14);                             \
-        od = __builtin_shufflevector(a_, b_, 1, 3, 5, 7, 9, 11, 13, 15);                             \
+        ev = SHUF(a_, b_, ((SFX(pi)){0, 2, 4, 6, 8, 10, 12, 14}), 0, 2, 4, 6, 8, 10, 12, 14);        \
+        od = SHUF(a_, b_, ((SFX(pi)){1, 3, 5, 7, 9, 11, 13, 15}), 1, 3, 5, 7, 9, 11, 13, 15);        \
     } while (0)
 #else
 #define SPLIT(p, ev, od)                                                                             \
     do {                                                                                             \
         SFX(pv) a_, b_;                                                                              \
         memcpy(&a_, (p), sizeof a_), memcpy(&b_, (p) + PN, sizeof b_);                               \
-        ev = __builtin_shufflevector(a_, b_, 0, 2, 4, 6);                                            \
-        od = __builtin_shufflevector(a_, b_, 1, 3, 5, 7);                                            \
+        ev = SHUF(a_, b_, ((SFX(pi)){0, 2, 4, 6}), 0, 2, 4, 6);                                      \
+        od = SHUF(a_, b_, ((SFX(pi)){1, 3, 5, 7}), 1, 3, 5, 7);                                      \
     } while (0)
 #endif
 
@@ -125,6 +132,7 @@ static void SFX(max2x2_short)(REAL *yr, int64_t *ar, const REAL *r0, const REAL 
     memcpy(ar, a, (size_t)OW * sizeof(int64_t));
 }
 #undef SPLIT
+#undef SHUF
 #endif
 
 /* x is (N, C, H, W). Overwrites y (N, C, OH, OW) with the window maxima and argmax (N, C, OH, OW) with
