@@ -3,7 +3,8 @@
  * Convolution is: its im2col has a reduction of C*KH*KW <= 25 or so, too short for the GEMM to amortize
  * the im2col, the bias pass and the packing around it). The template (instantiate.h) of conv_direct.c,
  * conv_direct_avx2.c and conv_direct_avx512.c, which define V, VL, VLOAD, VSTORE, VBCAST, VFMA, VADD,
- * VRELU (conv_direct_tmpl.h's contract) and PX_KR (accumulator rows of a tile, by its vectors).
+ * VRELU (conv_direct_tmpl.h's contract), VAND (bitwise and), PX_KR (a forward tile's output channels, by
+ * its vectors) and PX_WKR (a weight-gradient tile's).
  *
  * Forward tile: KR output channels x NV vectors of one output row, KR*NV accumulators kept over all
  * C*KH*KW taps; per tap NV input vectors are loaded (the row of x under the tap, read in place, or from a
@@ -12,9 +13,9 @@
  * twice), so OW >= VL is required. Each output is one FMA chain from the bias over the taps in (c, i, j)
  * order: the same bits for any number of threads.
  *
- * Weight-gradient tile: KR output channels x the KW taps of one kernel row, accumulated over every
- * pixel vector of an image (the bias gradient beside the first row's taps); the overlapping last vector
- * of a row has the lanes counted already masked out. Sums run per image into a chunk's partial, in
+ * Weight-gradient tile: PX_WKR output channels x up to 5 taps of one kernel row, accumulated over every
+ * pixel vector of an image (the overlapping last vector of a row with the lanes counted already masked
+ * out), then summed across lanes; the bias gradient is each dy plane's sum. Sums run per image into a chunk's partial, in
  * image order; the chunks (fixed by the shape) are added in order: the same bits for any thread count. */
 #ifndef CNET_CONV_PX_SHARED
 #define CNET_CONV_PX_SHARED

@@ -4,8 +4,10 @@
  * is already the image's NCHW output. One image at a time per thread keeps the scratch at
  * n_threads * C*KH*KW*OH*OW elements whatever the batch (the book's whole-batch im2col is N times that).
  * A 1x1 kernel with stride 1 and no padding needs no im2col: col_n is x_n. An input of at most PX_MAX_C
- * channels at stride 1 (a first layer) needs no GEMM: its forward pass runs along rows of output pixels
- * (conv_px_tmpl.h), where a row holds a vector of the SIMD path.
+ * channels at stride 1 (a first layer) needs neither for its forward pass and weight gradient: they run
+ * along rows of output pixels (conv_px_tmpl.h) where a row holds a vector of the SIMD path (on one
+ * thread per image or chunk: a batch of one runs them on one thread); its input gradient stays
+ * GEMM + col2im.
  * Out of memory (a col buffer, the partials, or a GEMM's scratch): every thread allocates before any
  * computes, a failure is raised in a shared flag, no thread then starts another image or chunk, and the
  * kernel returns CNET_ERR_NOMEM.
