@@ -1,17 +1,19 @@
 """CPU time of one Trainer step of the book's training scripts: the book's own code against cnet.book.
 
     python benchmarks/book_steps.py BOOK_REPO [--net simple deep] [--steps 10] [--rounds 3]
-                                    [--python PYTHON ...]
+                                    [--python PYTHON ...] [--cnet-nets]
 
 The step of ch07/train_convnet.py (SimpleConvNet) and ch08/train_deepnet.py (DeepConvNet): a mini-batch
 of 100 drawn with replacement, gradient, Adam update, the loss measured again -- float64, one thread
 (OMP/OPENBLAS/MKL_NUM_THREADS=1). The book's run imports the book's own common/ and network file; the
 cnet run imports the same network file with common/ served by cnet.book (as ``python -m cnet.book``
-does). Each run is a fresh process; the runs alternate (book, cnet, book, cnet, ...) so that both see
-the same machine. Time is the process's CPU time per step (time.process_time), which other jobs on a
-shared machine disturb much less than wall time (book_compare.py measures wall time between printed
-lines). --python runs the cnet side under other interpreters too (another checkout's venv: before and
-after a change, in the same sitting). Prints the median and best step of each run.
+does). --cnet-nets times cnet.book's own network classes too (the chapter's helper module served by
+cnet.book, as ``python -m cnet.book --cnet-nets`` does: its layers chained like a model's). Each run is a
+fresh process; the runs alternate (book, cnet, book, cnet, ...) so that both see the same machine. Time
+is the process's CPU time per step (time.process_time), which other jobs on a shared machine disturb much
+less than wall time (book_compare.py measures wall time between printed lines). --python runs the cnet
+side under other interpreters too (another checkout's venv: before and after a change, in the same
+sitting). Prints the median and best step of each run.
 """
 import argparse
 import os
@@ -23,9 +25,10 @@ _STEP = r'''
 import os, sys, time
 import numpy as np
 repo, chapter, module, cls, side, steps = sys.argv[1:7]
-if side == "cnet":
-    from cnet.book._runner import BookImportHook
-    sys.meta_path.insert(0, BookImportHook())
+if side in ("cnet", "cnet-nets"):
+    from cnet.book._runner import BookImportHook, _chapter_nets
+    nets = _chapter_nets(os.path.join(repo, chapter)) if side == "cnet-nets" else None
+    sys.meta_path.insert(0, BookImportHook(nets))
     sys.path.insert(0, os.path.join(repo, chapter))
 else:
     sys.path[:0] = [repo, os.path.join(repo, chapter)]
@@ -71,12 +74,16 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--python", nargs="*", default=[sys.executable],
                    help="interpreters whose cnet runs the cnet side (default: this one)")
+    p.add_argument("--cnet-nets", action="store_true",
+                   help="also time cnet.book's own network classes (python -m cnet.book --cnet-nets)")
     a = p.parse_args()
     for net in a.net:
         medians = {}
         for r in range(a.rounds):
-            for label, python, side in [("book", sys.executable, "book")] + [
-                    (f"cnet.book ({py})", py, "cnet") for py in a.python]:
+            sides = [("book", sys.executable, "book")] + [(f"cnet.book ({py})", py, "cnet") for py in a.python]
+            if a.cnet_nets:
+                sides += [(f"cnet.book --cnet-nets ({py})", py, "cnet-nets") for py in a.python]
+            for label, python, side in sides:
                 times = run(python, a.book_repo, net, side, a.steps)
                 medians.setdefault(label, []).append(statistics.median(times))
                 print(f"{net} round {r + 1}: {label}: step CPU median {statistics.median(times):.1f} ms, "

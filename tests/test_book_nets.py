@@ -230,3 +230,45 @@ def test_trainer_optimizers_by_name_quietly(capsys):
     assert len(trainer.train_acc_list) == 1
     with pytest.raises(ValueError, match="unknown optimizer"):
         Trainer(net, x, t, x, t, optimizer="lbfgs")
+
+
+# ---- the networks' own chains: fused like a model's layers (cnet/book/_net.py) ---------------------
+
+def _one_by_one(net, x, t):
+    """Loss and gradients with every layer called on its own, as the book's network files call them."""
+    layers = net._layer_sequence()
+    y = x
+    for layer in layers:
+        y = layer.forward(y, True)
+    loss = net.last_layer.forward(y, t)
+    dout = net.last_layer.backward(1)
+    for layer in reversed(layers):
+        dout = layer.backward(dout)
+    return loss, {key: layer.grads[name].copy() for key, layer, name in net._owners}
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: SimpleConvNet(input_dim=(1, 12, 12), conv_param={"filter_num": 9, "filter_size": 3, "pad": 0,
+                                                               "stride": 1}, hidden_size=7, output_size=4),
+     (3, 1, 12, 12)),
+    (lambda: DeepConvNet(), (2, 1, 28, 28))], ids=["simple", "deep"])
+def test_network_chains_fuse_and_compute_what_the_layers_do_one_by_one(make, shape):
+    np.random.seed(3)
+    net = make()
+    x = np.random.default_rng(2).random(shape)
+    t = np.arange(shape[0]) % 4
+    net.gradient(x, t)                 # builds the layers (a first call converts what they had not seen)
+    np.random.seed(4)                  # DeepConvNet's dropout masks: the same draws both ways
+    grads = {k: v.copy() for k, v in net.gradient(x, t).items()}
+    loss = net.last_layer.loss
+    relu = next(layer for layer in net._layer_sequence() if isinstance(layer, Relu))
+    assert relu._blk_x and relu._relu_in is False       # the conv before it wrote it blocked, ReLU'd
+    mask = relu.mask
+    assert mask.shape[0] == shape[0] and mask.ndim == 4   # read through the layout, NCHW
+    np.random.seed(4)
+    loss_1, grads_1 = _one_by_one(net, x, t)
+    assert not relu._blk_x
+    np.testing.assert_array_equal(mask, relu.mask)
+    assert loss == pytest.approx(loss_1, rel=1e-12)
+    for key in grads:
+        np.testing.assert_allclose(grads[key], grads_1[key], rtol=1e-9, atol=1e-12, err_msg=key)

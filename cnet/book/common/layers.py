@@ -31,6 +31,7 @@ import numpy as np
 
 from cnet import layers as _layers
 from cnet import ops as _ops
+from cnet.layers._blocked import Blocked as _Blocked
 from .functions import (cross_entropy_error, identity_function, relu, relu_grad, sigmoid,  # noqa: F401
                         sigmoid_grad, softmax, softmax_loss, step_function, sum_squared_error)
 from .util import col2im, im2col  # noqa: F401
@@ -47,6 +48,8 @@ class _BookInput:
     """The book's layers take any input shape on any call and any numeric dtype."""
 
     def forward(self, x, *args, **kwargs):
+        if type(x) is _Blocked:     # from the layer before, in a network of cnet.book (cnet/book/_net.py)
+            return super().forward(x, *args, **kwargs)
         x = np.asarray(x)
         if x.dtype not in _FLOATS and not self._has_weights:
             x = x.astype(np.float64)
@@ -87,11 +90,15 @@ class _Relu(_BookInput, _layers.Relu):
     @property
     def mask(self):
         y = getattr(self, "_y", None)
+        if y is not None and self._blk_x:      # blocked inside a network of cnet.book (_net.py)
+            y = _ops.from_blocked(y, self._channels)
         return None if y is None else y <= 0
 
     def _backward(self, dout):
         # as the book's Relu.backward (dout[self.mask] = 0; return dout): dout is zeroed where x <= 0 in
         # place and returned (a dout that cannot be written in place is copied)
+        if self._grad_masked or self._blk_x:   # inside a network of cnet.book: as cnet's ReLU
+            return super()._backward(dout)
         return self._act.backward(dout, self._y, inplace=True)
 
 
