@@ -129,10 +129,11 @@ int KNAME(cnet_conv_px_forward)(REAL *y, const REAL *x, const REAL *wt, const RE
 
 int KNAME(cnet_conv_px_vl)(void) { return VL; }
 
-/* The lanes of v in order, summed pairwise (a fixed tree: the same bits wherever it runs). */
-static inline REAL SFX(px_hsum)(V v) {
+/* The lanes of *v, summed pairwise (a fixed tree: the same bits wherever it runs). By pointer: a vector
+ * argument of 32 bytes changes the ABI without AVX (gcc's -Wpsabi). */
+static inline REAL SFX(px_hsum)(const V *v) {
     REAL t[VL];
-    VSTORE(t, v);
+    VSTORE(t, *v);
     for (int w = VL / 2; w >= 1; w /= 2)
         for (int l = 0; l < w; l++) t[l] += t[l + w];
     return t[0];
@@ -177,7 +178,7 @@ static inline __attribute__((always_inline)) void SFX(px_wgrad_tile)(REAL *part,
         for (int j = 0; j < TJ; j++) {
             if (j0 + j >= g->KW) break;
             REAL *p = part + (tap0 + j) * g->K + k0 + r;
-            const REAL s = SFX(px_hsum)(acc[r][j]);
+            const REAL s = SFX(px_hsum)(&acc[r][j]);
             *p = first ? s : *p + s;
         }
     }
@@ -227,7 +228,7 @@ void KNAME(cnet_conv_px_wgrad_image)(REAL *part, const REAL *dyn, const REAL *xn
         V s = VZERO();
         int64_t e = 0;
         for (; e + VL <= plane; e += VL) s = VADD(s, VLOAD(d + e));
-        REAL t = SFX(px_hsum)(s);
+        REAL t = SFX(px_hsum)(&s);
         for (; e < plane; e++) t += d[e];
         part[taps * g->K + k] = first ? t : part[taps * g->K + k] + t;
     }
