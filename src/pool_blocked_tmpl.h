@@ -25,16 +25,17 @@ typedef uint8_t SFX(pb) __attribute__((vector_size(32 / sizeof(REAL))));
 #define PI SFX(pi)
 #define PN (int64_t)(32 / sizeof(REAL))
 
-/* Window rows, cb lanes: the maxima of the windows' elements in row-major window order and their
- * positions; a later element wins when greater, or when it is a NaN and the best so far is not (the first
- * NaN wins). The top row of a window row (first): y, at from elements 0 and 1 of each window; then the
- * bottom row updates them with elements 2 and 3. One input row at a time: a single stream through
- * memory (reading both rows window by window ran at a third of the copy bandwidth from DRAM). */
-static inline __attribute__((always_inline)) void SFX(row2)(REAL *y, PI *at, const REAL *r, int64_t OW,
-                                                            int64_t cb, int first) {
-    for (int64_t ow = 0; ow < OW; ow++)
-        for (int64_t l = 0; l < cb; l += PN) {
-            const int64_t o = ow * cb + l, i = 2 * ow * cb + l;
+/* Window rows, lanes [l0, l0 + ls) of each block of cb: the maxima of the windows' elements in row-major
+ * window order and their positions; a later element wins when greater, or when it is a NaN and the best
+ * so far is not (the first NaN wins). The top row of a window row (first): y, at from elements 0 and 1
+ * of each window; then the bottom row updates them with elements 2 and 3. One input row at a time: a
+ * single stream through memory (reading both rows window by window ran at a third of the copy bandwidth
+ * from DRAM). at holds nw * ls / PN vectors, window by window. */
+static inline __attribute__((always_inline)) void SFX(row2)(REAL *y, PI *at, const REAL *r, int64_t nw,
+                                                            int64_t cb, int64_t l0, int64_t ls, int first) {
+    for (int64_t ow = 0; ow < nw; ow++)
+        for (int64_t l = l0; l < l0 + ls; l += PN) {
+            const int64_t o = ow * cb + l, i = 2 * ow * cb + l, e = (ow * ls + l - l0) / PN;
             PV b, v[2];
             PI a;
             if (first) {
@@ -42,7 +43,7 @@ static inline __attribute__((always_inline)) void SFX(row2)(REAL *y, PI *at, con
                 a = (PI){0};
             } else {
                 memcpy(&b, y + o, sizeof b);
-                a = at[o / PN];
+                a = at[e];
             }
             memcpy(&v[1], r + i + cb, sizeof b);
             if (!first) memcpy(&v[0], r + i, sizeof b);
@@ -52,39 +53,43 @@ static inline __attribute__((always_inline)) void SFX(row2)(REAL *y, PI *at, con
                 a = (((PI){0} + (first ? 1 : k + 2)) & take) | (a & ~take);
             }
             memcpy(y + o, &b, sizeof b);
-            at[o / PN] = a;
+            at[e] = a;
         }
 }
 
-/* Windows per pass of row2: their positions stay in a stack buffer (cb * sizeof(REAL) is 64 bytes at most). */
-#define ROW_CHUNK 32
+/* The positions of a pass of row2 stay in a stack buffer of AT_N vectors (2 KB): a pass takes a slice of
+ * ls <= AT_N * PN lanes of as many windows as fit. */
+#define AT_N 64
 
 void KNAME(cnet_maxpool2d_blk_forward)(REAL *yb, uint8_t *arg, const REAL *xb, int64_t N, int64_t C,
                                        int64_t H, int64_t W, int64_t cb, int n_threads) {
     const int64_t Cb = (C + cb - 1) / cb, OH = H / 2, OW = W / 2;
+    const int64_t ls = cb < AT_N * PN ? cb : AT_N * PN, nwmax = AT_N * PN / ls;
     const int nt = cnet_threads_for(N * Cb * H * W * cb, n_threads);
     #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t q = 0; q < N * Cb; q++) {
-        PI at[ROW_CHUNK * 64 / 32];
+        PI at[AT_N];
         const REAL *x = xb + q * H * W * cb;
         REAL *y = yb + q * OH * OW * cb;
         uint8_t *a = arg + q * OH * OW * cb;
         for (int64_t oh = 0; oh < OH; oh++)
-            for (int64_t w0 = 0; w0 < OW; w0 += ROW_CHUNK) {
-                const int64_t nw = OW - w0 < ROW_CHUNK ? OW - w0 : ROW_CHUNK;
-                const REAL *r0 = x + (2 * oh * W + 2 * w0) * cb, *r1 = r0 + W * cb;
-                REAL *yr = y + (oh * OW + w0) * cb;
-                uint8_t *ar = a + (oh * OW + w0) * cb;
-                SFX(row2)(yr, at, r0, nw, cb, 1);
-                SFX(row2)(yr, at, r1, nw, cb, 0);
-                for (int64_t e = 0; e < nw * cb; e += PN) {
-                    const SFX(pb) ab = __builtin_convertvector(at[e / PN], SFX(pb));
-                    memcpy(ar + e, &ab, sizeof ab);
+            for (int64_t w0 = 0; w0 < OW; w0 += nwmax)
+                for (int64_t l0 = 0; l0 < cb; l0 += ls) {
+                    const int64_t nw = OW - w0 < nwmax ? OW - w0 : nwmax, n = cb - l0 < ls ? cb - l0 : ls;
+                    const REAL *r0 = x + (2 * oh * W + 2 * w0) * cb, *r1 = r0 + W * cb;
+                    REAL *yr = y + (oh * OW + w0) * cb;
+                    uint8_t *ar = a + (oh * OW + w0) * cb;
+                    SFX(row2)(yr, at, r0, nw, cb, l0, n, 1);
+                    SFX(row2)(yr, at, r1, nw, cb, l0, n, 0);
+                    for (int64_t ow = 0; ow < nw; ow++)
+                        for (int64_t l = l0; l < l0 + n; l += PN) {
+                            const SFX(pb) ab = __builtin_convertvector(at[(ow * n + l - l0) / PN], SFX(pb));
+                            memcpy(ar + ow * cb + l, &ab, sizeof ab);
+                        }
                 }
-            }
     }
 }
-#undef ROW_CHUNK
+#undef AT_N
 
 /* One input row of dx under a row of windows, cb lanes: lane l of a window's left (right) element gets
  * dy[l] when arg[l] is the element's position (top row: 0, 1; bottom row: 2, 3), else 0. A row at a

@@ -188,6 +188,22 @@ def test_maxpool2d_blk_matches_reference_bit_identical_across_threads(simd, shap
     assert not runs[0][2][..., c:].any() and not runs[0][0][..., c:].any()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("blocks", [3, 65, 130], ids=lambda b: f"cb={b}vectors")
+def test_maxpool2d_blk_any_block_width(simd, dtype, blocks):
+    """A block of any multiple of the 32-byte vector (the kernel keeps a pass's positions in a 2 KB
+    buffer: wider blocks run in slices of lanes, the last one shorter) matches the reference."""
+    cb = blocks * (32 // np.dtype(dtype).itemsize)
+    x = _blk_pool_input((2, cb + 5, 6, 7), dtype)
+    xb = ops.to_blocked(x, cb=cb)
+    yb, arg = run_c(ops.maxpool2d_blk_forward, xb, threads=2)
+    want_y, want_arg = run_numpy(ops.maxpool2d_blk_forward, xb)
+    assert yb.tobytes() == want_y.tobytes() and arg.tobytes() == want_arg.tobytes()
+    dyb = ops.to_blocked(np.random.default_rng(1).standard_normal((2, cb + 5, 3, 3)).astype(dtype), cb=cb)
+    dxb = run_c(ops.maxpool2d_blk_backward, dyb, arg, (6, 7))
+    assert dxb.tobytes() == run_numpy(ops.maxpool2d_blk_backward, dyb, want_arg, (6, 7)).tobytes()
+
+
 def test_maxpool2d_blk_argument_checks():
     xb = ops.to_blocked(np.zeros((2, 3, 4, 4), np.float32))
     yb, arg = ops.maxpool2d_blk_forward(xb)
