@@ -98,6 +98,37 @@ def test_numpys_names_cannot_be_used_to_smuggle_objects():
         pickles.loads(b"\x80\x04not a pickle")
 
 
+class _WithState:
+    """Pickles as `func(*args)` followed by a BUILD of `state` on the result."""
+
+    def __init__(self, func, args, state):
+        self.reduced = (func, args, state)
+
+    def __reduce__(self):
+        return self.reduced
+
+
+def test_a_state_applied_to_what_the_builders_made_is_refused():
+    frombuffer = getattr(np, "_core", np.core).numeric._frombuffer
+    # numpy's ndarray.__setstate__ (or a scalar's) never sees the file's data
+    for func, args in [(frombuffer, (b"\0" * 8, np.dtype("f8"), (1,), "C")),
+                       (getattr(np, "_core", np.core).multiarray.scalar, (np.dtype("f8"), b"\0" * 8))]:
+        crafted = pickle.dumps(_WithState(func, args, (1, (2,), np.dtype("f8"), False, b"\0" * 16)), protocol=4)
+        with pytest.raises(UnsafePickleError, match="refused a state"):
+            pickles.loads(crafted)
+    # the object that stands for numpy.ndarray is shared by every load: a pickle cannot set its attributes
+    with pytest.raises(UnsafePickleError, match="refused a state"):
+        pickles.loads(b"cnumpy\nndarray\n}S'array'\nI1\nsb.")
+    assert vars(pickles._NDARRAY) == {}
+    # an array whose data is set twice: numpy's pickle, its memoized state BUILT on the array again
+    once = pickle.dumps(np.arange(3.0), protocol=2)
+    ops = list(pickletools.genops(once))
+    assert [op.name for op, _, _ in ops[-3:]] == ["BINPUT", "BUILD", "STOP"]
+    state = ops[-3][1]
+    with pytest.raises(UnsafePickleError, match="refused a state"):
+        pickles.loads(once[:-1] + b"h" + bytes([state]) + b"b.")
+
+
 def test_the_books_conv_net_reads_its_pickles_and_writes_cnets_format(tmp_path):
     params = _book_params()
     book_file = tmp_path / "params.pkl"

@@ -10,8 +10,8 @@ a hostile .pkl could run anything. ``load``/``loads`` admit only what a pickle o
   numpy's pickles name (``numpy.core.multiarray._reconstruct`` and ``scalar``, ``numpy.ndarray``,
   ``numpy.dtype``, ``numpy.core.numeric._frombuffer``, also under numpy 2's ``numpy._core``) are
   mapped to cnet's own builders, which check every argument and state and make the arrays from the
-  raw bytes: numpy's own ``__setstate__`` never sees the file's data, and object or record dtypes
-  are refused;
+  raw bytes: numpy's own ``__setstate__`` never sees the file's data (a state the pickle applies to
+  what they built is refused), and object or record dtypes are refused;
 - ``_codecs.encode`` for latin-1 text only, ``complex`` of two reals, ``bytes()`` and ``bytearray(bytes)``
   (how pickles before protocol 3 or 5 store these values).
 
@@ -85,6 +85,8 @@ class _ArrayBuilder:
         self.array = None
 
     def __setstate__(self, state):
+        if self.array is not None:
+            _refuse_state("an array that has its data")
         if not isinstance(state, tuple) or len(state) != 5:
             raise UnsafePickleError("refused an array state that is not (version, shape, dtype, fortran, data)")
         _, shape, dtype, fortran, data = state
@@ -105,12 +107,30 @@ def _shape(shape):
     return shape
 
 
+def _refuse_state(what):
+    raise UnsafePickleError(f"refused a state (BUILD) for {what}: a pickle of arrays sets none there")
+
+
+class _Built:
+    """An array or scalar built by _frombuffer or _scalar, held until the end of the load so that a
+    state the pickle applies to it (BUILD) reaches this class, not numpy's own __setstate__."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __setstate__(self, state):
+        _refuse_state(f"a numpy {type(self.value).__name__} already built")
+
+
 class _NdarrayName:
     """What the name numpy.ndarray stands for in a pickle: only an argument of _reconstruct."""
 
     def __call__(self, *args):
         raise UnsafePickleError("refused a call of numpy.ndarray: a pickle of arrays only names it "
                                 "as the type numpy's _reconstruct builds")
+
+    def __setstate__(self, state):    # one object for every load: a pickle may not set its attributes
+        _refuse_state("numpy.ndarray")
 
     def __repr__(self):
         return "numpy.ndarray"
@@ -142,14 +162,14 @@ def _frombuffer(buffer, dtype, shape, order):
     shape = _shape(shape)
     if math.prod(shape) * dtype.itemsize != len(buffer):
         raise UnsafePickleError(f"array data of {len(buffer)} bytes does not fill shape {shape} of {dtype}")
-    return np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order).copy()
+    return _Built(np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order).copy())
 
 
 def _scalar(dtype, *data):
     dtype = _resolve_dtype(dtype)
     if len(data) != 1 or not isinstance(data[0], bytes) or len(data[0]) != dtype.itemsize:
         raise UnsafePickleError(f"a numpy {dtype} scalar must be rebuilt from its {dtype.itemsize} bytes")
-    return np.frombuffer(data[0], dtype=dtype)[0]
+    return _Built(np.frombuffer(data[0], dtype=dtype)[0])
 
 
 def _latin1(text, encoding="latin1"):
@@ -217,8 +237,8 @@ def _finish(obj, depth=0):
         return obj.array
     if isinstance(obj, _DtypeBuilder):
         return obj.dtype
-    if isinstance(obj, np.ndarray) or isinstance(obj, np.generic):
-        return obj            # built by _frombuffer or _scalar, both checked
+    if isinstance(obj, _Built):
+        return obj.value      # built by _frombuffer or _scalar, both checked
     if type(obj) is dict:
         return {_finish(k, depth + 1): _finish(v, depth + 1) for k, v in obj.items()}
     if type(obj) in (list, tuple):
