@@ -24,6 +24,7 @@ import numpy as np
 from . import layers as layers_module, ops
 from .layers import InputLayer, KerasTensor, training_workspaces
 from .layers import _workspace
+from .layers._fusion import forward_with, relu_grad_pair, relu_out_pair
 from .layers.base import may_take_blocked
 
 __all__ = ["Graph", "softmax_head", "layer_from_spec", "parse_config", "replay"]
@@ -165,10 +166,10 @@ class Graph:
         # a plain ReLU layer right after a layer that can apply it as it writes its output (Conv2D,
         # Dense, with no activation of their own): the producer applies it, the ReLU passes its input on
         # (one pass over the activations less; the same values, so the same bits)
-        self._relu_out, self._relu_in = self._pairs(lambda a, b: a._fusable_relu_out() and b._plain_relu())
+        self._relu_out, self._relu_in = self._pairs(relu_out_pair)
         # a plain ReLU whose one consumer is a max pool: the pool's backward applies the ReLU's mask on
         # its own small gradient (dy where the pooled value > 0) and the ReLU's backward passes it on
-        self._grad_out, self._grad_in = self._pairs(lambda a, b: a._plain_relu() and b._folds_relu_grad())
+        self._grad_out, self._grad_in = self._pairs(relu_grad_pair)
         self._logits = [False] * len(self.plan)
         outputs = [i for i, entry in enumerate(self.plan) if entry[2] in keep]  # read after the step
         self._memory = _workspace.StepMemory(len(self.plan), outputs)
@@ -237,14 +238,9 @@ class Graph:
             if memory is not None:
                 memory.t = i
             x = [values[s] for s in ins] if multi else values[ins[0]]
-            layer._in_model, layer._blk_out = self._one_consumer[i], blocked and self._blk_ok[i]
-            layer._relu_out, layer._relu_in = self._relu_out[i], self._relu_in[i]
-            layer._relu_grad_out, layer._relu_grad_in = self._grad_out[i], self._grad_in[i]
-            try:
-                values[out] = layer.forward(x, train=train, logits=logits is not None and logits[i])
-            finally:
-                layer._in_model = layer._blk_out = layer._relu_out = layer._relu_in = False
-                layer._relu_grad_out = layer._relu_grad_in = False
+            flags = (self._one_consumer[i], blocked and self._blk_ok[i], self._relu_out[i], self._relu_in[i],
+                     self._grad_out[i], self._grad_in[i])
+            values[out] = forward_with(layer, flags, x, train=train, logits=logits is not None and logits[i])
             for s in self.frees[i]:
                 values[s] = None
         outputs = [values[s] for s in self.out_slots]

@@ -10,7 +10,7 @@ import numpy as np
 
 from cnet import ops
 from cnet.layers import _half, training_workspaces
-from cnet.layers.base import may_take_blocked
+from cnet.layers._fusion import chain_flags, forward_with
 from cnet.saving import save_params as _save_params_file
 from .common.gradient import numerical_gradient as _numerical_gradient
 from .common.util import conv_output_size
@@ -42,25 +42,6 @@ def conv_output(size, filter_size, pad, stride, what):
                      f"does not tile an input of size {size}")
 
 
-def _chain_flags(layers):
-    """The flags a model's executor sets around each call (cnet/_graph.py), for a chain of the network's
-    own layers, each output going to the next layer only (the last one's to the loss): blocked
-    activations between the layers that take them, a ReLU applied by the conv or affine layer before it,
-    a ReLU's mask applied by the max pool after it. The layers' book attributes keep their values
-    (Relu.mask is read through the layout)."""
-    blocked, out = ops.conv.blocked_activations(), []
-    for i, layer in enumerate(layers):
-        prev = layers[i - 1] if i else None
-        nxt = layers[i + 1] if i + 1 < len(layers) else None
-        out.append((nxt is not None,
-                    blocked and nxt is not None and may_take_blocked(nxt),
-                    nxt is not None and layer._fusable_relu_out() and nxt._plain_relu(),
-                    prev is not None and prev._fusable_relu_out() and layer._plain_relu(),
-                    nxt is not None and layer._plain_relu() and nxt._folds_relu_grad(),
-                    prev is not None and prev._plain_relu() and layer._folds_relu_grad()))
-    return out
-
-
 class BookNet:
     """Base class. Subclasses set params, layers, last_layer and ``_owners``: [(params key, layer,
     the layer's parameter name)] in the order the book lists gradients."""
@@ -71,15 +52,12 @@ class BookNet:
         return list(self.layers.values()) if isinstance(self.layers, dict) else list(self.layers)
 
     def _predict(self, x, train):
+        # the layers chained as a model's graph runs them (cnet/layers/_fusion.py): blocked activations
+        # between conv, ReLU and pool, ReLUs fused into the layers beside them; the layers' book
+        # attributes keep their values (Relu.mask is read through the layout)
         layers = self._layer_sequence()
-        for layer, flags in zip(layers, _chain_flags(layers)):
-            layer._in_model, layer._blk_out, layer._relu_out, layer._relu_in, layer._relu_grad_out, \
-                layer._relu_grad_in = flags
-            try:
-                x = layer.forward(x, train)
-            finally:
-                layer._in_model = layer._blk_out = layer._relu_out = layer._relu_in = False
-                layer._relu_grad_out = layer._relu_grad_in = False
+        for layer, flags in zip(layers, chain_flags(layers, ops.conv.blocked_activations())):
+            x = forward_with(layer, flags, x, train=train)
         return x
 
     def _weight_decay(self):
