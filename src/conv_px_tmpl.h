@@ -34,6 +34,16 @@ static inline int64_t SFX(px_col)(int64_t ow0, int v, int64_t OW) {
     return c + VL <= OW ? c : OW - VL;
 }
 
+/* Copies image xi (C, H, W) into s (C, HP, WP) at (PH, PW); s was zeroed once, and every image writes
+ * the same positions, so the border stays zero. */
+static void SFX(px_pad_image)(REAL *s, const REAL *xi, const px_geom *g) {
+    const int64_t spl = g->HP * g->WP;
+    for (int64_t c = 0; c < g->C; c++)
+        for (int64_t h = 0; h < g->H; h++)
+            memcpy(s + c * spl + (h + g->PH) * g->WP + g->PW, xi + (c * g->H + h) * g->W,
+                   (size_t)g->W * sizeof(REAL));
+}
+
 /* Output channels [k0, k0 + KR) (kn of them real) of one image: xi (C, HP, WP), wt (taps, KP) the
  * transposed weights, bp (KP) the bias (zeros without one), y the image's (K, OH, OW). */
 static inline __attribute__((always_inline)) void SFX(px_fwd_tile)(REAL *y, const REAL *xi, const REAL *wt,
@@ -104,10 +114,7 @@ int KNAME(cnet_conv_px_forward)(REAL *y, const REAL *x, const REAL *wt, const RE
             const REAL *xi = x + n * xs;
             if (padded) {
                 if (have != n) {
-                    for (int64_t c = 0; c < g->C; c++)
-                        for (int64_t h = 0; h < g->H; h++)
-                            memcpy(s + c * spl + (h + g->PH) * g->WP + g->PW, xi + (c * g->H + h) * g->W,
-                                   (size_t)g->W * sizeof(REAL));
+                    SFX(px_pad_image)(s, xi, g);
                     have = n;
                 }
                 xi = s;
@@ -196,10 +203,7 @@ void KNAME(cnet_conv_px_wgrad_image)(REAL *part, const REAL *dyn, const REAL *xn
     const int64_t spl = g->HP * g->WP, taps = g->C * g->KH * g->KW, plane = g->OH * g->OW;
     const REAL *xi = xn;
     if (g->PH > 0 || g->PW > 0) {
-        for (int64_t c = 0; c < g->C; c++)
-            for (int64_t h = 0; h < g->H; h++)
-                memcpy(pad + c * spl + (h + g->PH) * g->WP + g->PW, xn + (c * g->H + h) * g->W,
-                       (size_t)g->W * sizeof(REAL));
+        SFX(px_pad_image)(pad, xn, g);
         xi = pad;
     }
     /* the last vector of a row keeps its last OW % VL lanes (all of them when the row is whole vectors) */
