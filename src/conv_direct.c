@@ -61,7 +61,9 @@ typedef int64_t dc_v4l __attribute__((vector_size(32)));
         dca_;                                                                                      \
     })
 #define PX_WKR 2     /* weight gradient: output channels of a tile (x up to 5 taps) */
+#define PX_WKR2 PX_WKR
 #define PX_KR(nv) ((nv) == 1 ? 4 : 2)
+#define PX_KR2(nv) PX_KR(nv)
 #define CNET_TEMPLATE "conv_px_tmpl.h"
 #include "instantiate.h"
 

@@ -37,7 +37,9 @@
 /* the pixel-row kernels (conv_px_tmpl.h): output channels of a tile by its vectors per row */
 #define VAND(a, b) CNET_PICK(IS_F32, _mm256_and_ps, _mm256_and_pd)(a, b)
 #define PX_WKR 2     /* weight gradient: output channels of a tile (x up to 5 taps) */
+#define PX_WKR2 PX_WKR
 #define PX_KR(nv) ((nv) == 1 ? 8 : (nv) == 2 ? 6 : (nv) == 3 ? 4 : 2)
+#define PX_KR2(nv) PX_KR(nv)
 #define CNET_TEMPLATE "conv_px_tmpl.h"
 #include "instantiate.h"
 #endif

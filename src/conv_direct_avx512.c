@@ -40,7 +40,9 @@
 /* the pixel-row kernels (conv_px_tmpl.h): output channels of a tile by its vectors per row */
 #define VAND(a, b) CNET_PICK(IS_F32, _mm512_and_ps, _mm512_and_pd)(a, b)
 #define PX_WKR 4     /* weight gradient: output channels of a tile (x up to 5 taps) */
+#define PX_WKR2 5    /* ... or this many, when they pad K less (30 filters: 5 x 6, not 4 x 8) */
 #define PX_KR(nv) ((nv) <= 3 ? 8 : 6)
+#define PX_KR2(nv) ((nv) <= 3 ? 6 : 4)
 #define CNET_TEMPLATE "conv_px_tmpl.h"
 #include "instantiate.h"
 #endif

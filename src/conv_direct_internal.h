@@ -68,7 +68,8 @@ DC_DECLARE_LAYOUT(_avx512)
 
 /* The pixel-row convolution of a few-channel NCHW input (conv_px_tmpl.h), stride 1. The kernels read
  * the image from an (C, HP, WP) array: x itself (HP = H, WP = W) or a zero-padded copy. KP: K rounded up
- * to a multiple of every path's tile rows (8), the length of the transposed weights' rows. */
+ * to a multiple of every tile's output channels (2, 3, 4, 6 or 8: 24), the length of the transposed
+ * weights' rows. */
 typedef struct {
     int64_t N, C, H, W, K, KH, KW, PH, PW, OH, OW, HP, WP, KP;
 } px_geom;

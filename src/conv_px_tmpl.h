@@ -4,7 +4,9 @@
  * the im2col, the bias pass and the packing around it). The template (instantiate.h) of conv_direct.c,
  * conv_direct_avx2.c and conv_direct_avx512.c, which define V, VL, VLOAD, VSTORE, VBCAST, VFMA, VADD,
  * VRELU (conv_direct_tmpl.h's contract), VAND (bitwise and), PX_KR (a forward tile's output channels, by
- * its vectors) and PX_WKR (a weight-gradient tile's).
+ * its vectors) and PX_WKR (a weight-gradient tile's), and PX_KR2, PX_WKR2: fewer channels a tile, taken
+ * when they round K up to fewer (px_rows: 30 filters in 5 tiles of 6 rather than 4 of 8, two of them
+ * computed for nothing).
  *
  * Forward tile: KR output channels x NV vectors of one output row, KR*NV accumulators kept over all
  * C*KH*KW taps; per tap NV input vectors are loaded (the row of x under the tap, read in place, or from a
@@ -79,15 +81,26 @@ static inline __attribute__((always_inline)) void SFX(px_fwd_tile)(REAL *y, cons
     }
 }
 
+/* The tile rows (output channels) that pad K to fewer channels: kr, else kr2 when it pads less. */
+static inline int64_t SFX(px_rows)(int64_t K, int64_t kr, int64_t kr2) {
+    return (K + kr2 - 1) / kr2 * kr2 < (K + kr - 1) / kr * kr ? kr2 : kr;
+}
+
 #define PX_FWD_CASE(nv)                                                                            \
-    case nv: SFX(px_fwd_tile)(yn, xi, wt, bp, toff, g, k0, kn, relu, nv, PX_KR(nv)); break;
+    case nv:                                                                                       \
+        if (KR == PX_KR(nv))                                                                       \
+            SFX(px_fwd_tile)(yn, xi, wt, bp, toff, g, k0, kn, relu, nv, PX_KR(nv));                \
+        else                                                                                       \
+            SFX(px_fwd_tile)(yn, xi, wt, bp, toff, g, k0, kn, relu, nv, PX_KR2(nv));               \
+        break;
 
 /* y (N, K, OH, OW) = conv(x (N, C, H, W), w) + b, ReLU'd when relu; stride 1, padding PH, PW. wt (taps, KP)
  * and bp (KP): the weights transposed and the bias, zero past K. Returns CNET_OK or CNET_ERR_NOMEM. */
 int KNAME(cnet_conv_px_forward)(REAL *y, const REAL *x, const REAL *wt, const REAL *bp, const px_geom *g,
                                 int relu, int n_threads) {
     const int NV = (int)((g->OW + VL - 1) / VL < PX_MAX_NV ? (g->OW + VL - 1) / VL : PX_MAX_NV);
-    const int64_t KR = PX_KR(NV), groups = (g->K + KR - 1) / KR, taps = g->C * g->KH * g->KW;
+    const int64_t KR = SFX(px_rows)(g->K, PX_KR(NV), PX_KR2(NV)), groups = (g->K + KR - 1) / KR;
+    const int64_t taps = g->C * g->KH * g->KW;
     const int64_t xs = g->C * g->H * g->W, ys = g->K * g->OH * g->OW;
     const int padded = g->PH > 0 || g->PW > 0;
     const int64_t spl = g->HP * g->WP;
@@ -124,7 +137,7 @@ int KNAME(cnet_conv_px_forward)(REAL *y, const REAL *x, const REAL *wt, const RE
                 PX_FWD_CASE(1)
                 PX_FWD_CASE(2)
                 PX_FWD_CASE(3)
-                default: SFX(px_fwd_tile)(yn, xi, wt, bp, toff, g, k0, kn, relu, 4, PX_KR(4)); break;
+                default: PX_FWD_CASE(4)
             }
         }
         cnet_scratch_free(s);
@@ -192,7 +205,12 @@ static inline __attribute__((always_inline)) void SFX(px_wgrad_tile)(REAL *part,
 }
 
 #define PX_WG_CASE(tj)                                                                             \
-    case tj: SFX(px_wgrad_tile)(part, dyn, xc, g, k0, i, j0, tap0, mask, first, PX_WKR, tj); break;
+    case tj:                                                                                       \
+        if (WKR == PX_WKR)                                                                         \
+            SFX(px_wgrad_tile)(part, dyn, xc, g, k0, i, j0, tap0, mask, first, PX_WKR, tj);        \
+        else                                                                                       \
+            SFX(px_wgrad_tile)(part, dyn, xc, g, k0, i, j0, tap0, mask, first, PX_WKR2, tj);       \
+        break;
 
 /* One image's weight and bias gradients into part (C*KH*KW + 1, K): rows of taps (c, i, j), then the
  * bias row (each a sum over the image's pixels, added to part -- or written, when first). xn is the
@@ -213,10 +231,11 @@ void KNAME(cnet_conv_px_wgrad_image)(REAL *part, const REAL *dyn, const REAL *xn
     REAL mask[VL];
     memcpy(mask, bits, sizeof mask);
     const int TJ = (int)(g->KW < 5 ? g->KW : 5);
+    const int64_t WKR = SFX(px_rows)(g->K, PX_WKR, PX_WKR2);
     for (int64_t c = 0; c < g->C; c++)
         for (int64_t i = 0; i < g->KH; i++)
             for (int64_t j0 = 0; j0 < g->KW; j0 += TJ)
-                for (int64_t k0 = 0; k0 < g->K; k0 += PX_WKR) {
+                for (int64_t k0 = 0; k0 < g->K; k0 += WKR) {
                     const REAL *xc = xi + c * spl;
                     const int64_t tap0 = (c * g->KH + i) * g->KW + j0;
                     switch (TJ) {
@@ -224,7 +243,7 @@ void KNAME(cnet_conv_px_wgrad_image)(REAL *part, const REAL *dyn, const REAL *xn
                         PX_WG_CASE(2)
                         PX_WG_CASE(3)
                         PX_WG_CASE(4)
-                        default: SFX(px_wgrad_tile)(part, dyn, xc, g, k0, i, j0, tap0, mask, first, PX_WKR, 5); break;
+                        default: PX_WG_CASE(5)
                     }
                 }
     for (int64_t k = 0; k < g->K; k++) { /* the bias: each plane's sum, in vectors, then the rest */

@@ -122,7 +122,7 @@ static int SFX(px_takes)(const conv_geom *g, SFX(px_path) *k, px_geom *pg) {
         break;
     }
     *pg = (px_geom){g->N, g->C, g->H, g->W, g->K, g->KH, g->KW, g->PH, g->PW, g->OH, g->OW,
-                    g->H + 2 * g->PH, g->W + 2 * g->PW, (g->K + 7) / 8 * 8};
+                    g->H + 2 * g->PH, g->W + 2 * g->PW, (g->K + 23) / 24 * 24};
     return g->OW >= k->vl;
 }
 

@@ -30,6 +30,7 @@ CONV_CASES = [
     ((5, 2, 9, 40), (9, 2, 3), 1, (0, 2)),      # several vector groups a row, padding on one axis
     ((1, 4, 17, 19), (3, 4, 4), 1, 1),          # C = 4 (the most), batch 1: threads over channels
     ((2, 5, 10, 20), (3, 3, 3), 1, 0),          # C = 5: im2col again
+    ((2, 1, 6, 30), (7, 3, 3), 1, 0),           # K = 7 on rows of four AVX-512 double vectors
 ]
 
 
