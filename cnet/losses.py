@@ -101,7 +101,8 @@ def categorical_crossentropy(y_true, y_pred):
 
 
 def _in_range(labels, n_classes):
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+    # int64 labels (_class_indices): one comparison, a negative one read as uint64 being >= 2**63
+    if labels.size and (labels.view(np.uint64) >= n_classes).any():
         raise ValueError(f"class indices must be in [0, {n_classes}), "
                          f"got values in [{labels.min()}, {labels.max()}]")
     return labels

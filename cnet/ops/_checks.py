@@ -2,6 +2,7 @@
 
 The checks of more than one op family live here; a family's own checks live in its module.
 """
+import math
 import numbers
 import operator
 import os
@@ -160,6 +161,11 @@ def outputs(out, op, specs, inputs):
 
 def real(value, name, low=None, high=None, low_open=False, high_open=False):
     """value as a Python float, checked to be a real number in the given range (TypeError/ValueError)."""
+    if type(value) is float or type(value) is int:     # the common case, without the ABC checks below
+        v = float(value)
+        if (math.isfinite(v) and (low is None or (v > low if low_open else v >= low))
+                and (high is None or (v < high if high_open else v <= high))):
+            return v
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
     v = float(value)
@@ -175,6 +181,8 @@ def real(value, name, low=None, high=None, low_open=False, high_open=False):
 
 def integer(value, name):
     """value as a Python int (bools refused)."""
+    if type(value) is int:
+        return value
     if isinstance(value, bool):
         raise TypeError(f"{name}: expected an int, got {value!r}")
     try:
@@ -192,6 +200,10 @@ def has_shape(a, shape, name, why):
 
 def _hw_pair(value, name):
     """An int or an (h, w) pair of ints, as a tuple (h, w)."""
+    if type(value) is int:
+        return value, value
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int:
+        return value
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name}: expected an int or an (h, w) pair, got {value!r}")
@@ -240,14 +252,17 @@ def class_labels(labels, n_rows, n_classes, name="labels"):
         raise ValueError(f"{name}: expected shape ({n_rows},) (one class index per row of the logits), "
                          f"got {_describe(labels)}")
     labels = np.ascontiguousarray(labels, dtype=np.int64)
-    bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
-    if bad.size:
+    # one comparison: a negative label read as uint64 is >= 2**63, past any n_classes
+    if (labels.view(np.uint64) >= n_classes).any():
+        bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
         i = int(bad[0])
         raise ValueError(f"{name}[{i}] = {labels[i]} is out of range: expected 0 <= label < {n_classes}")
     return labels
 
 
 def _same_layout(a, b):
+    if a is b:
+        return True
     return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
             and a.shape == b.shape and a.strides == b.strides)
 
