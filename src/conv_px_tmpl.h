@@ -176,17 +176,26 @@ static inline __attribute__((always_inline)) void SFX(px_wgrad_tile)(REAL *part,
     V acc[8][5];
     for (int r = 0; r < KR; r++)
         for (int j = 0; j < TJ; j++) acc[r][j] = VZERO();
-    const V m = VLOAD(mask);
+    /* the whole vectors of every row, then the rows' last vectors (masked) in a pass of their own: the
+     * mask then takes no register in the main loop (KR*TJ + KR + 1 of them: 31 with 5 x 5) */
     for (int64_t oh = 0; oh < g->OH; oh++) {
         const REAL *xr = xc + (oh + i) * g->WP;
-        for (int64_t col = 0; col < OW; col += VL) {
-            const int last = col >= full;
-            const int64_t c0 = last ? OW - VL : col;
+        for (int64_t c0 = 0; c0 < full; c0 += VL) {
             V dv[8];
-            for (int r = 0; r < KR; r++) {
-                dv[r] = VLOAD(dr[r] + oh * OW + c0);
-                if (last) dv[r] = VAND(dv[r], m);
+            for (int r = 0; r < KR; r++) dv[r] = VLOAD(dr[r] + oh * OW + c0);
+            for (int j = 0; j < TJ; j++) {
+                const V xv = VLOAD(xr + c0 + jo[j]);
+                for (int r = 0; r < KR; r++) acc[r][j] = VFMA(dv[r], xv, acc[r][j]);
             }
+        }
+    }
+    if (full < OW) {
+        const V m = VLOAD(mask);
+        const int64_t c0 = OW - VL;
+        for (int64_t oh = 0; oh < g->OH; oh++) {
+            const REAL *xr = xc + (oh + i) * g->WP;
+            V dv[8];
+            for (int r = 0; r < KR; r++) dv[r] = VAND(VLOAD(dr[r] + oh * OW + c0), m);
             for (int j = 0; j < TJ; j++) {
                 const V xv = VLOAD(xr + c0 + jo[j]);
                 for (int r = 0; r < KR; r++) acc[r][j] = VFMA(dv[r], xv, acc[r][j]);
@@ -248,9 +257,16 @@ void KNAME(cnet_conv_px_wgrad_image)(REAL *part, const REAL *dyn, const REAL *xn
                 }
     for (int64_t k = 0; k < g->K; k++) { /* the bias: each plane's sum, in vectors, then the rest */
         const REAL *d = dyn + k * plane;
-        V s = VZERO();
+        V s0 = VZERO(), s1 = VZERO(), s2 = VZERO(), s3 = VZERO(); /* four chains: one waits on each add */
         int64_t e = 0;
-        for (; e + VL <= plane; e += VL) s = VADD(s, VLOAD(d + e));
+        for (; e + 4 * VL <= plane; e += 4 * VL) {
+            s0 = VADD(s0, VLOAD(d + e));
+            s1 = VADD(s1, VLOAD(d + e + VL));
+            s2 = VADD(s2, VLOAD(d + e + 2 * VL));
+            s3 = VADD(s3, VLOAD(d + e + 3 * VL));
+        }
+        for (; e + VL <= plane; e += VL) s0 = VADD(s0, VLOAD(d + e));
+        V s = VADD(VADD(s0, s1), VADD(s2, s3));
         REAL t = SFX(px_hsum)(&s);
         for (; e < plane; e++) t += d[e];
         part[taps * g->K + k] = first ? t : part[taps * g->K + k] + t;
