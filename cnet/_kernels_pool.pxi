@@ -14,10 +14,33 @@ def maxpool2d_forward(floating[:, :, :, ::1] y, int64_t[:, :, :, ::1] argmax,
         return
     with nogil:
         if floating is float:
-            cnet_maxpool2d_forward_f32(&y[0, 0, 0, 0], &argmax[0, 0, 0, 0], &x[0, 0, 0, 0],
+            cnet_maxpool2d_forward_f32(&y[0, 0, 0, 0], &argmax[0, 0, 0, 0], NULL, &x[0, 0, 0, 0],
                                        N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads)
         else:
-            cnet_maxpool2d_forward_f64(&y[0, 0, 0, 0], &argmax[0, 0, 0, 0], &x[0, 0, 0, 0],
+            cnet_maxpool2d_forward_f64(&y[0, 0, 0, 0], &argmax[0, 0, 0, 0], NULL, &x[0, 0, 0, 0],
+                                       N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads)
+
+
+def maxpool2d_forward_pos(floating[:, :, :, ::1] y, uint8_t[:, :, :, ::1] pos,
+                          const floating[:, :, :, ::1] x, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                          int64_t PH, int64_t PW, int n_threads):
+    cdef int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], OH, OW
+    OH, OW = _window_out(H, W, KH, KW, SH, SW, PH, PW, "maxpool2d_forward")
+    if PH >= KH or PW >= KW:
+        raise ValueError(f"maxpool2d_forward: pad {(PH, PW)} must be smaller than the window {(KH, KW)}")
+    if KH * KW > 256:
+        raise ValueError(f"maxpool2d_forward: window positions are uint8: a window of at most 256 elements, "
+                         f"got {(KH, KW)}")
+    _same_shape((y.shape[0], y.shape[1], y.shape[2], y.shape[3]), (N, C, OH, OW), "maxpool2d_forward y")
+    _same_shape((pos.shape[0], pos.shape[1], pos.shape[2], pos.shape[3]), (N, C, OH, OW), "maxpool2d_forward pos")
+    if N * C == 0:
+        return
+    with nogil:
+        if floating is float:
+            cnet_maxpool2d_forward_f32(&y[0, 0, 0, 0], NULL, &pos[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                       N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads)
+        else:
+            cnet_maxpool2d_forward_f64(&y[0, 0, 0, 0], NULL, &pos[0, 0, 0, 0], &x[0, 0, 0, 0],
                                        N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads)
 
 
@@ -48,6 +71,30 @@ def maxpool2d_backward(floating[:, :, :, ::1] dx, const floating[:, :, :, ::1] d
         for i in range(n_idx):
             if a[i] < 0 or a[i] >= H * W:
                 raise ValueError(f"argmax holds indices outside [0, {H * W}): flat element {i} is {a[i]}")
+
+
+def maxpool2d_backward_pos(floating[:, :, :, ::1] dx, const floating[:, :, :, ::1] dy,
+                           const uint8_t[:, :, :, ::1] pos, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                           int64_t PH, int64_t PW, int n_threads):
+    cdef int64_t N = dx.shape[0], C = dx.shape[1], H = dx.shape[2], W = dx.shape[3], OH, OW, bad = 0
+    OH, OW = _window_out(H, W, KH, KW, SH, SW, PH, PW, "maxpool2d_backward")
+    if PH >= KH or PW >= KW or KH * KW > 256:
+        raise ValueError(f"maxpool2d_backward: window {(KH, KW)} with pad {(PH, PW)}: expected a pad smaller "
+                         f"than the window and a window of at most 256 elements")
+    _same_shape((dy.shape[0], dy.shape[1], dy.shape[2], dy.shape[3]), (N, C, OH, OW), "maxpool2d_backward dy")
+    _same_shape((pos.shape[0], pos.shape[1], pos.shape[2], pos.shape[3]), (N, C, OH, OW), "maxpool2d_backward pos")
+    if N * C * H * W == 0:
+        return
+    with nogil:
+        if floating is float:
+            bad = cnet_maxpool2d_backward_pos_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &pos[0, 0, 0, 0],
+                                                  N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads)
+        else:
+            bad = cnet_maxpool2d_backward_pos_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &pos[0, 0, 0, 0],
+                                                  N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads)
+    if bad:
+        raise ValueError(f"pos holds window positions outside their {KH}x{KW} windows or on their padding "
+                         f"({bad} of the {N * C} planes)")
 
 
 def avgpool2d_forward(floating[:, :, :, ::1] y, const floating[:, :, :, ::1] x, int64_t KH, int64_t KW,

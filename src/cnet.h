@@ -417,13 +417,14 @@ int cnet_conv2d_backward_f64(double *dx, double *dw, double *db, const double *d
 
 /* Overwrites y (N, C, OH, OW) with the window maxima (padding never wins; ties: the first element in
  * row-major window order; a NaN wins, the first one) and argmax (N, C, OH, OW) with each maximum's flat
- * index h*W + w in its unpadded (H, W) plane. */
-void cnet_maxpool2d_forward_f32(float *y, int64_t *argmax, const float *x, int64_t N, int64_t C,
-                                int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                                int64_t PH, int64_t PW, int n_threads);
-void cnet_maxpool2d_forward_f64(double *y, int64_t *argmax, const double *x, int64_t N, int64_t C,
-                                int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                                int64_t PH, int64_t PW, int n_threads);
+ * index h*W + w in its unpadded (H, W) plane -- or, when argmax is NULL, pos (N, C, OH, OW) with its
+ * position i*KW + j in its window (KH*KW <= 256). */
+void cnet_maxpool2d_forward_f32(float *y, int64_t *argmax, uint8_t *pos, const float *x, int64_t N,
+                                int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH,
+                                int64_t SW, int64_t PH, int64_t PW, int n_threads);
+void cnet_maxpool2d_forward_f64(double *y, int64_t *argmax, uint8_t *pos, const double *x, int64_t N,
+                                int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH,
+                                int64_t SW, int64_t PH, int64_t PW, int n_threads);
 /* dy, argmax (N, C, OH, OW). Overwrites dx (N, C, H, W) with the scatter-add
  * dx[n, c].flat[argmax[n, c, oh, ow]] += dy[n, c, oh, ow]. An index outside [0, H*W) is not written:
  * returns the number of planes that hold one (0: all valid; otherwise dx is unspecified). */
@@ -431,6 +432,14 @@ int64_t cnet_maxpool2d_backward_f32(float *dx, const float *dy, const int64_t *a
                                     int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads);
 int64_t cnet_maxpool2d_backward_f64(double *dx, const double *dy, const int64_t *argmax, int64_t N,
                                     int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads);
+/* The same from the window positions pos of the forward (its window, stride and padding): a position
+ * past the window or on padding is not written, and counted as above. */
+int64_t cnet_maxpool2d_backward_pos_f32(float *dx, const float *dy, const uint8_t *pos, int64_t N, int64_t C,
+                                        int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                                        int64_t PH, int64_t PW, int n_threads);
+int64_t cnet_maxpool2d_backward_pos_f64(double *dx, const double *dy, const uint8_t *pos, int64_t N,
+                                        int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH,
+                                        int64_t SW, int64_t PH, int64_t PW, int n_threads);
 /* Overwrites y (N, C, OH, OW) with the window sums / (KH*KW) (zero padding counts in the divisor). */
 void cnet_avgpool2d_forward_f32(float *y, const float *x, int64_t N, int64_t C, int64_t H, int64_t W,
                                 int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,

@@ -60,6 +60,7 @@ typedef REAL SFX(pv) __attribute__((vector_size(32)));
 typedef CNET_PICK(IS_F32, int32_t, int64_t) SFX(pe);
 typedef SFX(pe) SFX(pi) __attribute__((vector_size(32)));
 typedef int64_t SFX(pl) __attribute__((vector_size(8 * 32 / sizeof(REAL))));
+typedef uint8_t SFX(pp) __attribute__((vector_size(32 / sizeof(REAL))));
 #define PN (int64_t)(32 / sizeof(REAL))
 /* Lanes of the pair (a, b) by index: clang's __builtin_shufflevector (constant indices), GCC's
  * __builtin_shuffle (an index vector; GCC has the former only from version 12). */
@@ -87,12 +88,13 @@ typedef int64_t SFX(pl) __attribute__((vector_size(8 * 32 / sizeof(REAL))));
     } while (0)
 #endif
 
-/* One row of the 2x2 stride-2 max pool, OW >= PN outputs: rows r0, r1 of the input, yr and ar the
- * row's maxima and flat indices (row: the index of r0[0]). The comparisons and selects of the scalar
- * loop, PN windows at a time (the same results); a last partial group is the row's last PN windows,
- * some of them computed twice (the same values written again). */
-static void SFX(max2x2_row)(REAL *yr, int64_t *ar, const REAL *r0, const REAL *r1, int64_t W, int64_t row,
-                            int64_t OW) {
+/* One row of the 2x2 stride-2 max pool, OW >= PN outputs: rows r0, r1 of the input, yr the row's
+ * maxima, and ar their flat indices (row: the index of r0[0]) or, when pr is given, pr their window
+ * positions 0..3. The comparisons and selects of the scalar loop, PN windows at a time (the same
+ * results); a last partial group is the row's last PN windows, some of them computed twice (the same
+ * values written again). */
+static void SFX(max2x2_row)(REAL *yr, int64_t *ar, uint8_t *pr, const REAL *r0, const REAL *r1, int64_t W,
+                            int64_t row, int64_t OW) {
     SFX(pi) lane;
     for (int64_t l = 0; l < PN; l++) lane[l] = (SFX(pe))(2 * l);
     for (int64_t o = 0; o < OW; o += PN) {
@@ -100,47 +102,56 @@ static void SFX(max2x2_row)(REAL *yr, int64_t *ar, const REAL *r0, const REAL *r
         SFX(pv) b, v[3];
         SPLIT(r0 + 2 * ow, b, v[0]);
         SPLIT(r1 + 2 * ow, v[1], v[2]);
-        const SFX(pi) offs[3] = {(SFX(pi)){0} + 1, (SFX(pi)){0} + (SFX(pe))W, (SFX(pi)){0} + (SFX(pe))(W + 1)};
+        const SFX(pe) o2 = pr ? 2 : (SFX(pe))W, o3 = pr ? 3 : (SFX(pe))(W + 1);
+        const SFX(pi) offs[3] = {(SFX(pi)){0} + 1, (SFX(pi)){0} + o2, (SFX(pi)){0} + o3};
         SFX(pi) off = {0};
         for (int k = 0; k < 3; k++) {
             const SFX(pi) take = (v[k] > b) | ((v[k] != v[k]) & (b == b));
             b = (SFX(pv))(((SFX(pi))v[k] & take) | ((SFX(pi))b & ~take));
             off = (offs[k] & take) | (off & ~take);
         }
-        const SFX(pl) at = __builtin_convertvector(off + lane, SFX(pl)) + (row + 2 * ow);
         memcpy(yr + ow, &b, sizeof b);
-        memcpy(ar + ow, &at, sizeof at);
+        if (pr) {
+            const SFX(pp) pos = __builtin_convertvector(off, SFX(pp));
+            memcpy(pr + ow, &pos, sizeof pos);
+        } else {
+            const SFX(pl) at = __builtin_convertvector(off + lane, SFX(pl)) + (row + 2 * ow);
+            memcpy(ar + ow, &at, sizeof at);
+        }
     }
 }
 
 /* The same for a row of 0 < OW < PN windows: whole vectors read from the rows (their lanes past the
  * row's 2*OW elements computed and dropped) while they stay before xend, the end of x; else the row's
  * elements copied into a buffer first. */
-static void SFX(max2x2_short)(REAL *yr, int64_t *ar, const REAL *r0, const REAL *r1, int64_t W, int64_t row,
-                              int64_t OW, const REAL *xend) {
+static void SFX(max2x2_short)(REAL *yr, int64_t *ar, uint8_t *pr, const REAL *r0, const REAL *r1, int64_t W,
+                              int64_t row, int64_t OW, const REAL *xend) {
     REAL y[PN];
     int64_t a[PN];
+    uint8_t q[PN];
     if (r1 + 2 * PN <= xend) {
-        SFX(max2x2_row)(y, a, r0, r1, W, row, PN);
+        SFX(max2x2_row)(y, a, pr ? q : NULL, r0, r1, W, row, PN);
     } else {
         REAL b0[2 * PN] = {0}, b1[2 * PN] = {0};
         memcpy(b0, r0, (size_t)(2 * OW) * sizeof(REAL));
         memcpy(b1, r1, (size_t)(2 * OW) * sizeof(REAL));
-        SFX(max2x2_row)(y, a, b0, b1, W, row, PN);
+        SFX(max2x2_row)(y, a, pr ? q : NULL, b0, b1, W, row, PN);
     }
     memcpy(yr, y, (size_t)OW * sizeof(REAL));
-    memcpy(ar, a, (size_t)OW * sizeof(int64_t));
+    if (pr) memcpy(pr, q, (size_t)OW);
+    else memcpy(ar, a, (size_t)OW * sizeof(int64_t));
 }
 #undef SPLIT
 #undef SHUF
 #endif
 
-/* x is (N, C, H, W). Overwrites y (N, C, OH, OW) with the window maxima and argmax (N, C, OH, OW) with
- * the flat index h*W + w of each maximum in its unpadded input plane. Padding never wins (the reference
- * pads with -inf and requires pad < window, so every window holds an input element). */
-void KNAME(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int64_t N, int64_t C, int64_t H,
-                                 int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH,
-                                 int64_t PW, int n_threads) {
+/* x is (N, C, H, W). Overwrites y (N, C, OH, OW) with the window maxima, and either argmax (N, C, OH,
+ * OW) with the flat index h*W + w of each maximum in its unpadded input plane or, when argmax is NULL,
+ * pos (N, C, OH, OW) with its position i*KW + j in its window (KH*KW <= 256). Padding never wins (the
+ * reference pads with -inf and requires pad < window, so every window holds an input element). */
+void KNAME(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, uint8_t *pos, const REAL *x, int64_t N,
+                                 int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH,
+                                 int64_t SW, int64_t PH, int64_t PW, int n_threads) {
     const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1;
     const int nt = cnet_threads_for(N * C * H * W, n_threads);
     const int fast2x2 = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0;
@@ -148,20 +159,23 @@ void KNAME(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int6
     for (int64_t p = 0; p < N * C; p++) {
         const REAL *xc = x + p * H * W;
         REAL *yc = y + p * OH * OW;
-        int64_t *ac = argmax + p * OH * OW;
+        int64_t *ac = argmax ? argmax + p * OH * OW : NULL;
+        uint8_t *pc = argmax ? NULL : pos + p * OH * OW;
         if (fast2x2) {
             for (int64_t oh = 0; oh < OH; oh++) {
                 const REAL *r0 = xc + 2 * oh * W, *r1 = r0 + W;
                 const int64_t row = 2 * oh * W;
                 REAL *yr = yc + oh * OW;
-                int64_t *ar = ac + oh * OW;
+                int64_t *ar = ac ? ac + oh * OW : NULL;
+                uint8_t *pr = pc ? pc + oh * OW : NULL;
 #if defined(__AVX2__)     /* PN windows at a time (the portable path's 16-byte vectors: one at a time) */
                 if (OW >= PN)
-                    SFX(max2x2_row)(yr, ar, r0, r1, W, row, OW);
+                    SFX(max2x2_row)(yr, ar, pr, r0, r1, W, row, OW);
                 else
-                    SFX(max2x2_short)(yr, ar, r0, r1, W, row, OW, x + N * C * H * W);
+                    SFX(max2x2_short)(yr, ar, pr, r0, r1, W, row, OW, x + N * C * H * W);
                 continue;
 #endif
+                const int64_t o2 = pr ? 2 : W, o3 = pr ? 3 : W + 1;
                 /* branch-free selects (random data would mispredict every comparison) */
                 for (int64_t ow = 0; ow < OW; ow++) {
                     REAL best = r0[2 * ow], v;
@@ -173,13 +187,14 @@ void KNAME(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int6
                     v = r1[2 * ow];
                     take = (v > best) | ((v != v) & (best == best));
                     best = SFX(select)(take, v, best);
-                    off = select_i64(take, W, off);
+                    off = select_i64(take, o2, off);
                     v = r1[2 * ow + 1];
                     take = (v > best) | ((v != v) & (best == best));
                     best = SFX(select)(take, v, best);
-                    off = select_i64(take, W + 1, off);
+                    off = select_i64(take, o3, off);
                     yr[ow] = best;
-                    ar[ow] = row + 2 * ow + off;
+                    if (pr) pr[ow] = (uint8_t)off;
+                    else ar[ow] = row + 2 * ow + off;
                 }
             }
             continue;
@@ -192,10 +207,13 @@ void KNAME(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, const REAL *x, int6
                 const int64_t w0 = ow * SW - PW;
                 int64_t j0, j1;
                 cnet_valid_range(KW, 1, w0, W, &j0, &j1);
+                int64_t at;
                 if (KH == 3 && KW == 3 && i1 - i0 == 3 && j1 - j0 == 3) /* constant bounds: unrolled */
-                    SFX(window_max)(xc, W, h0, 0, 3, w0, 0, 3, yc + oh * OW + ow, ac + oh * OW + ow);
+                    SFX(window_max)(xc, W, h0, 0, 3, w0, 0, 3, yc + oh * OW + ow, &at);
                 else
-                    SFX(window_max)(xc, W, h0, i0, i1, w0, j0, j1, yc + oh * OW + ow, ac + oh * OW + ow);
+                    SFX(window_max)(xc, W, h0, i0, i1, w0, j0, j1, yc + oh * OW + ow, &at);
+                if (pc) pc[oh * OW + ow] = (uint8_t)((at / W - h0) * KW + at % W - w0);
+                else ac[oh * OW + ow] = at;
             }
         }
     }
@@ -225,6 +243,60 @@ int64_t KNAME(cnet_maxpool2d_backward)(REAL *dx, const REAL *dy, const int64_t *
             }
             dxc[i] += dyc[o];
         }
+        bad += out;
+    }
+    return bad;
+}
+
+/* dy and pos (N, C, OH, OW), pos the forward's window positions (KH x KW windows, KH*KW <= 256, at the
+ * stride and padding given). Overwrites dx (N, C, H, W): dy to the element each position names (windows
+ * that overlap add, in output order). A position past its window or on its padding is skipped (a branch
+ * never taken on valid input); returns the number of planes that hold one. */
+int64_t KNAME(cnet_maxpool2d_backward_pos)(REAL *dx, const REAL *dy, const uint8_t *pos, int64_t N, int64_t C,
+                                           int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH,
+                                           int64_t SW, int64_t PH, int64_t PW, int n_threads) {
+    const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1, kk = KH * KW;
+    const int nt = cnet_threads_for(N * C * H * W, n_threads);
+    const int fast2x2 = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0;
+    uint8_t ti[256] = {0}, tj[256] = {0}; /* position -> its row and column in the window */
+    for (int64_t q = 0; q < kk && q < 256; q++) {
+        ti[q] = (uint8_t)(q / KW);
+        tj[q] = (uint8_t)(q % KW);
+    }
+    int64_t bad = 0;
+    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1) reduction(+ : bad)
+    for (int64_t p = 0; p < N * C; p++) {
+        REAL *dxc = dx + p * H * W;
+        const REAL *dyc = dy + p * OH * OW;
+        const uint8_t *pc = pos + p * OH * OW;
+        memset(dxc, 0, (size_t)(H * W) * sizeof(REAL));
+        int64_t out = 0;
+        if (fast2x2) { /* position q: the element delta[q] = (q >> 1) * W + (q & 1) from its window's */
+            const int64_t delta[4] = {0, 1, W, W + 1};
+            for (int64_t o = 0, oh = 0; oh < OH; oh++) {
+                REAL *d = dxc + 2 * oh * W;
+                for (int64_t ow = 0; ow < OW; ow++, o++) {
+                    const uint64_t q = pc[o];
+                    if (q > 3) {
+                        out = 1;
+                        continue;
+                    }
+                    d[2 * ow + delta[q]] += dyc[o];
+                }
+            }
+            bad += out;
+            continue;
+        }
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                const int64_t q = pc[oh * OW + ow];
+                const int64_t h = oh * SH - PH + ti[q], w = ow * SW - PW + tj[q];
+                if (q >= kk || (uint64_t)h >= (uint64_t)H || (uint64_t)w >= (uint64_t)W) {
+                    out = 1;
+                    continue;
+                }
+                dxc[h * W + w] += dyc[oh * OW + ow];
+            }
         bad += out;
     }
     return bad;
@@ -316,13 +388,17 @@ void KNAME(cnet_avgpool2d_backward)(REAL *dx, const REAL *dy, int64_t N, int64_t
 
 /* The public functions of cnet.h, defined by pool.c (CNET_DISPATCH, cnet_internal.h). */
 CNET_DISPATCH(cnet_maxpool2d_forward,
-              (REAL *y, int64_t *argmax, const REAL *x, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH,
-               int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads),
-              (y, argmax, x, N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads))
+              (REAL *y, int64_t *argmax, uint8_t *pos, const REAL *x, int64_t N, int64_t C, int64_t H,
+               int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads),
+              (y, argmax, pos, x, N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads))
 CNET_DISPATCH_RET(int64_t, cnet_maxpool2d_backward,
               (REAL *dx, const REAL *dy, const int64_t *argmax, int64_t N, int64_t C, int64_t H, int64_t W,
                int64_t OH, int64_t OW, int n_threads),
               (dx, dy, argmax, N, C, H, W, OH, OW, n_threads))
+CNET_DISPATCH_RET(int64_t, cnet_maxpool2d_backward_pos,
+              (REAL *dx, const REAL *dy, const uint8_t *pos, int64_t N, int64_t C, int64_t H, int64_t W,
+               int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads),
+              (dx, dy, pos, N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads))
 CNET_DISPATCH(cnet_avgpool2d_forward,
               (REAL *y, const REAL *x, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
                int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads),

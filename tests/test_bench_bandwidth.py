@@ -17,10 +17,10 @@ def _moved(reads, writes):
 def test_byte_model_by_hand():
     # relu forward of 120 float32: 480 bytes read, 480 written
     assert bandwidth.traffic("relu", "fwd", {"x": (2, 3, 4, 5)}) == {"read": {"x": 480}, "write": {"y": 480}}
-    # 2x2 max pooling of (1, 30, 24, 24): x read, y and its int64 argmax (4320 each) written
+    # 2x2 max pooling of (1, 30, 24, 24): x read, y and its uint8 window positions (4320 each) written
     shapes = {"x": (1, 30, 24, 24), "y": (1, 30, 12, 12)}
-    assert bandwidth.min_bytes("maxpool2d", "fwd", shapes) == 17280 * 4 + 4320 * (4 + 8)
-    assert bandwidth.min_bytes("maxpool2d", "bwd", shapes) == 4320 * (4 + 8) + 17280 * 4
+    assert bandwidth.min_bytes("maxpool2d", "fwd", shapes) == 17280 * 4 + 4320 * (4 + 1)
+    assert bandwidth.min_bytes("maxpool2d", "bwd", shapes) == 4320 * (4 + 1) + 17280 * 4
     # Adam over 10 float64 parameters: p, g, m, v read; p, m, v written
     assert bandwidth.min_bytes("adam_update", "upd", {"p": (10,)}, itemsize=8) == (4 + 3) * 10 * 8
     with pytest.raises(KeyError):
@@ -42,10 +42,11 @@ def test_byte_model_is_the_arrays_the_ops_take_and_return(dtype):
         y = ops.relu_forward(x)
         check("relu", "fwd", xs, [x], [y])
         check("relu", "bwd", xs, [x, y], [ops.relu_backward(x, y)])
-        y, argmax = ops.maxpool2d_forward(x, 2, 2)
+        y, pos = ops.maxpool2d_forward(x, 2, 2, positions=True)    # the layers' form
         pooled = {"x": x.shape, "y": y.shape}
-        check("maxpool2d", "fwd", pooled, [x], [y, argmax])
-        check("maxpool2d", "bwd", pooled, [y, argmax], [ops.maxpool2d_backward(y, argmax, x.shape)])
+        check("maxpool2d", "fwd", pooled, [x], [y, pos])
+        check("maxpool2d", "bwd", pooled, [y, pos],
+              [ops.maxpool2d_backward(y, pos, x.shape, window=(2, 2, None, 0))])
         ya = ops.avgpool2d_forward(x, 2, 2)
         check("avgpool2d", "fwd", pooled, [x], [ya])
         check("avgpool2d", "bwd", pooled, [ya], [ops.avgpool2d_backward(ya, x.shape, 2, 2)])

@@ -52,6 +52,33 @@ def test_maxpool_matches_reference(simd, case, threads, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("threads", THREAD_COUNTS)
 @pytest.mark.parametrize("case", POOL_CASES, ids=_case_id)
+def test_maxpool_window_positions(simd, case, threads, dtype):
+    # positions=True: each maximum's place in its window as a byte; the same maxima, the same elements
+    # as the int64 indices, and the same gradient
+    x = _x(case, dtype, seed=3)
+    _, (ph, pw), stride, pad = case
+    window = (ph, pw, stride, pad)
+    y, pos = run_c(ops.maxpool2d_forward, x, ph, pw, stride, pad, positions=True, threads=threads)
+    y_ref, pos_ref = run_numpy(ops.maxpool2d_forward, x, ph, pw, stride, pad, positions=True)
+    assert pos.dtype == np.uint8 and pos.shape == y.shape
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(pos, pos_ref)
+    _, argmax = run_c(ops.maxpool2d_forward, x, ph, pw, stride, pad, threads=threads)
+    sh, sw = (ph, pw) if stride is None else np.broadcast_to(stride, 2)
+    pad_h, pad_w = np.broadcast_to(pad, 2)
+    i, j = np.divmod(pos.astype(np.int64), pw)
+    rows = np.arange(y.shape[2])[:, None] * sh - pad_h + i
+    cols = np.arange(y.shape[3])[None, :] * sw - pad_w + j
+    np.testing.assert_array_equal(rows * x.shape[3] + cols, argmax)
+    dy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+    dx = run_c(ops.maxpool2d_backward, dy, pos, x.shape, window=window, threads=threads)
+    np.testing.assert_array_equal(dx, run_c(ops.maxpool2d_backward, dy, argmax, x.shape, threads=threads))
+    np.testing.assert_array_equal(dx, run_numpy(ops.maxpool2d_backward, dy, pos_ref, x.shape, window=window))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", THREAD_COUNTS)
+@pytest.mark.parametrize("case", POOL_CASES, ids=_case_id)
 def test_avgpool_matches_reference(simd, case, threads, dtype):
     x = _x(case, dtype)
     shape, (ph, pw), stride, pad = case
@@ -75,6 +102,10 @@ def test_pool_bit_identical_across_threads(simd, case, dtype):
     y, argmax = fwd[0]
     assert_bit_identical([run_c(ops.maxpool2d_backward, y, argmax, shape, threads=t) for t in counts],
                          "maxpool backward")
+    pos = [run_c(ops.maxpool2d_forward, x, ph, pw, stride, pad, positions=True, threads=t) for t in counts]
+    assert_bit_identical(pos, "maxpool forward, positions")
+    assert_bit_identical([run_c(ops.maxpool2d_backward, y, pos[0][1], shape, window=(ph, pw, stride, pad),
+                                threads=t) for t in counts], "maxpool backward, positions")
     y = run_c(ops.avgpool2d_forward, x, ph, pw, stride, pad)
     assert_bit_identical([run_c(ops.avgpool2d_forward, x, ph, pw, stride, pad, threads=t) for t in counts],
                          "avgpool forward")
@@ -98,6 +129,8 @@ def test_maxpool_ties_nan_and_inf_like_reference(simd, case, dtype):
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(argmax, argmax_ref)
     assert np.isnan(y).any() and np.isneginf(y[0, 0]).all()
+    np.testing.assert_array_equal(run_c(ops.maxpool2d_forward, x, ph, pw, stride, pad, positions=True)[1],
+                                  run_numpy(ops.maxpool2d_forward, x, ph, pw, stride, pad, positions=True)[1])
 
 
 def test_pool_ops_run_in_c():
@@ -146,6 +179,30 @@ def test_pool_bad_input(backend):
             ops.maxpool2d_backward(y, bad, x.shape)
         with pytest.raises(ValueError, match=r"dy: expected shape \(2, 3, 3, 3\) .* got \(2, 3, 2, 3\)"):
             ops.avgpool2d_backward(y[:, :, :2], x.shape, 2, 2)
+        # uint8 window positions
+        big = np.ones((1, 1, 17, 17), np.float32)
+        with pytest.raises(ValueError, match=r"positions=True: .* at most 256 elements; got a 17x16 window"):
+            ops.maxpool2d_forward(big, 17, 16, positions=True)
+        with pytest.raises(TypeError, match="positions: expected True or False, got 1"):
+            ops.maxpool2d_forward(x, 2, 2, positions=1)
+        _, pos = run_numpy(ops.maxpool2d_forward, x, 2, 2, positions=True)
+        with pytest.raises(ValueError, match=r"argmax of uint8 holds window positions .* window=\(ph, pw"):
+            ops.maxpool2d_backward(y, pos, x.shape)
+        with pytest.raises(ValueError, match=r"window: given with int64 indices, which need none"):
+            ops.maxpool2d_backward(y, argmax, x.shape, window=(2, 2, None, 0))
+        with pytest.raises(ValueError, match=r"window: expected the forward's \(ph, pw, stride, pad\)"):
+            ops.maxpool2d_backward(y, pos, x.shape, window=(2, 2))
+        with pytest.raises(ValueError, match=r"dy: expected shape \(2, 3, 2, 2\)"):
+            ops.maxpool2d_backward(y, pos, x.shape, window=(3, 3, None, 0))
+        bad = pos.copy()
+        bad[1, 2, 0, 1] = 4         # past a 2x2 window
+        with pytest.raises(ValueError, match=r"window positions outside their 2x2 windows or on their padding"):
+            ops.maxpool2d_backward(y, bad, x.shape, window=(2, 2, None, 0))
+        y3, pos3 = run_numpy(ops.maxpool2d_forward, x, 3, 3, 2, 1, positions=True)
+        bad = pos3.copy()
+        bad[0, 0, 0, 0] = 0         # the top-left window's corner is padding
+        with pytest.raises(ValueError, match=r"window positions outside their 3x3 windows or on their padding"):
+            ops.maxpool2d_backward(y3, bad, x.shape, window=(3, 3, 2, 1))
         with pytest.raises(ValueError, match=r"x_shape: expected \(N, C, H, W\)"):
             ops.avgpool2d_backward(y, (3, 6, 6), 2, 2)
 

@@ -21,8 +21,8 @@ op                    pass  read                                  written
 ====================  ====  ====================================  ===================================
 relu                  fwd   x                                     y
 relu                  bwd   dy, y                                 dx
-maxpool2d (NCHW)      fwd   x                                     y, argmax (int64, 8 bytes)
-maxpool2d (NCHW)      bwd   dy, argmax (int64)                    dx
+maxpool2d (NCHW)      fwd   x                                     y, argmax (window positions, uint8)
+maxpool2d (NCHW)      bwd   dy, argmax (uint8)                    dx
 avgpool2d (NCHW)      fwd   x                                     y
 avgpool2d (NCHW)      bwd   dy                                    dx
 maxpool2d_blk (2x2)   fwd   xb                                    yb, arg (uint8, 1 byte)
@@ -62,8 +62,8 @@ _R, _W = "read", "write"
 BYTE_MODEL = {
     ("relu", "fwd"): [(_R, "x", "x", F), (_W, "y", "x", F)],
     ("relu", "bwd"): [(_R, "dy", "x", F), (_R, "y", "x", F), (_W, "dx", "x", F)],
-    ("maxpool2d", "fwd"): [(_R, "x", "x", F), (_W, "y", "y", F), (_W, "argmax", "y", 8)],
-    ("maxpool2d", "bwd"): [(_R, "dy", "y", F), (_R, "argmax", "y", 8), (_W, "dx", "x", F)],
+    ("maxpool2d", "fwd"): [(_R, "x", "x", F), (_W, "y", "y", F), (_W, "argmax", "y", 1)],
+    ("maxpool2d", "bwd"): [(_R, "dy", "y", F), (_R, "argmax", "y", 1), (_W, "dx", "x", F)],
     ("avgpool2d", "fwd"): [(_R, "x", "x", F), (_W, "y", "y", F)],
     ("avgpool2d", "bwd"): [(_R, "dy", "y", F), (_W, "dx", "x", F)],
     ("maxpool2d_blk", "fwd"): [(_R, "xb", "x", F), (_W, "yb", "y", F), (_W, "arg", "y", 1)],

@@ -170,21 +170,23 @@ def _maxpool(model, layer, shape_t, p=2):
     osize = size // (p * p)
     shape = f"x{shape_t} {p}x{p}"
 
+    # the layers' form: each maximum's window position as a byte (positions=True)
     def setup_f(rng):
         x = f32(rng, *shape_t)
         oshape = (n, c, h // p, w // p)
-        outs = (np.empty(oshape, np.float32), np.empty(oshape, np.int64))
-        return (lambda: ops.maxpool2d_forward(x, p, p)), dict(
-            x=x, c_call=lambda: ops.maxpool2d_forward(x, p, p, out=outs))
+        outs = (np.empty(oshape, np.float32), np.empty(oshape, np.uint8))
+        return (lambda: ops.maxpool2d_forward(x, p, p, positions=True)), dict(
+            x=x, c_call=lambda: ops.maxpool2d_forward(x, p, p, out=outs, positions=True))
 
     def setup_b(rng):
         from cnet import reference
         x = f32(rng, *shape_t)
-        y, argmax = reference.maxpool2d_forward(x, p, p)
+        y, pos = reference.maxpool2d_forward(x, p, p, positions=True)
         dy = f32(rng, *y.shape)
         dx = np.empty_like(x)
-        return (lambda: ops.maxpool2d_backward(dy, argmax, x.shape)), dict(
-            x=x, dy=dy, c_call=lambda: ops.maxpool2d_backward(dy, argmax, x.shape, out=dx))
+        window = (p, p, None, 0)
+        return (lambda: ops.maxpool2d_backward(dy, pos, x.shape, window=window)), dict(
+            x=x, dy=dy, c_call=lambda: ops.maxpool2d_backward(dy, pos, x.shape, out=dx, window=window))
 
     def torch_f(torch, s):
         x = torch.from_numpy(s["x"])
@@ -195,7 +197,7 @@ def _maxpool(model, layer, shape_t, p=2):
         _, idx = torch.ops.aten.max_pool2d_with_indices(x, [p, p], [p, p])
         return lambda: torch.ops.aten.max_pool2d_with_indices_backward(dy, x, [p, p], [p, p], [0, 0],
                                                                         [1, 1], False, idx)
-    byt = size * F32 + osize * (F32 + 8)
+    byt = size * F32 + osize * (F32 + 1)
     return _moving([Case(model, layer, "maxpool2d", "fwd", shape, None, byt, setup_f, torch_f),
                     Case(model, layer, "maxpool2d", "bwd", shape, None, byt, setup_b, torch_b)],
                    x=shape_t, y=(n, c, h // p, w // p))

@@ -85,8 +85,10 @@ class _Pooling2D(_Spatial):
         if self._mode == "max":
             xin = self._pad_input(x, -np.inf)
             oshape = (x.shape[0], x.shape[1], self._oh, self._ow)
-            y, argmax = ops.maxpool2d_forward(xin, kh, kw, self._strides, self._pad,
-                                              out=(self._buf("y", oshape), self._buf("argmax", oshape, np.int64)))
+            pos = kh * kw <= 256    # each maximum's position in its window: a byte, not an int64 index
+            y, argmax = ops.maxpool2d_forward(xin, kh, kw, self._strides, self._pad, positions=pos,
+                                              out=(self._buf("y", oshape),
+                                                   self._buf("argmax", oshape, np.uint8 if pos else np.int64)))
             if train:
                 self._argmax = argmax
                 self._relu_mask = y if self._relu_grad_in else None
@@ -105,7 +107,9 @@ class _Pooling2D(_Spatial):
         kh, kw = self._kernel
         if self._mode == "max":
             dout = self._mask_relu(dout, self._relu_mask, "dym")
-            dx = ops.maxpool2d_backward(dout, self._argmax, self._xin_shape, out=self._buf("dx", self._xin_shape))
+            window = (kh, kw, self._strides, self._pad) if self._argmax.dtype == np.uint8 else None
+            dx = ops.maxpool2d_backward(dout, self._argmax, self._xin_shape, out=self._buf("dx", self._xin_shape),
+                                        window=window)
         else:
             if self._scale is not None:
                 dout = (dout * self._scale).astype(dout.dtype, copy=False)

@@ -18,26 +18,36 @@ def _pool_window(x_shape, ph, pw, stride, pad):
     return _checks.window(x_shape, ph, pw, (ph, pw) if stride is None else stride, pad, what="pool window")
 
 
-def maxpool2d_forward(x, ph, pw, stride=None, pad=0, out=None):
+_U8 = np.dtype(np.uint8)
+
+
+def maxpool2d_forward(x, ph, pw, stride=None, pad=0, out=None, positions=False):
     """(y, argmax): the max of every ph x pw window of x (N, C, H, W) (stride None: the window), and the
-    flat index h*W + w of each maximum in its unpadded input plane (int64). pad must be < the window.
-    out=(y, argmax) arrays to write into (either may be None)."""
+    flat index h*W + w of each maximum in its unpadded input plane (int64) -- or, with positions=True,
+    its position i*pw + j in its window (uint8, an eighth of the bytes; ph*pw <= 256). pad must be < the
+    window. out=(y, argmax) arrays to write into (either may be None)."""
     x = _checks.float_array(x, "x", ndim=4)
-    _, _, pad_h, pad_w, _, _ = _pool_window(x.shape, ph, pw, stride, pad)
+    _, _, pad_h, pad_w, oh, ow = _pool_window(x.shape, ph, pw, stride, pad)
     if pad_h >= ph or pad_w >= pw:
         raise ValueError(f"pad {(pad_h, pad_w)} must be smaller than the pool window {(ph, pw)}, so that "
                          f"every window holds an input element")
-    _, _, _, _, oh, ow = _pool_window(x.shape, ph, pw, stride, pad)
+    if positions is not True and positions is not False:
+        raise TypeError(f"positions: expected True or False, got {positions!r}")
+    if positions and ph * pw > 256:
+        raise ValueError(f"positions=True: window positions are uint8, for windows of at most 256 elements; "
+                         f"got a {ph}x{pw} window (use the int64 indices, positions=False)")
     shape = x.shape[:2] + (oh, ow)
+    arg_dtype = _U8 if positions else np.dtype(np.int64)
     _checks.check_alloc(shape, np.int64, "maxpool2d_forward", count=2)   # y and its argmax
     if out is not None:
-        out = _checks.outputs(out, "maxpool2d_forward", [(shape, x.dtype), (shape, np.dtype(np.int64))], (x,))
-    return implementation("maxpool2d_forward")(x, ph, pw, stride, pad, out)
+        out = _checks.outputs(out, "maxpool2d_forward", [(shape, x.dtype), (shape, arg_dtype)], (x,))
+    return implementation("maxpool2d_forward")(x, ph, pw, stride, pad, positions, out)
 
 
-def maxpool2d_backward(dy, argmax, x_shape, out=None):
+def maxpool2d_backward(dy, argmax, x_shape, out=None, window=None):
     """dx (x_shape): dy (N, C, OH, OW) scattered to the argmax positions of the forward, overlaps adding.
-    Written into `out` when given."""
+    argmax: the forward's int64 indices, or its uint8 window positions with window = (ph, pw, stride,
+    pad) the forward's windows. Written into `out` when given."""
     dy = _checks.float_array(dy, "dy", ndim=4)
     x_shape = _checks.image_shape(x_shape)
     if not isinstance(argmax, np.ndarray):
@@ -47,11 +57,27 @@ def maxpool2d_backward(dy, argmax, x_shape, out=None):
     _checks.has_shape(argmax, dy.shape, "argmax", "the shape of dy")
     if dy.shape[:2] != x_shape[:2]:
         raise ValueError(f"dy: expected N, C = {x_shape[:2]} of x_shape {x_shape}, got shape {dy.shape}")
+    if argmax.dtype == _U8:
+        if window is None:
+            raise ValueError("argmax of uint8 holds window positions (positions=True): pass the forward's "
+                             "window=(ph, pw, stride, pad)")
+        if not isinstance(window, (tuple, list)) or len(window) != 4:
+            raise ValueError(f"window: expected the forward's (ph, pw, stride, pad), got {window!r}")
+        ph, pw, stride, pad = window
+        _, _, pad_h, pad_w, oh, ow = _pool_window(x_shape, ph, pw, stride, pad)
+        if pad_h >= ph or pad_w >= pw or ph * pw > 256:
+            raise ValueError(f"window {window!r}: expected a pad smaller than the window, and a window of at "
+                             f"most 256 elements (uint8 positions)")
+        _checks.has_shape(dy, x_shape[:2] + (oh, ow), "dy", f"the pooling of x_shape {x_shape} by window {window}")
+        window = (ph, pw, stride, pad)
+    elif window is not None:
+        raise ValueError(f"window: given with int64 indices, which need none (it goes with uint8 window "
+                         f"positions); got {window!r}")
     _checks.check_alloc(x_shape, dy.dtype, "maxpool2d_backward")
     if out is not None:
         out = _checks.output(out, "out", x_shape, dy.dtype)
         _checks.no_overlap(out, "out", (dy, argmax))
-    return implementation("maxpool2d_backward")(dy, argmax, x_shape, out)
+    return implementation("maxpool2d_backward")(dy, argmax, x_shape, window, out)
 
 
 def avgpool2d_forward(x, ph, pw, stride=None, pad=0):
@@ -115,17 +141,27 @@ def maxpool2d_blk_backward(dyb, arg, x_hw, out=None):
 
 # ---- the C implementations ------------------------------------------------------------------------
 
-def _maxpool2d_forward_c(x, ph, pw, stride, pad, out):
+def _maxpool2d_forward_c(x, ph, pw, stride, pad, positions, out):
     sh, sw, pad_h, pad_w, oh, ow = _pool_window(x.shape, ph, pw, stride, pad)
     y, argmax = out if out is not None else (None, None)
     y = np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype) if y is None else y
-    argmax = np.empty(y.shape, dtype=np.int64) if argmax is None else argmax
-    _kernels.maxpool2d_forward(y, argmax, x, ph, pw, sh, sw, pad_h, pad_w, get_num_threads())
+    if positions:
+        argmax = np.empty(y.shape, dtype=np.uint8) if argmax is None else argmax
+        _kernels.maxpool2d_forward_pos(y, argmax, x, ph, pw, sh, sw, pad_h, pad_w, get_num_threads())
+    else:
+        argmax = np.empty(y.shape, dtype=np.int64) if argmax is None else argmax
+        _kernels.maxpool2d_forward(y, argmax, x, ph, pw, sh, sw, pad_h, pad_w, get_num_threads())
     return y, argmax
 
 
-def _maxpool2d_backward_c(dy, argmax, x_shape, out):
+def _maxpool2d_backward_c(dy, argmax, x_shape, window, out):
     dx = np.empty(tuple(x_shape), dtype=dy.dtype) if out is None else out
+    if window is not None:
+        ph, pw, stride, pad = window
+        sh, sw, pad_h, pad_w, _, _ = _pool_window(x_shape, ph, pw, stride, pad)
+        _kernels.maxpool2d_backward_pos(dx, dy, np.ascontiguousarray(argmax), ph, pw, sh, sw, pad_h, pad_w,
+                                        get_num_threads())
+        return dx
     argmax = np.ascontiguousarray(argmax, dtype=np.int64)
     _kernels.maxpool2d_backward(dx, dy, argmax, get_num_threads())
     return dx

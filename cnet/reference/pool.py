@@ -26,13 +26,14 @@ def _check_x(x):
     return x
 
 
-def maxpool2d_forward(x, ph, pw, stride=None, pad=0):
+def maxpool2d_forward(x, ph, pw, stride=None, pad=0, positions=False):
     """Max over each PH x PW window; padding is -inf, so it is never the maximum.
 
     Returns (y, argmax): y is (N, C, OH, OW); argmax is int64 (N, C, OH, OW) holding the flat index
-    h*W + w, in the unpadded input plane, of the element taken. Ties go to the first element in
-    row-major window order; a NaN in a window wins (the first NaN). pad must be smaller than the window,
-    so that every window holds at least one input element.
+    h*W + w, in the unpadded input plane, of the element taken -- or, with positions=True, uint8 holding
+    its position i*PW + j in its window (PH*PW <= 256). Ties go to the first element in row-major window
+    order; a NaN in a window wins (the first NaN). pad must be smaller than the window, so that every
+    window holds at least one input element.
     """
     x = _check_x(x)
     n, c, h, w = x.shape
@@ -53,6 +54,10 @@ def maxpool2d_forward(x, ph, pw, stride=None, pad=0):
     # input element of the window is -inf). NaN != NaN, so NaN maxima are matched with isnan.
     hit = ((vals == y) | np.isnan(vals)) & inside
     k = hit.argmax(axis=0)
+    if positions:
+        if ph * pw > 256:
+            raise ValueError(f"window positions are uint8: a window of at most 256 elements, got {(ph, pw)}")
+        return np.ascontiguousarray(y), k.astype(np.uint8)
     i, j = np.divmod(k, pw)
     r = np.arange(oh)[:, None] * sh + i - pad_h
     s = np.arange(ow)[None, :] * sw + j - pad_w
@@ -60,8 +65,26 @@ def maxpool2d_forward(x, ph, pw, stride=None, pad=0):
     return np.ascontiguousarray(y), argmax
 
 
-def maxpool2d_backward(dy, argmax, x_shape):
-    """dx[n, c].flat[argmax[n, c, oh, ow]] += dy[n, c, oh, ow]; dy and argmax are (N, C, OH, OW)."""
+def _positions_to_index(pos, x_shape, window):
+    """The flat plane indices (int64) of the window positions pos (uint8) of the windows
+    window = (ph, pw, stride, pad) over planes of x_shape; ValueError for a position past its window
+    or on its padding."""
+    ph, pw, stride, pad = window
+    _, _, h, w = x_shape
+    sh, sw, pad_h, pad_w, oh, ow = _geometry(x_shape, ph, pw, stride, pad)
+    check_shape(pos, pos.shape[:2] + (oh, ow), "argmax")
+    k = pos.astype(np.int64)
+    i, j = np.divmod(k, pw)
+    r = np.arange(oh)[:, None] * sh + i - pad_h
+    s = np.arange(ow)[None, :] * sw + j - pad_w
+    if ((k >= ph * pw) | (r < 0) | (r >= h) | (s < 0) | (s >= w)).any():
+        raise ValueError(f"argmax holds window positions outside their {ph}x{pw} windows or on their padding")
+    return r * w + s
+
+
+def maxpool2d_backward(dy, argmax, x_shape, window=None):
+    """dx[n, c].flat[argmax[n, c, oh, ow]] += dy[n, c, oh, ow]; dy and argmax are (N, C, OH, OW).
+    argmax of uint8: the forward's window positions, with window = (ph, pw, stride, pad) its windows."""
     dy = as_float(dy, "dy")
     argmax = np.asarray(argmax)
     if len(x_shape) != 4:
@@ -73,6 +96,10 @@ def maxpool2d_backward(dy, argmax, x_shape):
         raise ValueError(f"dy has shape {dy.shape}, which does not match x_shape {(n, c, h, w)}")
     if argmax.dtype.kind not in "iu":
         raise TypeError(f"argmax must hold integers, got {argmax.dtype}")
+    if (argmax.dtype == np.uint8) != (window is not None):
+        raise ValueError("window (ph, pw, stride, pad) goes with uint8 window positions, and only with them")
+    if window is not None:
+        argmax = _positions_to_index(argmax, (n, c, h, w), window)
     if argmax.size and (argmax.min() < 0 or argmax.max() >= h * w):
         raise ValueError(f"argmax holds indices outside [0, {h * w})")
     dx = np.zeros((n, c, h * w), dtype=dy.dtype)
