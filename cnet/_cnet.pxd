@@ -110,16 +110,14 @@ cdef extern from "cnet.h" nogil:
     void cnet_maxpool2d_forward_f64(double *y, int64_t *argmax, uint8_t *pos, const double *x, int64_t N,
                                     int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH,
                                     int64_t SW, int64_t PH, int64_t PW, int n_threads)
-    int64_t cnet_maxpool2d_backward_f32(float *dx, const float *dy, const int64_t *argmax, int64_t N, int64_t C,
-                                     int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads)
-    int64_t cnet_maxpool2d_backward_f64(double *dx, const double *dy, const int64_t *argmax, int64_t N,
-                                     int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads)
-    int64_t cnet_maxpool2d_backward_pos_f32(float *dx, const float *dy, const uint8_t *pos, int64_t N,
-                                         int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH,
-                                         int64_t SW, int64_t PH, int64_t PW, int n_threads)
-    int64_t cnet_maxpool2d_backward_pos_f64(double *dx, const double *dy, const uint8_t *pos, int64_t N,
-                                         int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH,
-                                         int64_t SW, int64_t PH, int64_t PW, int n_threads)
+    int64_t cnet_maxpool2d_backward_f32(float *dx, const float *dy, const int64_t *argmax, const uint8_t *pos,
+                                        int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                        int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                        int n_threads)
+    int64_t cnet_maxpool2d_backward_f64(double *dx, const double *dy, const int64_t *argmax,
+                                        const uint8_t *pos, int64_t N, int64_t C, int64_t H, int64_t W,
+                                        int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                                        int64_t PH, int64_t PW, int n_threads)
     void cnet_avgpool2d_forward_f32(float *y, const float *x, int64_t N, int64_t C, int64_t H, int64_t W,
                                     int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
                                     int n_threads)

@@ -60,11 +60,11 @@ def maxpool2d_backward(floating[:, :, :, ::1] dx, const floating[:, :, :, ::1] d
     # the first bad one is looked for only when there is one
     with nogil:
         if floating is float:
-            bad = cnet_maxpool2d_backward_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &argmax[0, 0, 0, 0],
-                                              N, C, H, W, OH, OW, n_threads)
+            bad = cnet_maxpool2d_backward_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &argmax[0, 0, 0, 0], NULL,
+                                              N, C, H, W, OH, OW, 0, 0, 0, 0, 0, 0, n_threads)
         else:
-            bad = cnet_maxpool2d_backward_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &argmax[0, 0, 0, 0],
-                                              N, C, H, W, OH, OW, n_threads)
+            bad = cnet_maxpool2d_backward_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &argmax[0, 0, 0, 0], NULL,
+                                              N, C, H, W, OH, OW, 0, 0, 0, 0, 0, 0, n_threads)
     if bad:
         a = &argmax[0, 0, 0, 0]
         n_idx = N * C * OH * OW
@@ -87,11 +87,11 @@ def maxpool2d_backward_pos(floating[:, :, :, ::1] dx, const floating[:, :, :, ::
         return
     with nogil:
         if floating is float:
-            bad = cnet_maxpool2d_backward_pos_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &pos[0, 0, 0, 0],
-                                                  N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads)
+            bad = cnet_maxpool2d_backward_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], NULL, &pos[0, 0, 0, 0],
+                                              N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, n_threads)
         else:
-            bad = cnet_maxpool2d_backward_pos_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &pos[0, 0, 0, 0],
-                                                  N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads)
+            bad = cnet_maxpool2d_backward_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], NULL, &pos[0, 0, 0, 0],
+                                              N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, n_threads)
     if bad:
         raise ValueError(f"pos holds window positions outside their {KH}x{KW} windows or on their padding "
                          f"({bad} of the {N * C} planes)")

@@ -425,21 +425,19 @@ void cnet_maxpool2d_forward_f32(float *y, int64_t *argmax, uint8_t *pos, const f
 void cnet_maxpool2d_forward_f64(double *y, int64_t *argmax, uint8_t *pos, const double *x, int64_t N,
                                 int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH,
                                 int64_t SW, int64_t PH, int64_t PW, int n_threads);
-/* dy, argmax (N, C, OH, OW). Overwrites dx (N, C, H, W) with the scatter-add
- * dx[n, c].flat[argmax[n, c, oh, ow]] += dy[n, c, oh, ow]. An index outside [0, H*W) is not written:
- * returns the number of planes that hold one (0: all valid; otherwise dx is unspecified). */
-int64_t cnet_maxpool2d_backward_f32(float *dx, const float *dy, const int64_t *argmax, int64_t N, int64_t C,
-                                    int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads);
-int64_t cnet_maxpool2d_backward_f64(double *dx, const double *dy, const int64_t *argmax, int64_t N,
-                                    int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads);
-/* The same from the window positions pos of the forward (its window, stride and padding): a position
- * past the window or on padding is not written, and counted as above. */
-int64_t cnet_maxpool2d_backward_pos_f32(float *dx, const float *dy, const uint8_t *pos, int64_t N, int64_t C,
-                                        int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                                        int64_t PH, int64_t PW, int n_threads);
-int64_t cnet_maxpool2d_backward_pos_f64(double *dx, const double *dy, const uint8_t *pos, int64_t N,
-                                        int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH,
-                                        int64_t SW, int64_t PH, int64_t PW, int n_threads);
+/* dy (N, C, OH, OW) and argmax (N, C, OH, OW) -- or, when argmax is NULL, the window positions pos of
+ * the forward's KH x KW windows at stride (SH, SW) and padding (PH, PW), read only then. Overwrites dx
+ * (N, C, H, W) with the scatter-add of dy to the elements they name (dx[n, c].flat[argmax] += dy). An
+ * index outside [0, H*W), or a position past its window or on padding, is not written: returns the
+ * number of planes that hold one (0: all valid; otherwise dx is unspecified). */
+int64_t cnet_maxpool2d_backward_f32(float *dx, const float *dy, const int64_t *argmax, const uint8_t *pos,
+                                    int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                    int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                    int n_threads);
+int64_t cnet_maxpool2d_backward_f64(double *dx, const double *dy, const int64_t *argmax, const uint8_t *pos,
+                                    int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                    int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                    int n_threads);
 /* Overwrites y (N, C, OH, OW) with the window sums / (KH*KW) (zero padding counts in the divisor). */
 void cnet_avgpool2d_forward_f32(float *y, const float *x, int64_t N, int64_t C, int64_t H, int64_t W,
                                 int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,

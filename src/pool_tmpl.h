@@ -219,44 +219,71 @@ void KNAME(cnet_maxpool2d_forward)(REAL *y, int64_t *argmax, uint8_t *pos, const
     }
 }
 
-/* dy and argmax are (N, C, OH, OW). Overwrites dx (N, C, H, W): dx[n, c].flat[argmax] += dy, in output
- * order (overlapping windows add). An index outside [0, H*W) is skipped (a branch never taken on valid
- * input: no pass over argmax of its own); returns the number of planes that hold one. (A one-pass write
- * of 2x2 blocks measured slower than this zeroing and scattering into a plane that stays in L1.) */
-int64_t KNAME(cnet_maxpool2d_backward)(REAL *dx, const REAL *dy, const int64_t *argmax, int64_t N, int64_t C,
-                                       int64_t H, int64_t W, int64_t OH, int64_t OW, int n_threads) {
-    const int nt = cnet_threads_for(N * C * H * W, n_threads);
-    const uint64_t hw = (uint64_t)(H * W);
-    int64_t bad = 0;
-    #pragma omp parallel for schedule(static) num_threads(nt) if(nt > 1) reduction(+ : bad)
-    for (int64_t p = 0; p < N * C; p++) {
-        REAL *dxc = dx + p * H * W;
-        const REAL *dyc = dy + p * OH * OW;
-        const int64_t *ac = argmax + p * OH * OW;
-        memset(dxc, 0, (size_t)(H * W) * sizeof(REAL));
-        int64_t out = 0;
-        for (int64_t o = 0; o < OH * OW; o++) {
-            const uint64_t i = (uint64_t)ac[o];
-            if (i >= hw) {
+/* One plane of the backward from int64 plane indices: dxc.flat[ac[o]] += dyc[o] in output order; an
+ * index outside [0, hw) is skipped. Returns whether there was one. */
+static inline int64_t SFX(scatter_index)(REAL *dxc, const REAL *dyc, const int64_t *ac, int64_t n, uint64_t hw) {
+    int64_t out = 0;
+    for (int64_t o = 0; o < n; o++) {
+        const uint64_t i = (uint64_t)ac[o];
+        if (i >= hw) {
+            out = 1;
+            continue;
+        }
+        dxc[i] += dyc[o];
+    }
+    return out;
+}
+
+/* One plane of the backward from window positions: dy to the element position q of each window names
+ * (ti, tj: q's row and column in the window); a position past the window or on its padding is skipped.
+ * Returns whether there was one. */
+static inline int64_t SFX(scatter_pos)(REAL *dxc, const REAL *dyc, const uint8_t *pc, int64_t H, int64_t W,
+                                       int64_t OH, int64_t OW, int64_t kk, int64_t SH, int64_t SW, int64_t PH,
+                                       int64_t PW, const uint8_t *ti, const uint8_t *tj, int fast2x2) {
+    int64_t out = 0;
+    if (fast2x2) { /* position q: the element delta[q] = (q >> 1) * W + (q & 1) from its window's */
+        const int64_t delta[4] = {0, 1, W, W + 1};
+        for (int64_t oh = 0; oh < OH; oh++) {
+            REAL *d = dxc + 2 * oh * W;
+            const REAL *g = dyc + oh * OW;
+            const uint8_t *pr = pc + oh * OW;
+            for (int64_t ow = 0; ow < OW; ow++, d += 2) {
+                const uint64_t q = pr[ow];
+                if (q > 3) {
+                    out = 1;
+                    continue;
+                }
+                d[delta[q]] += g[ow];
+            }
+        }
+        return out;
+    }
+    for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+            const int64_t q = pc[oh * OW + ow];
+            const int64_t h = oh * SH - PH + ti[q], w = ow * SW - PW + tj[q];
+            if (q >= kk || (uint64_t)h >= (uint64_t)H || (uint64_t)w >= (uint64_t)W) {
                 out = 1;
                 continue;
             }
-            dxc[i] += dyc[o];
+            dxc[h * W + w] += dyc[oh * OW + ow];
         }
-        bad += out;
-    }
-    return bad;
+    return out;
 }
 
-/* dy and pos (N, C, OH, OW), pos the forward's window positions (KH x KW windows, KH*KW <= 256, at the
- * stride and padding given). Overwrites dx (N, C, H, W): dy to the element each position names (windows
- * that overlap add, in output order). A position past its window or on its padding is skipped (a branch
- * never taken on valid input); returns the number of planes that hold one. */
-int64_t KNAME(cnet_maxpool2d_backward_pos)(REAL *dx, const REAL *dy, const uint8_t *pos, int64_t N, int64_t C,
-                                           int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH,
-                                           int64_t SW, int64_t PH, int64_t PW, int n_threads) {
-    const int64_t OH = (H + 2 * PH - KH) / SH + 1, OW = (W + 2 * PW - KW) / SW + 1, kk = KH * KW;
+/* dy is (N, C, OH, OW), and argmax the forward's int64 plane indices or, when argmax is NULL, pos its
+ * window positions (KH x KW windows, KH*KW <= 256, at stride (SH, SW) and padding (PH, PW); the window
+ * is read only then). Overwrites dx (N, C, H, W): dy to the element each names, in output order
+ * (overlapping windows add). An index outside the plane, a position past its window or on its padding,
+ * is skipped (a branch never taken on valid input: no pass of its own); returns the number of planes
+ * that hold one. (A one-pass write of 2x2 blocks measured slower than this zeroing and scattering into a
+ * plane that stays in L1.) */
+int64_t KNAME(cnet_maxpool2d_backward)(REAL *dx, const REAL *dy, const int64_t *argmax, const uint8_t *pos,
+                                       int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                       int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                                       int n_threads) {
     const int nt = cnet_threads_for(N * C * H * W, n_threads);
+    const int64_t kk = argmax ? 0 : KH * KW;
     const int fast2x2 = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0;
     uint8_t ti[256] = {0}, tj[256] = {0}; /* position -> its row and column in the window */
     for (int64_t q = 0; q < kk && q < 256; q++) {
@@ -268,36 +295,10 @@ int64_t KNAME(cnet_maxpool2d_backward_pos)(REAL *dx, const REAL *dy, const uint8
     for (int64_t p = 0; p < N * C; p++) {
         REAL *dxc = dx + p * H * W;
         const REAL *dyc = dy + p * OH * OW;
-        const uint8_t *pc = pos + p * OH * OW;
         memset(dxc, 0, (size_t)(H * W) * sizeof(REAL));
-        int64_t out = 0;
-        if (fast2x2) { /* position q: the element delta[q] = (q >> 1) * W + (q & 1) from its window's */
-            const int64_t delta[4] = {0, 1, W, W + 1};
-            for (int64_t o = 0, oh = 0; oh < OH; oh++) {
-                REAL *d = dxc + 2 * oh * W;
-                for (int64_t ow = 0; ow < OW; ow++, o++) {
-                    const uint64_t q = pc[o];
-                    if (q > 3) {
-                        out = 1;
-                        continue;
-                    }
-                    d[2 * ow + delta[q]] += dyc[o];
-                }
-            }
-            bad += out;
-            continue;
-        }
-        for (int64_t oh = 0; oh < OH; oh++)
-            for (int64_t ow = 0; ow < OW; ow++) {
-                const int64_t q = pc[oh * OW + ow];
-                const int64_t h = oh * SH - PH + ti[q], w = ow * SW - PW + tj[q];
-                if (q >= kk || (uint64_t)h >= (uint64_t)H || (uint64_t)w >= (uint64_t)W) {
-                    out = 1;
-                    continue;
-                }
-                dxc[h * W + w] += dyc[oh * OW + ow];
-            }
-        bad += out;
+        bad += argmax ? SFX(scatter_index)(dxc, dyc, argmax + p * OH * OW, OH * OW, (uint64_t)(H * W))
+                      : SFX(scatter_pos)(dxc, dyc, pos + p * OH * OW, H, W, OH, OW, kk, SH, SW, PH, PW, ti, tj,
+                                         fast2x2);
     }
     return bad;
 }
@@ -392,13 +393,10 @@ CNET_DISPATCH(cnet_maxpool2d_forward,
                int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads),
               (y, argmax, pos, x, N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads))
 CNET_DISPATCH_RET(int64_t, cnet_maxpool2d_backward,
-              (REAL *dx, const REAL *dy, const int64_t *argmax, int64_t N, int64_t C, int64_t H, int64_t W,
-               int64_t OH, int64_t OW, int n_threads),
-              (dx, dy, argmax, N, C, H, W, OH, OW, n_threads))
-CNET_DISPATCH_RET(int64_t, cnet_maxpool2d_backward_pos,
-              (REAL *dx, const REAL *dy, const uint8_t *pos, int64_t N, int64_t C, int64_t H, int64_t W,
-               int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads),
-              (dx, dy, pos, N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads))
+              (REAL *dx, const REAL *dy, const int64_t *argmax, const uint8_t *pos, int64_t N, int64_t C,
+               int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+               int64_t PH, int64_t PW, int n_threads),
+              (dx, dy, argmax, pos, N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, n_threads))
 CNET_DISPATCH(cnet_avgpool2d_forward,
               (REAL *y, const REAL *x, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
                int64_t SH, int64_t SW, int64_t PH, int64_t PW, int n_threads),
