@@ -120,6 +120,12 @@ def test_a_state_applied_to_what_the_builders_made_is_refused():
     with pytest.raises(UnsafePickleError, match="refused a state"):
         pickles.loads(b"cnumpy\nndarray\n}S'array'\nI1\nsb.")
     assert vars(pickles._NDARRAY) == {}
+    # nor those of the allow-listed functions, shared the same way: no defaults or attributes rewritten
+    for crafted in (b"cbuiltins\ncomplex\n(N}V__defaults__\n(F1.0\nVx\ntstb.",
+                    b"c_codecs\nencode\n}Vfoo\nI1\nsb."):
+        with pytest.raises(UnsafePickleError, match="refused a state"):
+            pickles.loads(crafted)
+    assert pickles._complex.__defaults__ == (0.0, 0.0) and vars(pickles._latin1) == {}
     # an array whose data is set twice: numpy's pickle, its memoized state BUILT on the array again
     once = pickle.dumps(np.arange(3.0), protocol=2)
     ops = list(pickletools.genops(once))

@@ -16,7 +16,8 @@ a hostile .pkl could run anything. ``load``/``loads`` admit only what a pickle o
   (how pickles before protocol 3 or 5 store these values).
 
 Any other global (a function, a class) raises ``UnsafePickleError`` (a ValueError) naming it, before
-anything is called; so does a persistent id, a malformed array state, or a result holding anything
+anything is called; so does a persistent id, a malformed array state, a state applied to an admitted
+global (they serve every load: a file may not rewrite them for the next), or a result holding anything
 but the types above. As PyTorch's ``torch.load(weights_only=True)``, this reads weights, not objects.
 """
 import io
@@ -122,15 +123,32 @@ class _Built:
         _refuse_state(f"a numpy {type(self.value).__name__} already built")
 
 
-class _NdarrayName:
-    """What the name numpy.ndarray stands for in a pickle: only an argument of _reconstruct."""
+class _Global:
+    """What an allow-listed global is to a pickle: calling it calls fn. These objects serve every
+    load, so a state a pickle applies to one (BUILD) is refused: a file cannot rewrite them (a
+    function's defaults or attributes) for the loads after it."""
 
     def __call__(self, *args):
+        return self.fn(*args)
+
+    def __setstate__(self, state):
+        _refuse_state(repr(self))
+
+
+class _Allowed(_Global):
+    def __init__(self, name, fn):
+        self.name, self.fn = name, fn
+
+    def __repr__(self):
+        return self.name
+
+
+class _NdarrayName(_Global):
+    """What the name numpy.ndarray stands for in a pickle: only an argument of _reconstruct."""
+
+    def fn(self, *args):
         raise UnsafePickleError("refused a call of numpy.ndarray: a pickle of arrays only names it "
                                 "as the type numpy's _reconstruct builds")
-
-    def __setstate__(self, state):    # one object for every load: a pickle may not set its attributes
-        _refuse_state("numpy.ndarray")
 
     def __repr__(self):
         return "numpy.ndarray"
@@ -207,8 +225,9 @@ for _core in ("numpy.core", "numpy._core"):
     _ALLOWED[(_core + ".multiarray", "_reconstruct")] = _reconstruct
     _ALLOWED[(_core + ".multiarray", "scalar")] = _scalar
     _ALLOWED[(_core + ".numeric", "_frombuffer")] = _frombuffer
-_ALLOWED[("numpy", "ndarray")] = _NDARRAY
 _ALLOWED[("numpy", "dtype")] = _dtype
+_ALLOWED = {key: _Allowed(".".join(key), fn) for key, fn in _ALLOWED.items()}
+_ALLOWED[("numpy", "ndarray")] = _NDARRAY
 del _core, _builtins
 
 _PLAIN = (dict, list, tuple, str, bytes, bytearray, int, float, complex, bool, type(None))
@@ -239,6 +258,8 @@ def _finish(obj, depth=0):
         return obj.dtype
     if isinstance(obj, _Built):
         return obj.value      # built by _frombuffer or _scalar, both checked
+    if isinstance(obj, _Global):
+        raise UnsafePickleError(f"refused {obj!r} itself as a value: a pickle of arrays only calls it")
     if type(obj) is dict:
         return {_finish(k, depth + 1): _finish(v, depth + 1) for k, v in obj.items()}
     if type(obj) in (list, tuple):
