@@ -1,46 +1,37 @@
 # Bindings of the pool family: 2-D max and average pooling (src/pool*.c). Included by _kernels.pyx
 # (its directives, cimports and shared helpers apply); the checks for users: cnet/ops/pool.py.
 
-def maxpool2d_forward(floating[:, :, :, ::1] y, int64_t[:, :, :, ::1] argmax,
+ctypedef fused pool_arg:     # the maxima's int64 plane indices, or their uint8 window positions
+    int64_t
+    uint8_t
+
+
+def maxpool2d_forward(floating[:, :, :, ::1] y, pool_arg[:, :, :, ::1] argmax,
                       const floating[:, :, :, ::1] x, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
                       int64_t PH, int64_t PW, int n_threads):
     cdef int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], OH, OW
+    cdef int64_t *index = NULL
+    cdef uint8_t *pos = NULL
     OH, OW = _window_out(H, W, KH, KW, SH, SW, PH, PW, "maxpool2d_forward")
     if PH >= KH or PW >= KW:
         raise ValueError(f"maxpool2d_forward: pad {(PH, PW)} must be smaller than the window {(KH, KW)}")
+    if pool_arg is uint8_t and KH * KW > 256:
+        raise ValueError(f"maxpool2d_forward: window positions are uint8: a window of at most 256 elements, "
+                         f"got {(KH, KW)}")
     _same_shape((y.shape[0], y.shape[1], y.shape[2], y.shape[3]), (N, C, OH, OW), "maxpool2d_forward y")
     _same_shape((argmax.shape[0], argmax.shape[1], argmax.shape[2], argmax.shape[3]), (N, C, OH, OW), "maxpool2d_forward argmax")
     if N * C == 0:
         return
+    if pool_arg is uint8_t:
+        pos = &argmax[0, 0, 0, 0]
+    else:
+        index = &argmax[0, 0, 0, 0]
     with nogil:
         if floating is float:
-            cnet_maxpool2d_forward_f32(&y[0, 0, 0, 0], &argmax[0, 0, 0, 0], NULL, &x[0, 0, 0, 0],
+            cnet_maxpool2d_forward_f32(&y[0, 0, 0, 0], index, pos, &x[0, 0, 0, 0],
                                        N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads)
         else:
-            cnet_maxpool2d_forward_f64(&y[0, 0, 0, 0], &argmax[0, 0, 0, 0], NULL, &x[0, 0, 0, 0],
-                                       N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads)
-
-
-def maxpool2d_forward_pos(floating[:, :, :, ::1] y, uint8_t[:, :, :, ::1] pos,
-                          const floating[:, :, :, ::1] x, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                          int64_t PH, int64_t PW, int n_threads):
-    cdef int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], OH, OW
-    OH, OW = _window_out(H, W, KH, KW, SH, SW, PH, PW, "maxpool2d_forward")
-    if PH >= KH or PW >= KW:
-        raise ValueError(f"maxpool2d_forward: pad {(PH, PW)} must be smaller than the window {(KH, KW)}")
-    if KH * KW > 256:
-        raise ValueError(f"maxpool2d_forward: window positions are uint8: a window of at most 256 elements, "
-                         f"got {(KH, KW)}")
-    _same_shape((y.shape[0], y.shape[1], y.shape[2], y.shape[3]), (N, C, OH, OW), "maxpool2d_forward y")
-    _same_shape((pos.shape[0], pos.shape[1], pos.shape[2], pos.shape[3]), (N, C, OH, OW), "maxpool2d_forward pos")
-    if N * C == 0:
-        return
-    with nogil:
-        if floating is float:
-            cnet_maxpool2d_forward_f32(&y[0, 0, 0, 0], NULL, &pos[0, 0, 0, 0], &x[0, 0, 0, 0],
-                                       N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads)
-        else:
-            cnet_maxpool2d_forward_f64(&y[0, 0, 0, 0], NULL, &pos[0, 0, 0, 0], &x[0, 0, 0, 0],
+            cnet_maxpool2d_forward_f64(&y[0, 0, 0, 0], index, pos, &x[0, 0, 0, 0],
                                        N, C, H, W, KH, KW, SH, SW, PH, PW, n_threads)
 
 

@@ -145,12 +145,8 @@ def _maxpool2d_forward_c(x, ph, pw, stride, pad, positions, out):
     sh, sw, pad_h, pad_w, oh, ow = _pool_window(x.shape, ph, pw, stride, pad)
     y, argmax = out if out is not None else (None, None)
     y = np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype) if y is None else y
-    if positions:
-        argmax = np.empty(y.shape, dtype=np.uint8) if argmax is None else argmax
-        _kernels.maxpool2d_forward_pos(y, argmax, x, ph, pw, sh, sw, pad_h, pad_w, get_num_threads())
-    else:
-        argmax = np.empty(y.shape, dtype=np.int64) if argmax is None else argmax
-        _kernels.maxpool2d_forward(y, argmax, x, ph, pw, sh, sw, pad_h, pad_w, get_num_threads())
+    argmax = np.empty(y.shape, dtype=np.uint8 if positions else np.int64) if argmax is None else argmax
+    _kernels.maxpool2d_forward(y, argmax, x, ph, pw, sh, sw, pad_h, pad_w, get_num_threads())
     return y, argmax
 
 
