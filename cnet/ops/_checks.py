@@ -161,15 +161,11 @@ def outputs(out, op, specs, inputs):
 
 def real(value, name, low=None, high=None, low_open=False, high_open=False):
     """value as a Python float, checked to be a real number in the given range (TypeError/ValueError)."""
-    if type(value) is float or type(value) is int:     # the common case, without the ABC checks below
-        v = float(value)
-        if (math.isfinite(v) and (low is None or (v > low if low_open else v >= low))
-                and (high is None or (v < high if high_open else v <= high))):
-            return v
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+    if type(value) is not float and type(value) is not int and (   # the common cases skip the ABC checks
+            isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer))):
         raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
     v = float(value)
-    bad = (not np.isfinite(v)
+    bad = (not math.isfinite(v)
            or (low is not None and (v <= low if low_open else v < low))
            or (high is not None and (v >= high if high_open else v > high)))
     if bad:
